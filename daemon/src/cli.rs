@@ -1,0 +1,67 @@
+//! Command-line interface. `main.rs` parses these and calls [`run`]; nothing else lives there.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::transport::Limits;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "agentd",
+    version,
+    about = "A headless coding-agent daemon speaking JSON-RPC over stdio or WebSocket"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the protocol (the default).
+    Serve(ServeArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// `stdio://` (NDJSON on stdin/stdout) or `ws://HOST:PORT` (port 0 picks a free one).
+    #[arg(long, default_value = "stdio://")]
+    pub listen: String,
+    /// Where the database lives (default: `$XDG_DATA_HOME/agentd`).
+    #[arg(long, env = "AGENTD_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Largest accepted message in bytes.
+    #[arg(long, default_value_t = Limits::default().max_frame_bytes)]
+    pub max_frame_bytes: usize,
+    /// Frames a connection's outbound queue holds before a slow subscriber must resync.
+    #[arg(long, default_value_t = Limits::default().outbound_queue)]
+    pub outbound_queue: usize,
+    /// Requests a connection may have waiting before new ones are answered -32001.
+    #[arg(long, default_value_t = Limits::default().request_queue)]
+    pub request_queue: usize,
+}
+
+impl Default for ServeArgs {
+    fn default() -> Self {
+        ServeArgs {
+            listen: "stdio://".into(),
+            data_dir: None,
+            max_frame_bytes: Limits::default().max_frame_bytes,
+            outbound_queue: Limits::default().outbound_queue,
+            request_queue: Limits::default().request_queue,
+        }
+    }
+}
+
+/// Runs the parsed command line.
+pub fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command.unwrap_or(Command::Serve(ServeArgs::default())) {
+        Command::Serve(args) => {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()?;
+            runtime.block_on(crate::server::serve(args))
+        }
+    }
+}

@@ -1,0 +1,14 @@
+//! agentd: a headless coding-agent daemon.
+//!
+//! Layers, with one-way arrows (see `shared/design/ARCHITECTURE.md`):
+//! `transport` → `rpc` → `threads` → (`agent` → `model`, `tools`), with `store` used by threads
+//! through a narrow API and `config` loaded once and passed down.
+
+pub mod cli;
+pub mod config;
+pub mod daemon;
+pub mod rpc;
+pub mod server;
+pub mod store;
+pub mod threads;
+pub mod transport;

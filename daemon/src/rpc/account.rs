@@ -1,0 +1,16 @@
+//! `account/read` and `configRequirements/read`: agentd has no accounts (provider keys come from
+//! config and the environment) and no managed requirements, but Codex clients cannot start
+//! without asking, so both answer with the empty truth.
+
+use serde_json::json;
+
+use super::dispatch::Handled;
+use super::error::RpcError;
+
+pub fn read<P>(_params: P) -> Result<Handled, RpcError> {
+    Handled::new(json!({ "account": null, "requiresOpenaiAuth": false }))
+}
+
+pub fn config_requirements<P>(_params: P) -> Result<Handled, RpcError> {
+    Handled::new(json!({}))
+}

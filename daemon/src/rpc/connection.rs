@@ -1,0 +1,266 @@
+//! A connection's life: read frames, answer what can be answered at once, queue requests for
+//! the connection's worker, and clean up when the peer goes away.
+//!
+//! Two tasks per connection. The *reader* never blocks on request handling: it decodes frames,
+//! rejects malformed ones, routes answers to server→client requests, and offers requests to a
+//! bounded queue — when that queue is full the request is answered -32001 at once, so one
+//! flooding client cannot grow the daemon's memory or slow anyone else. The *worker* handles
+//! requests in order, one at a time, which keeps a client's pipelined requests (`thread/start`
+//! then `turn/start`) ordered without locks.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use agentd_protocol::jsonrpc::{ErrorResponse, RequestId, Response, Version};
+use bytes::Bytes;
+use serde_json::Value;
+use tokio::sync::mpsc;
+
+use super::decode::{decode, Decoded, Frame, Incoming, Rejected};
+use super::dispatch::{dispatch, Handled};
+use super::error::RpcError;
+use crate::daemon::Daemon;
+use crate::threads::{CatchUp, ConnectionId, Subscriber};
+use crate::transport::{Inbound, Link};
+
+/// Per-connection state the handlers see.
+pub struct Session {
+    pub conn: ConnectionId,
+    pub out: mpsc::Sender<Bytes>,
+    /// Set by `initialize`; `None` means requests other than `initialize` get -32002.
+    pub client_name: Option<String>,
+    pub opt_out: Arc<HashSet<String>>,
+    /// Threads this connection subscribed to, dropped when it closes.
+    pub subscriptions: HashSet<String>,
+}
+
+impl Session {
+    pub fn subscriber(&self) -> Subscriber {
+        Subscriber {
+            conn: self.conn,
+            tx: self.out.clone(),
+            opt_out: self.opt_out.clone(),
+        }
+    }
+}
+
+enum Work {
+    One(Incoming),
+    Batch(Vec<Decoded>),
+}
+
+/// Serves one connection until the peer closes it.
+pub async fn serve(daemon: Arc<Daemon>, link: Link) {
+    let conn = daemon.next_connection_id();
+    let Link {
+        mut inbound,
+        outbound,
+        peer,
+    } = link;
+    tracing::debug!(conn, %peer, "connection opened");
+    let (work_tx, work_rx) = mpsc::channel::<Work>(daemon.limits.request_queue);
+    let worker = tokio::spawn(work(daemon.clone(), conn, outbound.clone(), work_rx));
+
+    while let Some(frame) = inbound.recv().await {
+        let rejected = |error: RpcError| Rejected { id: None, error };
+        let work = match frame {
+            Inbound::Text(text) => match decode(&text) {
+                Frame::Single(Ok(Incoming::Response { id, outcome })) => {
+                    daemon.server_request_answered(conn, id, outcome);
+                    continue;
+                }
+                Frame::Single(Ok(msg)) => Work::One(msg),
+                Frame::Single(Err(r)) => {
+                    if send(&outbound, error_frame(r)).await.is_err() {
+                        break;
+                    }
+                    continue;
+                }
+                Frame::Batch(items) => Work::Batch(items),
+            },
+            Inbound::TooLarge { len, limit } => {
+                let r = rejected(RpcError::invalid_request(format!(
+                    "message of {len} bytes exceeds the {limit}-byte limit; it was dropped"
+                )));
+                if send(&outbound, error_frame(r)).await.is_err() {
+                    break;
+                }
+                continue;
+            }
+            Inbound::Binary => {
+                let r = rejected(RpcError::invalid_request(
+                    "binary frames are not supported; send each JSON message as a text frame",
+                ));
+                if send(&outbound, error_frame(r)).await.is_err() {
+                    break;
+                }
+                continue;
+            }
+            Inbound::NotUtf8 => {
+                let r = rejected(RpcError::parse_error("the message is not valid UTF-8"));
+                if send(&outbound, error_frame(r)).await.is_err() {
+                    break;
+                }
+                continue;
+            }
+        };
+        if let Err(mpsc::error::TrySendError::Full(work)) = work_tx.try_send(work) {
+            if overloaded(&outbound, work).await.is_err() {
+                break;
+            }
+        }
+    }
+    drop(work_tx);
+    let _ = worker.await;
+    tracing::debug!(conn, %peer, "connection closed");
+}
+
+/// Answers every request in work the queue had no room for with -32001.
+async fn overloaded(out: &mpsc::Sender<Bytes>, work: Work) -> Result<(), ()> {
+    let ids: Vec<RequestId> = match work {
+        Work::One(Incoming::Request { id, .. }) => vec![id],
+        Work::One(_) => Vec::new(),
+        Work::Batch(items) => items
+            .into_iter()
+            .filter_map(|d| match d {
+                Ok(Incoming::Request { id, .. }) => Some(id),
+                _ => None,
+            })
+            .collect(),
+    };
+    for id in ids {
+        let r = Rejected {
+            id: Some(id),
+            error: RpcError::overloaded(),
+        };
+        send(out, error_frame(r)).await?;
+    }
+    Ok(())
+}
+
+async fn send(out: &mpsc::Sender<Bytes>, frame: Bytes) -> Result<(), ()> {
+    out.send(frame).await.map_err(|_| ())
+}
+
+async fn work(
+    daemon: Arc<Daemon>,
+    conn: ConnectionId,
+    out: mpsc::Sender<Bytes>,
+    mut rx: mpsc::Receiver<Work>,
+) {
+    let mut session = Session {
+        conn,
+        out,
+        client_name: None,
+        opt_out: Arc::new(HashSet::new()),
+        subscriptions: HashSet::new(),
+    };
+    while let Some(work) = rx.recv().await {
+        let ok = match work {
+            Work::One(msg) => {
+                let (reply, after) = handle(&daemon, &mut session, msg).await;
+                let sent = match reply {
+                    Some(frame) => send(&session.out, frame).await.is_ok(),
+                    None => true,
+                };
+                if let Some(c) = after {
+                    c.start();
+                }
+                sent
+            }
+            Work::Batch(items) => {
+                let mut replies: Vec<Bytes> = Vec::new();
+                let mut afters = Vec::new();
+                for item in items {
+                    let (reply, after) = match item {
+                        Ok(msg) => handle(&daemon, &mut session, msg).await,
+                        Err(r) => (Some(error_frame(r)), None),
+                    };
+                    replies.extend(reply);
+                    afters.extend(after);
+                }
+                let sent =
+                    replies.is_empty() || send(&session.out, join_batch(&replies)).await.is_ok();
+                for c in afters {
+                    c.start();
+                }
+                sent
+            }
+        };
+        if !ok {
+            break;
+        }
+    }
+    let subs: Vec<String> = session.subscriptions.drain().collect();
+    daemon.hub.unsubscribe_all(conn, &subs).await;
+}
+
+/// Handles one message; returns the frame to answer with (none for notifications) and a
+/// catch-up to start once that answer is queued.
+async fn handle(
+    daemon: &Daemon,
+    session: &mut Session,
+    msg: Incoming,
+) -> (Option<Bytes>, Option<CatchUp>) {
+    match msg {
+        Incoming::Request { id, method, params } => {
+            match dispatch(daemon, session, &method, params).await {
+                Ok(Handled { result, after }) => (Some(result_frame(id, result)), after),
+                Err(error) => (
+                    Some(error_frame(Rejected {
+                        id: Some(id),
+                        error,
+                    })),
+                    None,
+                ),
+            }
+        }
+        Incoming::Notification { method, .. } => {
+            if method != agentd_protocol::methods::INITIALIZED_NOTIFICATION {
+                tracing::debug!(conn = session.conn, %method, "ignoring a client notification");
+            }
+            (None, None)
+        }
+        Incoming::Response { id, outcome } => {
+            daemon.server_request_answered(session.conn, id, outcome);
+            (None, None)
+        }
+    }
+}
+
+fn result_frame(id: RequestId, result: Value) -> Bytes {
+    let resp = Response {
+        jsonrpc: Version,
+        id,
+        result,
+    };
+    Bytes::from(serde_json::to_vec(&resp).unwrap_or_else(|e| {
+        tracing::error!(error = %e, "could not serialise a response");
+        b"{}".to_vec()
+    }))
+}
+
+fn error_frame(r: Rejected) -> Bytes {
+    let resp = ErrorResponse {
+        jsonrpc: Version,
+        id: r.id,
+        error: r.error.0,
+    };
+    Bytes::from(serde_json::to_vec(&resp).unwrap_or_else(|e| {
+        tracing::error!(error = %e, "could not serialise an error");
+        b"{}".to_vec()
+    }))
+}
+
+fn join_batch(replies: &[Bytes]) -> Bytes {
+    let mut buf = Vec::with_capacity(replies.iter().map(|r| r.len() + 1).sum::<usize>() + 2);
+    buf.push(b'[');
+    for (i, r) in replies.iter().enumerate() {
+        if i > 0 {
+            buf.push(b',');
+        }
+        buf.extend_from_slice(r);
+    }
+    buf.push(b']');
+    Bytes::from(buf)
+}

@@ -1,0 +1,97 @@
+//! From method name to typed handler.
+//!
+//! A plain `match` on the method name: every method the daemon serves is visible in one screen,
+//! and anything else — including the many Codex methods agentd does not implement — gets -32601,
+//! never silence.
+
+use agentd_protocol::method::ClientMethod;
+use agentd_protocol::methods::{
+    AccountRead, ConfigRequirementsRead, Initialize, ThreadArchive, ThreadList, ThreadRead,
+    ThreadResume, ThreadSetName, ThreadStart, ThreadUnarchive, ThreadUnsubscribe,
+};
+use serde::Serialize;
+use serde_json::Value;
+
+use super::connection::Session;
+use super::error::RpcError;
+use super::{account, initialize, thread};
+use crate::daemon::Daemon;
+use crate::threads::CatchUp;
+
+/// A successful answer, plus the replay to start once it is on its way.
+pub struct Handled {
+    pub result: Value,
+    pub after: Option<CatchUp>,
+}
+
+impl Handled {
+    pub fn new(result: impl Serialize) -> Result<Self, RpcError> {
+        let result = serde_json::to_value(result)
+            .map_err(|e| RpcError::internal("serialising a result", e))?;
+        Ok(Handled {
+            result,
+            after: None,
+        })
+    }
+
+    pub fn then(mut self, after: CatchUp) -> Self {
+        self.after = Some(after);
+        self
+    }
+}
+
+pub async fn dispatch(
+    daemon: &Daemon,
+    session: &mut Session,
+    method: &str,
+    params: Option<Value>,
+) -> Result<Handled, RpcError> {
+    if method == Initialize::METHOD {
+        return initialize::handle(daemon, session, parse::<Initialize>(params)?);
+    }
+    if session.client_name.is_none() {
+        return Err(RpcError::not_initialized());
+    }
+    match method {
+        ThreadStart::METHOD => thread::start(daemon, session, parse::<ThreadStart>(params)?).await,
+        ThreadResume::METHOD => {
+            thread::resume(daemon, session, parse::<ThreadResume>(params)?).await
+        }
+        ThreadRead::METHOD => thread::read(daemon, parse::<ThreadRead>(params)?).await,
+        ThreadList::METHOD => thread::list(daemon, parse::<ThreadList>(params)?).await,
+        ThreadArchive::METHOD => thread::archive(daemon, parse::<ThreadArchive>(params)?).await,
+        ThreadUnarchive::METHOD => {
+            thread::unarchive(daemon, parse::<ThreadUnarchive>(params)?).await
+        }
+        ThreadUnsubscribe::METHOD => {
+            thread::unsubscribe(daemon, session, parse::<ThreadUnsubscribe>(params)?).await
+        }
+        ThreadSetName::METHOD => thread::set_name(daemon, parse::<ThreadSetName>(params)?).await,
+        AccountRead::METHOD => account::read(parse::<AccountRead>(params)?),
+        ConfigRequirementsRead::METHOD => {
+            account::config_requirements(parse::<ConfigRequirementsRead>(params)?)
+        }
+        _ => Err(RpcError::method_not_found(method)),
+    }
+}
+
+/// Deserialises params, naming the offending field on failure. Absent params are read as `{}`
+/// so methods whose fields are all optional accept a bare call.
+pub fn parse<M: ClientMethod>(params: Option<Value>) -> Result<M::Params, RpcError> {
+    let value = params.unwrap_or_else(|| Value::Object(Default::default()));
+    serde_path_to_error::deserialize::<_, M::Params>(value).map_err(|e| {
+        let mut path = e.path().to_string();
+        let detail = e.inner().to_string();
+        // serde reports a missing field at the parent's path; name the field itself.
+        if let Some(rest) = detail.strip_prefix("missing field `") {
+            if let Some(field) = rest.split('`').next() {
+                path = if path == "." {
+                    field.to_owned()
+                } else {
+                    format!("{path}.{field}")
+                };
+            }
+        }
+        RpcError::invalid_params(&path, detail)
+    })
+}

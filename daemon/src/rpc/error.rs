@@ -1,0 +1,115 @@
+//! Every error that reaches a client maps to one JSON-RPC code, here and nowhere else.
+
+use agentd_protocol::jsonrpc::{self, ErrorObject};
+use serde_json::json;
+
+use crate::store::StoreError;
+use crate::threads::ThreadError;
+
+/// An error answer on its way to the client.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RpcError(pub ErrorObject);
+
+impl RpcError {
+    pub fn new(code: i64, message: impl Into<String>) -> Self {
+        RpcError(ErrorObject::new(code, message))
+    }
+
+    pub fn parse_error(detail: impl std::fmt::Display) -> Self {
+        Self::new(jsonrpc::PARSE_ERROR, format!("parse error: {detail}"))
+    }
+
+    pub fn invalid_request(detail: impl std::fmt::Display) -> Self {
+        Self::new(
+            jsonrpc::INVALID_REQUEST,
+            format!("invalid request: {detail}"),
+        )
+    }
+
+    pub fn method_not_found(method: &str) -> Self {
+        Self::new(
+            jsonrpc::METHOD_NOT_FOUND,
+            format!("method not found: {method}"),
+        )
+        .with_data(json!({ "method": method }))
+    }
+
+    /// Bad params, naming the offending field (a dotted path, `""` for the params as a whole).
+    pub fn invalid_params(field: &str, detail: impl std::fmt::Display) -> Self {
+        let where_ = if field.is_empty() || field == "." {
+            "params".to_owned()
+        } else {
+            format!("field `{field}`")
+        };
+        Self::new(
+            jsonrpc::INVALID_PARAMS,
+            format!("invalid params: {where_}: {detail}"),
+        )
+        .with_data(json!({ "field": field }))
+    }
+
+    pub fn not_initialized() -> Self {
+        Self::new(
+            jsonrpc::NOT_INITIALIZED,
+            "not initialized: send `initialize` first",
+        )
+    }
+
+    pub fn already_initialized() -> Self {
+        Self::new(jsonrpc::NOT_INITIALIZED, "already initialized")
+    }
+
+    pub fn overloaded() -> Self {
+        Self::new(
+            jsonrpc::OVERLOADED,
+            "overloaded: the connection's request queue is full; retry later",
+        )
+    }
+
+    pub fn not_found(what: impl std::fmt::Display) -> Self {
+        Self::new(jsonrpc::NOT_FOUND, format!("not found: {what}"))
+    }
+
+    pub fn conflict(what: impl std::fmt::Display) -> Self {
+        Self::new(jsonrpc::CONFLICT, format!("conflict: {what}"))
+    }
+
+    /// A bug or an environment failure: logged with its context, reported without internals.
+    pub fn internal(context: &str, err: impl std::fmt::Display) -> Self {
+        tracing::error!(%context, error = %err, "internal error");
+        Self::new(
+            jsonrpc::INTERNAL_ERROR,
+            format!("internal error: {context}: {err}"),
+        )
+    }
+
+    pub fn with_data(mut self, data: serde_json::Value) -> Self {
+        self.0.data = Some(data);
+        self
+    }
+
+    pub fn code(&self) -> i64 {
+        self.0.code
+    }
+}
+
+impl From<ThreadError> for RpcError {
+    fn from(e: ThreadError) -> Self {
+        match e {
+            ThreadError::NotFound(id) => {
+                RpcError::not_found(format!("thread {id}")).with_data(json!({ "threadId": id }))
+            }
+            ThreadError::Conflict(what) => RpcError::conflict(what),
+            ThreadError::Closed(_) | ThreadError::CommitFailed(_) => {
+                RpcError::internal("thread", e)
+            }
+            ThreadError::Store(s) => RpcError::from(s),
+        }
+    }
+}
+
+impl From<StoreError> for RpcError {
+    fn from(e: StoreError) -> Self {
+        RpcError::internal("store", e)
+    }
+}

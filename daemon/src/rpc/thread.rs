@@ -1,0 +1,239 @@
+//! `thread/*` handlers: parse, call into the hub and actors, shape the answer.
+
+use std::path::{Path, PathBuf};
+
+use agentd_protocol::{
+    ApprovalsReviewer, SandboxPolicy, ThreadArchiveParams, ThreadArchiveResponse, ThreadListParams,
+    ThreadListResponse, ThreadReadParams, ThreadReadResponse, ThreadResumeParams,
+    ThreadSetNameParams, ThreadSetNameResponse, ThreadStartParams, ThreadStartResponse,
+    ThreadStatus, ThreadUnarchiveParams, ThreadUnarchiveResponse, ThreadUnsubscribeParams,
+    ThreadUnsubscribeResponse, ThreadUnsubscribeStatus,
+};
+
+use super::connection::Session;
+use super::dispatch::Handled;
+use super::error::RpcError;
+use crate::daemon::Daemon;
+use crate::store::{ThreadListQuery, ThreadRow};
+use crate::threads::{
+    settings_of, thread_from_row, turns_from_rows, unix_now, ThreadSettings, ThreadUpdate,
+};
+
+/// Longest accepted thread name, in characters.
+const MAX_NAME_CHARS: usize = 512;
+/// `thread/list` page size when the client gives none, and the most it may ask for.
+const DEFAULT_PAGE: u32 = 50;
+const MAX_PAGE: u32 = 500;
+
+/// Resolves a requested cwd: absolute, normalised, and an existing directory. `None` (Codex
+/// sends `cwd: null`) means the daemon's default workspace.
+fn resolve_cwd(daemon: &Daemon, requested: Option<&str>) -> Result<PathBuf, RpcError> {
+    let Some(raw) = requested else {
+        return Ok(daemon.config.default_cwd.clone());
+    };
+    let path = Path::new(raw);
+    let joined = if path.is_absolute() {
+        path.to_path_buf()
+    } else {
+        daemon.config.default_cwd.join(path)
+    };
+    let canonical = std::fs::canonicalize(&joined)
+        .map_err(|e| RpcError::invalid_params("cwd", format!("{raw}: {e}")))?;
+    if !canonical.is_dir() {
+        return Err(RpcError::invalid_params(
+            "cwd",
+            format!("{raw}: not a directory"),
+        ));
+    }
+    Ok(canonical)
+}
+
+fn start_response(
+    row: &ThreadRow,
+    status: ThreadStatus,
+    turns: Vec<agentd_protocol::Turn>,
+) -> ThreadStartResponse {
+    let settings = settings_of(row);
+    ThreadStartResponse {
+        thread: thread_from_row(row, status, turns),
+        model: row.model.clone(),
+        model_provider: row.model_provider.clone(),
+        cwd: row.cwd.clone(),
+        approval_policy: settings.approval_policy,
+        approvals_reviewer: ApprovalsReviewer::User,
+        sandbox: settings.sandbox,
+        reasoning_effort: settings.reasoning_effort,
+    }
+}
+
+pub async fn start(
+    daemon: &Daemon,
+    session: &mut Session,
+    p: ThreadStartParams,
+) -> Result<Handled, RpcError> {
+    let o = &p.overrides;
+    let cwd = resolve_cwd(daemon, o.cwd.as_deref())?;
+    let settings = ThreadSettings {
+        approval_policy: o.approval_policy.unwrap_or(daemon.config.approval_policy),
+        sandbox: SandboxPolicy::from_mode(o.sandbox.unwrap_or(daemon.config.sandbox_mode)),
+        base_instructions: o.base_instructions.clone(),
+        developer_instructions: o.developer_instructions.clone(),
+        reasoning_effort: None,
+    };
+    let settings = serde_json::to_value(&settings)
+        .map_err(|e| RpcError::internal("serialising thread settings", e))?;
+    let id = uuid::Uuid::now_v7().to_string();
+    let now = unix_now();
+    let row = ThreadRow {
+        session_id: id.clone(),
+        id,
+        forked_from_id: None,
+        name: None,
+        preview: String::new(),
+        cwd: cwd.display().to_string(),
+        model: o
+            .model
+            .clone()
+            .unwrap_or_else(|| daemon.config.model.clone()),
+        model_provider: o
+            .model_provider
+            .clone()
+            .unwrap_or_else(|| daemon.config.model_provider.clone()),
+        settings,
+        ephemeral: p.ephemeral.unwrap_or(false),
+        archived: false,
+        created_at: now,
+        updated_at: now,
+        last_seq: 0,
+    };
+    let handle = daemon.hub.create(row).await?;
+    // Subscribing from seq 0 replays `thread/started` right after this answer.
+    let (row, catch_up) = handle.subscribe(session.subscriber(), Some(0)).await?;
+    session.subscriptions.insert(row.id.clone());
+    Ok(Handled::new(start_response(&row, handle.status(), Vec::new()))?.then(catch_up))
+}
+
+pub async fn resume(
+    daemon: &Daemon,
+    session: &mut Session,
+    p: ThreadResumeParams,
+) -> Result<Handled, RpcError> {
+    let handle = daemon.hub.load(&p.thread_id).await?;
+    let (row, catch_up) = handle.subscribe(session.subscriber(), p.after_seq).await?;
+    session.subscriptions.insert(row.id.clone());
+    let turns = if p.exclude_turns.unwrap_or(false) {
+        Vec::new()
+    } else {
+        let store = daemon.hub.store();
+        turns_from_rows(store.turns(&row.id).await?, store.items(&row.id).await?)
+    };
+    Ok(Handled::new(start_response(&row, handle.status(), turns))?.then(catch_up))
+}
+
+pub async fn read(daemon: &Daemon, p: ThreadReadParams) -> Result<Handled, RpcError> {
+    let store = daemon.hub.store();
+    let row = store
+        .thread(&p.thread_id)
+        .await?
+        .ok_or_else(|| RpcError::not_found(format!("thread {}", p.thread_id)))?;
+    let turns = if p.include_turns.unwrap_or(false) {
+        turns_from_rows(store.turns(&row.id).await?, store.items(&row.id).await?)
+    } else {
+        Vec::new()
+    };
+    let status = daemon.hub.statuses(std::iter::once(row.id.as_str())).await;
+    let status = status.into_iter().next().unwrap_or(ThreadStatus::NotLoaded);
+    Handled::new(ThreadReadResponse {
+        thread: thread_from_row(&row, status, turns),
+    })
+}
+
+pub async fn list(daemon: &Daemon, p: ThreadListParams) -> Result<Handled, RpcError> {
+    let limit = p.limit.unwrap_or(DEFAULT_PAGE).clamp(1, MAX_PAGE);
+    let cwds: Vec<String> = p
+        .cwd
+        .as_ref()
+        .map(|c| c.paths().into_iter().map(str::to_owned).collect())
+        .unwrap_or_default();
+    if cwds.len() > 1 {
+        return Err(RpcError::invalid_params(
+            "cwd",
+            "agentd filters on one cwd at a time",
+        ));
+    }
+    let query = ThreadListQuery {
+        archived: p.archived.unwrap_or(false),
+        cwd: cwds.into_iter().next(),
+        search_term: p.search_term.clone(),
+        after_id: p.cursor.clone(),
+        limit: limit + 1,
+    };
+    let mut rows = daemon.hub.store().list_threads(&query).await?;
+    let next_cursor = if rows.len() > limit as usize {
+        rows.truncate(limit as usize);
+        rows.last().map(|r| r.id.clone())
+    } else {
+        None
+    };
+    let statuses = daemon
+        .hub
+        .statuses(rows.iter().map(|r| r.id.as_str()))
+        .await;
+    let data = rows
+        .iter()
+        .zip(statuses)
+        .map(|(row, status)| thread_from_row(row, status, Vec::new()))
+        .collect();
+    Handled::new(ThreadListResponse { data, next_cursor })
+}
+
+pub async fn archive(daemon: &Daemon, p: ThreadArchiveParams) -> Result<Handled, RpcError> {
+    let handle = daemon.hub.load(&p.thread_id).await?;
+    handle.update(ThreadUpdate::Archive).await?;
+    Handled::new(ThreadArchiveResponse {})
+}
+
+pub async fn unarchive(daemon: &Daemon, p: ThreadUnarchiveParams) -> Result<Handled, RpcError> {
+    let handle = daemon.hub.load(&p.thread_id).await?;
+    let row = handle.update(ThreadUpdate::Unarchive).await?;
+    Handled::new(ThreadUnarchiveResponse {
+        thread: thread_from_row(&row, handle.status(), Vec::new()),
+    })
+}
+
+pub async fn unsubscribe(
+    daemon: &Daemon,
+    session: &mut Session,
+    p: ThreadUnsubscribeParams,
+) -> Result<Handled, RpcError> {
+    session.subscriptions.remove(&p.thread_id);
+    let was = match daemon.hub.loaded(&p.thread_id).await {
+        Some(handle) => handle.unsubscribe(session.conn).await,
+        None => {
+            if daemon.hub.store().thread(&p.thread_id).await?.is_none() {
+                return Err(RpcError::not_found(format!("thread {}", p.thread_id)));
+            }
+            false
+        }
+    };
+    Handled::new(ThreadUnsubscribeResponse {
+        status: if was {
+            ThreadUnsubscribeStatus::Unsubscribed
+        } else {
+            ThreadUnsubscribeStatus::NotSubscribed
+        },
+    })
+}
+
+pub async fn set_name(daemon: &Daemon, p: ThreadSetNameParams) -> Result<Handled, RpcError> {
+    let name = p.name.trim().to_owned();
+    if name.chars().count() > MAX_NAME_CHARS {
+        return Err(RpcError::invalid_params(
+            "name",
+            format!("longer than {MAX_NAME_CHARS} characters"),
+        ));
+    }
+    let handle = daemon.hub.load(&p.thread_id).await?;
+    handle.update(ThreadUpdate::SetName(name)).await?;
+    Handled::new(ThreadSetNameResponse {})
+}

@@ -1,0 +1,117 @@
+//! Start-up and shutdown: lock the data dir, open the store, start the transport, stop cleanly.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::{bail, Context};
+use tokio::net::TcpListener;
+
+use crate::cli::ServeArgs;
+use crate::config::Config;
+use crate::daemon::Daemon;
+use crate::store::{DataDirLock, Store};
+use crate::transport::{self, Limits};
+
+/// Where state lives when `--data-dir` is not given: `$XDG_DATA_HOME/agentd`, falling back to
+/// `~/.local/share/agentd` as the XDG spec says.
+pub fn default_data_dir() -> anyhow::Result<PathBuf> {
+    xdg_dir("XDG_DATA_HOME", ".local/share")
+}
+
+pub fn default_config_dir() -> anyhow::Result<PathBuf> {
+    xdg_dir("XDG_CONFIG_HOME", ".config")
+}
+
+fn xdg_dir(var: &str, fallback: &str) -> anyhow::Result<PathBuf> {
+    if let Some(dir) = std::env::var_os(var).filter(|v| !v.is_empty()) {
+        return Ok(PathBuf::from(dir).join("agentd"));
+    }
+    let home = std::env::var_os("HOME")
+        .filter(|v| !v.is_empty())
+        .with_context(|| format!("neither {var} nor HOME is set; pass --data-dir"))?;
+    Ok(PathBuf::from(home).join(fallback).join("agentd"))
+}
+
+pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let data_dir = match args.data_dir.clone() {
+        Some(d) => d,
+        None => default_data_dir()?,
+    };
+    std::fs::create_dir_all(&data_dir)
+        .with_context(|| format!("cannot create data directory {}", data_dir.display()))?;
+    let _lock = DataDirLock::acquire(&data_dir)?;
+    let db_path = data_dir.join("agentd.db");
+    let store = Store::open(&db_path).await?;
+    tracing::info!(db = %db_path.display(), "store open");
+
+    let limits = Limits {
+        max_frame_bytes: args.max_frame_bytes.max(1024),
+        outbound_queue: args.outbound_queue.max(1),
+        request_queue: args.request_queue.max(1),
+    };
+    let config_dir = default_config_dir().unwrap_or_else(|_| data_dir.clone());
+    let daemon = Arc::new(Daemon::new(
+        store.clone(),
+        Config::defaults(),
+        limits,
+        config_dir,
+    ));
+
+    let (shutdown_tx, shutdown_rx) = tokio::sync::watch::channel(false);
+    let result = if args.listen == "stdio://" || args.listen == "stdio" {
+        // One connection; the daemon ends when its client closes stdin.
+        let conn = crate::rpc::serve(daemon.clone(), transport::stdio::link(limits));
+        tokio::select! {
+            _ = conn => {}
+            _ = shutdown_signal() => {}
+        }
+        Ok(())
+    } else if let Some(addr) = args.listen.strip_prefix("ws://") {
+        let addr = addr.trim_end_matches('/');
+        let listener = TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("cannot listen on ws://{addr}"))?;
+        let bound = listener.local_addr()?;
+        eprintln!("listening on ws://{bound}");
+        let accept_daemon = daemon.clone();
+        let accept: transport::websocket::Accept = Arc::new(move |link| {
+            tokio::spawn(crate::rpc::serve(accept_daemon.clone(), link));
+        });
+        let server = tokio::spawn(transport::websocket::serve(
+            listener,
+            limits,
+            accept,
+            shutdown_rx,
+        ));
+        shutdown_signal().await;
+        let _ = shutdown_tx.send(true);
+        let _ = server.await;
+        Ok(())
+    } else {
+        bail!(
+            "--listen must be stdio:// or ws://HOST:PORT, not {:?}",
+            args.listen
+        )
+    };
+    daemon.hub.shutdown().await;
+    store.close().await;
+    tracing::info!("stopped");
+    result
+}
+
+/// Resolves on SIGINT or SIGTERM.
+async fn shutdown_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    match signal(SignalKind::terminate()) {
+        Ok(mut term) => {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot watch SIGTERM; only Ctrl-C stops the daemon");
+            let _ = tokio::signal::ctrl_c().await;
+        }
+    }
+}

@@ -1,0 +1,69 @@
+//! The store: the only code that writes SQL.
+//!
+//! Threads and the agent talk to it through the narrow API of [`Store`]; nothing above this module
+//! sees sqlx or SQLite, so a PostgreSQL backend can replace it later. Writes go through a single
+//! connection (SQLite has one writer anyway, and a single connection means no `SQLITE_BUSY`
+//! retries); reads use a small pool of read-only connections so a large replay never waits behind
+//! a commit.
+
+mod events;
+mod lock;
+mod open;
+mod rows;
+mod threads;
+
+pub use events::StoredEvent;
+pub use lock::DataDirLock;
+pub use rows::{CommitBatch, ItemRow, NewEvent, Projection, ThreadListQuery, ThreadRow, TurnRow};
+
+use sqlx::SqlitePool;
+
+/// Everything the store can fail with, each with the context a person needs to act on it.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("{0}: {1}")]
+    Io(String, #[source] std::io::Error),
+    #[error("{0}")]
+    Locked(String),
+    #[error("{0}")]
+    Corrupt(String),
+    #[error("database migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("{context}: {source}")]
+    Sql {
+        context: &'static str,
+        #[source]
+        source: sqlx::Error,
+    },
+    #[error("stored data is invalid ({context}): {detail}")]
+    Decode {
+        context: &'static str,
+        detail: String,
+    },
+}
+
+pub(crate) trait SqlContext<T> {
+    fn ctx(self, context: &'static str) -> Result<T, StoreError>;
+}
+
+impl<T> SqlContext<T> for Result<T, sqlx::Error> {
+    fn ctx(self, context: &'static str) -> Result<T, StoreError> {
+        self.map_err(|source| StoreError::Sql { context, source })
+    }
+}
+
+/// Handle to the database; cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Store {
+    writer: SqlitePool,
+    reader: SqlitePool,
+}
+
+impl Store {
+    /// Closes both pools, waiting for in-flight statements; called on shutdown so WAL is
+    /// checkpointed cleanly.
+    pub async fn close(&self) {
+        self.writer.close().await;
+        self.reader.close().await;
+    }
+}

@@ -1,0 +1,107 @@
+//! Opening the database: pragmas, integrity check, migrations.
+//!
+//! A corrupt file is refused with a clear message and never overwritten: the user's history is
+//! worth more than a daemon that starts.
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::Row;
+
+use super::{SqlContext, Store, StoreError};
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+impl Store {
+    /// Opens (creating if missing) the database at `path`, checks it, and migrates it.
+    pub async fn open(path: &Path) -> Result<Store, StoreError> {
+        let corrupt = |detail: String| {
+            StoreError::Corrupt(format!(
+                "the database {} is corrupt or not an agentd database ({detail}); refusing to \
+                 start so nothing is overwritten — move the file away to start fresh",
+                path.display()
+            ))
+        };
+        let url = format!("sqlite://{}", path.display());
+        let options = SqliteConnectOptions::from_str(&url)
+            .map_err(|e| corrupt(e.to_string()))?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            // WAL + NORMAL: a commit is durable against a process crash without an fsync per
+            // transaction; the actor's group commit then amortises the rest.
+            .synchronous(SqliteSynchronous::Normal)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(5))
+            .pragma("cache_size", "-8000");
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .min_connections(1)
+            .idle_timeout(None)
+            .max_lifetime(None)
+            .connect_with(options.clone())
+            .await
+            .map_err(|e| classify_open_error(e, &corrupt))?;
+
+        let row = sqlx::query("PRAGMA integrity_check")
+            .fetch_one(&writer)
+            .await
+            .map_err(|e| classify_open_error(e, &corrupt))?;
+        let verdict: String = row.try_get(0).ctx("reading integrity_check")?;
+        if verdict != "ok" {
+            return Err(corrupt(format!("integrity_check: {verdict}")));
+        }
+        MIGRATOR.run(&writer).await?;
+
+        let reader = SqlitePoolOptions::new()
+            .max_connections(4)
+            .min_connections(0)
+            .connect_with(options.read_only(true))
+            .await
+            .ctx("opening read connections")?;
+        Ok(Store { writer, reader })
+    }
+}
+
+/// SQLite reports a non-database file as `SQLITE_NOTADB` (26) or a corrupt one as
+/// `SQLITE_CORRUPT` (11) on the first statement; both mean "refuse", anything else is an
+/// ordinary I/O problem.
+fn classify_open_error(e: sqlx::Error, corrupt: &dyn Fn(String) -> StoreError) -> StoreError {
+    if let sqlx::Error::Database(db) = &e {
+        let code = db.code().unwrap_or_default();
+        if code == "26" || code == "11" || code.starts_with("11") {
+            return corrupt(db.message().to_owned());
+        }
+    }
+    StoreError::Sql {
+        context: "opening the database",
+        source: e,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_file_that_is_not_sqlite_is_refused_and_left_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("agentd.db");
+        let junk = vec![0x42u8; 8192];
+        std::fs::write(&path, &junk).unwrap();
+        let err = Store::open(&path).await.unwrap_err().to_string();
+        assert!(err.contains("corrupt or not an agentd database"), "{err}");
+        assert_eq!(std::fs::read(&path).unwrap(), junk);
+    }
+
+    #[tokio::test]
+    async fn reopening_keeps_data_and_migrations_are_idempotent() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("agentd.db");
+        let store = Store::open(&path).await.unwrap();
+        store.close().await;
+        let store = Store::open(&path).await.unwrap();
+        store.close().await;
+    }
+}

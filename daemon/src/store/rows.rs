@@ -1,0 +1,86 @@
+//! Plain row types: what the store reads and writes, independent of any protocol type so the
+//! wire format can evolve without a migration.
+
+use serde_json::Value;
+
+/// One thread's stored metadata. `settings` holds per-thread choices (approval policy, sandbox
+/// policy, instructions) as JSON because they change shape more often than the table should.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ThreadRow {
+    pub id: String,
+    pub session_id: String,
+    pub forked_from_id: Option<String>,
+    pub name: Option<String>,
+    pub preview: String,
+    pub cwd: String,
+    pub model: String,
+    pub model_provider: String,
+    pub settings: Value,
+    pub ephemeral: bool,
+    pub archived: bool,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub last_seq: u64,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct TurnRow {
+    pub id: String,
+    pub thread_id: String,
+    pub position: i64,
+    pub status: String,
+    pub error: Option<Value>,
+    pub started_at: Option<i64>,
+    pub completed_at: Option<i64>,
+    pub duration_ms: Option<i64>,
+    pub usage: Option<Value>,
+    pub client_request_id: Option<String>,
+    pub rolled_back: bool,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ItemRow {
+    pub id: String,
+    pub thread_id: String,
+    pub turn_id: String,
+    pub position: i64,
+    pub kind: String,
+    pub payload: Value,
+}
+
+/// A change to the projections that must commit together with the events describing it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Projection {
+    Turn(TurnRow),
+    Item(ItemRow),
+}
+
+/// An event waiting to be appended: `payload` is the notification's params, already JSON text
+/// (the actor serialises once and reuses the text for the log and for every subscriber).
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewEvent {
+    pub seq: u64,
+    pub kind: String,
+    pub payload: String,
+    pub created_at: i64,
+}
+
+/// Everything one actor commits in one transaction: the thread row as it now is, every event in
+/// its queue, and the projection changes those events describe.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CommitBatch {
+    pub thread: ThreadRow,
+    pub events: Vec<NewEvent>,
+    pub projections: Vec<Projection>,
+}
+
+/// Filters and page position for listing threads, newest first.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ThreadListQuery {
+    pub archived: bool,
+    pub cwd: Option<String>,
+    pub search_term: Option<String>,
+    /// The id of the last thread of the previous page.
+    pub after_id: Option<String>,
+    pub limit: u32,
+}

@@ -1,0 +1,237 @@
+//! Thread, turn and item projections: upserts inside a commit, and the reads behind
+//! `thread/list`, `thread/read` and actor loading.
+
+use sqlx::sqlite::SqliteRow;
+use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
+
+use super::rows::{ItemRow, ThreadListQuery, ThreadRow, TurnRow};
+use super::{SqlContext, Store, StoreError};
+
+const THREAD_COLUMNS: &str = "id, session_id, forked_from_id, name, preview, cwd, model, \
+     model_provider, settings, ephemeral, archived, created_at, updated_at, last_seq";
+
+pub(super) async fn upsert_thread(
+    conn: &mut SqliteConnection,
+    t: &ThreadRow,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO threads (id, session_id, forked_from_id, name, preview, cwd, model, \
+         model_provider, settings, ephemeral, archived, created_at, updated_at, last_seq) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
+         ON CONFLICT (id) DO UPDATE SET name = excluded.name, preview = excluded.preview, \
+         cwd = excluded.cwd, model = excluded.model, model_provider = excluded.model_provider, \
+         settings = excluded.settings, archived = excluded.archived, \
+         updated_at = excluded.updated_at, last_seq = excluded.last_seq",
+    )
+    .bind(&t.id)
+    .bind(&t.session_id)
+    .bind(&t.forked_from_id)
+    .bind(&t.name)
+    .bind(&t.preview)
+    .bind(&t.cwd)
+    .bind(&t.model)
+    .bind(&t.model_provider)
+    .bind(t.settings.to_string())
+    .bind(t.ephemeral)
+    .bind(t.archived)
+    .bind(t.created_at)
+    .bind(t.updated_at)
+    .bind(t.last_seq as i64)
+    .execute(conn)
+    .await
+    .ctx("saving a thread")?;
+    Ok(())
+}
+
+pub(super) async fn upsert_turn(
+    conn: &mut SqliteConnection,
+    t: &TurnRow,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO turns (id, thread_id, position, status, error, started_at, completed_at, \
+         duration_ms, usage, client_request_id, rolled_back) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
+         ON CONFLICT (id) DO UPDATE SET status = excluded.status, error = excluded.error, \
+         completed_at = excluded.completed_at, duration_ms = excluded.duration_ms, \
+         usage = excluded.usage, rolled_back = excluded.rolled_back",
+    )
+    .bind(&t.id)
+    .bind(&t.thread_id)
+    .bind(t.position)
+    .bind(&t.status)
+    .bind(t.error.as_ref().map(|v| v.to_string()))
+    .bind(t.started_at)
+    .bind(t.completed_at)
+    .bind(t.duration_ms)
+    .bind(t.usage.as_ref().map(|v| v.to_string()))
+    .bind(&t.client_request_id)
+    .bind(t.rolled_back)
+    .execute(conn)
+    .await
+    .ctx("saving a turn")?;
+    Ok(())
+}
+
+pub(super) async fn upsert_item(
+    conn: &mut SqliteConnection,
+    i: &ItemRow,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO items (id, thread_id, turn_id, position, kind, payload) VALUES (?, ?, ?, ?, ?, ?) \
+         ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, payload = excluded.payload",
+    )
+    .bind(&i.id)
+    .bind(&i.thread_id)
+    .bind(&i.turn_id)
+    .bind(i.position)
+    .bind(&i.kind)
+    .bind(i.payload.to_string())
+    .execute(conn)
+    .await
+    .ctx("saving an item")?;
+    Ok(())
+}
+
+fn json_column(
+    row: &SqliteRow,
+    col: &str,
+    context: &'static str,
+) -> Result<serde_json::Value, StoreError> {
+    let text: String = row.try_get(col).ctx(context)?;
+    serde_json::from_str(&text).map_err(|e| StoreError::Decode {
+        context,
+        detail: e.to_string(),
+    })
+}
+
+fn opt_json_column(
+    row: &SqliteRow,
+    col: &str,
+    context: &'static str,
+) -> Result<Option<serde_json::Value>, StoreError> {
+    let text: Option<String> = row.try_get(col).ctx(context)?;
+    text.map(|t| {
+        serde_json::from_str(&t).map_err(|e| StoreError::Decode {
+            context,
+            detail: e.to_string(),
+        })
+    })
+    .transpose()
+}
+
+fn thread_from_row(r: &SqliteRow) -> Result<ThreadRow, StoreError> {
+    const CTX: &str = "decoding a thread";
+    Ok(ThreadRow {
+        id: r.try_get("id").ctx(CTX)?,
+        session_id: r.try_get("session_id").ctx(CTX)?,
+        forked_from_id: r.try_get("forked_from_id").ctx(CTX)?,
+        name: r.try_get("name").ctx(CTX)?,
+        preview: r.try_get("preview").ctx(CTX)?,
+        cwd: r.try_get("cwd").ctx(CTX)?,
+        model: r.try_get("model").ctx(CTX)?,
+        model_provider: r.try_get("model_provider").ctx(CTX)?,
+        settings: json_column(r, "settings", CTX)?,
+        ephemeral: r.try_get("ephemeral").ctx(CTX)?,
+        archived: r.try_get("archived").ctx(CTX)?,
+        created_at: r.try_get("created_at").ctx(CTX)?,
+        updated_at: r.try_get("updated_at").ctx(CTX)?,
+        last_seq: r.try_get::<i64, _>("last_seq").ctx(CTX)? as u64,
+    })
+}
+
+fn turn_from_row(r: &SqliteRow) -> Result<TurnRow, StoreError> {
+    const CTX: &str = "decoding a turn";
+    Ok(TurnRow {
+        id: r.try_get("id").ctx(CTX)?,
+        thread_id: r.try_get("thread_id").ctx(CTX)?,
+        position: r.try_get("position").ctx(CTX)?,
+        status: r.try_get("status").ctx(CTX)?,
+        error: opt_json_column(r, "error", CTX)?,
+        started_at: r.try_get("started_at").ctx(CTX)?,
+        completed_at: r.try_get("completed_at").ctx(CTX)?,
+        duration_ms: r.try_get("duration_ms").ctx(CTX)?,
+        usage: opt_json_column(r, "usage", CTX)?,
+        client_request_id: r.try_get("client_request_id").ctx(CTX)?,
+        rolled_back: r.try_get("rolled_back").ctx(CTX)?,
+    })
+}
+
+fn item_from_row(r: &SqliteRow) -> Result<ItemRow, StoreError> {
+    const CTX: &str = "decoding an item";
+    Ok(ItemRow {
+        id: r.try_get("id").ctx(CTX)?,
+        thread_id: r.try_get("thread_id").ctx(CTX)?,
+        turn_id: r.try_get("turn_id").ctx(CTX)?,
+        position: r.try_get("position").ctx(CTX)?,
+        kind: r.try_get("kind").ctx(CTX)?,
+        payload: json_column(r, "payload", CTX)?,
+    })
+}
+
+impl Store {
+    pub async fn thread(&self, id: &str) -> Result<Option<ThreadRow>, StoreError> {
+        let sql = format!("SELECT {THREAD_COLUMNS} FROM threads WHERE id = ?");
+        let row = sqlx::query(&sql)
+            .bind(id)
+            .fetch_optional(&self.reader)
+            .await
+            .ctx("reading a thread")?;
+        row.as_ref().map(thread_from_row).transpose()
+    }
+
+    /// One page of threads, newest first. Thread ids are UUIDv7, so ordering by id is ordering by
+    /// creation time, and the last id of a page is a stable keyset cursor (no OFFSET scans, no
+    /// duplicates when threads are added between pages).
+    pub async fn list_threads(&self, q: &ThreadListQuery) -> Result<Vec<ThreadRow>, StoreError> {
+        let mut b: QueryBuilder<Sqlite> = QueryBuilder::new(format!(
+            "SELECT {THREAD_COLUMNS} FROM threads WHERE archived = "
+        ));
+        b.push_bind(q.archived);
+        if let Some(cwd) = &q.cwd {
+            b.push(" AND cwd = ").push_bind(cwd);
+        }
+        if let Some(term) = q.search_term.as_deref().filter(|t| !t.is_empty()) {
+            let pattern = format!("%{}%", escape_like(term));
+            b.push(" AND (name LIKE ")
+                .push_bind(pattern.clone())
+                .push(" ESCAPE '\\' OR preview LIKE ")
+                .push_bind(pattern)
+                .push(" ESCAPE '\\')");
+        }
+        if let Some(after) = &q.after_id {
+            b.push(" AND id < ").push_bind(after);
+        }
+        b.push(" ORDER BY id DESC LIMIT ").push_bind(q.limit as i64);
+        let rows = b
+            .build()
+            .fetch_all(&self.reader)
+            .await
+            .ctx("listing threads")?;
+        rows.iter().map(thread_from_row).collect()
+    }
+
+    /// The thread's turns in order, without rolled-back ones unless asked.
+    pub async fn turns(&self, thread_id: &str) -> Result<Vec<TurnRow>, StoreError> {
+        let rows = sqlx::query("SELECT * FROM turns WHERE thread_id = ? ORDER BY position")
+            .bind(thread_id)
+            .fetch_all(&self.reader)
+            .await
+            .ctx("reading turns")?;
+        rows.iter().map(turn_from_row).collect()
+    }
+
+    pub async fn items(&self, thread_id: &str) -> Result<Vec<ItemRow>, StoreError> {
+        let rows =
+            sqlx::query("SELECT * FROM items WHERE thread_id = ? ORDER BY turn_id, position")
+                .bind(thread_id)
+                .fetch_all(&self.reader)
+                .await
+                .ctx("reading items")?;
+        rows.iter().map(item_from_row).collect()
+    }
+}
+
+fn escape_like(term: &str) -> String {
+    term.replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
+}

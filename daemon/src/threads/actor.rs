@@ -1,0 +1,479 @@
+//! The thread actor: one task per loaded thread, owning its state and its subscribers.
+//!
+//! Commands arrive on a bounded queue. The actor handles every command already waiting, then
+//! commits all the events they produced in one transaction (group commit), then fans them out
+//! and answers the commands. "Committed before sent" therefore costs one transaction per burst,
+//! not one per event, and ordering is trivially the same for every subscriber because one task
+//! writes every queue.
+
+use std::sync::Arc;
+
+use agentd_protocol::ThreadStatus;
+use bytes::Bytes;
+use serde_json::Value;
+use tokio::sync::{mpsc, oneshot, watch};
+
+use super::catchup;
+use super::event::{frame_for, PendingEvent};
+use super::subscriber::{ConnectionId, Subscriber};
+use super::{unix_now, ThreadError};
+use crate::store::{CommitBatch, NewEvent, Projection, Store, ThreadRow};
+
+/// Commands waiting beyond this many events are left for the next batch, so one huge burst
+/// cannot delay the first subscriber's delivery indefinitely.
+const MAX_EVENTS_PER_COMMIT: usize = 4096;
+/// Depth of the actor's command queue; senders wait when it is full (back-pressure on the
+/// producer — a turn's model stream — never on subscribers).
+const COMMAND_QUEUE: usize = 1024;
+
+/// A change a client asks for that becomes one event.
+#[derive(Debug, Clone)]
+pub enum ThreadUpdate {
+    SetName(String),
+    Archive,
+    Unarchive,
+}
+
+/// The answer to a catch-up task asking to switch to live delivery.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum GoLive {
+    /// The subscriber now receives live events; the task is done.
+    Live,
+    /// More events were committed meanwhile; read on from the store.
+    Behind,
+    /// The subscription was dropped (unsubscribed, resubscribed or closed).
+    Gone,
+}
+
+type Reply<T> = oneshot::Sender<Result<T, ThreadError>>;
+
+enum Command {
+    Subscribe {
+        sub: Subscriber,
+        after_seq: Option<u64>,
+        reply: oneshot::Sender<(ThreadRow, u64)>,
+    },
+    GoLive {
+        conn: ConnectionId,
+        through: u64,
+        reply: oneshot::Sender<GoLive>,
+    },
+    Unsubscribe {
+        conn: ConnectionId,
+        reply: oneshot::Sender<bool>,
+    },
+    Update {
+        update: ThreadUpdate,
+        reply: Reply<ThreadRow>,
+    },
+    Emit {
+        method: String,
+        params: Value,
+        projections: Vec<Projection>,
+        reply: Option<Reply<u64>>,
+    },
+    Snapshot {
+        reply: oneshot::Sender<ThreadRow>,
+    },
+    Shutdown {
+        reply: oneshot::Sender<()>,
+    },
+}
+
+/// An answer held back until the batch it belongs to is committed.
+enum Deferred {
+    Row(Reply<ThreadRow>),
+    Seq(Reply<u64>, u64),
+}
+
+/// Cheap, cloneable access to one thread actor.
+#[derive(Clone)]
+pub struct ActorHandle {
+    pub(super) id: Arc<str>,
+    tx: mpsc::Sender<Command>,
+    status: watch::Receiver<ThreadStatus>,
+    pub(super) store: Store,
+}
+
+impl ActorHandle {
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    pub fn status(&self) -> ThreadStatus {
+        self.status.borrow().clone()
+    }
+
+    fn closed(&self) -> ThreadError {
+        ThreadError::Closed(self.id.to_string())
+    }
+
+    async fn call<T>(
+        &self,
+        make: impl FnOnce(oneshot::Sender<T>) -> Command,
+    ) -> Result<T, ThreadError> {
+        let (tx, rx) = oneshot::channel();
+        self.tx.send(make(tx)).await.map_err(|_| self.closed())?;
+        rx.await.map_err(|_| self.closed())
+    }
+
+    /// Registers `sub` and returns the thread as it is now plus the catch-up that must be
+    /// started once the caller has sent its response (so the response precedes every event).
+    pub async fn subscribe(
+        &self,
+        sub: Subscriber,
+        after_seq: Option<u64>,
+    ) -> Result<(ThreadRow, CatchUp), ThreadError> {
+        let sub2 = sub.clone();
+        let (row, from) = self
+            .call(|reply| Command::Subscribe {
+                sub: sub2,
+                after_seq,
+                reply,
+            })
+            .await?;
+        Ok((
+            row,
+            CatchUp {
+                handle: self.clone(),
+                sub,
+                from,
+            },
+        ))
+    }
+
+    pub async fn unsubscribe(&self, conn: ConnectionId) -> bool {
+        self.call(|reply| Command::Unsubscribe { conn, reply })
+            .await
+            .unwrap_or(false)
+    }
+
+    pub(super) async fn go_live(&self, conn: ConnectionId, through: u64) -> GoLive {
+        self.call(|reply| Command::GoLive {
+            conn,
+            through,
+            reply,
+        })
+        .await
+        .unwrap_or(GoLive::Gone)
+    }
+
+    /// Applies a change and returns the thread row once its event is committed.
+    pub async fn update(&self, update: ThreadUpdate) -> Result<ThreadRow, ThreadError> {
+        self.call(|reply| Command::Update { update, reply }).await?
+    }
+
+    /// Appends an event (and the projection changes it describes); resolves to its `seq` once
+    /// committed and fanned out.
+    pub async fn emit(
+        &self,
+        method: &str,
+        params: Value,
+        projections: Vec<Projection>,
+    ) -> Result<u64, ThreadError> {
+        let method = method.to_owned();
+        self.call(|reply| Command::Emit {
+            method,
+            params,
+            projections,
+            reply: Some(reply),
+        })
+        .await?
+    }
+
+    pub async fn snapshot(&self) -> Result<ThreadRow, ThreadError> {
+        self.call(|reply| Command::Snapshot { reply }).await
+    }
+
+    /// Commits whatever is queued and stops the actor.
+    pub async fn shutdown(&self) {
+        let _ = self.call(|reply| Command::Shutdown { reply }).await;
+    }
+}
+
+/// Replays stored events to a new subscriber, then hands it over to live delivery.
+pub struct CatchUp {
+    handle: ActorHandle,
+    sub: Subscriber,
+    from: u64,
+}
+
+impl CatchUp {
+    pub fn start(self) {
+        tokio::spawn(catchup::run(self.handle, self.sub, self.from));
+    }
+}
+
+pub(super) struct ThreadActor {
+    store: Store,
+    /// The row as it will be after the next commit.
+    row: ThreadRow,
+    /// The row as last committed: `last_seq` here is what the store holds.
+    committed: ThreadRow,
+    next_seq: u64,
+    pending: Vec<PendingEvent>,
+    projections: Vec<Projection>,
+    deferred: Vec<Deferred>,
+    row_dirty: bool,
+    live: Vec<Subscriber>,
+    catching_up: Vec<Subscriber>,
+    status: watch::Sender<ThreadStatus>,
+    rx: mpsc::Receiver<Command>,
+}
+
+impl ThreadActor {
+    /// Spawns the actor for `row`. `committed` says whether the row is already in the store
+    /// (a loaded thread) or is new (its first commit inserts it).
+    pub(super) fn spawn(store: Store, row: ThreadRow, committed: bool) -> ActorHandle {
+        let (tx, rx) = mpsc::channel(COMMAND_QUEUE);
+        let (status_tx, status_rx) = watch::channel(ThreadStatus::Idle);
+        let id: Arc<str> = Arc::from(row.id.as_str());
+        let actor = ThreadActor {
+            store: store.clone(),
+            next_seq: row.last_seq + 1,
+            committed: row.clone(),
+            row,
+            pending: Vec::new(),
+            projections: Vec::new(),
+            deferred: Vec::new(),
+            row_dirty: !committed,
+            live: Vec::new(),
+            catching_up: Vec::new(),
+            status: status_tx,
+            rx,
+        };
+        tokio::spawn(actor.run());
+        ActorHandle {
+            id,
+            tx,
+            status: status_rx,
+            store,
+        }
+    }
+
+    async fn run(mut self) {
+        while let Some(cmd) = self.rx.recv().await {
+            let mut shutdown = self.handle(cmd);
+            while shutdown.is_none() && self.pending.len() < MAX_EVENTS_PER_COMMIT {
+                match self.rx.try_recv() {
+                    Ok(cmd) => shutdown = self.handle(cmd),
+                    Err(_) => break,
+                }
+            }
+            self.flush().await;
+            if let Some(reply) = shutdown {
+                let _ = reply.send(());
+                break;
+            }
+        }
+        tracing::debug!(thread = %self.row.id, "thread actor stopped");
+    }
+
+    /// Applies one command; events it produces wait in `pending` for the batch commit.
+    fn handle(&mut self, cmd: Command) -> Option<oneshot::Sender<()>> {
+        match cmd {
+            Command::Subscribe {
+                sub,
+                after_seq,
+                reply,
+            } => {
+                self.drop_subscriber(sub.conn);
+                let head = self.committed.last_seq;
+                let from = after_seq.map_or(head, |s| s.min(head));
+                self.catching_up.push(sub);
+                let _ = reply.send((self.committed.clone(), from));
+            }
+            Command::GoLive {
+                conn,
+                through,
+                reply,
+            } => {
+                let answer = match self.catching_up.iter().position(|s| s.conn == conn) {
+                    None => GoLive::Gone,
+                    Some(_) if through < self.committed.last_seq => GoLive::Behind,
+                    Some(ix) => {
+                        let sub = self.catching_up.swap_remove(ix);
+                        self.live.push(sub);
+                        GoLive::Live
+                    }
+                };
+                let _ = reply.send(answer);
+            }
+            Command::Unsubscribe { conn, reply } => {
+                let _ = reply.send(self.drop_subscriber(conn));
+            }
+            Command::Update { update, reply } => {
+                self.apply_update(update);
+                self.deferred.push(Deferred::Row(reply));
+            }
+            Command::Emit {
+                method,
+                params,
+                projections,
+                reply,
+            } => {
+                let seq = self.push_event(&method, params);
+                self.projections.extend(projections);
+                if let Some(reply) = reply {
+                    self.deferred.push(Deferred::Seq(reply, seq));
+                }
+            }
+            Command::Snapshot { reply } => {
+                let _ = reply.send(self.committed.clone());
+            }
+            Command::Shutdown { reply } => return Some(reply),
+        }
+        None
+    }
+
+    fn drop_subscriber(&mut self, conn: ConnectionId) -> bool {
+        let before = self.live.len() + self.catching_up.len();
+        self.live.retain(|s| s.conn != conn);
+        self.catching_up.retain(|s| s.conn != conn);
+        before != self.live.len() + self.catching_up.len()
+    }
+
+    fn apply_update(&mut self, update: ThreadUpdate) {
+        let id = self.row.id.clone();
+        match update {
+            ThreadUpdate::SetName(name) => {
+                self.row.name = Some(name.clone());
+                self.push_event(
+                    "thread/name/updated",
+                    serde_json::json!({"threadId": id, "threadName": name}),
+                );
+            }
+            ThreadUpdate::Archive => {
+                self.row.archived = true;
+                self.push_event("thread/archived", serde_json::json!({"threadId": id}));
+            }
+            ThreadUpdate::Unarchive => {
+                self.row.archived = false;
+                self.push_event("thread/unarchived", serde_json::json!({"threadId": id}));
+            }
+        }
+    }
+
+    /// Assigns the next seq, stamps it into the params and serialises the event once.
+    fn push_event(&mut self, method: &str, mut params: Value) -> u64 {
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        if let Value::Object(map) = &mut params {
+            map.insert("seq".into(), Value::from(seq));
+        }
+        let payload = params.to_string();
+        let frame = frame_for(method, &payload);
+        self.pending.push(PendingEvent {
+            seq,
+            kind: method.to_owned(),
+            payload,
+            frame,
+        });
+        self.row_dirty = true;
+        seq
+    }
+
+    /// Commits the batch, then fans it out, then answers the commands that made it.
+    async fn flush(&mut self) {
+        if !self.row_dirty && self.pending.is_empty() && self.projections.is_empty() {
+            return;
+        }
+        let now = unix_now();
+        self.row.last_seq = self.next_seq - 1;
+        if !self.pending.is_empty() {
+            self.row.updated_at = now;
+        }
+        let events = std::mem::take(&mut self.pending);
+        let batch = CommitBatch {
+            thread: self.row.clone(),
+            events: events
+                .iter()
+                .map(|e| NewEvent {
+                    seq: e.seq,
+                    kind: e.kind.clone(),
+                    payload: e.payload.clone(),
+                    created_at: now,
+                })
+                .collect(),
+            projections: std::mem::take(&mut self.projections),
+        };
+        let deferred = std::mem::take(&mut self.deferred);
+        match self.store.commit(&batch).await {
+            Ok(()) => {
+                self.committed = self.row.clone();
+                self.row_dirty = false;
+                self.fan_out(&events);
+                for d in deferred {
+                    match d {
+                        Deferred::Row(r) => {
+                            let _ = r.send(Ok(self.committed.clone()));
+                        }
+                        Deferred::Seq(r, seq) => {
+                            let _ = r.send(Ok(seq));
+                        }
+                    }
+                }
+            }
+            Err(e) => {
+                // Nothing of the batch reached a client; rewind so seq stays gap-free.
+                tracing::error!(thread = %self.row.id, error = %e, "commit failed; events dropped");
+                self.row = self.committed.clone();
+                self.next_seq = self.committed.last_seq + 1;
+                let msg = e.to_string();
+                for d in deferred {
+                    let err = || ThreadError::CommitFailed(msg.clone());
+                    match d {
+                        Deferred::Row(r) => {
+                            let _ = r.send(Err(err()));
+                        }
+                        Deferred::Seq(r, _) => {
+                            let _ = r.send(Err(err()));
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Offers every event to every live subscriber without ever waiting. A subscriber whose
+    /// queue is full is dropped from live delivery and told to resync as soon as it has room;
+    /// the others are not slowed by it.
+    fn fan_out(&mut self, events: &[PendingEvent]) {
+        if events.is_empty() {
+            return;
+        }
+        let thread_id = &self.row.id;
+        self.live.retain(|sub| {
+            for ev in events {
+                if !sub.wants(&ev.kind) {
+                    continue;
+                }
+                match sub.tx.try_send(ev.frame.clone()) {
+                    Ok(()) => {}
+                    Err(mpsc::error::TrySendError::Full(_)) => {
+                        tracing::info!(thread = %thread_id, conn = sub.conn, after_seq = ev.seq - 1,
+                            "subscriber queue full; asking it to resync");
+                        tokio::spawn(send_resync(sub.tx.clone(), thread_id.clone(), ev.seq - 1));
+                        return false;
+                    }
+                    Err(mpsc::error::TrySendError::Closed(_)) => return false,
+                }
+            }
+            true
+        });
+    }
+}
+
+/// Waits for room in a lagging subscriber's queue, then tells it where to resume from.
+async fn send_resync(tx: mpsc::Sender<Bytes>, thread_id: String, after_seq: u64) {
+    if let Ok(permit) = tx.reserve().await {
+        let params = serde_json::json!({"threadId": thread_id, "afterSeq": after_seq});
+        permit.send(frame_for("thread/resyncRequired", &params.to_string()));
+    }
+}
+
+impl Drop for ThreadActor {
+    fn drop(&mut self) {
+        let _ = self.status.send(ThreadStatus::NotLoaded);
+    }
+}

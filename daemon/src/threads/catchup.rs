@@ -1,0 +1,40 @@
+//! Replay for a new subscriber: stored events after its `afterSeq`, then live ones, with no gap
+//! and no duplicate.
+//!
+//! The replay runs in its own task so a long history never occupies the actor; it may wait on
+//! the subscriber's queue as long as it likes. When a page comes back short, it asks the actor to
+//! switch it to live delivery *at the seq it reached*; the actor agrees only if nothing newer
+//! has been committed meanwhile, so the hand-over point is exact.
+
+use super::actor::{ActorHandle, GoLive};
+use super::event::frame_for;
+use super::subscriber::Subscriber;
+
+const PAGE: u32 = 1024;
+
+pub(super) async fn run(handle: ActorHandle, sub: Subscriber, mut cursor: u64) {
+    loop {
+        let events = match handle.store.events_after(&handle.id, cursor, PAGE).await {
+            Ok(events) => events,
+            Err(e) => {
+                tracing::error!(thread = %handle.id, error = %e, "replay failed; dropping the subscription");
+                handle.unsubscribe(sub.conn).await;
+                return;
+            }
+        };
+        let short = events.len() < PAGE as usize;
+        for e in events {
+            if sub.wants(&e.kind) && sub.tx.send(frame_for(&e.kind, &e.payload)).await.is_err() {
+                handle.unsubscribe(sub.conn).await;
+                return;
+            }
+            cursor = e.seq;
+        }
+        if short {
+            match handle.go_live(sub.conn, cursor).await {
+                GoLive::Live | GoLive::Gone => return,
+                GoLive::Behind => continue,
+            }
+        }
+    }
+}

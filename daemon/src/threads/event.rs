@@ -1,0 +1,45 @@
+//! Building wire frames for thread events.
+//!
+//! An event is serialised once: its params text goes into the log and, wrapped in the JSON-RPC
+//! notification envelope by plain concatenation, into every subscriber's queue as the same
+//! shared `Bytes`. Fan-out to N subscribers is then N reference-count increments.
+
+use bytes::Bytes;
+
+/// The NDJSON/WebSocket frame of a notification whose params are already JSON text.
+pub fn frame_for(method: &str, params_json: &str) -> Bytes {
+    let mut s = String::with_capacity(params_json.len() + method.len() + 40);
+    s.push_str(r#"{"jsonrpc":"2.0","method":""#);
+    // Method names are ours and plain ASCII; serde_json escapes anything else just in case.
+    match serde_json::to_string(method) {
+        Ok(quoted) => s.push_str(&quoted[1..quoted.len() - 1]),
+        Err(_) => s.push_str("invalid"),
+    }
+    s.push_str(r#"","params":"#);
+    s.push_str(params_json);
+    s.push('}');
+    Bytes::from(s)
+}
+
+/// An event assigned a seq, waiting for its commit.
+#[derive(Debug, Clone)]
+pub(super) struct PendingEvent {
+    pub seq: u64,
+    pub kind: String,
+    pub payload: String,
+    pub frame: Bytes,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn frame_is_a_valid_notification() {
+        let f = frame_for("thread/name/updated", r#"{"threadId":"t","seq":3}"#);
+        let v: serde_json::Value = serde_json::from_slice(&f).unwrap();
+        assert_eq!(v["jsonrpc"], "2.0");
+        assert_eq!(v["method"], "thread/name/updated");
+        assert_eq!(v["params"]["seq"], 3);
+    }
+}

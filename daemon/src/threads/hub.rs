@@ -1,0 +1,98 @@
+//! The thread hub: finds the actor of a loaded thread, loads a stored one on first use, and
+//! creates new threads.
+
+use std::collections::HashMap;
+
+use agentd_protocol::ThreadStatus;
+use tokio::sync::Mutex;
+
+use super::actor::{ActorHandle, ThreadActor};
+use super::convert::thread_from_row;
+use super::ThreadError;
+use crate::store::{Store, ThreadRow};
+
+pub struct ThreadHub {
+    store: Store,
+    /// A tokio mutex because loading awaits the store; holding it across the load is what stops
+    /// two connections from spawning two actors for one thread.
+    actors: Mutex<HashMap<String, ActorHandle>>,
+}
+
+impl ThreadHub {
+    pub fn new(store: Store) -> Self {
+        ThreadHub {
+            store,
+            actors: Mutex::new(HashMap::new()),
+        }
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// Starts a new thread: spawns its actor and commits the row with its `thread/started`
+    /// event before returning.
+    pub async fn create(&self, row: ThreadRow) -> Result<ActorHandle, ThreadError> {
+        let id = row.id.clone();
+        let started = thread_from_row(&row, ThreadStatus::Idle, Vec::new());
+        let handle = ThreadActor::spawn(self.store.clone(), row, false);
+        self.actors.lock().await.insert(id.clone(), handle.clone());
+        let params = serde_json::json!({ "thread": started });
+        if let Err(e) = handle.emit("thread/started", params, Vec::new()).await {
+            self.actors.lock().await.remove(&id);
+            handle.shutdown().await;
+            return Err(e);
+        }
+        Ok(handle)
+    }
+
+    /// The actor of a thread, loading it from the store if needed.
+    pub async fn load(&self, id: &str) -> Result<ActorHandle, ThreadError> {
+        let mut actors = self.actors.lock().await;
+        if let Some(h) = actors.get(id) {
+            return Ok(h.clone());
+        }
+        let row = self
+            .store
+            .thread(id)
+            .await?
+            .ok_or_else(|| ThreadError::NotFound(id.to_owned()))?;
+        let handle = ThreadActor::spawn(self.store.clone(), row, true);
+        actors.insert(id.to_owned(), handle.clone());
+        Ok(handle)
+    }
+
+    /// The actor of a thread if it is loaded; never touches the store.
+    pub async fn loaded(&self, id: &str) -> Option<ActorHandle> {
+        self.actors.lock().await.get(id).cloned()
+    }
+
+    /// The status of each given thread: a loaded thread reports its actor's, any other is
+    /// `notLoaded`.
+    pub async fn statuses<'a>(&self, ids: impl Iterator<Item = &'a str>) -> Vec<ThreadStatus> {
+        let actors = self.actors.lock().await;
+        ids.map(|id| {
+            actors
+                .get(id)
+                .map_or(ThreadStatus::NotLoaded, |h| h.status())
+        })
+        .collect()
+    }
+
+    /// Drops a connection's subscriptions on the given threads.
+    pub async fn unsubscribe_all(&self, conn: super::ConnectionId, thread_ids: &[String]) {
+        for id in thread_ids {
+            if let Some(h) = self.loaded(id).await {
+                h.unsubscribe(conn).await;
+            }
+        }
+    }
+
+    /// Stops every actor after it has committed what it holds.
+    pub async fn shutdown(&self) {
+        let handles: Vec<ActorHandle> = self.actors.lock().await.drain().map(|(_, h)| h).collect();
+        for h in handles {
+            h.shutdown().await;
+        }
+    }
+}

@@ -1,0 +1,226 @@
+//! WebSocket transport: one JSON message per text frame, plus `GET /healthz`, on one port.
+//!
+//! hyper serves the HTTP side so that a plain GET (health checks, later the web page) and the
+//! upgrade share the listener; after the 101 the socket is handed to tokio-tungstenite. The
+//! codec's own message limit is set well above the protocol's frame limit so that an oversized
+//! message is *ours* to reject (with -32600, connection kept) rather than a codec error that
+//! would close the socket.
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use futures_util::{SinkExt, StreamExt};
+use http_body_util::Full;
+use hyper::body::Incoming;
+use hyper::header::{
+    HeaderValue, CONNECTION, SEC_WEBSOCKET_ACCEPT, SEC_WEBSOCKET_KEY, SEC_WEBSOCKET_VERSION,
+    UPGRADE,
+};
+use hyper::{Method, Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpListener;
+use tokio::sync::mpsc;
+use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
+use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
+use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
+use tokio_tungstenite::WebSocketStream;
+
+use super::{Inbound, Limits, Link, INBOUND_BUFFER};
+
+/// Called once per accepted WebSocket connection with its link.
+pub type Accept = Arc<dyn Fn(Link) + Send + Sync>;
+
+/// Serves HTTP + WebSocket on `listener` until `shutdown` resolves.
+pub async fn serve(
+    listener: TcpListener,
+    limits: Limits,
+    accept: Accept,
+    mut shutdown: tokio::sync::watch::Receiver<bool>,
+) {
+    loop {
+        let (stream, peer) = tokio::select! {
+            r = listener.accept() => match r {
+                Ok(pair) => pair,
+                Err(e) => {
+                    // EMFILE and friends: back off briefly instead of spinning.
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            _ = shutdown.changed() => return,
+        };
+        let _ = stream.set_nodelay(true);
+        let accept = accept.clone();
+        tokio::spawn(async move {
+            let service = hyper::service::service_fn(move |req| {
+                let accept = accept.clone();
+                async move { Ok::<_, Infallible>(route(req, peer, limits, accept)) }
+            });
+            let conn = hyper::server::conn::http1::Builder::new()
+                .serve_connection(TokioIo::new(stream), service)
+                .with_upgrades();
+            if let Err(e) = conn.await {
+                tracing::debug!(%peer, error = %e, "http connection ended with an error");
+            }
+        });
+    }
+}
+
+fn text_response(status: StatusCode, body: &'static str) -> Response<Full<Bytes>> {
+    let mut resp = Response::new(Full::new(Bytes::from_static(body.as_bytes())));
+    *resp.status_mut() = status;
+    resp
+}
+
+fn route(
+    mut req: Request<Incoming>,
+    peer: SocketAddr,
+    limits: Limits,
+    accept: Accept,
+) -> Response<Full<Bytes>> {
+    let is_upgrade = req
+        .headers()
+        .get(UPGRADE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case("websocket"));
+    if !is_upgrade {
+        return match (req.method(), req.uri().path()) {
+            (&Method::GET, "/healthz") => text_response(StatusCode::OK, "ok\n"),
+            _ => text_response(StatusCode::NOT_FOUND, "not found\n"),
+        };
+    }
+    let key = match req.headers().get(SEC_WEBSOCKET_KEY) {
+        Some(k)
+            if req
+                .headers()
+                .get(SEC_WEBSOCKET_VERSION)
+                .map(|v| v.as_bytes())
+                == Some(b"13") =>
+        {
+            derive_accept_key(k.as_bytes())
+        }
+        _ => return text_response(StatusCode::BAD_REQUEST, "bad websocket handshake\n"),
+    };
+    let on_upgrade = hyper::upgrade::on(&mut req);
+    tokio::spawn(async move {
+        match on_upgrade.await {
+            Ok(upgraded) => {
+                let config = WebSocketConfig::default()
+                    // Idle connections are cheap only if buffers are not allocated eagerly large.
+                    .read_buffer_size(4 * 1024)
+                    .write_buffer_size(0)
+                    .max_message_size(Some(limits.max_frame_bytes.saturating_mul(4)))
+                    .max_frame_size(Some(limits.max_frame_bytes.saturating_mul(4)));
+                let ws = WebSocketStream::from_raw_socket(
+                    TokioIo::new(upgraded),
+                    Role::Server,
+                    Some(config),
+                )
+                .await;
+                accept(pump(ws, limits, peer.to_string()));
+            }
+            Err(e) => tracing::debug!(%peer, error = %e, "websocket upgrade failed"),
+        }
+    });
+    // Deliberately no Sec-WebSocket-Extensions (no permessage-deflate) and no compression
+    // header: Codex clients offering `x-codex-app-server-compression` get plain text frames.
+    let mut resp = Response::new(Full::new(Bytes::new()));
+    *resp.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
+    let h = resp.headers_mut();
+    h.insert(CONNECTION, HeaderValue::from_static("Upgrade"));
+    h.insert(UPGRADE, HeaderValue::from_static("websocket"));
+    if let Ok(v) = HeaderValue::from_str(&key) {
+        h.insert(SEC_WEBSOCKET_ACCEPT, v);
+    }
+    resp
+}
+
+/// Splits the socket into a reader task and a writer task joined to the [`Link`] channels.
+fn pump<S>(ws: WebSocketStream<S>, limits: Limits, peer: String) -> Link
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let (in_tx, in_rx) = mpsc::channel(INBOUND_BUFFER);
+    let (out_tx, mut out_rx) = mpsc::channel::<Bytes>(limits.outbound_queue);
+    let (mut sink, mut stream) = ws.split();
+    let (close_tx, mut close_rx) = mpsc::channel::<Message>(1);
+
+    let reader_peer = peer.clone();
+    tokio::spawn(async move {
+        while let Some(msg) = stream.next().await {
+            let inbound = match msg {
+                Ok(Message::Text(t)) if t.len() > limits.max_frame_bytes => Inbound::TooLarge {
+                    len: t.len(),
+                    limit: limits.max_frame_bytes,
+                },
+                Ok(Message::Text(t)) => Inbound::Text(t.as_str().to_owned()),
+                Ok(Message::Binary(_)) => Inbound::Binary,
+                // tungstenite queues the pong itself; the writer's next flush sends it.
+                Ok(Message::Ping(_)) | Ok(Message::Pong(_)) | Ok(Message::Frame(_)) => continue,
+                Ok(Message::Close(_)) => break,
+                Err(e) => {
+                    tracing::debug!(peer = %reader_peer, error = %e, "websocket read ended");
+                    if let tokio_tungstenite::tungstenite::Error::Capacity(_) = e {
+                        let _ = close_tx.try_send(Message::Close(None));
+                    }
+                    break;
+                }
+            };
+            if in_tx.send(inbound).await.is_err() {
+                break;
+            }
+        }
+    });
+
+    let writer_peer = peer.clone();
+    tokio::spawn(async move {
+        loop {
+            let frame = tokio::select! {
+                f = out_rx.recv() => match f {
+                    Some(f) => f,
+                    None => break,
+                },
+                Some(close) = close_rx.recv() => {
+                    let _ = sink.send(close).await;
+                    break;
+                }
+            };
+            let text = match Utf8Bytes::try_from(frame) {
+                Ok(t) => t,
+                Err(e) => {
+                    tracing::error!(peer = %writer_peer, error = %e, "dropping a non-UTF-8 outbound frame");
+                    continue;
+                }
+            };
+            if sink.feed(Message::Text(text)).await.is_err() {
+                break;
+            }
+            // Batch whatever else is already queued into the same flush.
+            let mut failed = false;
+            while let Ok(frame) = out_rx.try_recv() {
+                match Utf8Bytes::try_from(frame) {
+                    Ok(t) => {
+                        if sink.feed(Message::Text(t)).await.is_err() {
+                            failed = true;
+                            break;
+                        }
+                    }
+                    Err(e) => tracing::error!(error = %e, "dropping a non-UTF-8 outbound frame"),
+                }
+            }
+            if failed || sink.flush().await.is_err() {
+                break;
+            }
+        }
+        let _ = sink.close().await;
+    });
+
+    Link {
+        inbound: in_rx,
+        outbound: out_tx,
+        peer,
+    }
+}

@@ -1,0 +1,51 @@
+//! Wire types of the agentd protocol (see `shared/design/PROTOCOL.md`).
+//!
+//! This crate is the whole wire vocabulary and nothing else: no I/O, no runtime. The daemon, the
+//! tests and the schema generator all depend on it, so a shape is defined exactly once.
+//!
+//! Names follow the Codex app-server schema's definitions (`Thread`, `TurnStartParams`, …) so that
+//! a reader can hold the two side by side; agentd-only types are named in the same style. The
+//! main types are re-exported at the crate root: `agentd_protocol::Thread`.
+
+pub mod hook;
+pub mod item;
+pub mod jsonrpc;
+pub mod method;
+pub mod methods;
+pub mod notification;
+pub mod params;
+pub mod policy;
+pub mod thread;
+pub mod turn;
+pub mod usage;
+
+#[cfg(test)]
+mod schema_check;
+#[cfg(test)]
+mod tests;
+
+pub use hook::{
+    HookEventName, HookExecutionMode, HookHandlerType, HookInfo, HookOutputEntry,
+    HookOutputEntryKind, HookRunStatus, HookRunSummary, HookScope, HookSource,
+};
+pub use item::{
+    AgentMessageItem, CollabAgentState, CollabAgentStatus, CollabAgentTool,
+    CollabAgentToolCallItem, CollabAgentToolCallStatus, CommandAction, CommandExecutionItem,
+    CommandExecutionStatus, ContextCompactionItem, FileChangeItem, FileUpdateChange, ItemStatus,
+    PatchApplyStatus, PatchChangeKind, PlanItem, ReasoningItem, ThreadItem, UserInput,
+    UserMessageItem,
+};
+pub use method::{ClientMethod, ServerNotification, ServerRequestMethod};
+pub use methods::{
+    CLIENT_METHODS, INITIALIZED_NOTIFICATION, SERVER_NOTIFICATION_METHODS, SERVER_REQUEST_METHODS,
+};
+pub use notification::*;
+pub use params::approval::*;
+pub use params::config::*;
+pub use params::initialize::*;
+pub use params::thread::*;
+pub use params::turn::*;
+pub use policy::{ApprovalsReviewer, AskForApproval, SandboxMode, SandboxPolicy};
+pub use thread::{SessionSource, Thread, ThreadActiveFlag, ThreadStatus};
+pub use turn::{Turn, TurnError, TurnStatus};
+pub use usage::{ThreadTokenUsage, TokenUsageBreakdown};

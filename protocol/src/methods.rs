@@ -1,0 +1,98 @@
+//! One zero-sized marker per method, tying its name to its params and result types, and the
+//! lists of every method name (for dispatch tables, schema generation and tests).
+
+use crate::method::{ClientMethod, ServerRequestMethod};
+use crate::params::approval::*;
+use crate::params::config::*;
+use crate::params::initialize::*;
+use crate::params::thread::*;
+use crate::params::turn::*;
+
+pub use crate::notification::SERVER_NOTIFICATION_METHODS;
+
+/// The client's notification after the `initialize` result.
+pub const INITIALIZED_NOTIFICATION: &str = "initialized";
+
+macro_rules! client_methods {
+    ($($(#[$doc:meta])* $marker:ident = $method:literal: $params:ty => $response:ty;)*) => {
+        $(
+            $(#[$doc])*
+            #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+            pub struct $marker;
+            impl ClientMethod for $marker {
+                const METHOD: &'static str = $method;
+                type Params = $params;
+                type Response = $response;
+            }
+        )*
+        /// Every client→server request method agentd answers (others get -32601).
+        pub const CLIENT_METHODS: &[&str] = &[$($method),*];
+    };
+}
+
+client_methods! {
+    /// `initialize`: the handshake.
+    Initialize = "initialize": InitializeParams => InitializeResponse;
+    /// `thread/start`.
+    ThreadStart = "thread/start": ThreadStartParams => ThreadStartResponse;
+    /// `thread/resume`.
+    ThreadResume = "thread/resume": ThreadResumeParams => ThreadResumeResponse;
+    /// `thread/fork`.
+    ThreadFork = "thread/fork": ThreadForkParams => ThreadForkResponse;
+    /// `thread/list`.
+    ThreadList = "thread/list": ThreadListParams => ThreadListResponse;
+    /// `thread/read`.
+    ThreadRead = "thread/read": ThreadReadParams => ThreadReadResponse;
+    /// `thread/archive`.
+    ThreadArchive = "thread/archive": ThreadArchiveParams => ThreadArchiveResponse;
+    /// `thread/unarchive`.
+    ThreadUnarchive = "thread/unarchive": ThreadUnarchiveParams => ThreadUnarchiveResponse;
+    /// `thread/unsubscribe`.
+    ThreadUnsubscribe = "thread/unsubscribe": ThreadUnsubscribeParams => ThreadUnsubscribeResponse;
+    /// `thread/name/set`.
+    ThreadSetName = "thread/name/set": ThreadSetNameParams => ThreadSetNameResponse;
+    /// `thread/rollback` (agentd).
+    ThreadRollback = "thread/rollback": ThreadRollbackParams => ThreadRollbackResponse;
+    /// `thread/search` (agentd).
+    ThreadSearch = "thread/search": ThreadSearchParams => ThreadSearchResponse;
+    /// `thread/compact/start`.
+    ThreadCompactStart = "thread/compact/start": ThreadCompactStartParams => ThreadCompactStartResponse;
+    /// `turn/start`.
+    TurnStart = "turn/start": TurnStartParams => TurnStartResponse;
+    /// `turn/steer`.
+    TurnSteer = "turn/steer": TurnSteerParams => TurnSteerResponse;
+    /// `turn/interrupt`.
+    TurnInterrupt = "turn/interrupt": TurnInterruptParams => TurnInterruptResponse;
+    /// `model/list`.
+    ModelList = "model/list": ModelListParams => ModelListResponse;
+    /// `config/read`.
+    ConfigRead = "config/read": ConfigReadParams => ConfigReadResponse;
+    /// `account/read`.
+    AccountRead = "account/read": GetAccountParams => GetAccountResponse;
+    /// `configRequirements/read` (sent with no params; see [`ConfigRequirementsReadParams`]).
+    ConfigRequirementsRead = "configRequirements/read": ConfigRequirementsReadParams => ConfigRequirementsReadResponse;
+}
+
+/// `item/commandExecution/requestApproval`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CommandExecutionRequestApproval;
+impl ServerRequestMethod for CommandExecutionRequestApproval {
+    const METHOD: &'static str = "item/commandExecution/requestApproval";
+    type Params = CommandExecutionRequestApprovalParams;
+    type Response = CommandExecutionRequestApprovalResponse;
+}
+
+/// `item/fileChange/requestApproval`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FileChangeRequestApproval;
+impl ServerRequestMethod for FileChangeRequestApproval {
+    const METHOD: &'static str = "item/fileChange/requestApproval";
+    type Params = FileChangeRequestApprovalParams;
+    type Response = FileChangeRequestApprovalResponse;
+}
+
+/// Every server→client request method.
+pub const SERVER_REQUEST_METHODS: &[&str] = &[
+    CommandExecutionRequestApproval::METHOD,
+    FileChangeRequestApproval::METHOD,
+];

@@ -1,0 +1,8 @@
+//! Params and results of the client→server requests and the server→client approval requests,
+//! one file per method family.
+
+pub mod approval;
+pub mod config;
+pub mod initialize;
+pub mod thread;
+pub mod turn;

@@ -1,0 +1,74 @@
+//! Params and results of the `turn/*` requests.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::item::UserInput;
+use crate::policy::{AskForApproval, SandboxPolicy};
+use crate::turn::Turn;
+
+/// `turn/start` params. Overrides apply to this turn and the ones after it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TurnStartParams {
+    pub thread_id: String,
+    pub input: Vec<UserInput>,
+    /// agentd: idempotency key. A retry with the same id on the same thread returns the first
+    /// call's result and starts nothing new.
+    #[serde(default)]
+    pub client_request_id: Option<String>,
+    /// Codex: the client's id for the user message (kept separate from `clientRequestId`).
+    #[serde(default)]
+    pub client_user_message_id: Option<String>,
+    #[serde(default)]
+    pub cwd: Option<String>,
+    #[serde(default)]
+    pub approval_policy: Option<AskForApproval>,
+    #[serde(default)]
+    pub sandbox_policy: Option<SandboxPolicy>,
+    #[serde(default)]
+    pub model: Option<String>,
+    /// Reasoning effort, e.g. `"low"`, `"medium"`, `"high"` (Codex `ReasoningEffort`: a string).
+    #[serde(default)]
+    pub effort: Option<String>,
+}
+
+/// `turn/start` result: the new turn, `inProgress`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TurnStartResponse {
+    pub turn: Turn,
+}
+
+/// `turn/steer` params: input that joins the running turn at its next model request.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TurnSteerParams {
+    pub thread_id: String,
+    pub input: Vec<UserInput>,
+    /// Must be the running turn's id, else -32005.
+    pub expected_turn_id: String,
+    #[serde(default)]
+    pub client_request_id: Option<String>,
+    #[serde(default)]
+    pub client_user_message_id: Option<String>,
+}
+
+/// `turn/steer` result.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TurnSteerResponse {
+    pub turn_id: String,
+}
+
+/// `turn/interrupt` params.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TurnInterruptParams {
+    pub thread_id: String,
+    pub turn_id: String,
+}
+
+/// `turn/interrupt` result: `{}`; the turn then ends `interrupted`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct TurnInterruptResponse {}

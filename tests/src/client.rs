@@ -1,0 +1,342 @@
+//! A protocol client for tests: sends requests, matches answers by id, keeps notifications in
+//! arrival order so tests can assert on exactly what was received.
+
+use std::collections::VecDeque;
+use std::time::Duration;
+
+use anyhow::{anyhow, bail, Context, Result};
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{json, Value};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::process::{ChildStdin, ChildStdout};
+use tokio::sync::{mpsc, watch};
+use tokio_tungstenite::tungstenite::Message;
+
+use crate::harness::TIMEOUT;
+
+enum Outgoing {
+    Text(String),
+    Binary(Vec<u8>),
+    Ping(Vec<u8>),
+    Close,
+}
+
+/// What the reader task delivers.
+#[derive(Debug)]
+pub enum Received {
+    Json(Value),
+    /// A frame that was not JSON (should never happen).
+    Garbage(String),
+    Pong(Vec<u8>),
+    Closed,
+}
+
+pub struct Client {
+    out: mpsc::UnboundedSender<Outgoing>,
+    inbox: mpsc::UnboundedReceiver<Received>,
+    /// Messages read but not yet consumed by the test.
+    pending: VecDeque<Value>,
+    next_id: i64,
+    paused: watch::Sender<bool>,
+    pub pongs: Vec<Vec<u8>>,
+    pub closed: bool,
+}
+
+impl Client {
+    pub async fn connect_ws(url: &str) -> Result<Client> {
+        Self::connect_ws_request(url, Vec::new(), None).await
+    }
+
+    /// Connects with extra handshake headers and, optionally, a small socket receive buffer (so
+    /// a paused client pushes back on the daemon quickly).
+    pub async fn connect_ws_request(
+        url: &str,
+        headers: Vec<(String, String)>,
+        recv_buffer: Option<u32>,
+    ) -> Result<Client> {
+        use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+        let mut req = url.into_client_request()?;
+        for (k, v) in headers {
+            req.headers_mut().insert(
+                http::HeaderName::from_bytes(k.as_bytes())?,
+                http::HeaderValue::from_str(&v)?,
+            );
+        }
+        let addr = url
+            .trim_start_matches("ws://")
+            .split('/')
+            .next()
+            .context("bad url")?
+            .to_owned();
+        let socket = tokio::net::TcpSocket::new_v4()?;
+        if let Some(size) = recv_buffer {
+            socket.set_recv_buffer_size(size)?;
+        }
+        let stream = socket
+            .connect(addr.parse().context("bad address")?)
+            .await
+            .context("connecting")?;
+        let (ws, _) = tokio_tungstenite::client_async(req, stream)
+            .await
+            .context("websocket handshake")?;
+        let (mut sink, mut stream) = ws.split();
+        let (out_tx, mut out_rx) = mpsc::unbounded_channel::<Outgoing>();
+        let (in_tx, in_rx) = mpsc::unbounded_channel();
+        let (paused_tx, mut paused_rx) = watch::channel(false);
+        tokio::spawn(async move {
+            while let Some(o) = out_rx.recv().await {
+                let msg = match o {
+                    Outgoing::Text(t) => Message::text(t),
+                    Outgoing::Binary(b) => Message::binary(b),
+                    Outgoing::Ping(p) => Message::Ping(p.into()),
+                    Outgoing::Close => {
+                        let _ = sink.send(Message::Close(None)).await;
+                        break;
+                    }
+                };
+                if sink.send(msg).await.is_err() {
+                    break;
+                }
+            }
+        });
+        tokio::spawn(async move {
+            loop {
+                while *paused_rx.borrow() {
+                    if paused_rx.changed().await.is_err() {
+                        return;
+                    }
+                }
+                let Some(msg) = stream.next().await else {
+                    break;
+                };
+                let r = match msg {
+                    Ok(Message::Text(t)) => match serde_json::from_str(t.as_str()) {
+                        Ok(v) => Received::Json(v),
+                        Err(_) => Received::Garbage(t.to_string()),
+                    },
+                    Ok(Message::Pong(p)) => Received::Pong(p.to_vec()),
+                    Ok(Message::Close(_)) | Err(_) => break,
+                    Ok(_) => continue,
+                };
+                if in_tx.send(r).is_err() {
+                    return;
+                }
+            }
+            let _ = in_tx.send(Received::Closed);
+        });
+        Ok(Client::new(out_tx, in_rx, paused_tx))
+    }
+
+    /// Talks NDJSON over a child's stdin/stdout.
+    pub fn over_stdio(stdin: ChildStdin, stdout: ChildStdout) -> Client {
+        let (out_tx, mut out_rx) = mpsc::unbounded_channel::<Outgoing>();
+        let (in_tx, in_rx) = mpsc::unbounded_channel();
+        let (paused_tx, mut paused_rx) = watch::channel(false);
+        tokio::spawn(async move {
+            let mut stdin = stdin;
+            while let Some(o) = out_rx.recv().await {
+                let bytes = match o {
+                    Outgoing::Text(t) => t.into_bytes(),
+                    Outgoing::Binary(b) => b,
+                    Outgoing::Ping(_) => continue,
+                    Outgoing::Close => break,
+                };
+                if stdin.write_all(&bytes).await.is_err() || stdin.write_all(b"\n").await.is_err() {
+                    break;
+                }
+                let _ = stdin.flush().await;
+            }
+        });
+        tokio::spawn(async move {
+            let mut lines = BufReader::new(stdout).lines();
+            loop {
+                while *paused_rx.borrow() {
+                    if paused_rx.changed().await.is_err() {
+                        return;
+                    }
+                }
+                match lines.next_line().await {
+                    Ok(Some(line)) => {
+                        let r = match serde_json::from_str(&line) {
+                            Ok(v) => Received::Json(v),
+                            Err(_) => Received::Garbage(line),
+                        };
+                        if in_tx.send(r).is_err() {
+                            return;
+                        }
+                    }
+                    _ => break,
+                }
+            }
+            let _ = in_tx.send(Received::Closed);
+        });
+        Client::new(out_tx, in_rx, paused_tx)
+    }
+
+    fn new(
+        out: mpsc::UnboundedSender<Outgoing>,
+        inbox: mpsc::UnboundedReceiver<Received>,
+        paused: watch::Sender<bool>,
+    ) -> Client {
+        Client {
+            out,
+            inbox,
+            pending: VecDeque::new(),
+            next_id: 1,
+            paused,
+            pongs: Vec::new(),
+            closed: false,
+        }
+    }
+
+    /// Sends text exactly as given (for malformed-input tests).
+    pub fn send_raw(&self, text: impl Into<String>) -> Result<()> {
+        self.out
+            .send(Outgoing::Text(text.into()))
+            .map_err(|_| anyhow!("connection closed"))
+    }
+
+    pub fn send_binary(&self, bytes: Vec<u8>) -> Result<()> {
+        self.out
+            .send(Outgoing::Binary(bytes))
+            .map_err(|_| anyhow!("connection closed"))
+    }
+
+    pub fn send_ping(&self, payload: Vec<u8>) -> Result<()> {
+        self.out
+            .send(Outgoing::Ping(payload))
+            .map_err(|_| anyhow!("connection closed"))
+    }
+
+    pub fn send_json(&self, v: &Value) -> Result<()> {
+        self.send_raw(v.to_string())
+    }
+
+    pub fn close(&self) {
+        let _ = self.out.send(Outgoing::Close);
+    }
+
+    /// Stops (or resumes) reading from the socket, so the daemon sees a slow client.
+    pub fn set_paused(&self, paused: bool) {
+        let _ = self.paused.send(paused);
+    }
+
+    /// Sends a request without waiting; returns its id.
+    pub fn send_request(&mut self, method: &str, params: Value) -> Result<i64> {
+        let id = self.next_id;
+        self.next_id += 1;
+        self.send_json(&json!({"jsonrpc":"2.0","id":id,"method":method,"params":params}))?;
+        Ok(id)
+    }
+
+    async fn read_one(&mut self, timeout: Duration) -> Result<Value> {
+        loop {
+            let r = tokio::time::timeout(timeout, self.inbox.recv())
+                .await
+                .map_err(|_| anyhow!("timed out after {timeout:?} waiting for a message"))?;
+            match r {
+                Some(Received::Json(v)) => return Ok(v),
+                Some(Received::Garbage(g)) => bail!("daemon sent non-JSON: {g}"),
+                Some(Received::Pong(p)) => self.pongs.push(p),
+                Some(Received::Closed) | None => {
+                    self.closed = true;
+                    bail!("connection closed")
+                }
+            }
+        }
+    }
+
+    /// The next message of any kind (buffered ones first).
+    pub async fn next_message(&mut self, timeout: Duration) -> Result<Value> {
+        if let Some(v) = self.pending.pop_front() {
+            return Ok(v);
+        }
+        self.read_one(timeout).await
+    }
+
+    /// Waits for the answer with this id, buffering everything else in order.
+    pub async fn response(&mut self, id: &Value) -> Result<Value> {
+        if let Some(pos) = self.pending.iter().position(|m| is_answer_to(m, id)) {
+            return Ok(self.pending.remove(pos).unwrap_or_default());
+        }
+        loop {
+            let m = self.read_one(TIMEOUT).await?;
+            if is_answer_to(&m, id) {
+                return Ok(m);
+            }
+            self.pending.push_back(m);
+        }
+    }
+
+    /// Sends a request and returns the whole answer message (result or error).
+    pub async fn request(&mut self, method: &str, params: Value) -> Result<Value> {
+        let id = self.send_request(method, params)?;
+        self.response(&json!(id)).await
+    }
+
+    /// Sends a request and returns its `result`, failing on an error answer.
+    pub async fn call(&mut self, method: &str, params: Value) -> Result<Value> {
+        let resp = self.request(method, params).await?;
+        if let Some(err) = resp.get("error") {
+            bail!("{method} failed: {err}");
+        }
+        resp.get("result")
+            .cloned()
+            .ok_or_else(|| anyhow!("answer without result: {resp}"))
+    }
+
+    pub async fn initialize(&mut self, name: &str) -> Result<Value> {
+        let r = self
+            .call(
+                "initialize",
+                json!({"clientInfo": {"name": name, "version": "0.0.0"}}),
+            )
+            .await?;
+        self.send_json(&json!({"jsonrpc":"2.0","method":"initialized"}))?;
+        Ok(r)
+    }
+
+    /// The next notification (skipping nothing: answers in between are an error).
+    pub async fn next_notification(&mut self) -> Result<Value> {
+        let m = self.next_message(TIMEOUT).await?;
+        if m.get("method").is_none() {
+            bail!("expected a notification, got {m}");
+        }
+        Ok(m)
+    }
+
+    /// Reads until a notification with this method arrives; returns it and drops what came
+    /// before it.
+    pub async fn wait_for(&mut self, method: &str) -> Result<Value> {
+        loop {
+            let m = self.next_message(TIMEOUT).await?;
+            if m.get("method").and_then(Value::as_str) == Some(method) {
+                return Ok(m);
+            }
+        }
+    }
+
+    /// Everything that arrives within `quiet` of the previous message.
+    pub async fn drain(&mut self, quiet: Duration) -> Vec<Value> {
+        let mut out: Vec<Value> = self.pending.drain(..).collect();
+        while let Ok(m) = self.read_one(quiet).await {
+            out.push(m);
+        }
+        out
+    }
+
+    /// Starts a thread and returns its id, consuming the `thread/started` notification.
+    pub async fn start_thread(&mut self, params: Value) -> Result<String> {
+        let r = self.call("thread/start", params).await?;
+        let id = r["thread"]["id"]
+            .as_str()
+            .context("thread/start without thread.id")?
+            .to_owned();
+        self.wait_for("thread/started").await?;
+        Ok(id)
+    }
+}
+
+fn is_answer_to(m: &Value, id: &Value) -> bool {
+    m.get("method").is_none() && m.get("id") == Some(id)
+}

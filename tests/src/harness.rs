@@ -1,0 +1,223 @@
+//! Starting the real `agentd` binary and talking to it the way a client would: over a real
+//! WebSocket or real stdio pipes. Every integration test goes through here.
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use anyhow::{anyhow, bail, Context, Result};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+use tokio::sync::mpsc;
+
+pub use crate::client::Client;
+
+/// Default wait for anything the daemon should do promptly.
+pub const TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Path of the `agentd` binary: `$AGENTD_BIN`, else built once with cargo (a no-op when fresh).
+pub fn agentd_bin() -> Result<PathBuf> {
+    static BIN: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    BIN.get_or_init(|| {
+        if let Some(p) = std::env::var_os("AGENTD_BIN") {
+            return Ok(PathBuf::from(p));
+        }
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let status = std::process::Command::new(env!("CARGO"))
+            .args(["build", "--quiet", "-p", "agentd", "--bin", "agentd"])
+            .current_dir(&root)
+            .status()
+            .map_err(|e| format!("cannot run cargo build: {e}"))?;
+        if !status.success() {
+            return Err("cargo build -p agentd failed".into());
+        }
+        let target = std::env::var_os("CARGO_TARGET_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| root.join("target"));
+        Ok(target.join("debug").join("agentd"))
+    })
+    .clone()
+    .map_err(|e| anyhow!(e))
+}
+
+/// How to start a daemon.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// Reuse a data dir (for restart tests); a fresh temporary one otherwise.
+    pub data_dir: Option<PathBuf>,
+    pub args: Vec<String>,
+    pub env: Vec<(String, String)>,
+}
+
+impl Options {
+    pub fn arg(mut self, a: impl Into<String>) -> Self {
+        self.args.push(a.into());
+        self
+    }
+
+    pub fn data_dir(mut self, d: impl Into<PathBuf>) -> Self {
+        self.data_dir = Some(d.into());
+        self
+    }
+}
+
+/// A running daemon serving WebSocket on a loopback port.
+pub struct Agentd {
+    child: Child,
+    pub url: String,
+    pub data_dir: PathBuf,
+    _temp: Option<tempfile::TempDir>,
+    /// Everything the daemon wrote to stderr after its `listening on` line.
+    pub stderr: mpsc::UnboundedReceiver<String>,
+}
+
+fn base_command(opts: &Options, data_dir: &Path, temp_root: &Path) -> Result<Command> {
+    let mut cmd = Command::new(agentd_bin()?);
+    cmd.arg("serve")
+        .arg("--data-dir")
+        .arg(data_dir)
+        .args(&opts.args)
+        .env("XDG_CONFIG_HOME", temp_root.join("config"))
+        .env("XDG_RUNTIME_DIR", temp_root.join("run"))
+        .env_remove("AGENTD_DATA_DIR")
+        .kill_on_drop(true);
+    for (k, v) in &opts.env {
+        cmd.env(k, v);
+    }
+    Ok(cmd)
+}
+
+impl Agentd {
+    /// Starts `agentd serve --listen ws://127.0.0.1:0` and waits for its address.
+    pub async fn start(opts: Options) -> Result<Agentd> {
+        let temp = tempfile::tempdir()?;
+        let data_dir = opts
+            .data_dir
+            .clone()
+            .unwrap_or_else(|| temp.path().join("data"));
+        let mut cmd = base_command(&opts, &data_dir, temp.path())?;
+        cmd.args(["--listen", "ws://127.0.0.1:0"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        let mut child = cmd.spawn().context("spawning agentd")?;
+        let stderr = child.stderr.take().context("no stderr")?;
+        let (tx, rx) = mpsc::unbounded_channel();
+        let mut lines = BufReader::new(stderr).lines();
+        let url = tokio::time::timeout(TIMEOUT, async {
+            while let Some(line) = lines.next_line().await? {
+                if let Some(rest) = line.strip_prefix("listening on ") {
+                    let url = rest
+                        .split_whitespace()
+                        .next()
+                        .unwrap_or_default()
+                        .to_owned();
+                    return Ok::<_, anyhow::Error>(url);
+                }
+                let _ = tx.send(line);
+            }
+            bail!("agentd exited before listening")
+        })
+        .await
+        .context("agentd did not start listening in time")??;
+        tokio::spawn(async move {
+            while let Ok(Some(line)) = lines.next_line().await {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Ok(Agentd {
+            child,
+            url,
+            data_dir,
+            _temp: Some(temp),
+            stderr: rx,
+        })
+    }
+
+    /// A new initialized WebSocket client.
+    pub async fn client(&self, name: &str) -> Result<Client> {
+        let mut c = Client::connect_ws(&self.url).await?;
+        c.initialize(name).await?;
+        Ok(c)
+    }
+
+    /// A WebSocket client that has not sent `initialize`.
+    pub async fn raw_client(&self) -> Result<Client> {
+        Client::connect_ws(&self.url).await
+    }
+
+    /// The `http://` base of the listener (for `/healthz`).
+    pub fn http_base(&self) -> String {
+        self.url.replacen("ws://", "http://", 1)
+    }
+
+    /// Kills the daemon with SIGKILL, keeping its data dir.
+    pub async fn kill(mut self) -> Result<(PathBuf, Option<tempfile::TempDir>)> {
+        self.child.kill().await?;
+        Ok((self.data_dir.clone(), self._temp.take()))
+    }
+
+    /// Sends SIGTERM and waits for the exit status.
+    pub async fn terminate(
+        mut self,
+    ) -> Result<(std::process::ExitStatus, PathBuf, Option<tempfile::TempDir>)> {
+        let pid = self.child.id().context("already exited")?;
+        nix_kill(pid, "TERM")?;
+        let status = tokio::time::timeout(Duration::from_secs(10), self.child.wait())
+            .await
+            .context("agentd did not exit after SIGTERM")??;
+        Ok((status, self.data_dir.clone(), self._temp.take()))
+    }
+
+    pub fn pid(&self) -> Option<u32> {
+        self.child.id()
+    }
+
+    /// Whether the process is still running.
+    pub fn is_running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+}
+
+fn nix_kill(pid: u32, signal: &str) -> Result<()> {
+    let status = std::process::Command::new("kill")
+        .arg(format!("-{signal}"))
+        .arg(pid.to_string())
+        .status()?;
+    if !status.success() {
+        bail!("kill -{signal} {pid} failed");
+    }
+    Ok(())
+}
+
+/// A daemon on stdio: the test is its only client.
+pub struct StdioAgentd {
+    pub client: Client,
+    pub child: Child,
+    _temp: tempfile::TempDir,
+}
+
+impl StdioAgentd {
+    pub async fn start(opts: Options) -> Result<StdioAgentd> {
+        let temp = tempfile::tempdir()?;
+        let data_dir = opts
+            .data_dir
+            .clone()
+            .unwrap_or_else(|| temp.path().join("data"));
+        let mut cmd = base_command(&opts, &data_dir, temp.path())?;
+        cmd.stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit());
+        let mut child = cmd.spawn().context("spawning agentd")?;
+        let stdin = child.stdin.take().context("no stdin")?;
+        let stdout = child.stdout.take().context("no stdout")?;
+        Ok(StdioAgentd {
+            client: Client::over_stdio(stdin, stdout),
+            child,
+            _temp: temp,
+        })
+    }
+}

@@ -1,0 +1,11 @@
+//! End-to-end tests for agentd, and the scripted mock model server (`mock-llm`).
+//!
+//! `harness` starts the real binary; `client` speaks the protocol to it over a real WebSocket or
+//! real stdio pipes; `mock_llm` is a real loopback HTTP server streaming SSE.
+
+pub mod client;
+pub mod harness;
+pub mod mock_llm;
+
+pub use client::Client;
+pub use harness::{Agentd, Options, StdioAgentd, TIMEOUT};
