@@ -54,3 +54,14 @@ CREATE TABLE events (
     created_at  INTEGER NOT NULL,
     PRIMARY KEY (thread_id, seq)
 ) WITHOUT ROWID;
+
+-- The conversation as the model sees it, in order: user and assistant messages, reasoning, tool
+-- calls and their outputs (paired by call id). Kept apart from `items` because items are what
+-- clients see, while this is exactly what the next model request replays.
+CREATE TABLE history (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    thread_id   TEXT NOT NULL REFERENCES threads (id) ON DELETE CASCADE,
+    turn_id     TEXT NOT NULL REFERENCES turns (id) ON DELETE CASCADE,
+    payload     TEXT NOT NULL
+);
+CREATE INDEX history_by_thread ON history (thread_id, id);

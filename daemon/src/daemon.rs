@@ -23,7 +23,10 @@ pub struct Daemon {
 impl Daemon {
     pub fn new(store: Store, config: Config, limits: Limits, config_dir: PathBuf) -> Self {
         Daemon {
-            hub: ThreadHub::new(store),
+            hub: ThreadHub::new(
+                store,
+                std::sync::Arc::new(crate::agent::AgentServices::new(config.clone())),
+            ),
             config,
             limits,
             config_dir,

@@ -4,9 +4,11 @@
 //! `transport` → `rpc` → `threads` → (`agent` → `model`, `tools`), with `store` used by threads
 //! through a narrow API and `config` loaded once and passed down.
 
+pub mod agent;
 pub mod cli;
 pub mod config;
 pub mod daemon;
+pub mod model;
 pub mod rpc;
 pub mod server;
 pub mod store;

@@ -7,14 +7,15 @@
 use agentd_protocol::method::ClientMethod;
 use agentd_protocol::methods::{
     AccountRead, ConfigRequirementsRead, Initialize, ThreadArchive, ThreadList, ThreadRead,
-    ThreadResume, ThreadSetName, ThreadStart, ThreadUnarchive, ThreadUnsubscribe,
+    ThreadResume, ThreadSetName, ThreadStart, ThreadUnarchive, ThreadUnsubscribe, TurnInterrupt,
+    TurnStart, TurnSteer,
 };
 use serde::Serialize;
 use serde_json::Value;
 
 use super::connection::Session;
 use super::error::RpcError;
-use super::{account, initialize, thread};
+use super::{account, initialize, thread, turn};
 use crate::daemon::Daemon;
 use crate::threads::CatchUp;
 
@@ -67,6 +68,9 @@ pub async fn dispatch(
             thread::unsubscribe(daemon, session, parse::<ThreadUnsubscribe>(params)?).await
         }
         ThreadSetName::METHOD => thread::set_name(daemon, parse::<ThreadSetName>(params)?).await,
+        TurnStart::METHOD => turn::start(daemon, parse::<TurnStart>(params)?).await,
+        TurnSteer::METHOD => turn::steer(daemon, parse::<TurnSteer>(params)?).await,
+        TurnInterrupt::METHOD => turn::interrupt(daemon, parse::<TurnInterrupt>(params)?).await,
         AccountRead::METHOD => account::read(parse::<AccountRead>(params)?),
         ConfigRequirementsRead::METHOD => {
             account::config_requirements(parse::<ConfigRequirementsRead>(params)?)

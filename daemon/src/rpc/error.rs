@@ -100,6 +100,7 @@ impl From<ThreadError> for RpcError {
                 RpcError::not_found(format!("thread {id}")).with_data(json!({ "threadId": id }))
             }
             ThreadError::Conflict(what) => RpcError::conflict(what),
+            ThreadError::Invalid(field, detail) => RpcError::invalid_params(field, detail),
             ThreadError::Closed(_) | ThreadError::CommitFailed(_) => {
                 RpcError::internal("thread", e)
             }

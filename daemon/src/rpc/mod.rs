@@ -12,5 +12,6 @@ pub mod dispatch;
 pub mod error;
 mod initialize;
 mod thread;
+mod turn;
 
 pub use connection::serve;

@@ -39,6 +39,7 @@ impl Store {
             match p {
                 Projection::Turn(t) => super::threads::upsert_turn(&mut tx, t).await?,
                 Projection::Item(i) => super::threads::upsert_item(&mut tx, i).await?,
+                Projection::History(h) => super::threads::insert_history(&mut tx, h).await?,
             }
         }
         tx.commit().await.ctx("committing events")?;

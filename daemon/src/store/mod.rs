@@ -14,7 +14,9 @@ mod threads;
 
 pub use events::StoredEvent;
 pub use lock::DataDirLock;
-pub use rows::{CommitBatch, ItemRow, NewEvent, Projection, ThreadListQuery, ThreadRow, TurnRow};
+pub use rows::{
+    CommitBatch, HistoryRow, ItemRow, NewEvent, Projection, ThreadListQuery, ThreadRow, TurnRow,
+};
 
 use sqlx::SqlitePool;
 

@@ -48,11 +48,20 @@ pub struct ItemRow {
     pub payload: Value,
 }
 
+/// One entry of the model-facing conversation (see the `history` table).
+#[derive(Debug, Clone, PartialEq)]
+pub struct HistoryRow {
+    pub thread_id: String,
+    pub turn_id: String,
+    pub payload: Value,
+}
+
 /// A change to the projections that must commit together with the events describing it.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Projection {
     Turn(TurnRow),
     Item(ItemRow),
+    History(HistoryRow),
 }
 
 /// An event waiting to be appended: `payload` is the notification's params, already JSON text

@@ -4,7 +4,7 @@
 use sqlx::sqlite::SqliteRow;
 use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
 
-use super::rows::{ItemRow, ThreadListQuery, ThreadRow, TurnRow};
+use super::rows::{HistoryRow, ItemRow, ThreadListQuery, ThreadRow, TurnRow};
 use super::{SqlContext, Store, StoreError};
 
 const THREAD_COLUMNS: &str = "id, session_id, forked_from_id, name, preview, cwd, model, \
@@ -88,6 +88,20 @@ pub(super) async fn upsert_item(
     .execute(conn)
     .await
     .ctx("saving an item")?;
+    Ok(())
+}
+
+pub(super) async fn insert_history(
+    conn: &mut SqliteConnection,
+    h: &HistoryRow,
+) -> Result<(), StoreError> {
+    sqlx::query("INSERT INTO history (thread_id, turn_id, payload) VALUES (?, ?, ?)")
+        .bind(&h.thread_id)
+        .bind(&h.turn_id)
+        .bind(h.payload.to_string())
+        .execute(conn)
+        .await
+        .ctx("saving history")?;
     Ok(())
 }
 
@@ -227,6 +241,34 @@ impl Store {
                 .await
                 .ctx("reading items")?;
         rows.iter().map(item_from_row).collect()
+    }
+}
+
+impl Store {
+    /// The model-facing conversation of a thread, oldest first, without rolled-back turns.
+    pub async fn history(&self, thread_id: &str) -> Result<Vec<serde_json::Value>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT h.payload FROM history h JOIN turns t ON t.id = h.turn_id \
+             WHERE h.thread_id = ? AND t.rolled_back = 0 ORDER BY h.id",
+        )
+        .bind(thread_id)
+        .fetch_all(&self.reader)
+        .await
+        .ctx("reading history")?;
+        rows.iter()
+            .map(|r| json_column(r, "payload", "decoding history"))
+            .collect()
+    }
+
+    /// Threads with a turn still marked in progress (after a crash or kill).
+    pub async fn threads_with_running_turns(&self) -> Result<Vec<String>, StoreError> {
+        let rows = sqlx::query("SELECT DISTINCT thread_id FROM turns WHERE status = 'inProgress'")
+            .fetch_all(&self.reader)
+            .await
+            .ctx("finding running turns")?;
+        rows.iter()
+            .map(|r| r.try_get::<String, _>(0).ctx("decoding a thread id"))
+            .collect()
     }
 }
 

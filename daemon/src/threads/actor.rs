@@ -45,9 +45,9 @@ pub(super) enum GoLive {
     Gone,
 }
 
-type Reply<T> = oneshot::Sender<Result<T, ThreadError>>;
+pub(super) type Reply<T> = oneshot::Sender<Result<T, ThreadError>>;
 
-enum Command {
+pub(super) enum Command {
     Subscribe {
         sub: Subscriber,
         after_seq: Option<u64>,
@@ -75,15 +75,25 @@ enum Command {
     Snapshot {
         reply: oneshot::Sender<ThreadRow>,
     },
+    Persist {
+        projections: Vec<Projection>,
+    },
+    /// Answers once everything queued before it is committed.
+    Barrier {
+        reply: Reply<()>,
+    },
+    Turn(super::turns::TurnCommand),
     Shutdown {
         reply: oneshot::Sender<()>,
     },
 }
 
 /// An answer held back until the batch it belongs to is committed.
-enum Deferred {
+pub(super) enum Deferred {
     Row(Reply<ThreadRow>),
     Seq(Reply<u64>, u64),
+    Unit(Reply<()>),
+    Json(Reply<Value>, Value),
 }
 
 /// Cheap, cloneable access to one thread actor.
@@ -181,6 +191,54 @@ impl ActorHandle {
         .await?
     }
 
+    /// Queues an event without waiting for its commit: the turn loop streams deltas this way,
+    /// so the actor can group many of them into one transaction. Waits only for queue room.
+    pub async fn emit_nowait(
+        &self,
+        method: &str,
+        params: Value,
+        projections: Vec<Projection>,
+    ) -> Result<(), ThreadError> {
+        self.tx
+            .send(Command::Emit {
+                method: method.to_owned(),
+                params,
+                projections,
+                reply: None,
+            })
+            .await
+            .map_err(|_| self.closed())
+    }
+
+    /// Queues projection rows with no event of their own (a tool output entering history):
+    /// they commit with the next batch.
+    pub async fn persist(&self, projections: Vec<Projection>) -> Result<(), ThreadError> {
+        self.tx
+            .send(Command::Persist { projections })
+            .await
+            .map_err(|_| self.closed())
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// Resolves once everything queued before it is committed.
+    pub async fn barrier(&self) -> Result<(), ThreadError> {
+        self.call(|reply| Command::Barrier { reply }).await?
+    }
+
+    pub(super) async fn turn_command<T>(
+        &self,
+        make: impl FnOnce(Reply<T>) -> super::turns::TurnCommand,
+    ) -> Result<T, ThreadError> {
+        self.call(|reply| Command::Turn(make(reply))).await?
+    }
+
+    pub(super) async fn send_turn_command(&self, cmd: super::turns::TurnCommand) {
+        let _ = self.tx.send(Command::Turn(cmd)).await;
+    }
+
     pub async fn snapshot(&self) -> Result<ThreadRow, ThreadError> {
         self.call(|reply| Command::Snapshot { reply }).await
     }
@@ -205,30 +263,49 @@ impl CatchUp {
 }
 
 pub(super) struct ThreadActor {
-    store: Store,
+    pub(super) store: Store,
     /// The row as it will be after the next commit.
-    row: ThreadRow,
+    pub(super) row: ThreadRow,
     /// The row as last committed: `last_seq` here is what the store holds.
     committed: ThreadRow,
     next_seq: u64,
     pending: Vec<PendingEvent>,
-    projections: Vec<Projection>,
-    deferred: Vec<Deferred>,
+    pub(super) projections: Vec<Projection>,
+    pub(super) deferred: Vec<Deferred>,
     row_dirty: bool,
     live: Vec<Subscriber>,
     catching_up: Vec<Subscriber>,
-    status: watch::Sender<ThreadStatus>,
+    pub(super) status: watch::Sender<ThreadStatus>,
     rx: mpsc::Receiver<Command>,
+    pub(super) turns: super::turns::TurnState,
+    /// Our own handle, for spawning turn tasks that talk back to us. Weak in spirit: the actor
+    /// ends when every external handle is gone *and* no turn runs.
+    pub(super) me: Option<mpsc::WeakSender<Command>>,
+    pub(super) services: std::sync::Arc<crate::agent::AgentServices>,
+    pub(super) handle_template: Option<(Arc<str>, watch::Receiver<ThreadStatus>)>,
+    shutdown_reply: Option<oneshot::Sender<()>>,
 }
 
 impl ThreadActor {
     /// Spawns the actor for `row`. `committed` says whether the row is already in the store
     /// (a loaded thread) or is new (its first commit inserts it).
-    pub(super) fn spawn(store: Store, row: ThreadRow, committed: bool) -> ActorHandle {
+    pub(super) fn spawn(
+        store: Store,
+        services: std::sync::Arc<crate::agent::AgentServices>,
+        row: ThreadRow,
+        committed: bool,
+        stale_turns: Vec<crate::store::TurnRow>,
+        turn_count: i64,
+    ) -> ActorHandle {
         let (tx, rx) = mpsc::channel(COMMAND_QUEUE);
         let (status_tx, status_rx) = watch::channel(ThreadStatus::Idle);
         let id: Arc<str> = Arc::from(row.id.as_str());
         let actor = ThreadActor {
+            turns: super::turns::TurnState::new(turn_count),
+            me: Some(tx.downgrade()),
+            services,
+            handle_template: Some((id.clone(), status_rx.clone())),
+            shutdown_reply: None,
             store: store.clone(),
             next_seq: row.last_seq + 1,
             committed: row.clone(),
@@ -242,7 +319,7 @@ impl ThreadActor {
             status: status_tx,
             rx,
         };
-        tokio::spawn(actor.run());
+        tokio::spawn(actor.run(stale_turns));
         ActorHandle {
             id,
             tx,
@@ -251,7 +328,11 @@ impl ThreadActor {
         }
     }
 
-    async fn run(mut self) {
+    async fn run(mut self, stale_turns: Vec<crate::store::TurnRow>) {
+        for t in stale_turns {
+            self.end_stale_turn(t);
+        }
+        self.flush().await;
         while let Some(cmd) = self.rx.recv().await {
             let mut shutdown = self.handle(cmd);
             while shutdown.is_none() && self.pending.len() < MAX_EVENTS_PER_COMMIT {
@@ -260,13 +341,39 @@ impl ThreadActor {
                     Err(_) => break,
                 }
             }
-            self.flush().await;
             if let Some(reply) = shutdown {
-                let _ = reply.send(());
+                // A running turn is told to stop; we keep serving its events until it has
+                // written its `turn/completed`, then answer the shutdown.
+                if self.turns.is_running() {
+                    self.turns.cancel_running();
+                    self.shutdown_reply = Some(reply);
+                } else {
+                    self.flush().await;
+                    let _ = reply.send(());
+                    break;
+                }
+            }
+            self.flush().await;
+            if self.shutdown_reply.is_some() && !self.turns.is_running() {
+                if let Some(reply) = self.shutdown_reply.take() {
+                    let _ = reply.send(());
+                }
                 break;
             }
         }
         tracing::debug!(thread = %self.row.id, "thread actor stopped");
+    }
+
+    /// A handle to ourselves for a turn task, if the actor is still reachable.
+    pub(super) fn self_handle(&self) -> Option<ActorHandle> {
+        let tx = self.me.as_ref()?.upgrade()?;
+        let (id, status) = self.handle_template.clone()?;
+        Some(ActorHandle {
+            id,
+            tx,
+            status,
+            store: self.store.clone(),
+        })
     }
 
     /// Applies one command; events it produces wait in `pending` for the batch commit.
@@ -321,6 +428,9 @@ impl ThreadActor {
             Command::Snapshot { reply } => {
                 let _ = reply.send(self.committed.clone());
             }
+            Command::Barrier { reply } => self.deferred.push(Deferred::Unit(reply)),
+            Command::Persist { projections } => self.projections.extend(projections),
+            Command::Turn(cmd) => self.handle_turn(cmd),
             Command::Shutdown { reply } => return Some(reply),
         }
         None
@@ -355,7 +465,7 @@ impl ThreadActor {
     }
 
     /// Assigns the next seq, stamps it into the params and serialises the event once.
-    fn push_event(&mut self, method: &str, mut params: Value) -> u64 {
+    pub(super) fn push_event(&mut self, method: &str, mut params: Value) -> u64 {
         let seq = self.next_seq;
         self.next_seq += 1;
         if let Value::Object(map) = &mut params {
@@ -411,6 +521,12 @@ impl ThreadActor {
                         Deferred::Seq(r, seq) => {
                             let _ = r.send(Ok(seq));
                         }
+                        Deferred::Unit(r) => {
+                            let _ = r.send(Ok(()));
+                        }
+                        Deferred::Json(r, v) => {
+                            let _ = r.send(Ok(v));
+                        }
                     }
                 }
             }
@@ -427,6 +543,12 @@ impl ThreadActor {
                             let _ = r.send(Err(err()));
                         }
                         Deferred::Seq(r, _) => {
+                            let _ = r.send(Err(err()));
+                        }
+                        Deferred::Unit(r) => {
+                            let _ = r.send(Err(err()));
+                        }
+                        Deferred::Json(r, _) => {
                             let _ = r.send(Err(err()));
                         }
                     }

@@ -2,6 +2,7 @@
 //! creates new threads.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use agentd_protocol::ThreadStatus;
 use tokio::sync::Mutex;
@@ -9,19 +10,22 @@ use tokio::sync::Mutex;
 use super::actor::{ActorHandle, ThreadActor};
 use super::convert::thread_from_row;
 use super::ThreadError;
+use crate::agent::AgentServices;
 use crate::store::{Store, ThreadRow};
 
 pub struct ThreadHub {
     store: Store,
+    services: Arc<AgentServices>,
     /// A tokio mutex because loading awaits the store; holding it across the load is what stops
     /// two connections from spawning two actors for one thread.
     actors: Mutex<HashMap<String, ActorHandle>>,
 }
 
 impl ThreadHub {
-    pub fn new(store: Store) -> Self {
+    pub fn new(store: Store, services: Arc<AgentServices>) -> Self {
         ThreadHub {
             store,
+            services,
             actors: Mutex::new(HashMap::new()),
         }
     }
@@ -35,7 +39,14 @@ impl ThreadHub {
     pub async fn create(&self, row: ThreadRow) -> Result<ActorHandle, ThreadError> {
         let id = row.id.clone();
         let started = thread_from_row(&row, ThreadStatus::Idle, Vec::new());
-        let handle = ThreadActor::spawn(self.store.clone(), row, false);
+        let handle = ThreadActor::spawn(
+            self.store.clone(),
+            self.services.clone(),
+            row,
+            false,
+            Vec::new(),
+            0,
+        );
         self.actors.lock().await.insert(id.clone(), handle.clone());
         let params = serde_json::json!({ "thread": started });
         if let Err(e) = handle.emit("thread/started", params, Vec::new()).await {
@@ -57,7 +68,22 @@ impl ThreadHub {
             .thread(id)
             .await?
             .ok_or_else(|| ThreadError::NotFound(id.to_owned()))?;
-        let handle = ThreadActor::spawn(self.store.clone(), row, true);
+        let turns = self.store.turns(id).await?;
+        let count = turns.len() as i64;
+        // A turn still "in progress" in the store was cut off by a crash or kill: the actor ends
+        // it `interrupted` before anything else.
+        let stale: Vec<_> = turns
+            .into_iter()
+            .filter(|t| t.status == "inProgress")
+            .collect();
+        let handle = ThreadActor::spawn(
+            self.store.clone(),
+            self.services.clone(),
+            row,
+            true,
+            stale,
+            count,
+        );
         actors.insert(id.to_owned(), handle.clone());
         Ok(handle)
     }
@@ -86,6 +112,21 @@ impl ThreadHub {
                 h.unsubscribe(conn).await;
             }
         }
+    }
+
+    /// Loads every thread whose turn was cut off, so each gets its `turn/completed`
+    /// (`interrupted`) right at start rather than whenever someone next opens it.
+    pub async fn recover_interrupted_turns(&self) -> Result<usize, ThreadError> {
+        let ids = self.store.threads_with_running_turns().await?;
+        for id in &ids {
+            let handle = self.load(id).await?;
+            handle.barrier().await?;
+        }
+        Ok(ids.len())
+    }
+
+    pub fn services(&self) -> &Arc<AgentServices> {
+        &self.services
     }
 
     /// Stops every actor after it has committed what it holds.

@@ -11,12 +11,14 @@ mod convert;
 mod event;
 mod hub;
 mod subscriber;
+mod turns;
 
 pub use actor::{ActorHandle, CatchUp, ThreadUpdate};
 pub use convert::{settings_of, thread_from_row, turns_from_rows, ThreadSettings};
 pub use event::frame_for;
 pub use hub::ThreadHub;
 pub use subscriber::{ConnectionId, Subscriber};
+pub use turns::{input_text, now_ms, TurnLink};
 
 use crate::store::StoreError;
 
@@ -27,6 +29,8 @@ pub enum ThreadError {
     NotFound(String),
     #[error("{0}")]
     Conflict(String),
+    #[error("{0}: {1}")]
+    Invalid(&'static str, String),
     #[error("thread {0} is shutting down")]
     Closed(String),
     #[error("could not save the change: {0}")]

@@ -1,0 +1,17 @@
+//! The agent loop: runs one turn from the user's input to the model's last word.
+//!
+//! A turn is a task of its own. It builds the model request from the thread's history and
+//! instructions, streams the response, turns output into thread items (emitted through the
+//! thread actor, so every event is ordered and committed before anyone sees it), runs tool calls,
+//! and loops until the model ends the turn — then ends it in exactly one `turn/completed`.
+
+mod emitter;
+mod instructions;
+mod services;
+mod tools;
+mod turn;
+
+pub use instructions::{build_instructions, BASE_INSTRUCTIONS};
+pub use services::AgentServices;
+pub use tools::ToolRegistry;
+pub use turn::{spawn_turn, TurnSpec};
