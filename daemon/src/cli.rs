@@ -40,6 +40,17 @@ pub struct ServeArgs {
     /// Requests a connection may have waiting before new ones are answered -32001.
     #[arg(long, default_value_t = Limits::default().request_queue)]
     pub request_queue: usize,
+    /// Read this config file (it must exist) instead of `$XDG_CONFIG_HOME/agentd/config.toml`.
+    #[arg(long, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+    /// Set a config key for this run, over the file and profile; repeatable, later wins. The
+    /// value is read as TOML, else as a plain string: `-c model=o3`,
+    /// `-c model_providers.ollama.base_url=http://gpu:11434/v1`.
+    #[arg(short = 'c', long = "config-override", value_name = "KEY=VALUE")]
+    pub config_overrides: Vec<String>,
+    /// Apply `[profiles.NAME]` from the config file.
+    #[arg(long, value_name = "NAME")]
+    pub profile: Option<String>,
 }
 
 impl Default for ServeArgs {
@@ -50,6 +61,9 @@ impl Default for ServeArgs {
             max_frame_bytes: Limits::default().max_frame_bytes,
             outbound_queue: Limits::default().outbound_queue,
             request_queue: Limits::default().request_queue,
+            config: None,
+            config_overrides: Vec::new(),
+            profile: None,
         }
     }
 }

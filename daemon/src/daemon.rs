@@ -6,14 +6,16 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use agentd_protocol::jsonrpc::{ErrorObject, RequestId};
 use serde_json::Value;
 
-use crate::config::Config;
+use crate::config::{Config, LoadedConfig};
 use crate::store::Store;
-use crate::threads::{ConnectionId, ThreadHub};
+use crate::threads::{ConnInfo, ConnectionId, ThreadHub};
 use crate::transport::Limits;
 
 pub struct Daemon {
     pub hub: ThreadHub,
     pub config: Config,
+    /// The config with where each key came from (for `config/read`); `config` is its `config`.
+    pub loaded: LoadedConfig,
     pub limits: Limits,
     /// agentd's config directory (reported to Codex clients as `codexHome`).
     pub config_dir: PathBuf,
@@ -21,31 +23,49 @@ pub struct Daemon {
 }
 
 impl Daemon {
-    pub fn new(store: Store, config: Config, limits: Limits, config_dir: PathBuf) -> Self {
-        Daemon {
-            hub: ThreadHub::new(
-                store,
-                std::sync::Arc::new(crate::agent::AgentServices::new(config.clone())),
-            ),
+    /// Fails when the exec policy rules in the config dir are malformed.
+    pub fn new(
+        store: Store,
+        loaded: LoadedConfig,
+        limits: Limits,
+    ) -> Result<Self, crate::tools::execpolicy::PolicyError> {
+        let config = loaded.config.clone();
+        let config_dir = loaded.config_dir.clone();
+        let services = crate::agent::AgentServices::new(config.clone(), &config_dir)?;
+        Ok(Daemon {
+            hub: ThreadHub::new(store, std::sync::Arc::new(services)),
             config,
             limits,
             config_dir,
+            loaded,
             next_connection: AtomicU64::new(1),
-        }
+        })
     }
 
     pub fn next_connection_id(&self) -> ConnectionId {
         self.next_connection.fetch_add(1, Ordering::Relaxed)
     }
 
-    /// A client answered one of our requests. No server→client requests exist yet (approvals
-    /// arrive with the tools), so every answer is unexpected and only logged.
-    pub fn server_request_answered(
+    /// A client answered one of our requests (an approval): route it to the thread that asked.
+    /// An answer to nothing we asked (or to an approval already resolved) is logged and ignored
+    /// — JSON-RPC has no way to reply to a response.
+    pub async fn server_request_answered(
         &self,
-        conn: ConnectionId,
+        conn: &ConnInfo,
         id: RequestId,
         outcome: Result<Value, ErrorObject>,
     ) {
-        tracing::warn!(conn, %id, ok = outcome.is_ok(), "answer to an unknown server request ignored");
+        let Some((thread_id, approval)) = conn.lookup(&id) else {
+            tracing::info!(conn = conn.id, %id, "answer to an unknown or resolved server request ignored");
+            return;
+        };
+        match self.hub.loaded(&thread_id).await {
+            Some(handle) => {
+                handle
+                    .answer_approval(approval, conn.id, conn.client_name(), outcome)
+                    .await
+            }
+            None => tracing::info!(conn = conn.id, %id, "answer for an unloaded thread ignored"),
+        }
     }
 }

@@ -1,4 +1,5 @@
-//! Start-up and shutdown: lock the data dir, open the store, start the transport, stop cleanly.
+//! Start-up and shutdown: load the config, lock the data dir, open the store, start the
+//! transport, stop cleanly.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -7,7 +8,7 @@ use anyhow::{bail, Context};
 use tokio::net::TcpListener;
 
 use crate::cli::ServeArgs;
-use crate::config::Config;
+use crate::config::{Config, LoadOptions};
 use crate::daemon::Daemon;
 use crate::store::{DataDirLock, Store};
 use crate::transport::{self, Limits};
@@ -18,6 +19,8 @@ pub fn default_data_dir() -> anyhow::Result<PathBuf> {
     xdg_dir("XDG_DATA_HOME", ".local/share")
 }
 
+/// Where `config.toml` lives when `--config` is not given: `$XDG_CONFIG_HOME/agentd`, falling
+/// back to `~/.config/agentd`.
 pub fn default_config_dir() -> anyhow::Result<PathBuf> {
     xdg_dir("XDG_CONFIG_HOME", ".config")
 }
@@ -37,6 +40,21 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         Some(d) => d,
         None => default_data_dir()?,
     };
+    // The config comes first: a typo in it should stop the daemon before it touches any state.
+    let config_dir = default_config_dir().unwrap_or_else(|_| data_dir.clone());
+    let loaded = Config::load(&LoadOptions {
+        config_path: args.config.clone(),
+        config_dir,
+        overrides: args.config_overrides.clone(),
+        profile: args.profile.clone(),
+    })?;
+    tracing::info!(
+        file = ?loaded.file,
+        profile = ?loaded.config.profile,
+        model = %loaded.config.model,
+        provider = %loaded.config.model_provider,
+        "config loaded"
+    );
     std::fs::create_dir_all(&data_dir)
         .with_context(|| format!("cannot create data directory {}", data_dir.display()))?;
     let _lock = DataDirLock::acquire(&data_dir)?;
@@ -49,13 +67,15 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         outbound_queue: args.outbound_queue.max(1),
         request_queue: args.request_queue.max(1),
     };
-    let config_dir = default_config_dir().unwrap_or_else(|_| data_dir.clone());
-    let daemon = Arc::new(Daemon::new(
-        store.clone(),
-        Config::defaults(),
-        limits,
-        config_dir,
-    ));
+    let daemon = Arc::new(Daemon::new(store.clone(), loaded, limits)?);
+    match daemon.hub.recover_interrupted_turns().await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(
+            threads = n,
+            "ended turns cut off by the last stop as interrupted"
+        ),
+        Err(e) => tracing::error!(error = %e, "could not end interrupted turns"),
+    }
 
     let (shutdown_tx, shutdown_rx) = tokio::sync::watch::channel(false);
     let result = if args.listen == "stdio://" || args.listen == "stdio" {

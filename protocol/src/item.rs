@@ -89,7 +89,11 @@ pub struct CommandExecutionItem {
 
 /// A parsed reading of a command, for display (Codex `CommandAction`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(tag = "type", rename_all = "camelCase", rename_all_fields = "camelCase")]
+#[serde(
+    tag = "type",
+    rename_all = "camelCase",
+    rename_all_fields = "camelCase"
+)]
 pub enum CommandAction {
     Read {
         command: String,
@@ -245,7 +249,11 @@ pub type PatchApplyStatus = ItemStatus;
 
 /// One piece of user input, tagged by `type`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(tag = "type", rename_all = "camelCase", rename_all_fields = "camelCase")]
+#[serde(
+    tag = "type",
+    rename_all = "camelCase",
+    rename_all_fields = "camelCase"
+)]
 pub enum UserInput {
     Text {
         text: String,

@@ -55,7 +55,9 @@ impl<'de> Deserialize<'de> for Version {
 }
 
 /// A request id: an integer or a string, echoed exactly as the peer sent it.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(untagged)]
 pub enum RequestId {
     Integer(i64),

@@ -40,7 +40,11 @@ pub enum SandboxMode {
 /// Codex also has `externalSandbox`; agentd does not, so a `turn/start` naming it fails with
 /// -32602. Every field other than `type` defaults when absent, as in Codex.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(tag = "type", rename_all = "camelCase", rename_all_fields = "camelCase")]
+#[serde(
+    tag = "type",
+    rename_all = "camelCase",
+    rename_all_fields = "camelCase"
+)]
 pub enum SandboxPolicy {
     /// Read anywhere, write nowhere.
     ReadOnly {

@@ -30,7 +30,10 @@ pub(crate) fn schema_file(file: &str) -> Option<&'static Value> {
                 serde_json::from_str(&text).expect("Codex schema is JSON"),
             ))),
             Err(_) => {
-                eprintln!("note: {} absent; Codex schema check skipped", path.display());
+                eprintln!(
+                    "note: {} absent; Codex schema check skipped",
+                    path.display()
+                );
                 None
             }
         }
@@ -40,7 +43,9 @@ pub(crate) fn schema_file(file: &str) -> Option<&'static Value> {
 /// Asserts `value` is valid against the schema file `file` as a whole (for the standalone files
 /// such as `v1/InitializeResponse.json`), or against its definition `name`.
 pub(crate) fn assert_matches_file(file: &str, name: Option<&str>, value: &Value) {
-    let Some(root) = schema_file(file) else { return };
+    let Some(root) = schema_file(file) else {
+        return;
+    };
     let schema = match name {
         Some(n) => definition(root, n),
         None => root,
@@ -121,7 +126,10 @@ fn validate(bundle: &Value, schema: &Value, value: &Value, path: &str, errors: &
                 e.is_empty()
             });
             if !ok {
-                errors.push(format!("{path}: matches no {key} branch ({})", why.join("; ")));
+                errors.push(format!(
+                    "{path}: matches no {key} branch ({})",
+                    why.join("; ")
+                ));
             }
         }
     }

@@ -5,6 +5,7 @@ use serde::de::DeserializeOwned;
 use serde_json::{json, Value};
 
 use crate::item::tests::sample_items;
+use crate::jsonrpc::RequestId;
 use crate::method::{ClientMethod, ServerNotification, ServerRequestMethod};
 use crate::methods::{self, *};
 use crate::schema_check::{
@@ -12,7 +13,6 @@ use crate::schema_check::{
 };
 use crate::thread::tests::sample_thread;
 use crate::turn::tests::sample_turn;
-use crate::jsonrpc::RequestId;
 use crate::*;
 
 fn parse<M: ClientMethod>(params: &Value) -> Result<(), String> {
@@ -140,7 +140,12 @@ fn union_methods(file: &str) -> Option<Vec<String>> {
             .as_array()
             .unwrap()
             .iter()
-            .map(|b| b["properties"]["method"]["enum"][0].as_str().unwrap().to_string())
+            .map(|b| {
+                b["properties"]["method"]["enum"][0]
+                    .as_str()
+                    .unwrap()
+                    .to_string()
+            })
             .collect(),
     )
 }
@@ -152,7 +157,9 @@ fn method_names_are_codex_names() {
         ("ServerNotification.json", SERVER_NOTIFICATION_METHODS),
         ("ServerRequest.json", SERVER_REQUEST_METHODS),
     ] {
-        let Some(codex) = union_methods(file) else { continue };
+        let Some(codex) = union_methods(file) else {
+            continue;
+        };
         for m in ours.iter().filter(|m| !AGENTD_ONLY.contains(m)) {
             assert!(codex.iter().any(|c| c == m), "{m} is not in Codex {file}");
         }
@@ -566,7 +573,11 @@ fn approval_requests_match_codex() {
         ApprovalDecision::Cancel,
     ] {
         let r = CommandExecutionRequestApprovalResponse { decision };
-        assert_matches_file("CommandExecutionRequestApprovalResponse.json", None, &json!(r));
+        assert_matches_file(
+            "CommandExecutionRequestApprovalResponse.json",
+            None,
+            &json!(r),
+        );
         let r = FileChangeRequestApprovalResponse { decision };
         assert_matches_file("FileChangeRequestApprovalResponse.json", None, &json!(r));
     }
@@ -610,7 +621,10 @@ fn json_schemas_generate() {
         server_request_schemas::<CommandExecutionRequestApproval>(),
         server_request_schemas::<FileChangeRequestApproval>(),
     ];
-    assert_eq!(schemas.len(), CLIENT_METHODS.len() + SERVER_REQUEST_METHODS.len());
+    assert_eq!(
+        schemas.len(),
+        CLIENT_METHODS.len() + SERVER_REQUEST_METHODS.len()
+    );
     // Flattened overrides show up as properties of the params.
     let start = &schemas[1][0];
     assert!(start["properties"]["cwd"].is_object(), "{start:#}");
@@ -631,4 +645,63 @@ fn results_round_trip() {
     round_trip(sample_turn());
     round_trip(ConfigRequirementsReadParams {});
     round_trip(GetAccountResponse::default());
+}
+
+/// Params written by a Rust client (tests, tools) are valid Codex params too.
+#[test]
+fn params_written_by_clients_match_codex() {
+    let overrides = ThreadOverrides {
+        cwd: Some("/home/user".into()),
+        approval_policy: Some(AskForApproval::Never),
+        sandbox: Some(SandboxMode::WorkspaceWrite),
+        ..Default::default()
+    };
+    let start = ThreadStartParams {
+        overrides: overrides.clone(),
+        ephemeral: Some(true),
+    };
+    assert_required_fields("ThreadStartParams", &json!(start));
+    let resume = ThreadResumeParams {
+        thread_id: "t1".into(),
+        after_seq: Some(3),
+        exclude_turns: None,
+        overrides: overrides.clone(),
+    };
+    assert_required_fields("ThreadResumeParams", &json!(resume));
+    let fork = ThreadForkParams {
+        thread_id: "t1".into(),
+        last_turn_id: Some("turn-1".into()),
+        overrides,
+        ..Default::default()
+    };
+    assert_required_fields("ThreadForkParams", &json!(fork));
+    let list = ThreadListParams {
+        cwd: Some(ThreadListCwdFilter::One("/a".into())),
+        limit: Some(10),
+        ..Default::default()
+    };
+    assert_required_fields("ThreadListParams", &json!(list));
+    let read = ThreadReadParams {
+        thread_id: "t1".into(),
+        include_turns: None,
+    };
+    assert_required_fields("ThreadReadParams", &json!(read));
+    let turn = TurnStartParams {
+        thread_id: "t1".into(),
+        input: vec![UserInput::text("hi")],
+        sandbox_policy: Some(SandboxPolicy::DangerFullAccess),
+        effort: Some("high".into()),
+        ..Default::default()
+    };
+    assert_required_fields("TurnStartParams", &json!(turn));
+    let steer = TurnSteerParams {
+        thread_id: "t1".into(),
+        input: vec![UserInput::text("also")],
+        expected_turn_id: "turn-1".into(),
+        ..Default::default()
+    };
+    assert_required_fields("TurnSteerParams", &json!(steer));
+    assert_required_fields("ModelListParams", &json!(ModelListParams::default()));
+    assert_required_fields("ConfigReadParams", &json!(ConfigReadParams::default()));
+    assert_required_fields("GetAccountParams", &json!(GetAccountParams::default()));
 }

@@ -69,7 +69,11 @@ pub enum SessionSource {
 
 /// Whether a thread is loaded and what it is doing, tagged by `type`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(tag = "type", rename_all = "camelCase", rename_all_fields = "camelCase")]
+#[serde(
+    tag = "type",
+    rename_all = "camelCase",
+    rename_all_fields = "camelCase"
+)]
 pub enum ThreadStatus {
     /// Stored but not loaded in the daemon.
     NotLoaded,

@@ -337,6 +337,189 @@ impl Client {
     }
 }
 
+impl Client {
+    /// Sends `{"id": id, "method": method, "params": params}` exactly (no `"jsonrpc"`, as Codex
+    /// clients send it) and returns the whole answer, for tests that need string ids.
+    pub async fn request_with_id(
+        &mut self,
+        id: Value,
+        method: &str,
+        params: Value,
+    ) -> Result<Value> {
+        self.send_json(&json!({"id": id, "method": method, "params": params}))?;
+        self.response(&id).await
+    }
+
+    /// Sends many requests keeping at most `window` unanswered at a time, and returns their
+    /// answers (whole messages) in request order. Everything else that arrives meanwhile stays
+    /// buffered, in order, for the next read.
+    pub async fn request_pipelined(
+        &mut self,
+        calls: impl IntoIterator<Item = (String, Value)>,
+        window: usize,
+    ) -> Result<Vec<Value>> {
+        let window = window.max(1);
+        let mut in_flight: VecDeque<i64> = VecDeque::new();
+        let mut answers = Vec::new();
+        for (method, params) in calls {
+            if in_flight.len() >= window {
+                let id = in_flight.pop_front().expect("window is not empty");
+                answers.push(self.response(&json!(id)).await?);
+            }
+            in_flight.push_back(self.send_request(&method, params)?);
+        }
+        for id in in_flight {
+            answers.push(self.response(&json!(id)).await?);
+        }
+        Ok(answers)
+    }
+
+    /// As [`Client::request_pipelined`], failing on the first error answer; returns the results.
+    pub async fn call_pipelined(
+        &mut self,
+        calls: impl IntoIterator<Item = (String, Value)>,
+        window: usize,
+    ) -> Result<Vec<Value>> {
+        self.request_pipelined(calls, window)
+            .await?
+            .into_iter()
+            .map(|m| match m.get("result") {
+                Some(r) => Ok(r.clone()),
+                None => Err(anyhow!("error answer: {m}")),
+            })
+            .collect()
+    }
+
+    /// Collects this thread's notifications (those whose `params.threadId`, or for
+    /// `thread/started` `params.thread.id`, is `thread_id`) in arrival order until one with
+    /// `params.seq >= through_seq` arrives. Other messages are kept, in order, for later reads.
+    /// A `thread/resyncRequired` for the thread is an error: the sequence stops there.
+    pub async fn thread_events(&mut self, thread_id: &str, through_seq: u64) -> Result<Vec<Value>> {
+        self.thread_events_within(thread_id, through_seq, TIMEOUT)
+            .await
+    }
+
+    /// [`Client::thread_events`] with an overall deadline.
+    pub async fn thread_events_within(
+        &mut self,
+        thread_id: &str,
+        through_seq: u64,
+        within: Duration,
+    ) -> Result<Vec<Value>> {
+        let deadline = tokio::time::Instant::now() + within;
+        let mut events = Vec::new();
+        let mut others = Vec::new();
+        let mut buffered: VecDeque<Value> = self.pending.drain(..).collect();
+        let result = loop {
+            let m = match buffered.pop_front() {
+                Some(m) => m,
+                None => {
+                    let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+                    match self.read_one(left).await {
+                        Ok(m) => m,
+                        Err(e) => {
+                            break Err(e.context(format!(
+                                "waiting for seq {through_seq} of thread {thread_id}; got {} \
+                                 events, last {:?}",
+                                events.len(),
+                                events.last().and_then(seq_of)
+                            )))
+                        }
+                    }
+                }
+            };
+            if event_thread_id(&m) == Some(thread_id) {
+                if m["method"] == "thread/resyncRequired" {
+                    events.push(m.clone());
+                    break Err(anyhow!(
+                        "waiting for seq {through_seq} of thread {thread_id}, got {m} after {} \
+                         events",
+                        events.len() - 1
+                    ));
+                }
+                let done = seq_of(&m).is_some_and(|s| s >= through_seq);
+                events.push(m);
+                if done {
+                    break Ok(());
+                }
+            } else {
+                others.push(m);
+            }
+        };
+        // Put back what was not ours, ahead of anything still buffered.
+        others.extend(buffered);
+        others.extend(self.pending.drain(..));
+        self.pending = others.into();
+        result.map(|()| events)
+    }
+
+    /// Reads until a pong arrives (keeping other messages for later reads); returns its payload.
+    pub async fn wait_for_pong(&mut self, timeout: Duration) -> Result<Vec<u8>> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            if !self.pongs.is_empty() {
+                return Ok(self.pongs.remove(0));
+            }
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            match tokio::time::timeout(left, self.inbox.recv()).await {
+                Err(_) => bail!("no pong within {timeout:?}"),
+                Ok(Some(Received::Json(v))) => self.pending.push_back(v),
+                Ok(Some(Received::Garbage(g))) => bail!("daemon sent non-JSON: {g}"),
+                Ok(Some(Received::Pong(p))) => self.pongs.push(p),
+                Ok(Some(Received::Closed)) | Ok(None) => {
+                    self.closed = true;
+                    bail!("connection closed while waiting for a pong")
+                }
+            }
+        }
+    }
+
+    /// Every message until the peer closes the connection (buffered ones first). Fails if the
+    /// peer sends anything that is not JSON, or does not close within `timeout`.
+    pub async fn read_until_closed(&mut self, timeout: Duration) -> Result<Vec<Value>> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        let mut out: Vec<Value> = self.pending.drain(..).collect();
+        loop {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            match tokio::time::timeout(left, self.inbox.recv()).await {
+                Err(_) => bail!("the connection did not close within {timeout:?}"),
+                Ok(Some(Received::Json(v))) => out.push(v),
+                Ok(Some(Received::Garbage(g))) => bail!("daemon sent non-JSON: {g}"),
+                Ok(Some(Received::Pong(p))) => self.pongs.push(p),
+                Ok(Some(Received::Closed)) | Ok(None) => {
+                    self.closed = true;
+                    return Ok(out);
+                }
+            }
+        }
+    }
+
+    /// Whether a message is already buffered (read from the connection but not yet consumed).
+    pub fn has_buffered(&self) -> bool {
+        !self.pending.is_empty()
+    }
+}
+
+/// The thread a notification is about: `params.threadId`, or `params.thread.id` for
+/// `thread/started`.
+pub fn event_thread_id(m: &Value) -> Option<&str> {
+    m.get("method")?;
+    let p = m.get("params")?;
+    p.get("threadId")
+        .and_then(Value::as_str)
+        .or_else(|| p.get("thread")?.get("id")?.as_str())
+}
+
+/// `params.seq` of a thread notification.
+pub fn seq_of(m: &Value) -> Option<u64> {
+    m.get("params")?.get("seq")?.as_u64()
+}
+
+/// `error.code` of an error answer.
+pub fn error_code(m: &Value) -> Option<i64> {
+    m.get("error")?.get("code")?.as_i64()
+}
+
 fn is_answer_to(m: &Value, id: &Value) -> bool {
     m.get("method").is_none() && m.get("id") == Some(id)
 }

@@ -48,6 +48,8 @@ pub struct Options {
     pub data_dir: Option<PathBuf>,
     pub args: Vec<String>,
     pub env: Vec<(String, String)>,
+    /// Written to `$XDG_CONFIG_HOME/agentd/config.toml` before the daemon starts.
+    pub config_toml: Option<String>,
 }
 
 impl Options {
@@ -58,6 +60,12 @@ impl Options {
 
     pub fn data_dir(mut self, d: impl Into<PathBuf>) -> Self {
         self.data_dir = Some(d.into());
+        self
+    }
+
+    /// Gives the daemon this `config.toml` (in the config dir the harness points it at).
+    pub fn config_toml(mut self, text: impl Into<String>) -> Self {
+        self.config_toml = Some(text.into());
         self
     }
 }
@@ -73,6 +81,11 @@ pub struct Agentd {
 }
 
 fn base_command(opts: &Options, data_dir: &Path, temp_root: &Path) -> Result<Command> {
+    if let Some(text) = &opts.config_toml {
+        let dir = temp_root.join("config").join("agentd");
+        std::fs::create_dir_all(&dir)?;
+        std::fs::write(dir.join("config.toml"), text)?;
+    }
     let mut cmd = Command::new(agentd_bin()?);
     cmd.arg("serve")
         .arg("--data-dir")
@@ -135,6 +148,45 @@ impl Agentd {
             _temp: Some(temp),
             stderr: rx,
         })
+    }
+
+    /// Starts a daemon that is expected to refuse to start: waits for it to exit and returns its
+    /// exit status and everything it wrote to stderr. Fails if it starts listening instead.
+    pub async fn start_failing(opts: Options) -> Result<(std::process::ExitStatus, String)> {
+        let temp = tempfile::tempdir()?;
+        let data_dir = opts
+            .data_dir
+            .clone()
+            .unwrap_or_else(|| temp.path().join("data"));
+        let mut cmd = base_command(&opts, &data_dir, temp.path())?;
+        cmd.args(["--listen", "ws://127.0.0.1:0"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        let mut child = cmd.spawn().context("spawning agentd")?;
+        let stderr = child.stderr.take().context("no stderr")?;
+        let mut lines = BufReader::new(stderr).lines();
+        let mut text = String::new();
+        let read = tokio::time::timeout(TIMEOUT, async {
+            while let Some(line) = lines.next_line().await? {
+                if line.starts_with("listening on ") {
+                    bail!("agentd started listening although it should have refused: {text}");
+                }
+                text.push_str(&line);
+                text.push('\n');
+            }
+            Ok(())
+        })
+        .await;
+        match read {
+            Err(_) => bail!("agentd neither exited nor listened within {TIMEOUT:?}: {text}"),
+            Ok(Err(e)) => return Err(e),
+            Ok(Ok(())) => {}
+        }
+        let status = tokio::time::timeout(TIMEOUT, child.wait())
+            .await
+            .context("agentd closed stderr but did not exit")??;
+        Ok((status, text))
     }
 
     /// A new initialized WebSocket client.

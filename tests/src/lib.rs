@@ -6,6 +6,7 @@
 pub mod client;
 pub mod harness;
 pub mod mock_llm;
+pub mod turns;
 
 pub use client::Client;
 pub use harness::{Agentd, Options, StdioAgentd, TIMEOUT};

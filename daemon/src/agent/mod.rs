@@ -5,13 +5,10 @@
 //! thread actor, so every event is ordered and committed before anyone sees it), runs tool calls,
 //! and loops until the model ends the turn — then ends it in exactly one `turn/completed`.
 
-mod emitter;
 mod instructions;
 mod services;
-mod tools;
 mod turn;
 
 pub use instructions::{build_instructions, BASE_INSTRUCTIONS};
 pub use services::AgentServices;
-pub use tools::ToolRegistry;
 pub use turn::{spawn_turn, TurnSpec};

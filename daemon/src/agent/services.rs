@@ -1,36 +1,85 @@
-//! What every turn needs from the daemon: the config and one HTTP client per provider (so
-//! connections are pooled across turns and threads).
+//! What every turn needs from the daemon: the config, one HTTP client per provider (so
+//! connections are pooled across turns and threads), the exec policy, and the
+//! `acceptForSession` memory of each thread.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use crate::config::Config;
-use crate::model::ModelError;
-
-/// Placeholder until the provider clients land.
-pub struct ModelClient;
-
-impl ModelClient {
-    pub fn stream(
-        &self,
-        _request: crate::model::ModelRequest,
-    ) -> tokio::sync::mpsc::Receiver<Result<crate::model::ModelEvent, ModelError>> {
-        tokio::sync::mpsc::channel(1).1
-    }
-}
+use crate::model::{ModelClient, ModelError};
+use crate::tools::execpolicy::{ExecPolicy, PolicyError};
+use crate::tools::{SessionApprovals, ShellLimits};
 
 pub struct AgentServices {
     pub config: Config,
+    clients: Mutex<HashMap<String, Arc<ModelClient>>>,
+    /// Rules from the config dir, loaded (and validated) at start.
+    global_policy: ExecPolicy,
+    sessions: Mutex<HashMap<String, Arc<SessionApprovals>>>,
+    pub approval_timeout: Duration,
+    pub shell_limits: ShellLimits,
 }
 
 impl AgentServices {
-    pub fn new(config: Config) -> Self {
-        AgentServices { config }
+    /// Loads the global exec policy from `config_dir/rules`; a malformed rule file is an error
+    /// naming the file and line, so the daemon refuses to start rather than run without it.
+    pub fn new(config: Config, config_dir: &Path) -> Result<Self, PolicyError> {
+        let global_policy = ExecPolicy::load(&[config_dir.join("rules")])?;
+        let approval_timeout = Duration::from_millis(config.approval_timeout_ms);
+        let shell_limits = ShellLimits {
+            default_timeout: Duration::from_millis(config.shell_timeout_ms),
+            client_output_cap: config.shell_output_cap_bytes,
+            model_output_cap: config.shell_model_output_bytes,
+        };
+        Ok(AgentServices {
+            config,
+            clients: Mutex::new(HashMap::new()),
+            global_policy,
+            sessions: Mutex::new(HashMap::new()),
+            approval_timeout,
+            shell_limits,
+        })
     }
 
     /// The client for a provider id, created on first use.
     pub fn client_for(&self, provider_id: &str) -> Result<Arc<ModelClient>, ModelError> {
-        Err(ModelError::Config(format!(
-            "model provider `{provider_id}` is not available yet"
-        )))
+        let mut clients = self
+            .clients
+            .lock()
+            .map_err(|_| ModelError::Config("provider client cache poisoned".into()))?;
+        if let Some(c) = clients.get(provider_id) {
+            return Ok(c.clone());
+        }
+        let provider = self
+            .config
+            .provider(provider_id)
+            .ok_or_else(|| ModelError::Config(format!("unknown model provider `{provider_id}`")))?;
+        let client = Arc::new(ModelClient::new(provider.into())?);
+        clients.insert(provider_id.to_owned(), client.clone());
+        Ok(client)
     }
+
+    /// The global rules plus the project's `.agentd/rules` under `cwd`. A malformed project
+    /// file is logged and skipped: the project is not the daemon's to refuse to start over.
+    pub fn exec_policy(&self, cwd: &Path) -> ExecPolicy {
+        let mut policy = self.global_policy.clone();
+        match ExecPolicy::load(&[project_rules_dir(cwd)]) {
+            Ok(project) => policy.merge(project),
+            Err(e) => tracing::warn!(error = %e, "ignoring the project's exec policy"),
+        }
+        policy
+    }
+
+    pub fn session_approvals(&self, thread_id: &str) -> Arc<SessionApprovals> {
+        match self.sessions.lock() {
+            Ok(mut s) => s.entry(thread_id.to_owned()).or_default().clone(),
+            Err(_) => Arc::new(SessionApprovals::default()),
+        }
+    }
+}
+
+fn project_rules_dir(cwd: &Path) -> PathBuf {
+    cwd.join(".agentd").join("rules")
 }

@@ -12,13 +12,12 @@ use serde_json::json;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use super::emitter::Emitter;
 use super::instructions::build_instructions;
 use super::services::AgentServices;
-use super::tools::ToolRegistry;
 use crate::model::{HistoryItem, ModelError, ModelEvent, ModelRequest, OutputItem, Usage};
 use crate::store::{Projection, TurnRow};
-use crate::threads::{input_text, unix_now, ThreadError, ThreadSettings, TurnLink};
+use crate::threads::{input_text, unix_now, ThreadError, ThreadSettings, TurnEmitter, TurnLink};
+use crate::tools::{handle_call, ToolCtx, ToolOutcome};
 
 /// What the actor hands a new turn.
 #[derive(Debug, Clone)]
@@ -68,7 +67,7 @@ pub fn spawn_turn(
 ) {
     tokio::spawn(async move {
         let clock = Instant::now();
-        let emitter = Emitter::new(link.clone(), spec.thread_id.clone());
+        let emitter = TurnEmitter::new(link.clone(), spec.thread_id.clone());
         let mut run = TurnRun {
             services,
             emitter,
@@ -78,7 +77,7 @@ pub fn spawn_turn(
             history: Vec::new(),
             usage_total: TokenUsageBreakdown::default(),
             usage_turn: TokenUsageBreakdown::default(),
-            tools: ToolRegistry::default(),
+            turn_diff: String::new(),
         };
         let ending = match run.run().await {
             Ok(()) => Ending::Completed,
@@ -91,14 +90,14 @@ pub fn spawn_turn(
 
 struct TurnRun {
     services: Arc<AgentServices>,
-    emitter: Emitter,
+    emitter: TurnEmitter,
     spec: TurnSpec,
     cancel: CancellationToken,
     steer: mpsc::UnboundedReceiver<Vec<UserInput>>,
     history: Vec<HistoryItem>,
     usage_total: TokenUsageBreakdown,
     usage_turn: TokenUsageBreakdown,
-    tools: ToolRegistry,
+    turn_diff: String,
 }
 
 /// Items being streamed in the current response, by output index.
@@ -166,7 +165,7 @@ impl TurnRun {
                 model: self.spec.model.clone(),
                 instructions: instructions.clone(),
                 input: self.history.clone(),
-                tools: self.tools.specs(),
+                tools: crate::tools::spec::all(),
                 reasoning_effort: self.spec.settings.reasoning_effort.clone(),
             };
             let mut rx = client.stream(request);
@@ -231,32 +230,58 @@ impl TurnRun {
                 }
                 continue;
             }
+            let policy = self.services.exec_policy(&cwd);
+            let session = self.services.session_approvals(&self.spec.thread_id);
             for call in std::mem::take(&mut attempt.calls) {
                 if self.cancel.is_cancelled() {
                     return Err(Ending::Interrupted);
                 }
-                let output = match &call {
+                let (call_id, name, args, custom) = match call {
                     OutputItem::FunctionCall {
                         call_id,
                         name,
                         arguments,
-                    } => HistoryItem::FunctionCallOutput {
-                        call_id: call_id.clone(),
-                        output: self.tools.run(name, arguments).await,
-                    },
+                    } => (call_id, name, arguments, false),
                     OutputItem::CustomToolCall {
                         call_id,
                         name,
                         input,
-                    } => HistoryItem::CustomToolCallOutput {
-                        call_id: call_id.clone(),
-                        output: self.tools.run(name, input).await,
-                    },
+                    } => (call_id, name, input, true),
                     _ => continue,
+                };
+                let mut ctx = ToolCtx {
+                    emitter: &mut self.emitter,
+                    cwd: cwd.clone(),
+                    settings: &self.spec.settings,
+                    session: &session,
+                    policy: &policy,
+                    cancel: &self.cancel,
+                    approval_timeout: self.services.approval_timeout,
+                    shell: self.services.shell_limits,
+                    turn_diff: &mut self.turn_diff,
+                };
+                let (text, stop) = match handle_call(&mut ctx, &name, &args).await? {
+                    ToolOutcome::Output(text) => (text, false),
+                    // The call still gets its output, so history stays paired.
+                    ToolOutcome::Interrupt => ("interrupted by the user".to_owned(), true),
+                };
+                let output = if custom {
+                    HistoryItem::CustomToolCallOutput {
+                        call_id,
+                        output: text,
+                    }
+                } else {
+                    HistoryItem::FunctionCallOutput {
+                        call_id,
+                        output: text,
+                    }
                 };
                 let rows = self.emitter.history_rows(std::slice::from_ref(&output));
                 self.history.push(output);
                 self.emitter.link.handle.persist(rows).await?;
+                if stop || self.cancel.is_cancelled() {
+                    return Err(Ending::Interrupted);
+                }
             }
         }
     }

@@ -1,6 +1,24 @@
 //! Model providers: real wire formats (OpenAI Responses API over SSE, OpenAI-compatible Chat
 //! Completions) with retries, backoff and idle timeouts.
+//!
+//! - `types`: the provider-neutral vocabulary the agent speaks ([`ModelRequest`] in,
+//!   [`ModelEvent`]s out).
+//! - `client`: [`ModelClient`], the entry point: auth, headers, request retries, the per-call
+//!   task and stream retries.
+//! - `responses` / `chat`: each wire format's request body and stream parsing.
+//! - `sse`: reading one response stream with an idle watchdog.
+//! - `retry`: what is worth retrying and how long to wait.
+//! - `settings`: the provider's configuration.
 
+mod chat;
+mod client;
+mod responses;
+mod retry;
+mod settings;
+mod sse;
 mod types;
 
+pub use client::ModelClient;
+pub use retry::Backoff;
+pub use settings::{ProviderSettings, WireApi};
 pub use types::{HistoryItem, ModelError, ModelEvent, ModelRequest, OutputItem, ToolSpec, Usage};

@@ -20,7 +20,7 @@ use super::decode::{decode, Decoded, Frame, Incoming, Rejected};
 use super::dispatch::{dispatch, Handled};
 use super::error::RpcError;
 use crate::daemon::Daemon;
-use crate::threads::{CatchUp, ConnectionId, Subscriber};
+use crate::threads::{CatchUp, ConnInfo, ConnectionId, Subscriber};
 use crate::transport::{Inbound, Link};
 
 /// Per-connection state the handlers see.
@@ -32,6 +32,8 @@ pub struct Session {
     pub opt_out: Arc<HashSet<String>>,
     /// Threads this connection subscribed to, dropped when it closes.
     pub subscriptions: HashSet<String>,
+    /// Shared with the reader and with the actors that send this connection requests.
+    pub info: Arc<ConnInfo>,
 }
 
 impl Session {
@@ -40,6 +42,7 @@ impl Session {
             conn: self.conn,
             tx: self.out.clone(),
             opt_out: self.opt_out.clone(),
+            conn_info: self.info.clone(),
         }
     }
 }
@@ -59,14 +62,20 @@ pub async fn serve(daemon: Arc<Daemon>, link: Link) {
     } = link;
     tracing::debug!(conn, %peer, "connection opened");
     let (work_tx, work_rx) = mpsc::channel::<Work>(daemon.limits.request_queue);
-    let worker = tokio::spawn(work(daemon.clone(), conn, outbound.clone(), work_rx));
+    let info = Arc::new(ConnInfo::new(conn));
+    let worker = tokio::spawn(work(
+        daemon.clone(),
+        info.clone(),
+        outbound.clone(),
+        work_rx,
+    ));
 
     while let Some(frame) = inbound.recv().await {
         let rejected = |error: RpcError| Rejected { id: None, error };
         let work = match frame {
             Inbound::Text(text) => match decode(&text) {
                 Frame::Single(Ok(Incoming::Response { id, outcome })) => {
-                    daemon.server_request_answered(conn, id, outcome);
+                    daemon.server_request_answered(&info, id, outcome).await;
                     continue;
                 }
                 Frame::Single(Ok(msg)) => Work::One(msg),
@@ -144,16 +153,18 @@ async fn send(out: &mpsc::Sender<Bytes>, frame: Bytes) -> Result<(), ()> {
 
 async fn work(
     daemon: Arc<Daemon>,
-    conn: ConnectionId,
+    info: Arc<ConnInfo>,
     out: mpsc::Sender<Bytes>,
     mut rx: mpsc::Receiver<Work>,
 ) {
+    let conn = info.id;
     let mut session = Session {
         conn,
         out,
         client_name: None,
         opt_out: Arc::new(HashSet::new()),
         subscriptions: HashSet::new(),
+        info,
     };
     while let Some(work) = rx.recv().await {
         let ok = match work {
@@ -222,7 +233,9 @@ async fn handle(
             (None, None)
         }
         Incoming::Response { id, outcome } => {
-            daemon.server_request_answered(session.conn, id, outcome);
+            daemon
+                .server_request_answered(&session.info, id, outcome)
+                .await;
             (None, None)
         }
     }

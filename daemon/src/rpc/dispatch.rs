@@ -6,16 +6,16 @@
 
 use agentd_protocol::method::ClientMethod;
 use agentd_protocol::methods::{
-    AccountRead, ConfigRequirementsRead, Initialize, ThreadArchive, ThreadList, ThreadRead,
-    ThreadResume, ThreadSetName, ThreadStart, ThreadUnarchive, ThreadUnsubscribe, TurnInterrupt,
-    TurnStart, TurnSteer,
+    AccountRead, ConfigRead, ConfigRequirementsRead, Initialize, ModelList, ThreadArchive,
+    ThreadList, ThreadRead, ThreadResume, ThreadSetName, ThreadStart, ThreadUnarchive,
+    ThreadUnsubscribe, TurnInterrupt, TurnStart, TurnSteer,
 };
 use serde::Serialize;
 use serde_json::Value;
 
 use super::connection::Session;
 use super::error::RpcError;
-use super::{account, initialize, thread, turn};
+use super::{account, config, initialize, thread, turn};
 use crate::daemon::Daemon;
 use crate::threads::CatchUp;
 
@@ -72,6 +72,8 @@ pub async fn dispatch(
         TurnSteer::METHOD => turn::steer(daemon, parse::<TurnSteer>(params)?).await,
         TurnInterrupt::METHOD => turn::interrupt(daemon, parse::<TurnInterrupt>(params)?).await,
         AccountRead::METHOD => account::read(parse::<AccountRead>(params)?),
+        ModelList::METHOD => config::list_models(daemon, parse::<ModelList>(params)?),
+        ConfigRead::METHOD => config::read(daemon, parse::<ConfigRead>(params)?),
         ConfigRequirementsRead::METHOD => {
             account::config_requirements(parse::<ConfigRequirementsRead>(params)?)
         }

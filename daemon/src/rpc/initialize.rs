@@ -21,6 +21,9 @@ pub fn handle(
         return Err(RpcError::already_initialized());
     }
     session.client_name = Some(params.client_info.name.clone());
+    if let Ok(mut name) = session.info.client_name.lock() {
+        *name = Some(params.client_info.name.clone());
+    }
     if let Some(list) = params
         .capabilities
         .and_then(|c| c.opt_out_notification_methods)

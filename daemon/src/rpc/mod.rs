@@ -6,6 +6,7 @@
 //! (Codex clients omit it); see `docs/decisions/001-own-jsonrpc-peer.md`.
 
 mod account;
+mod config;
 pub mod connection;
 pub mod decode;
 pub mod dispatch;

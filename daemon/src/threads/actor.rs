@@ -83,6 +83,23 @@ pub(super) enum Command {
         reply: Reply<()>,
     },
     Turn(super::turns::TurnCommand),
+    RequestApproval {
+        method: String,
+        params: Value,
+        waiter: oneshot::Sender<super::approvals::ApprovalOutcome>,
+        reply: oneshot::Sender<u64>,
+    },
+    AnswerApproval {
+        approval: u64,
+        conn: ConnectionId,
+        client_name: String,
+        outcome: Result<Value, agentd_protocol::jsonrpc::ErrorObject>,
+    },
+    CancelApproval {
+        approval: u64,
+        decision: agentd_protocol::ApprovalDecision,
+        by: String,
+    },
     Shutdown {
         reply: oneshot::Sender<()>,
     },
@@ -239,6 +256,60 @@ impl ActorHandle {
         let _ = self.tx.send(Command::Turn(cmd)).await;
     }
 
+    /// Asks every subscriber (now and later) to approve; returns the approval's id and where
+    /// its outcome will arrive.
+    pub async fn request_approval(
+        &self,
+        method: &str,
+        params: Value,
+    ) -> Result<(u64, oneshot::Receiver<super::approvals::ApprovalOutcome>), ThreadError> {
+        let (waiter, outcome) = oneshot::channel();
+        let method = method.to_owned();
+        let id = self
+            .call(|reply| Command::RequestApproval {
+                method,
+                params,
+                waiter,
+                reply,
+            })
+            .await?;
+        Ok((id, outcome))
+    }
+
+    pub async fn answer_approval(
+        &self,
+        approval: u64,
+        conn: ConnectionId,
+        client_name: String,
+        outcome: Result<Value, agentd_protocol::jsonrpc::ErrorObject>,
+    ) {
+        let _ = self
+            .tx
+            .send(Command::AnswerApproval {
+                approval,
+                conn,
+                client_name,
+                outcome,
+            })
+            .await;
+    }
+
+    pub async fn cancel_approval(
+        &self,
+        approval: u64,
+        decision: agentd_protocol::ApprovalDecision,
+        by: &str,
+    ) {
+        let _ = self
+            .tx
+            .send(Command::CancelApproval {
+                approval,
+                decision,
+                by: by.to_owned(),
+            })
+            .await;
+    }
+
     pub async fn snapshot(&self) -> Result<ThreadRow, ThreadError> {
         self.call(|reply| Command::Snapshot { reply }).await
     }
@@ -273,8 +344,9 @@ pub(super) struct ThreadActor {
     pub(super) projections: Vec<Projection>,
     pub(super) deferred: Vec<Deferred>,
     row_dirty: bool,
-    live: Vec<Subscriber>,
+    pub(super) live: Vec<Subscriber>,
     catching_up: Vec<Subscriber>,
+    pub(super) approvals: super::approvals::Approvals,
     pub(super) status: watch::Sender<ThreadStatus>,
     rx: mpsc::Receiver<Command>,
     pub(super) turns: super::turns::TurnState,
@@ -316,6 +388,7 @@ impl ThreadActor {
             row_dirty: !committed,
             live: Vec::new(),
             catching_up: Vec::new(),
+            approvals: Default::default(),
             status: status_tx,
             rx,
         };
@@ -364,6 +437,11 @@ impl ThreadActor {
         tracing::debug!(thread = %self.row.id, "thread actor stopped");
     }
 
+    /// The newest committed seq (what non-log notifications report).
+    pub(super) fn committed_seq(&self) -> u64 {
+        self.committed.last_seq
+    }
+
     /// A handle to ourselves for a turn task, if the actor is still reachable.
     pub(super) fn self_handle(&self) -> Option<ActorHandle> {
         let tx = self.me.as_ref()?.upgrade()?;
@@ -400,6 +478,7 @@ impl ThreadActor {
                     Some(_) if through < self.committed.last_seq => GoLive::Behind,
                     Some(ix) => {
                         let sub = self.catching_up.swap_remove(ix);
+                        self.send_pending_approvals(&sub);
                         self.live.push(sub);
                         GoLive::Live
                     }
@@ -431,6 +510,26 @@ impl ThreadActor {
             Command::Barrier { reply } => self.deferred.push(Deferred::Unit(reply)),
             Command::Persist { projections } => self.projections.extend(projections),
             Command::Turn(cmd) => self.handle_turn(cmd),
+            Command::RequestApproval {
+                method,
+                params,
+                waiter,
+                reply,
+            } => {
+                let id = self.request_approval(method, params, waiter);
+                let _ = reply.send(id);
+            }
+            Command::AnswerApproval {
+                approval,
+                conn,
+                client_name,
+                outcome,
+            } => self.answer_approval(approval, conn, client_name, outcome),
+            Command::CancelApproval {
+                approval,
+                decision,
+                by,
+            } => self.cancel_approval(approval, decision, &by),
             Command::Shutdown { reply } => return Some(reply),
         }
         None
@@ -485,7 +584,10 @@ impl ThreadActor {
 
     /// Commits the batch, then fans it out, then answers the commands that made it.
     async fn flush(&mut self) {
+        let deferred = std::mem::take(&mut self.deferred);
         if !self.row_dirty && self.pending.is_empty() && self.projections.is_empty() {
+            // Nothing to write: answers waiting on "committed" (barriers) are already true.
+            self.answer(deferred, None);
             return;
         }
         let now = unix_now();
@@ -507,51 +609,44 @@ impl ThreadActor {
                 .collect(),
             projections: std::mem::take(&mut self.projections),
         };
-        let deferred = std::mem::take(&mut self.deferred);
         match self.store.commit(&batch).await {
             Ok(()) => {
                 self.committed = self.row.clone();
                 self.row_dirty = false;
                 self.fan_out(&events);
-                for d in deferred {
-                    match d {
-                        Deferred::Row(r) => {
-                            let _ = r.send(Ok(self.committed.clone()));
-                        }
-                        Deferred::Seq(r, seq) => {
-                            let _ = r.send(Ok(seq));
-                        }
-                        Deferred::Unit(r) => {
-                            let _ = r.send(Ok(()));
-                        }
-                        Deferred::Json(r, v) => {
-                            let _ = r.send(Ok(v));
-                        }
-                    }
-                }
+                self.answer(deferred, None);
             }
             Err(e) => {
                 // Nothing of the batch reached a client; rewind so seq stays gap-free.
                 tracing::error!(thread = %self.row.id, error = %e, "commit failed; events dropped");
                 self.row = self.committed.clone();
                 self.next_seq = self.committed.last_seq + 1;
-                let msg = e.to_string();
-                for d in deferred {
-                    let err = || ThreadError::CommitFailed(msg.clone());
-                    match d {
-                        Deferred::Row(r) => {
-                            let _ = r.send(Err(err()));
-                        }
-                        Deferred::Seq(r, _) => {
-                            let _ = r.send(Err(err()));
-                        }
-                        Deferred::Unit(r) => {
-                            let _ = r.send(Err(err()));
-                        }
-                        Deferred::Json(r, _) => {
-                            let _ = r.send(Err(err()));
-                        }
-                    }
+                self.answer(deferred, Some(e.to_string()));
+            }
+        }
+    }
+
+    /// Answers held-back commands: with their results, or with the commit's failure.
+    fn answer(&self, deferred: Vec<Deferred>, failure: Option<String>) {
+        let err = || ThreadError::CommitFailed(failure.clone().unwrap_or_default());
+        let failed = failure.is_some();
+        for d in deferred {
+            match d {
+                Deferred::Row(r) => {
+                    let _ = r.send(if failed {
+                        Err(err())
+                    } else {
+                        Ok(self.committed.clone())
+                    });
+                }
+                Deferred::Seq(r, seq) => {
+                    let _ = r.send(if failed { Err(err()) } else { Ok(seq) });
+                }
+                Deferred::Unit(r) => {
+                    let _ = r.send(if failed { Err(err()) } else { Ok(()) });
+                }
+                Deferred::Json(r, v) => {
+                    let _ = r.send(if failed { Err(err()) } else { Ok(v) });
                 }
             }
         }

@@ -6,15 +6,19 @@
 //! about something a crash could lose. The [`ThreadHub`] finds or loads actors.
 
 mod actor;
+mod approvals;
 mod catchup;
 mod convert;
+mod emitter;
 mod event;
 mod hub;
 mod subscriber;
 mod turns;
 
 pub use actor::{ActorHandle, CatchUp, ThreadUpdate};
+pub use approvals::{ApprovalOutcome, ConnInfo};
 pub use convert::{settings_of, thread_from_row, turns_from_rows, ThreadSettings};
+pub use emitter::TurnEmitter;
 pub use event::frame_for;
 pub use hub::ThreadHub;
 pub use subscriber::{ConnectionId, Subscriber};

@@ -18,6 +18,8 @@ pub struct Subscriber {
     pub tx: mpsc::Sender<Bytes>,
     /// Notification methods the client asked not to receive (`optOutNotificationMethods`).
     pub opt_out: Arc<HashSet<String>>,
+    /// The connection's table of our requests awaiting its answers (approvals).
+    pub conn_info: Arc<super::approvals::ConnInfo>,
 }
 
 impl Subscriber {

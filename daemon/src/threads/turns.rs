@@ -195,6 +195,7 @@ impl ThreadActor {
             }
             TurnCommand::Finished { turn_id } => {
                 if self.turns.running.as_ref().is_some_and(|r| r.id == turn_id) {
+                    self.cancel_all_approvals();
                     self.turns.running = None;
                     self.set_status(ThreadStatus::Idle);
                 }

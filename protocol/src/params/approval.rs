@@ -116,7 +116,10 @@ mod tests {
     fn decisions_read_codex_forms() {
         let d = |v| serde_json::from_value::<ApprovalDecision>(v).unwrap();
         assert_eq!(d(json!("accept")), ApprovalDecision::Accept);
-        assert_eq!(d(json!("acceptForSession")), ApprovalDecision::AcceptForSession);
+        assert_eq!(
+            d(json!("acceptForSession")),
+            ApprovalDecision::AcceptForSession
+        );
         assert_eq!(d(json!("decline")), ApprovalDecision::Decline);
         assert_eq!(d(json!("cancel")), ApprovalDecision::Cancel);
         assert_eq!(
@@ -124,11 +127,16 @@ mod tests {
             ApprovalDecision::AcceptForSession
         );
         assert_eq!(
-            d(json!({"applyNetworkPolicyAmendment": {"network_policy_amendment":
-                {"host": "x", "action": "deny"}}})),
+            d(
+                json!({"applyNetworkPolicyAmendment": {"network_policy_amendment":
+                {"host": "x", "action": "deny"}}})
+            ),
             ApprovalDecision::Decline
         );
         assert!(serde_json::from_value::<ApprovalDecision>(json!("maybe")).is_err());
-        assert_eq!(json!(ApprovalDecision::AcceptForSession), json!("acceptForSession"));
+        assert_eq!(
+            json!(ApprovalDecision::AcceptForSession),
+            json!("acceptForSession")
+        );
     }
 }

@@ -11,15 +11,15 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ModelListParams {
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cursor: Option<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub limit: Option<u32>,
     /// Also list models marked hidden.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub include_hidden: Option<bool>,
     /// Only this provider's models.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub model_provider: Option<String>,
 }
 
@@ -62,10 +62,10 @@ pub struct ReasoningEffortOption {
 #[serde(rename_all = "camelCase")]
 pub struct ConfigReadParams {
     /// Resolve project config for this directory.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cwd: Option<String>,
     /// Codex asks for the config layers; agentd answers without them.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub include_layers: Option<bool>,
 }
 
@@ -93,7 +93,11 @@ pub struct ConfigLayerMetadata {
 /// Kinds of config layer, tagged by `type` (the subset of Codex's `ConfigLayerSource` agentd
 /// has; built-in defaults are not listed in `origins`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(tag = "type", rename_all = "camelCase", rename_all_fields = "camelCase")]
+#[serde(
+    tag = "type",
+    rename_all = "camelCase",
+    rename_all_fields = "camelCase"
+)]
 pub enum ConfigLayerSource {
     /// `/etc/agentd/config.toml`.
     System { file: String },
@@ -113,7 +117,7 @@ pub enum ConfigLayerSource {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct GetAccountParams {
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub refresh_token: Option<bool>,
 }
 

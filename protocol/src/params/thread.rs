@@ -17,25 +17,25 @@ use crate::thread::Thread;
 #[serde(rename_all = "camelCase")]
 pub struct ThreadOverrides {
     /// Working directory; `null` means the daemon's default workspace.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cwd: Option<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub model: Option<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub model_provider: Option<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub approval_policy: Option<AskForApproval>,
     /// The requested sandbox mode (a word; results carry the policy object).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sandbox: Option<SandboxMode>,
     /// Replaces the built-in system instructions.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub base_instructions: Option<String>,
     /// Added to the instructions as a developer message.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub developer_instructions: Option<String>,
     /// Config overrides as dotted keys (`"features.x": false`) or nested objects.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub config: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
@@ -46,7 +46,7 @@ pub struct ThreadStartParams {
     #[serde(flatten)]
     pub overrides: ThreadOverrides,
     /// An ephemeral thread is not listed and not kept after the daemon stops.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ephemeral: Option<bool>,
 }
 
@@ -74,10 +74,10 @@ pub struct ThreadStartResponse {
 pub struct ThreadResumeParams {
     pub thread_id: String,
     /// agentd: replay every stored event with a greater `seq` before streaming live ones.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub after_seq: Option<u64>,
     /// Leave `thread.turns` empty in the result.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub exclude_turns: Option<bool>,
     #[serde(flatten)]
     pub overrides: ThreadOverrides,
@@ -92,11 +92,11 @@ pub type ThreadResumeResponse = ThreadStartResponse;
 pub struct ThreadForkParams {
     pub thread_id: String,
     /// Fork after this turn; default: after the last completed one.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_turn_id: Option<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ephemeral: Option<bool>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub exclude_turns: Option<bool>,
     #[serde(flatten)]
     pub overrides: ThreadOverrides,
@@ -110,18 +110,18 @@ pub type ThreadForkResponse = ThreadStartResponse;
 #[serde(rename_all = "camelCase")]
 pub struct ThreadListParams {
     /// Opaque, from a previous `nextCursor`.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cursor: Option<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub limit: Option<u32>,
     /// `true`: only archived threads; absent or `false`: only unarchived ones.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub archived: Option<bool>,
     /// Only threads whose cwd is this path (or one of these paths).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cwd: Option<ThreadListCwdFilter>,
     /// Case-insensitive match on name and preview.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub search_term: Option<String>,
 }
 
@@ -158,7 +158,7 @@ pub struct ThreadListResponse {
 #[serde(rename_all = "camelCase")]
 pub struct ThreadReadParams {
     pub thread_id: String,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub include_turns: Option<bool>,
 }
 
@@ -253,11 +253,11 @@ pub struct ThreadRollbackResponse {
 #[serde(rename_all = "camelCase")]
 pub struct ThreadSearchParams {
     pub query: String,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub limit: Option<u32>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cursor: Option<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub archived: Option<bool>,
 }
 

@@ -5,11 +5,11 @@
 use agentd_protocol::ThreadItem;
 use serde_json::{json, Value};
 
+use super::{now_ms, ThreadError, TurnLink};
 use crate::model::HistoryItem;
 use crate::store::{HistoryRow, ItemRow, Projection};
-use crate::threads::{now_ms, ThreadError, TurnLink};
 
-pub struct Emitter {
+pub struct TurnEmitter {
     pub link: TurnLink,
     pub thread_id: String,
     pub turn_id: String,
@@ -17,10 +17,10 @@ pub struct Emitter {
     next_position: i64,
 }
 
-impl Emitter {
+impl TurnEmitter {
     pub fn new(link: TurnLink, thread_id: String) -> Self {
         let turn_id = link.turn_id.clone();
-        Emitter {
+        TurnEmitter {
             link,
             thread_id,
             turn_id,
@@ -44,6 +44,10 @@ impl Emitter {
             .handle
             .emit_nowait(method, params, projections)
             .await
+    }
+
+    pub fn handle(&self) -> &super::ActorHandle {
+        &self.link.handle
     }
 
     pub async fn item_started(&self, item: &ThreadItem) -> Result<(), ThreadError> {

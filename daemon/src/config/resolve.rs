@@ -1,0 +1,223 @@
+//! From the merged table to a [`Config`]: defaults for what no layer set, and the checks no
+//! single layer could make (the selected provider exists, a new provider has a `base_url`,
+//! limits are not zero). A failure names the key and the layer that set it, found through the
+//! origins recorded while merging.
+
+use std::collections::BTreeMap;
+
+use super::error::ConfigError;
+use super::file::{ConfigToml, ModelToml, ProviderToml, WorkspaceWriteToml};
+use super::load::{join_key, Origin};
+use super::providers;
+use super::{Config, ModelInfo, ProviderConfig, WireApi};
+
+/// Turns the merged table into a [`Config`], filling defaults and checking what no single
+/// layer could (a value that is well-typed but unusable is reported with the layer that set it).
+pub(super) fn resolve(
+    t: ConfigToml,
+    origins: &BTreeMap<String, Origin>,
+) -> Result<Config, ConfigError> {
+    let bad = |key: &str, message: String| ConfigError::BadValue {
+        origin: origin_label(origins, key),
+        key: key.to_owned(),
+        message,
+    };
+    let non_empty = |key: &str, value: Option<String>| match value {
+        Some(v) if v.trim().is_empty() => Err(bad(key, "must not be empty".to_owned())),
+        other => Ok(other),
+    };
+
+    let mut c = Config::defaults();
+    if let Some(model) = non_empty("model", t.model)? {
+        c.model = model;
+    }
+    if let Some(provider) = non_empty("model_provider", t.model_provider)? {
+        c.model_provider = provider;
+    }
+    c.approval_policy = t.approval_policy.unwrap_or(c.approval_policy);
+    c.sandbox_mode = t.sandbox_mode.unwrap_or(c.sandbox_mode);
+    if let Some(ww) = t.sandbox_workspace_write {
+        apply_workspace_write(&mut c, ww, &bad)?;
+    }
+    c.model_context_window = t.model_context_window;
+    c.model_auto_compact_token_limit = t.model_auto_compact_token_limit;
+    c.model_reasoning_effort = non_empty("model_reasoning_effort", t.model_reasoning_effort)?;
+    c.instructions = t.instructions;
+    c.developer_instructions = t.developer_instructions;
+    c.approval_timeout_ms = positive(
+        "approval_timeout_ms",
+        t.approval_timeout_ms,
+        c.approval_timeout_ms,
+        &bad,
+    )?;
+    c.shell_timeout_ms = positive(
+        "shell_timeout_ms",
+        t.shell_timeout_ms,
+        c.shell_timeout_ms,
+        &bad,
+    )?;
+    c.shell_output_cap_bytes = positive(
+        "shell_output_cap_bytes",
+        t.shell_output_cap_bytes,
+        c.shell_output_cap_bytes,
+        &bad,
+    )?;
+    c.shell_model_output_bytes = positive(
+        "shell_model_output_bytes",
+        t.shell_model_output_bytes,
+        c.shell_model_output_bytes,
+        &bad,
+    )?;
+
+    for (id, p) in t.model_providers.unwrap_or_default() {
+        let key = join_key("model_providers", &id);
+        let base = match c.providers.remove(&id) {
+            Some(built_in) => built_in,
+            None => {
+                let Some(url) = &p.base_url else {
+                    return Err(bad(
+                        &key,
+                        "a provider that is not built in needs `base_url`".to_owned(),
+                    ));
+                };
+                providers::provider(&id, &id, url, WireApi::Responses)
+            }
+        };
+        let provider = apply_provider(base, p, &key, &bad)?;
+        c.providers.insert(id, provider);
+    }
+    if !c.providers.contains_key(&c.model_provider) {
+        let known: Vec<&str> = c.providers.keys().map(String::as_str).collect();
+        return Err(bad(
+            "model_provider",
+            format!(
+                "unknown provider `{}` (known: {})",
+                c.model_provider,
+                known.join(", ")
+            ),
+        ));
+    }
+
+    for (name, m) in t.models.unwrap_or_default() {
+        let key = join_key("models", &name);
+        c.models.insert(name, model_info(m, &key, &bad)?);
+    }
+    Ok(c)
+}
+
+/// The label of the layer that set `key`, or of any key below it (for a whole table).
+fn origin_label(origins: &BTreeMap<String, Origin>, key: &str) -> String {
+    let below = format!("{key}.");
+    origins
+        .get(key)
+        .or_else(|| {
+            origins
+                .range(below.clone()..)
+                .next()
+                .filter(|(k, _)| k.starts_with(&below))
+                .map(|(_, o)| o)
+        })
+        .unwrap_or(&Origin::Default)
+        .label()
+}
+
+type Bad<'a> = dyn Fn(&str, String) -> ConfigError + 'a;
+
+/// A limit that must not be zero: a zero cap or timeout would make its feature unusable.
+fn positive<T: Copy + Default + PartialEq>(
+    key: &str,
+    value: Option<T>,
+    default: T,
+    bad: &Bad,
+) -> Result<T, ConfigError> {
+    match value {
+        Some(v) if v == T::default() => Err(bad(key, "must be greater than 0".to_owned())),
+        other => Ok(other.unwrap_or(default)),
+    }
+}
+
+fn apply_workspace_write(
+    c: &mut Config,
+    ww: WorkspaceWriteToml,
+    bad: &Bad,
+) -> Result<(), ConfigError> {
+    let target = &mut c.sandbox_workspace_write;
+    if let Some(roots) = ww.writable_roots {
+        if let Some(relative) = roots.iter().find(|r| !r.is_absolute()) {
+            return Err(bad(
+                "sandbox_workspace_write.writable_roots",
+                format!("`{}` is not an absolute path", relative.display()),
+            ));
+        }
+        target.writable_roots = roots;
+    }
+    target.network_access = ww.network_access.unwrap_or(target.network_access);
+    target.exclude_slash_tmp = ww.exclude_slash_tmp.unwrap_or(target.exclude_slash_tmp);
+    target.exclude_tmpdir_env_var = ww
+        .exclude_tmpdir_env_var
+        .unwrap_or(target.exclude_tmpdir_env_var);
+    Ok(())
+}
+
+fn apply_provider(
+    mut p: ProviderConfig,
+    t: ProviderToml,
+    key: &str,
+    bad: &Bad,
+) -> Result<ProviderConfig, ConfigError> {
+    if let Some(name) = t.name {
+        p.name = name;
+    }
+    if let Some(url) = t.base_url {
+        if !(url.starts_with("http://") || url.starts_with("https://")) {
+            return Err(bad(
+                &format!("{key}.base_url"),
+                format!("expected an http:// or https:// URL, got {url:?}"),
+            ));
+        }
+        p.base_url = url;
+    }
+    if let Some(env_key) = t.env_key {
+        if env_key.is_empty() || env_key.contains('=') || env_key.contains('\0') {
+            return Err(bad(
+                &format!("{key}.env_key"),
+                format!("expected the name of an environment variable, got {env_key:?}"),
+            ));
+        }
+        p.env_key = Some(env_key);
+    }
+    p.wire_api = t.wire_api.unwrap_or(p.wire_api);
+    p.http_headers.extend(t.http_headers.unwrap_or_default());
+    p.query_params.extend(t.query_params.unwrap_or_default());
+    p.request_max_retries = t.request_max_retries.unwrap_or(p.request_max_retries);
+    p.stream_max_retries = t.stream_max_retries.unwrap_or(p.stream_max_retries);
+    p.stream_idle_timeout_ms = positive(
+        &format!("{key}.stream_idle_timeout_ms"),
+        t.stream_idle_timeout_ms,
+        p.stream_idle_timeout_ms,
+        bad,
+    )?;
+    Ok(p)
+}
+
+fn model_info(m: ModelToml, key: &str, bad: &Bad) -> Result<ModelInfo, ConfigError> {
+    // Codex clients require reasoning efforts to be non-empty strings.
+    let empty_effort = m
+        .default_reasoning_effort
+        .iter()
+        .chain(m.supported_reasoning_efforts.iter().flatten())
+        .any(|e| e.trim().is_empty());
+    if empty_effort {
+        return Err(bad(
+            key,
+            "reasoning efforts must be non-empty strings".to_owned(),
+        ));
+    }
+    Ok(ModelInfo {
+        display_name: m.display_name,
+        description: m.description,
+        hidden: m.hidden.unwrap_or(false),
+        default_reasoning_effort: m.default_reasoning_effort,
+        supported_reasoning_efforts: m.supported_reasoning_efforts,
+    })
+}

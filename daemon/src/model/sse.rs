@@ -1,0 +1,134 @@
+//! Reading one response stream: SSE events from the HTTP body, an idle watchdog, the wire
+//! format's assembler, and forwarding to the consumer.
+//!
+//! Each attempt gets a fresh assembler; how an attempt ended ([`StreamEnd`]) tells the caller
+//! whether to stop, fail, or send the request again, and whether the consumer already saw
+//! events it must now discard.
+
+use std::time::Duration;
+
+use eventsource_stream::{Event, EventStreamError, Eventsource as _};
+use futures_util::StreamExt as _;
+use tokio::sync::mpsc;
+
+use super::chat::ChatAssembler;
+use super::responses;
+use super::retry::Failure;
+use super::settings::WireApi;
+use super::types::{ModelError, ModelEvent, ModelRequest};
+
+/// Whether the response continues after an event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Flow {
+    More,
+    /// The terminal event was handled (`Completed` is already in the output).
+    Finished,
+}
+
+/// The per-wire-format state of one attempt.
+pub(crate) enum Assembler {
+    /// Responses events are self-contained: nothing to keep between them.
+    Responses,
+    /// Boxed: it is much larger than the empty Responses variant.
+    Chat(Box<ChatAssembler>),
+}
+
+impl Assembler {
+    pub(crate) fn new(wire: WireApi, request: &ModelRequest) -> Self {
+        match wire {
+            WireApi::Responses => Assembler::Responses,
+            WireApi::Chat => Assembler::Chat(Box::new(ChatAssembler::new(request))),
+        }
+    }
+
+    fn on_event(&mut self, event: &Event, out: &mut Vec<ModelEvent>) -> Result<Flow, Failure> {
+        match self {
+            Assembler::Responses => responses::on_event(event, out),
+            Assembler::Chat(chat) => chat.on_event(event, out),
+        }
+    }
+
+    fn on_end(&mut self, out: &mut Vec<ModelEvent>) -> Result<(), Failure> {
+        match self {
+            Assembler::Responses => responses::on_end(),
+            Assembler::Chat(chat) => chat.on_end(out),
+        }
+    }
+}
+
+/// How one attempt's stream ended.
+#[derive(Debug)]
+pub(crate) enum StreamEnd {
+    /// The response completed and `Completed` was forwarded.
+    Finished,
+    /// The consumer dropped its receiver.
+    ConsumerGone,
+    /// The stream failed; `forwarded` says whether the consumer saw events of this attempt.
+    Failed { failure: Failure, forwarded: bool },
+}
+
+pub(crate) type EventSender = mpsc::Sender<Result<ModelEvent, ModelError>>;
+
+/// Reads `response` to its end, forwarding events as they are assembled. The watchdog times
+/// each read of the next SSE event, not the consumer: a slow consumer is not an idle provider.
+pub(crate) async fn forward(
+    response: reqwest::Response,
+    assembler: &mut Assembler,
+    tx: &EventSender,
+    idle_timeout: Duration,
+) -> StreamEnd {
+    let mut events = response.bytes_stream().eventsource();
+    let mut forwarded = false;
+    let mut out = Vec::new();
+    loop {
+        let flow = match tokio::time::timeout(idle_timeout, events.next()).await {
+            Err(_elapsed) => Err(Failure::retry(ModelError::IdleTimeout(millis(
+                idle_timeout,
+            )))),
+            Ok(None) => assembler.on_end(&mut out).map(|()| Flow::Finished),
+            Ok(Some(Err(err))) => Err(Failure::retry(ModelError::Stream(read_error(err)))),
+            Ok(Some(Ok(event))) => assembler.on_event(&event, &mut out),
+        };
+        // Events assembled before a failure (e.g. text before a `response.failed`) still go
+        // out: the consumer learns of the failure right after, in order.
+        for event in out.drain(..) {
+            if tx.send(Ok(event)).await.is_err() {
+                return StreamEnd::ConsumerGone;
+            }
+            forwarded = true;
+        }
+        match flow {
+            Ok(Flow::More) => {}
+            Ok(Flow::Finished) => return StreamEnd::Finished,
+            Err(failure) => return StreamEnd::Failed { failure, forwarded },
+        }
+    }
+}
+
+/// `EventStreamError` does not expose its transport error as a `source`, so unwrap it here.
+fn read_error(err: EventStreamError<reqwest::Error>) -> String {
+    match err {
+        EventStreamError::Transport(err) => error_chain(&err.without_url()),
+        other => other.to_string(),
+    }
+}
+
+pub(crate) fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+/// An error and its sources on one line: reqwest's own message ("error decoding response
+/// body") says little without the cause under it.
+pub(crate) fn error_chain(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
+}

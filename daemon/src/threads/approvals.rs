@@ -1,0 +1,231 @@
+//! Approvals: server→client requests owned by the thread actor.
+//!
+//! The actor owns the subscribers, so it is the natural owner of a pending approval: it sends the
+//! request to every live subscriber (each with an id of that connection's own), takes the first
+//! valid answer, tells every connection it asked that the request is resolved, and sends any
+//! still-pending request again to a connection that subscribes later. The turn that asked waits
+//! on a oneshot and never sees connections at all.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::Mutex;
+
+use agentd_protocol::jsonrpc::{ErrorObject, RequestId};
+use agentd_protocol::{ApprovalDecision, ThreadActiveFlag, ThreadStatus};
+use bytes::Bytes;
+use serde_json::{json, Value};
+use tokio::sync::oneshot;
+
+use super::actor::ThreadActor;
+use super::subscriber::{ConnectionId, Subscriber};
+
+/// Per-connection bookkeeping shared by the connection's reader and the actors that send it
+/// requests: which of our request ids belong to which thread's approval.
+#[derive(Debug, Default)]
+pub struct ConnInfo {
+    pub id: ConnectionId,
+    pub client_name: Mutex<Option<String>>,
+    next_request: AtomicI64,
+    outstanding: Mutex<HashMap<i64, (String, u64)>>,
+}
+
+impl ConnInfo {
+    pub fn new(id: ConnectionId) -> Self {
+        ConnInfo {
+            id,
+            ..Default::default()
+        }
+    }
+
+    fn register(&self, thread_id: &str, approval: u64) -> i64 {
+        let id = self.next_request.fetch_add(1, Ordering::Relaxed);
+        if let Ok(mut m) = self.outstanding.lock() {
+            m.insert(id, (thread_id.to_owned(), approval));
+        }
+        id
+    }
+
+    fn forget(&self, request_id: i64) {
+        if let Ok(mut m) = self.outstanding.lock() {
+            m.remove(&request_id);
+        }
+    }
+
+    /// The thread and approval an answer with this id belongs to.
+    pub fn lookup(&self, id: &RequestId) -> Option<(String, u64)> {
+        let RequestId::Integer(n) = id else {
+            return None;
+        };
+        self.outstanding.lock().ok()?.get(n).cloned()
+    }
+
+    pub fn client_name(&self) -> String {
+        self.client_name
+            .lock()
+            .ok()
+            .and_then(|n| n.clone())
+            .unwrap_or_else(|| "unknown".into())
+    }
+}
+
+/// How an approval ended, for the turn that asked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApprovalOutcome {
+    pub decision: ApprovalDecision,
+    pub decided_by: String,
+}
+
+pub(super) struct PendingApproval {
+    id: u64,
+    method: String,
+    params: Value,
+    waiter: Option<oneshot::Sender<ApprovalOutcome>>,
+    /// Where it was sent: connection, our request id there, and how to reach it.
+    sent: Vec<(Subscriber, i64)>,
+}
+
+#[derive(Default)]
+pub(super) struct Approvals {
+    next_id: u64,
+    pending: Vec<PendingApproval>,
+}
+
+impl Approvals {
+    pub(super) fn any_pending(&self) -> bool {
+        !self.pending.is_empty()
+    }
+}
+
+fn request_frame(id: i64, method: &str, params: &Value) -> Bytes {
+    let msg = json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params});
+    Bytes::from(msg.to_string())
+}
+
+impl ThreadActor {
+    pub(super) fn request_approval(
+        &mut self,
+        method: String,
+        params: Value,
+        waiter: oneshot::Sender<ApprovalOutcome>,
+    ) -> u64 {
+        self.approvals.next_id += 1;
+        let id = self.approvals.next_id;
+        let mut pending = PendingApproval {
+            id,
+            method,
+            params,
+            waiter: Some(waiter),
+            sent: Vec::new(),
+        };
+        for sub in self.live.clone() {
+            send_to(&self.row.id, &mut pending, sub);
+        }
+        self.approvals.pending.push(pending);
+        self.refresh_waiting_flag();
+        id
+    }
+
+    /// Sends every pending approval to a subscriber that just went live.
+    pub(super) fn send_pending_approvals(&mut self, sub: &Subscriber) {
+        let thread_id = self.row.id.clone();
+        for p in &mut self.approvals.pending {
+            p.sent.retain(|(s, _)| s.conn != sub.conn);
+            send_to(&thread_id, p, sub.clone());
+        }
+    }
+
+    /// A client answered. The first valid answer wins; anything else is logged and ignored.
+    pub(super) fn answer_approval(
+        &mut self,
+        approval: u64,
+        conn: ConnectionId,
+        client_name: String,
+        outcome: Result<Value, ErrorObject>,
+    ) {
+        let Some(ix) = self.approvals.pending.iter().position(|p| p.id == approval) else {
+            tracing::info!(thread = %self.row.id, approval, conn, "late answer to a resolved approval ignored");
+            return;
+        };
+        let decision = match outcome {
+            Ok(v) => match v
+                .get("decision")
+                .cloned()
+                .map(serde_json::from_value::<ApprovalDecision>)
+            {
+                Some(Ok(d)) => d,
+                _ => {
+                    tracing::warn!(thread = %self.row.id, conn, answer = %v, "invalid approval answer ignored");
+                    return;
+                }
+            },
+            Err(e) => {
+                tracing::warn!(thread = %self.row.id, conn, error = %e.message, "approval answered with an error; still pending");
+                return;
+            }
+        };
+        let pending = self.approvals.pending.remove(ix);
+        self.resolve(pending, decision, client_name);
+    }
+
+    /// Ends every pending approval (the turn that asked is over).
+    pub(super) fn cancel_all_approvals(&mut self) {
+        for p in std::mem::take(&mut self.approvals.pending) {
+            self.resolve(p, ApprovalDecision::Cancel, "agentd".to_owned());
+        }
+    }
+
+    /// Ends an approval without a client's answer (timeout, turn over).
+    pub(super) fn cancel_approval(&mut self, approval: u64, decision: ApprovalDecision, by: &str) {
+        if let Some(ix) = self.approvals.pending.iter().position(|p| p.id == approval) {
+            let pending = self.approvals.pending.remove(ix);
+            self.resolve(pending, decision, by.to_owned());
+        }
+    }
+
+    fn resolve(&mut self, mut pending: PendingApproval, decision: ApprovalDecision, by: String) {
+        if let Some(w) = pending.waiter.take() {
+            let _ = w.send(ApprovalOutcome {
+                decision,
+                decided_by: by.clone(),
+            });
+        }
+        // Not a log event: each connection is told the id *it* was sent.
+        let seq = self.committed_seq();
+        for (sub, request_id) in pending.sent {
+            sub.conn_info.forget(request_id);
+            let params = json!({
+                "threadId": self.row.id, "requestId": request_id, "decision": decision,
+                "resolvedBy": {"clientName": by}, "seq": seq,
+            });
+            let _ = sub.tx.try_send(super::event::frame_for(
+                "serverRequest/resolved",
+                &params.to_string(),
+            ));
+        }
+        self.refresh_waiting_flag();
+    }
+
+    fn refresh_waiting_flag(&mut self) {
+        if !self.turns.is_running() {
+            return;
+        }
+        let flags = if self.approvals.any_pending() {
+            vec![ThreadActiveFlag::WaitingOnApproval]
+        } else {
+            Vec::new()
+        };
+        self.set_status(ThreadStatus::Active {
+            active_flags: flags,
+        });
+    }
+}
+
+fn send_to(thread_id: &str, pending: &mut PendingApproval, sub: Subscriber) {
+    let request_id = sub.conn_info.register(thread_id, pending.id);
+    let frame = request_frame(request_id, &pending.method, &pending.params);
+    if sub.tx.try_send(frame).is_ok() {
+        pending.sent.push((sub, request_id));
+    } else {
+        sub.conn_info.forget(request_id);
+    }
+}

@@ -1,0 +1,197 @@
+//! `config/read` and `model/list` report what the daemon loaded: values from the file, the
+//! profile and `-c` overrides, where each came from, secrets redacted, in shapes Codex clients
+//! accept.
+
+use std::path::PathBuf;
+
+use agentd_tests::{Agentd, Options};
+use serde_json::{json, Value};
+
+const SECRET: &str = "Bearer sk-config-read-test-0123456789";
+
+const CONFIG: &str = r#"
+model = "corp-large"
+model_provider = "corp"
+model_reasoning_effort = "high"
+
+[model_providers.corp]
+name = "Corp LLM"
+base_url = "http://127.0.0.1:9/v1"
+env_key = "CORP_LLM_KEY"
+wire_api = "chat"
+http_headers = { Authorization = "Bearer sk-config-read-test-0123456789", "X-Team" = "search" }
+
+[models.corp-large]
+display_name = "Corp Large"
+description = "The big one"
+
+[models.corp-small]
+display_name = "Corp Small"
+supported_reasoning_efforts = ["low", "medium"]
+
+[models.corp-secret]
+hidden = true
+
+[profiles.careful]
+approval_policy = "untrusted"
+"#;
+
+/// Validates `value` against a definition of Codex's app-server schema.
+fn assert_codex_valid(definition: &str, value: &Value) {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../shared/reference/codex-app-server/codex_app_server_protocol.v2.schemas.json");
+    let text = std::fs::read_to_string(&dir).unwrap();
+    let bundle: Value = serde_json::from_str(&text).unwrap();
+    let schema = json!({
+        "$schema": "http://json-schema.org/draft-07/schema#",
+        "$ref": format!("#/definitions/{definition}"),
+        "definitions": bundle["definitions"],
+    });
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let errors: Vec<String> = validator
+        .iter_errors(value)
+        .map(|e| e.to_string())
+        .collect();
+    assert!(errors.is_empty(), "{definition}: {errors:?}\n{value:#}");
+}
+
+async fn daemon() -> Agentd {
+    Agentd::start(
+        Options::default()
+            .config_toml(CONFIG)
+            .arg("--profile")
+            .arg("careful")
+            .arg("-c")
+            .arg("sandbox_mode=read-only")
+            .arg("-c")
+            .arg("model_providers.corp.stream_idle_timeout_ms=1000"),
+    )
+    .await
+    .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn config_read_reports_values_and_origins_with_secrets_redacted() {
+    let d = daemon().await;
+    let mut c = d.client("config-read").await.unwrap();
+    let answer = c
+        .request("config/read", json!({"cwd": null, "includeLayers": true}))
+        .await
+        .unwrap();
+    assert!(CONFIG.contains(SECRET), "the file really holds the secret");
+    let token = SECRET.trim_start_matches("Bearer ");
+    assert!(
+        !answer.to_string().contains(token),
+        "the secret header leaked: {answer}"
+    );
+    let r = &answer["result"];
+    let config = &r["config"];
+    assert_eq!(config["model"], "corp-large");
+    assert_eq!(config["model_provider"], "corp");
+    assert_eq!(config["approval_policy"], "untrusted", "from the profile");
+    assert_eq!(config["sandbox_mode"], "read-only", "from -c");
+    assert_eq!(config["profile"], "careful");
+    let corp = &config["model_providers"]["corp"];
+    assert_eq!(
+        corp["http_headers"],
+        json!({"Authorization": "***", "X-Team": "search"})
+    );
+    assert_eq!(corp["env_key"], "CORP_LLM_KEY");
+    assert_eq!(corp["wire_api"], "chat");
+    assert_eq!(corp["stream_idle_timeout_ms"], 1000);
+    assert_eq!(
+        config["model_providers"]["openai"]["base_url"],
+        "https://api.openai.com/v1"
+    );
+
+    let origins = &r["origins"];
+    let file = origins["model"]["name"]["file"].as_str().unwrap();
+    assert!(file.ends_with("/config/agentd/config.toml"), "{file}");
+    assert_eq!(origins["model"]["name"]["type"], "user");
+    assert_eq!(origins["model"]["name"]["profile"], Value::Null);
+    assert_eq!(origins["model"]["version"].as_str().map(str::len), Some(64));
+    assert_eq!(
+        origins["approval_policy"]["name"],
+        json!({"type": "user", "file": file, "profile": "careful"})
+    );
+    assert_eq!(
+        origins["approval_policy"]["version"],
+        origins["model"]["version"]
+    );
+    assert_eq!(
+        origins["sandbox_mode"]["name"],
+        json!({"type": "sessionFlags"})
+    );
+    assert_eq!(
+        origins["model_providers.corp.stream_idle_timeout_ms"]["name"]["type"],
+        "sessionFlags"
+    );
+    assert_eq!(
+        origins["model_providers.corp.http_headers.Authorization"]["name"]["type"],
+        "user"
+    );
+    assert!(
+        origins.get("model_providers.openai.base_url").is_none(),
+        "defaults are not listed"
+    );
+    assert_codex_valid("ConfigReadResponse", r);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn model_list_returns_the_configured_models() {
+    let d = daemon().await;
+    let mut c = d.client("model-list").await.unwrap();
+    let r = c.call("model/list", json!({})).await.unwrap();
+    assert_codex_valid("ModelListResponse", &r);
+    let data = r["data"].as_array().unwrap();
+    let ids: Vec<&str> = data.iter().filter_map(|m| m["id"].as_str()).collect();
+    assert_eq!(
+        ids,
+        ["corp-large", "corp-small"],
+        "default first, hidden left out"
+    );
+    assert_eq!(r["nextCursor"], Value::Null);
+    let default = &data[0];
+    assert_eq!(default["model"], "corp-large");
+    assert_eq!(default["isDefault"], true);
+    assert_eq!(default["displayName"], "Corp Large");
+    assert_eq!(default["description"], "The big one");
+    assert_eq!(default["defaultReasoningEffort"], "high");
+    assert_eq!(data[1]["isDefault"], false);
+    assert_eq!(data[1]["description"], "corp-small via Corp LLM");
+    let efforts: Vec<&Value> = data[1]["supportedReasoningEfforts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| &e["reasoningEffort"])
+        .collect();
+    assert_eq!(efforts, [&json!("low"), &json!("medium")]);
+
+    // Pages of one, hidden models included, as the Codex TUI asks.
+    let mut seen = Vec::new();
+    let mut cursor = Value::Null;
+    loop {
+        let page = c
+            .call(
+                "model/list",
+                json!({"cursor": cursor, "limit": 1, "includeHidden": true, "modelProvider": null}),
+            )
+            .await
+            .unwrap();
+        assert_codex_valid("ModelListResponse", &page);
+        let data = page["data"].as_array().unwrap();
+        assert_eq!(data.len(), 1, "{page}");
+        seen.push(data[0]["id"].as_str().unwrap().to_owned());
+        cursor = page["nextCursor"].clone();
+        if cursor.is_null() {
+            break;
+        }
+    }
+    assert_eq!(seen, ["corp-large", "corp-secret", "corp-small"]);
+
+    let bad = c
+        .request("model/list", json!({"cursor": "not-a-cursor"}))
+        .await
+        .unwrap();
+    assert_eq!(bad["error"]["code"], -32602, "{bad}");
+}
