@@ -21,6 +21,15 @@ pub struct Cli {
 pub enum Command {
     /// Serve the protocol (the default).
     Serve(ServeArgs),
+    /// Print the exec policy's decision for a command: `agentd execpolicy check -- CMD…`.
+    Execpolicy(crate::tools::execpolicy::cli::ExecpolicyArgs),
+    /// Internal: run a command confined (the daemon re-executes itself with this).
+    #[command(hide = true)]
+    SandboxExec(crate::sandbox::cli::SandboxExecArgs),
+    /// Write the protocol's JSON Schema (one file per type, method unions, a bundle).
+    GenerateJsonSchema(crate::schema_gen::OutArgs),
+    /// Write TypeScript bindings for the protocol.
+    GenerateTs(crate::schema_gen::OutArgs),
 }
 
 #[derive(Debug, Clone, Args)]
@@ -77,5 +86,9 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                 .build()?;
             runtime.block_on(crate::server::serve(args))
         }
+        Command::Execpolicy(args) => crate::tools::execpolicy::cli::run(args),
+        Command::SandboxExec(args) => crate::sandbox::cli::run(args),
+        Command::GenerateJsonSchema(args) => crate::schema_gen::generate_json_schema(&args.out),
+        Command::GenerateTs(args) => crate::schema_gen::generate_ts(&args.out),
     }
 }

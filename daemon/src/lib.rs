@@ -10,6 +10,8 @@ pub mod config;
 pub mod daemon;
 pub mod model;
 pub mod rpc;
+pub mod sandbox;
+pub mod schema_gen;
 pub mod server;
 pub mod store;
 pub mod threads;

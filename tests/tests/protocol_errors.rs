@@ -32,8 +32,7 @@ impl Ws {
     async fn assert_still_serving(mut self) {
         assert_serves(&mut self.a).await;
         assert_serves(&mut self.b).await;
-        let fresh = self.daemon.client("fresh").await.unwrap();
-        let mut fresh = fresh;
+        let mut fresh = self.daemon.client("fresh").await.unwrap();
         assert_serves(&mut fresh).await;
         assert!(self.daemon.is_running());
     }

@@ -26,6 +26,7 @@
 //! dangerous lists).
 
 mod builtin;
+pub mod cli;
 mod matcher;
 mod rules;
 mod shell_split;
