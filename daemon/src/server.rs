@@ -36,6 +36,7 @@ fn xdg_dir(var: &str, fallback: &str) -> anyhow::Result<PathBuf> {
 }
 
 pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let mut signals = ShutdownSignals::install()?;
     let data_dir = match args.data_dir.clone() {
         Some(d) => d,
         None => default_data_dir()?,
@@ -79,11 +80,17 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
 
     let (shutdown_tx, shutdown_rx) = tokio::sync::watch::channel(false);
     let result = if args.listen == "stdio://" || args.listen == "stdio" {
-        // One connection; the daemon ends when its client closes stdin.
-        let conn = crate::rpc::serve(daemon.clone(), transport::stdio::link(limits));
+        // One connection; the daemon ends when its client closes stdin, after every answer it
+        // produced has reached stdout.
+        let (link, writer) = transport::stdio::link(limits);
+        let conn = crate::rpc::serve(daemon.clone(), link);
         tokio::select! {
-            _ = conn => {}
-            _ = shutdown_signal() => {}
+            _ = conn => {
+                if tokio::time::timeout(std::time::Duration::from_secs(5), writer).await.is_err() {
+                    tracing::warn!("stdout did not drain within 5 s");
+                }
+            }
+            _ = signals.recv() => {}
         }
         Ok(())
     } else if let Some(addr) = args.listen.strip_prefix("ws://") {
@@ -103,7 +110,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             accept,
             shutdown_rx,
         ));
-        shutdown_signal().await;
+        signals.recv().await;
         let _ = shutdown_tx.send(true);
         let _ = server.await;
         Ok(())
@@ -119,19 +126,27 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     result
 }
 
-/// Resolves on SIGINT or SIGTERM.
-async fn shutdown_signal() {
-    use tokio::signal::unix::{signal, SignalKind};
-    match signal(SignalKind::terminate()) {
-        Ok(mut term) => {
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
-                _ = term.recv() => {}
-            }
-        }
-        Err(e) => {
-            tracing::warn!(error = %e, "cannot watch SIGTERM; only Ctrl-C stops the daemon");
-            let _ = tokio::signal::ctrl_c().await;
+/// SIGINT and SIGTERM, watched from the very start so a signal that arrives while the daemon
+/// is still starting (or right after it printed its address) is a clean shutdown, not death by
+/// the default handler.
+struct ShutdownSignals {
+    term: tokio::signal::unix::Signal,
+    int: tokio::signal::unix::Signal,
+}
+
+impl ShutdownSignals {
+    fn install() -> anyhow::Result<Self> {
+        use tokio::signal::unix::{signal, SignalKind};
+        Ok(ShutdownSignals {
+            term: signal(SignalKind::terminate()).context("installing the SIGTERM handler")?,
+            int: signal(SignalKind::interrupt()).context("installing the SIGINT handler")?,
+        })
+    }
+
+    async fn recv(&mut self) {
+        tokio::select! {
+            _ = self.term.recv() => {}
+            _ = self.int.recv() => {}
         }
     }
 }

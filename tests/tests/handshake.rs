@@ -185,7 +185,6 @@ async fn opted_out_notification_methods_are_not_sent() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "daemon bug: on stdin EOF agentd can exit before writing answers already queued"]
 async fn stdio_answers_every_request_sent_before_stdin_closes() {
     // `printf '...' | agentd`: the requests and the end of input arrive together, and every
     // request must still be answered before the daemon exits.

@@ -350,7 +350,6 @@ async fn thread_start_ephemeral_of_the_wrong_type_names_ephemeral() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "daemon bug: bad thread/start and thread/resume override fields (cwd, sandbox, ...) report data.field \".\""]
 async fn thread_start_and_resume_override_fields_of_the_wrong_type_are_named() {
     let mut f = ws(Options::default()).await;
     let id = f.a.start_thread(json!({})).await.unwrap();
@@ -526,7 +525,6 @@ async fn a_frame_over_the_size_limit_is_rejected_and_the_connection_stays_usable
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "daemon bug: a WebSocket message over 4x --max-frame-bytes closes the connection instead of -32600"]
 async fn a_frame_far_over_the_size_limit_is_rejected_and_the_connection_stays_usable() {
     let mut f = ws(Options::default().arg("--max-frame-bytes").arg("2048")).await;
     let m = answer(&mut f.a, &request_of_size(1001, 10 * 1024)).await;

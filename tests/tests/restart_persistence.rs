@@ -171,7 +171,6 @@ async fn every_event_a_client_received_survives_sigkill() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "daemon bug: SIGTERM just after the `listening on` line kills agentd (handler not yet installed)"]
 async fn sigterm_right_after_listening_is_a_clean_shutdown() {
     // A supervisor may stop the daemon the moment it reports it is listening.
     for _ in 0..20 {

@@ -85,7 +85,7 @@ pub async fn dispatch(
 /// so methods whose fields are all optional accept a bare call.
 pub fn parse<M: ClientMethod>(params: Option<Value>) -> Result<M::Params, RpcError> {
     let value = params.unwrap_or_else(|| Value::Object(Default::default()));
-    serde_path_to_error::deserialize::<_, M::Params>(value).map_err(|e| {
+    serde_path_to_error::deserialize::<_, M::Params>(value.clone()).map_err(|e| {
         let mut path = e.path().to_string();
         let detail = e.inner().to_string();
         // serde reports a missing field at the parent's path; name the field itself.
@@ -97,7 +97,31 @@ pub fn parse<M: ClientMethod>(params: Option<Value>) -> Result<M::Params, RpcErr
                     format!("{path}.{field}")
                 };
             }
+        } else if path == "." {
+            // Flattened fields lose their path in serde; find the culprit by elimination.
+            if let Some(field) = culprit::<M>(&value) {
+                path = field;
+            }
         }
         RpcError::invalid_params(&path, detail)
+    })
+}
+
+/// The top-level field whose removal makes the params acceptable (or merely missing), if one
+/// does. Runs only on the error path.
+fn culprit<M: ClientMethod>(value: &Value) -> Option<String> {
+    let Value::Object(map) = value else {
+        return None;
+    };
+    map.keys().find_map(|key| {
+        let mut without = map.clone();
+        without.remove(key);
+        match serde_json::from_value::<M::Params>(Value::Object(without)) {
+            Ok(_) => Some(key.clone()),
+            Err(e) if e.to_string().starts_with(&format!("missing field `{key}`")) => {
+                Some(key.clone())
+            }
+            Err(_) => None,
+        }
     })
 }

@@ -10,8 +10,10 @@ use tokio::sync::mpsc;
 
 use super::{Inbound, Limits, Link, INBOUND_BUFFER};
 
-/// Starts the stdio transport on the process's own stdin and stdout.
-pub fn link(limits: Limits) -> Link {
+/// Starts the stdio transport on the process's own stdin and stdout. The handle resolves when
+/// everything queued for stdout has been written and flushed (after the last sender is gone),
+/// so the daemon can wait for it before exiting.
+pub fn link(limits: Limits) -> (Link, tokio::task::JoinHandle<()>) {
     link_over(
         tokio::io::stdin(),
         tokio::io::stdout(),
@@ -21,7 +23,12 @@ pub fn link(limits: Limits) -> Link {
 }
 
 /// The same over any reader/writer pair (tests use in-memory pipes).
-pub fn link_over<R, W>(reader: R, writer: W, limits: Limits, peer: String) -> Link
+pub fn link_over<R, W>(
+    reader: R,
+    writer: W,
+    limits: Limits,
+    peer: String,
+) -> (Link, tokio::task::JoinHandle<()>)
 where
     R: AsyncRead + Unpin + Send + 'static,
     W: AsyncWrite + Unpin + Send + 'static,
@@ -29,12 +36,15 @@ where
     let (in_tx, in_rx) = mpsc::channel(INBOUND_BUFFER);
     let (out_tx, out_rx) = mpsc::channel(limits.outbound_queue);
     tokio::spawn(read_lines(reader, in_tx, limits.max_frame_bytes));
-    tokio::spawn(write_lines(writer, out_rx));
-    Link {
-        inbound: in_rx,
-        outbound: out_tx,
-        peer,
-    }
+    let writer = tokio::spawn(write_lines(writer, out_rx));
+    (
+        Link {
+            inbound: in_rx,
+            outbound: out_tx,
+            peer,
+        },
+        writer,
+    )
 }
 
 /// Reads lines without ever buffering more than `limit` bytes of one: an over-long line is
@@ -135,7 +145,7 @@ mod tests {
             outbound_queue: 8,
             request_queue: 8,
         };
-        let mut link = link_over(server_r, tokio::io::sink(), limits, "test".into());
+        let (mut link, _writer) = link_over(server_r, tokio::io::sink(), limits, "test".into());
         client_w.write_all(input).await.unwrap();
         drop(client_w);
         let mut out = Vec::new();

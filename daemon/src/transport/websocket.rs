@@ -112,8 +112,8 @@ fn route(
                     // Idle connections are cheap only if buffers are not allocated eagerly large.
                     .read_buffer_size(4 * 1024)
                     .write_buffer_size(0)
-                    .max_message_size(Some(limits.max_frame_bytes.saturating_mul(4)))
-                    .max_frame_size(Some(limits.max_frame_bytes.saturating_mul(4)));
+                    .max_message_size(Some(codec_limit(limits.max_frame_bytes)))
+                    .max_frame_size(Some(codec_limit(limits.max_frame_bytes)));
                 let ws = WebSocketStream::from_raw_socket(
                     TokioIo::new(upgraded),
                     Role::Server,
@@ -136,6 +136,13 @@ fn route(
         h.insert(SEC_WEBSOCKET_ACCEPT, v);
     }
     resp
+}
+
+/// The codec's hard cap: far enough above the protocol limit that an oversized message is read
+/// and rejected with -32600 (connection kept); only a message beyond this closes the socket
+/// (close code 1009), because reading it would mean buffering it.
+fn codec_limit(max_frame_bytes: usize) -> usize {
+    max_frame_bytes.saturating_mul(4).max(64 * 1024 * 1024)
 }
 
 /// Splits the socket into a reader task and a writer task joined to the [`Link`] channels.
