@@ -31,13 +31,17 @@ fmt:
 ## Start the daemon on a WebSocket port for a first session.
 run: release
 	@echo "agentd: connect a client to ws://127.0.0.1:$(PORT) (health: http://127.0.0.1:$(PORT)/healthz)"
-	@echo "        e.g.  websocat ws://127.0.0.1:$(PORT)   or   python3 docs/first_session.py ws://127.0.0.1:$(PORT)"
+	@echo "        e.g.  websocat ws://127.0.0.1:$(PORT)   (README.md has a first session to paste)"
 	./target/release/agentd serve --listen ws://127.0.0.1:$(PORT)
 
 ## Benchmarks (release build); prints figures to stdout.
 bench:
 	$(CARGO) build --release --workspace --bins
 	AGENTD_BIN=$(CURDIR)/target/release/agentd $(CARGO) run --release -p agentd-tests --bin agentd-bench -- all
+
+## A full streamed turn against the scripted mock model: no API key needed.
+demo: build
+	./target/debug/agentd-demo
 
 clean:
 	$(CARGO) clean
