@@ -32,8 +32,7 @@ fn ending(events: &[Value]) -> (String, Option<String>) {
 fn final_text(events: &[Value]) -> String {
     of_method(events, "item/completed")
         .into_iter()
-        .filter(|e| e["params"]["item"]["type"] == "agentMessage")
-        .last()
+        .rfind(|e| e["params"]["item"]["type"] == "agentMessage")
         .map(|e| e["params"]["item"]["text"].as_str().unwrap().to_owned())
         .unwrap_or_default()
 }
