@@ -27,7 +27,9 @@ pub enum Command {
     #[command(hide = true)]
     SandboxExec(crate::sandbox::cli::SandboxExecArgs),
     /// Write the protocol's JSON Schema (one file per type, method unions, a bundle).
-    GenerateJsonSchema(crate::schema_gen::OutArgs),
+    GenerateJsonSchema(crate::schema_gen::JsonSchemaArgs),
+    /// Manage WebSocket access tokens (`tokens.toml` beside the config file).
+    Token(crate::auth::cli::TokenArgs),
     /// Write TypeScript bindings for the protocol.
     GenerateTs(crate::schema_gen::OutArgs),
 }
@@ -60,6 +62,9 @@ pub struct ServeArgs {
     /// Apply `[profiles.NAME]` from the config file.
     #[arg(long, value_name = "NAME")]
     pub profile: Option<String>,
+    /// Accept WebSocket connections without a token (loopback addresses only).
+    #[arg(long)]
+    pub no_auth: bool,
 }
 
 impl Default for ServeArgs {
@@ -73,6 +78,7 @@ impl Default for ServeArgs {
             config: None,
             config_overrides: Vec::new(),
             profile: None,
+            no_auth: false,
         }
     }
 }
@@ -84,11 +90,15 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             let runtime = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
                 .build()?;
-            runtime.block_on(crate::server::serve(args))
+            let result = runtime.block_on(crate::server::serve(args));
+            // Not a plain drop: that would wait for a blocking stdin read that may never end.
+            runtime.shutdown_timeout(std::time::Duration::from_millis(200));
+            result
         }
+        Command::Token(args) => crate::auth::cli::run(args),
         Command::Execpolicy(args) => crate::tools::execpolicy::cli::run(args),
         Command::SandboxExec(args) => crate::sandbox::cli::run(args),
-        Command::GenerateJsonSchema(args) => crate::schema_gen::generate_json_schema(&args.out),
+        Command::GenerateJsonSchema(args) => crate::schema_gen::run_json_schema(&args),
         Command::GenerateTs(args) => crate::schema_gen::generate_ts(&args.out),
     }
 }

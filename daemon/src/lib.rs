@@ -5,9 +5,12 @@
 //! through a narrow API and `config` loaded once and passed down.
 
 pub mod agent;
+pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod daemon;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod model;
 pub mod rpc;
 pub mod sandbox;

@@ -3,6 +3,7 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::{bail, Context};
 use tokio::net::TcpListener;
@@ -79,27 +80,63 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     }
 
     let (shutdown_tx, shutdown_rx) = tokio::sync::watch::channel(false);
+    let mut stdio_writer = None;
     let result = if args.listen == "stdio://" || args.listen == "stdio" {
         // One connection; the daemon ends when its client closes stdin, after every answer it
         // produced has reached stdout.
         let (link, writer) = transport::stdio::link(limits);
         let conn = crate::rpc::serve(daemon.clone(), link);
+        tokio::pin!(conn);
         tokio::select! {
-            _ = conn => {
+            _ = &mut conn => {
                 if tokio::time::timeout(std::time::Duration::from_secs(5), writer).await.is_err() {
                     tracing::warn!("stdout did not drain within 5 s");
                 }
             }
-            _ = signals.recv() => {}
+            _ = signals.recv() => {
+                // The connection stays subscribed while its turns end, so it is told they did.
+                tokio::select! {
+                    _ = daemon.interrupt_running_turns(TURN_STOP_WAIT) => {}
+                    _ = &mut conn => {}
+                }
+                // The writer ends once the actors below have dropped their senders.
+                stdio_writer = Some(writer);
+            }
         }
         Ok(())
-    } else if let Some(addr) = args.listen.strip_prefix("ws://") {
-        let addr = addr.trim_end_matches('/');
-        let listener = TcpListener::bind(addr)
+    } else if let Some((scheme, addr)) = websocket_address(&args.listen) {
+        let tls = match (&daemon.config.tls, scheme) {
+            (Some(t), _) => Some(transport::tls::acceptor(&t.cert_file, &t.key_file)?),
+            (None, "wss") => bail!(
+                "--listen {} needs a certificate: set [tls] cert_file and key_file in the config",
+                args.listen
+            ),
+            (None, _) => None,
+        };
+        let addrs: Vec<std::net::SocketAddr> = tokio::net::lookup_host(&addr)
             .await
-            .with_context(|| format!("cannot listen on ws://{addr}"))?;
+            .with_context(|| format!("cannot resolve {addr}"))?
+            .collect();
+        let loopback = !addrs.is_empty() && addrs.iter().all(|a| a.ip().is_loopback());
+        let token_file = crate::auth::cli::token_file(args.config.as_ref(), Some(&data_dir))?;
+        let plan = crate::auth::startup::plan(&args.listen, loopback, args.no_auth, &token_file)?;
+        let listener = TcpListener::bind(&addrs[..])
+            .await
+            .with_context(|| format!("cannot listen on {}", args.listen))?;
         let bound = listener.local_addr()?;
-        eprintln!("listening on ws://{bound}");
+        let scheme = if tls.is_some() { "wss" } else { "ws" };
+        let origins =
+            crate::auth::OriginPolicy::new(&daemon.config.allowed_origins, bound, tls.is_some());
+        let gate = Arc::new(crate::auth::Gate::new(plan.mode, origins)?);
+        gate.watch();
+        let token_path = crate::auth::startup::runtime_token_path(&data_dir);
+        match &plan.startup_token {
+            Some(token) => {
+                crate::auth::startup::write_runtime_token(&token_path, token)?;
+                eprintln!("listening on {scheme}://{bound} token={token}");
+            }
+            None => eprintln!("listening on {scheme}://{bound}"),
+        }
         let accept_daemon = daemon.clone();
         let accept: transport::websocket::Accept = Arc::new(move |link| {
             tokio::spawn(crate::rpc::serve(accept_daemon.clone(), link));
@@ -108,22 +145,66 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             listener,
             limits,
             accept,
+            gate.clone(),
+            tls,
             shutdown_rx,
         ));
         signals.recv().await;
+        // Stop accepting, end running turns (their subscribers see them end), then close.
         let _ = shutdown_tx.send(true);
         let _ = server.await;
+        daemon.interrupt_running_turns(TURN_STOP_WAIT).await;
+        gate.close_all();
+        if let Some(token) = &plan.startup_token {
+            crate::auth::startup::remove_runtime_token(&token_path, token);
+        }
         Ok(())
     } else {
         bail!(
-            "--listen must be stdio:// or ws://HOST:PORT, not {:?}",
+            "--listen must be stdio://, ws://HOST:PORT or wss://HOST:PORT, not {:?}",
             args.listen
         )
     };
-    daemon.hub.shutdown().await;
+    // Bounded, so that a stuck actor cannot keep a supervisor's SIGTERM from ending us; turns
+    // that did not end in time are ended `interrupted` in the store before it closes.
+    if tokio::time::timeout(STORE_FLUSH_WAIT, async {
+        daemon.hub.shutdown().await;
+        if let Err(e) = daemon.hub.recover_interrupted_turns().await {
+            tracing::error!(error = %e, "could not end running turns at shutdown");
+        }
+        daemon.hub.shutdown().await;
+    })
+    .await
+    .is_err()
+    {
+        tracing::warn!("thread actors did not stop in time");
+    }
+    if let Some(writer) = stdio_writer {
+        let _ = tokio::time::timeout(Duration::from_millis(500), writer).await;
+    }
     store.close().await;
     tracing::info!("stopped");
     result
+}
+
+/// How long running turns get to end `interrupted` after SIGTERM/SIGINT, and how long the actors
+/// then get to commit; together well inside the 5 s a supervisor is promised.
+const TURN_STOP_WAIT: Duration = Duration::from_secs(2);
+const STORE_FLUSH_WAIT: Duration = Duration::from_millis(2000);
+
+/// `ws://HOST:PORT` or `wss://HOST:PORT` → (scheme, address); an empty host is loopback.
+fn websocket_address(listen: &str) -> Option<(&'static str, String)> {
+    let (scheme, rest) = if let Some(rest) = listen.strip_prefix("ws://") {
+        ("ws", rest)
+    } else {
+        ("wss", listen.strip_prefix("wss://")?)
+    };
+    let rest = rest.trim_end_matches('/');
+    let addr = match rest.strip_prefix(':') {
+        Some(port) => format!("127.0.0.1:{port}"),
+        None => rest.to_owned(),
+    };
+    Some((scheme, addr))
 }
 
 /// SIGINT and SIGTERM, watched from the very start so a signal that arrives while the daemon

@@ -31,9 +31,22 @@ pub const NOT_FOUND: i64 = -32004;
 pub const CONFLICT: i64 = -32005;
 
 /// The `"jsonrpc":"2.0"` marker: always written, never required on input.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, JsonSchema)]
-#[schemars(with = "String")]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Version;
+
+impl JsonSchema for Version {
+    fn inline_schema() -> bool {
+        true
+    }
+
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "JSONRPCVersion".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({"type": "string", "const": "2.0"})
+    }
+}
 
 impl Serialize for Version {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
@@ -93,6 +106,7 @@ impl std::fmt::Display for RequestId {
 
 /// A call that expects an answer.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[schemars(rename = "JSONRPCRequest")]
 pub struct Request {
     #[serde(default)]
     pub jsonrpc: Version,
@@ -104,6 +118,7 @@ pub struct Request {
 
 /// A one-way message.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[schemars(rename = "JSONRPCNotification")]
 pub struct Notification {
     #[serde(default)]
     pub jsonrpc: Version,
@@ -114,6 +129,7 @@ pub struct Notification {
 
 /// A successful answer.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[schemars(rename = "JSONRPCResponse")]
 pub struct Response {
     #[serde(default)]
     pub jsonrpc: Version,
@@ -123,6 +139,7 @@ pub struct Response {
 
 /// A failed answer. `id` is null when the request's id could not be read.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[schemars(rename = "JSONRPCError")]
 pub struct ErrorResponse {
     #[serde(default)]
     pub jsonrpc: Version,
@@ -132,6 +149,7 @@ pub struct ErrorResponse {
 
 /// The `error` member of a failed answer.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[schemars(rename = "JSONRPCErrorError")]
 pub struct ErrorObject {
     pub code: i64,
     pub message: String,
@@ -158,6 +176,7 @@ impl ErrorObject {
 /// a request has both `id` and `method`, a notification only `method`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(untagged)]
+#[schemars(rename = "JSONRPCMessage")]
 pub enum Message {
     Request(Request),
     Notification(Notification),

@@ -15,6 +15,7 @@ pub mod methods;
 pub mod notification;
 pub mod params;
 pub mod policy;
+pub mod schema;
 pub mod thread;
 pub mod turn;
 pub mod usage;

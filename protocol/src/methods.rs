@@ -7,6 +7,7 @@ use crate::params::config::*;
 use crate::params::initialize::*;
 use crate::params::thread::*;
 use crate::params::turn::*;
+use crate::schema::{MethodSpec, TypeSpec};
 
 pub use crate::notification::SERVER_NOTIFICATION_METHODS;
 
@@ -27,6 +28,12 @@ macro_rules! client_methods {
         )*
         /// Every client→server request method agentd answers (others get -32601).
         pub const CLIENT_METHODS: &[&str] = &[$($method),*];
+        /// [`CLIENT_METHODS`] with their params and result types, for the schema.
+        pub const CLIENT_METHOD_SPECS: &[MethodSpec] = &[$(MethodSpec {
+            method: $method,
+            params: TypeSpec::of::<$params>(stringify!($params)),
+            result: Some(TypeSpec::of::<$response>(stringify!($response))),
+        }),*];
     };
 }
 
@@ -95,4 +102,24 @@ impl ServerRequestMethod for FileChangeRequestApproval {
 pub const SERVER_REQUEST_METHODS: &[&str] = &[
     CommandExecutionRequestApproval::METHOD,
     FileChangeRequestApproval::METHOD,
+];
+
+/// [`SERVER_REQUEST_METHODS`] with their params and result types, for the schema.
+pub const SERVER_REQUEST_SPECS: &[MethodSpec] = &[
+    MethodSpec {
+        method: CommandExecutionRequestApproval::METHOD,
+        params: TypeSpec::of::<CommandExecutionRequestApprovalParams>(
+            "CommandExecutionRequestApprovalParams",
+        ),
+        result: Some(TypeSpec::of::<CommandExecutionRequestApprovalResponse>(
+            "CommandExecutionRequestApprovalResponse",
+        )),
+    },
+    MethodSpec {
+        method: FileChangeRequestApproval::METHOD,
+        params: TypeSpec::of::<FileChangeRequestApprovalParams>("FileChangeRequestApprovalParams"),
+        result: Some(TypeSpec::of::<FileChangeRequestApprovalResponse>(
+            "FileChangeRequestApprovalResponse",
+        )),
+    },
 ];

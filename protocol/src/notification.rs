@@ -13,6 +13,7 @@ use crate::item::ThreadItem;
 use crate::jsonrpc::RequestId;
 use crate::method::ServerNotification;
 use crate::params::approval::ApprovalDecision;
+use crate::schema::{MethodSpec, TypeSpec};
 use crate::thread::{Thread, ThreadStatus};
 use crate::turn::{Turn, TurnError};
 use crate::usage::ThreadTokenUsage;
@@ -24,6 +25,12 @@ macro_rules! notification_method {
         })*
         /// Every server→client notification method agentd sends.
         pub const SERVER_NOTIFICATION_METHODS: &[&str] = &[$($method),*];
+        /// [`SERVER_NOTIFICATION_METHODS`] with their params types, for the schema.
+        pub const SERVER_NOTIFICATION_SPECS: &[MethodSpec] = &[$(MethodSpec {
+            method: $method,
+            params: TypeSpec::of::<$ty>(stringify!($ty)),
+            result: None,
+        }),*];
     };
 }
 

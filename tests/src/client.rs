@@ -21,6 +21,28 @@ enum Outgoing {
     Close,
 }
 
+/// Splits a `token=T` query parameter off a WebSocket URL: `(url without it, T)`.
+pub fn split_token(url: &str) -> (String, Option<String>) {
+    let Some((base, query)) = url.split_once('?') else {
+        return (url.to_owned(), None);
+    };
+    let mut token = None;
+    let mut rest = Vec::new();
+    for pair in query.split('&') {
+        match pair.strip_prefix("token=") {
+            Some(t) => token = Some(t.to_owned()),
+            None => rest.push(pair),
+        }
+    }
+    let base = base.trim_end_matches('/');
+    let url = if rest.is_empty() {
+        format!("{base}/")
+    } else {
+        format!("{base}/?{}", rest.join("&"))
+    };
+    (url, token)
+}
+
 /// What the reader task delivers.
 #[derive(Debug)]
 pub enum Received {
@@ -49,13 +71,42 @@ impl Client {
 
     /// Connects with extra handshake headers and, optionally, a small socket receive buffer (so
     /// a paused client pushes back on the daemon quickly).
+    ///
+    /// A `token=T` in the URL's query (as [`Agentd::url`](crate::Agentd) carries the token the
+    /// daemon printed) is not sent in the URL: it becomes `Authorization: Bearer T`, unless
+    /// `headers` already carry an `Authorization` or `Sec-WebSocket-Protocol` of their own.
     pub async fn connect_ws_request(
         url: &str,
         headers: Vec<(String, String)>,
         recv_buffer: Option<u32>,
     ) -> Result<Client> {
+        match Self::handshake(url, headers, recv_buffer).await? {
+            Ok((client, _)) => Ok(client),
+            Err(status) => bail!("websocket handshake: HTTP error: {status}"),
+        }
+    }
+
+    /// Like [`Client::connect_ws_request`], but a refused handshake is an answer, not an error:
+    /// `Ok(Err(status))` for an HTTP refusal (401, 403, …), `Ok(Ok((client, response headers)))`
+    /// for an accepted one.
+    pub async fn handshake(
+        url: &str,
+        headers: Vec<(String, String)>,
+        recv_buffer: Option<u32>,
+    ) -> Result<std::result::Result<(Client, http::HeaderMap), u16>> {
         use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-        let mut req = url.into_client_request()?;
+        let (url, token) = split_token(url);
+        let explicit = headers.iter().any(|(k, _)| {
+            k.eq_ignore_ascii_case("authorization")
+                || k.eq_ignore_ascii_case("sec-websocket-protocol")
+        });
+        let mut req = url.as_str().into_client_request()?;
+        if let (Some(token), false) = (&token, explicit) {
+            req.headers_mut().insert(
+                http::header::AUTHORIZATION,
+                http::HeaderValue::from_str(&format!("Bearer {token}"))?,
+            );
+        }
         for (k, v) in headers {
             req.headers_mut().insert(
                 http::HeaderName::from_bytes(k.as_bytes())?,
@@ -64,7 +115,7 @@ impl Client {
         }
         let addr = url
             .trim_start_matches("ws://")
-            .split('/')
+            .split(['/', '?'])
             .next()
             .context("bad url")?
             .to_owned();
@@ -76,9 +127,21 @@ impl Client {
             .connect(addr.parse().context("bad address")?)
             .await
             .context("connecting")?;
-        let (ws, _) = tokio_tungstenite::client_async(req, stream)
-            .await
-            .context("websocket handshake")?;
+        let (ws, response) = match tokio_tungstenite::client_async(req, stream).await {
+            Ok(pair) => pair,
+            Err(tokio_tungstenite::tungstenite::Error::Http(resp)) => {
+                return Ok(Err(resp.status().as_u16()))
+            }
+            Err(e) => return Err(anyhow::Error::new(e).context("websocket handshake")),
+        };
+        Ok(Ok((Self::over_ws(ws), response.headers().clone())))
+    }
+
+    /// A client over an already open WebSocket (e.g. one over TLS the test set up itself).
+    pub fn over_ws<S>(ws: tokio_tungstenite::WebSocketStream<S>) -> Client
+    where
+        S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+    {
         let (mut sink, mut stream) = ws.split();
         let (out_tx, mut out_rx) = mpsc::unbounded_channel::<Outgoing>();
         let (in_tx, in_rx) = mpsc::unbounded_channel();
@@ -124,7 +187,7 @@ impl Client {
             }
             let _ = in_tx.send(Received::Closed);
         });
-        Ok(Client::new(out_tx, in_rx, paused_tx))
+        Client::new(out_tx, in_rx, paused_tx)
     }
 
     /// Talks NDJSON over a child's stdin/stdout.
@@ -323,6 +386,31 @@ impl Client {
             out.push(m);
         }
         out
+    }
+
+    /// Waits for a server→client request with this method (an approval), keeping everything
+    /// else that arrives meanwhile buffered, in order, for later reads.
+    pub async fn server_request(&mut self, method: &str) -> Result<Value> {
+        let is_it = |m: &Value| m.get("id").is_some() && m["method"] == method;
+        if let Some(pos) = self.pending.iter().position(is_it) {
+            return Ok(self.pending.remove(pos).unwrap_or_default());
+        }
+        loop {
+            let m = self
+                .read_one(TIMEOUT)
+                .await
+                .with_context(|| format!("waiting for a {method} request"))?;
+            if is_it(&m) {
+                return Ok(m);
+            }
+            self.pending.push_back(m);
+        }
+    }
+
+    /// Answers a server→client request with `result`.
+    pub fn respond(&self, request: &Value, result: Value) -> Result<()> {
+        let id = request.get("id").context("not a request")?;
+        self.send_json(&json!({"jsonrpc": "2.0", "id": id, "result": result}))
     }
 
     /// Starts a thread and returns its id, consuming the `thread/started` notification.

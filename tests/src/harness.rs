@@ -50,6 +50,15 @@ pub struct Options {
     pub env: Vec<(String, String)>,
     /// Written to `$XDG_CONFIG_HOME/agentd/config.toml` before the daemon starts.
     pub config_toml: Option<String>,
+    /// Exec policy files written to `$XDG_CONFIG_HOME/agentd/rules/NAME` before the daemon
+    /// starts: `(NAME, text)`.
+    pub rules_files: Vec<(String, String)>,
+    /// `--listen` for [`Agentd::start`] and [`Agentd::start_failing`] (default
+    /// `ws://127.0.0.1:0`).
+    pub listen: Option<String>,
+    /// Use this directory as `$XDG_CONFIG_HOME` instead of a fresh one (to share `tokens.toml`
+    /// with `agentd token` run beforehand, see [`agentd_command`]).
+    pub config_home: Option<PathBuf>,
 }
 
 impl Options {
@@ -68,30 +77,91 @@ impl Options {
         self.config_toml = Some(text.into());
         self
     }
+
+    /// `--listen ADDR` instead of `ws://127.0.0.1:0`.
+    pub fn listen(mut self, addr: impl Into<String>) -> Self {
+        self.listen = Some(addr.into());
+        self
+    }
+
+    /// `$XDG_CONFIG_HOME` for the daemon (where `agentd/config.toml` and `agentd/tokens.toml`
+    /// are looked for).
+    pub fn config_home(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.config_home = Some(dir.into());
+        self
+    }
+
+    /// Gives the daemon an exec policy file `rules/NAME` (in the config dir the harness points
+    /// it at), e.g. `rules_file("x.rules", r#"prefix_rule(pattern=["rm"], decision="prompt")"#)`.
+    pub fn rules_file(mut self, name: impl Into<String>, text: impl Into<String>) -> Self {
+        self.rules_files.push((name.into(), text.into()));
+        self
+    }
 }
 
 /// A running daemon serving WebSocket on a loopback port.
 pub struct Agentd {
     child: Child,
+    /// `ws://HOST:PORT`, plus `/?token=T` when the daemon printed a one-time token: pass it to
+    /// [`Client::connect_ws`] (which sends the token as `Authorization: Bearer`). Use
+    /// [`Agentd::ws_url`] for the address alone and [`Agentd::token`] for the token.
     pub url: String,
     pub data_dir: PathBuf,
     _temp: Option<tempfile::TempDir>,
     /// Everything the daemon wrote to stderr after its `listening on` line.
     pub stderr: mpsc::UnboundedReceiver<String>,
+    /// The one-time token from the `listening on … token=T` line.
+    token: Option<String>,
+    /// The daemon's `$XDG_CONFIG_HOME` and `$XDG_RUNTIME_DIR`.
+    config_home: PathBuf,
+    runtime_dir: PathBuf,
+}
+
+/// Where `base_command` points `$XDG_CONFIG_HOME`.
+fn config_home_of(opts: &Options, temp_root: &Path) -> PathBuf {
+    opts.config_home
+        .clone()
+        .unwrap_or_else(|| temp_root.join("config"))
+}
+
+/// `agentd` with `$XDG_CONFIG_HOME` set to `config_home` (for `agentd token …` before a daemon
+/// is started with [`Options::config_home`]).
+pub fn agentd_command(config_home: &Path) -> Result<std::process::Command> {
+    let mut cmd = std::process::Command::new(agentd_bin()?);
+    cmd.env("XDG_CONFIG_HOME", config_home)
+        .env_remove("AGENTD_DATA_DIR");
+    Ok(cmd)
+}
+
+/// `listening on ws://HOST:PORT[ token=T]` → (`ws://HOST:PORT`, T).
+pub fn parse_listening(line: &str) -> Option<(String, Option<String>)> {
+    let rest = line.strip_prefix("listening on ")?;
+    let mut words = rest.split_whitespace();
+    let url = words.next()?.to_owned();
+    let token = words.find_map(|w| w.strip_prefix("token=").map(str::to_owned));
+    Some((url, token))
 }
 
 fn base_command(opts: &Options, data_dir: &Path, temp_root: &Path) -> Result<Command> {
+    let config_home = config_home_of(opts, temp_root);
     if let Some(text) = &opts.config_toml {
-        let dir = temp_root.join("config").join("agentd");
+        let dir = config_home.join("agentd");
         std::fs::create_dir_all(&dir)?;
         std::fs::write(dir.join("config.toml"), text)?;
+    }
+    if !opts.rules_files.is_empty() {
+        let dir = config_home.join("agentd").join("rules");
+        std::fs::create_dir_all(&dir)?;
+        for (name, text) in &opts.rules_files {
+            std::fs::write(dir.join(name), text)?;
+        }
     }
     let mut cmd = Command::new(agentd_bin()?);
     cmd.arg("serve")
         .arg("--data-dir")
         .arg(data_dir)
         .args(&opts.args)
-        .env("XDG_CONFIG_HOME", temp_root.join("config"))
+        .env("XDG_CONFIG_HOME", &config_home)
         .env("XDG_RUNTIME_DIR", temp_root.join("run"))
         .env_remove("AGENTD_DATA_DIR")
         .kill_on_drop(true);
@@ -110,23 +180,21 @@ impl Agentd {
             .clone()
             .unwrap_or_else(|| temp.path().join("data"));
         let mut cmd = base_command(&opts, &data_dir, temp.path())?;
-        cmd.args(["--listen", "ws://127.0.0.1:0"])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped());
+        cmd.args([
+            "--listen",
+            opts.listen.as_deref().unwrap_or("ws://127.0.0.1:0"),
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
         let mut child = cmd.spawn().context("spawning agentd")?;
         let stderr = child.stderr.take().context("no stderr")?;
         let (tx, rx) = mpsc::unbounded_channel();
         let mut lines = BufReader::new(stderr).lines();
-        let url = tokio::time::timeout(TIMEOUT, async {
+        let (address, token) = tokio::time::timeout(TIMEOUT, async {
             while let Some(line) = lines.next_line().await? {
-                if let Some(rest) = line.strip_prefix("listening on ") {
-                    let url = rest
-                        .split_whitespace()
-                        .next()
-                        .unwrap_or_default()
-                        .to_owned();
-                    return Ok::<_, anyhow::Error>(url);
+                if let Some(found) = parse_listening(&line) {
+                    return Ok::<_, anyhow::Error>(found);
                 }
                 let _ = tx.send(line);
             }
@@ -141,12 +209,19 @@ impl Agentd {
                 }
             }
         });
+        let url = match &token {
+            Some(t) => format!("{address}/?token={t}"),
+            None => address,
+        };
         Ok(Agentd {
             child,
             url,
             data_dir,
-            _temp: Some(temp),
             stderr: rx,
+            token,
+            config_home: config_home_of(&opts, temp.path()),
+            runtime_dir: temp.path().join("run"),
+            _temp: Some(temp),
         })
     }
 
@@ -159,10 +234,13 @@ impl Agentd {
             .clone()
             .unwrap_or_else(|| temp.path().join("data"));
         let mut cmd = base_command(&opts, &data_dir, temp.path())?;
-        cmd.args(["--listen", "ws://127.0.0.1:0"])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped());
+        cmd.args([
+            "--listen",
+            opts.listen.as_deref().unwrap_or("ws://127.0.0.1:0"),
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
         let mut child = cmd.spawn().context("spawning agentd")?;
         let stderr = child.stderr.take().context("no stderr")?;
         let mut lines = BufReader::new(stderr).lines();
@@ -201,9 +279,38 @@ impl Agentd {
         Client::connect_ws(&self.url).await
     }
 
-    /// The `http://` base of the listener (for `/healthz`).
+    /// The `http://` base of the listener (for `/healthz`), without the token.
     pub fn http_base(&self) -> String {
-        self.url.replacen("ws://", "http://", 1)
+        self.ws_url().replacen("ws://", "http://", 1)
+    }
+
+    /// `ws://HOST:PORT`, without the token.
+    pub fn ws_url(&self) -> String {
+        crate::client::split_token(&self.url)
+            .0
+            .trim_end_matches('/')
+            .to_owned()
+    }
+
+    /// The one-time token the daemon printed (none with `--no-auth` or configured tokens).
+    pub fn token(&self) -> Option<&str> {
+        self.token.as_deref()
+    }
+
+    /// The daemon's `$XDG_CONFIG_HOME` (`agentd/tokens.toml` lives below it).
+    pub fn config_home(&self) -> &Path {
+        &self.config_home
+    }
+
+    /// The daemon's `$XDG_RUNTIME_DIR` (the one-time token is written to `agentd/token` below).
+    pub fn runtime_dir(&self) -> &Path {
+        &self.runtime_dir
+    }
+
+    /// Runs `agentd ARGS…` (e.g. `token create …`) against this daemon's config directory and
+    /// returns its output.
+    pub fn cli(&self, args: &[&str]) -> Result<std::process::Output> {
+        Ok(agentd_command(&self.config_home)?.args(args).output()?)
     }
 
     /// Kills the daemon with SIGKILL, keeping its data dir.

@@ -6,6 +6,7 @@
 pub mod client;
 pub mod harness;
 pub mod mock_llm;
+pub mod tools;
 pub mod turns;
 
 pub use client::Client;

@@ -81,12 +81,22 @@ async fn persistent_500s_fail_after_the_configured_retries() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn context_length_exceeded_is_not_retried() {
-    let (mock, events) = run_turn(vec![Scripted::context_length_exceeded()], "responses").await;
+    // The request is not sent again as is: the turn compacts the history (one summarisation
+    // request) and retries once (see compaction.rs); a second overflow fails the turn.
+    let (mock, events) = run_turn(
+        vec![
+            Scripted::context_length_exceeded(),
+            Scripted::responses_text("summary"),
+            Scripted::context_length_exceeded(),
+        ],
+        "responses",
+    )
+    .await;
     assert_eq!(
         ending(&events),
         ("failed".into(), Some("contextWindowExceeded".into()))
     );
-    assert_eq!(mock.requests().len(), 1);
+    assert_eq!(mock.requests().len(), 3);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

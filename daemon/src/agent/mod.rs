@@ -5,6 +5,7 @@
 //! thread actor, so every event is ordered and committed before anyone sees it), runs tool calls,
 //! and loops until the model ends the turn — then ends it in exactly one `turn/completed`.
 
+mod compaction;
 mod instructions;
 mod services;
 mod turn;

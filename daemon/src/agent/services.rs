@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use crate::config::Config;
 use crate::model::{ModelClient, ModelError};
+use crate::sandbox::Sandbox;
 use crate::tools::execpolicy::{ExecPolicy, PolicyError};
 use crate::tools::{SessionApprovals, ShellLimits};
 
@@ -20,6 +21,8 @@ pub struct AgentServices {
     sessions: Mutex<HashMap<String, Arc<SessionApprovals>>>,
     pub approval_timeout: Duration,
     pub shell_limits: ShellLimits,
+    /// Confinement for commands: probed at start (in the background), used by the shell tool.
+    pub sandbox: Arc<Sandbox>,
 }
 
 impl AgentServices {
@@ -33,6 +36,7 @@ impl AgentServices {
             client_output_cap: config.shell_output_cap_bytes,
             model_output_cap: config.shell_model_output_bytes,
         };
+        let sandbox = Sandbox::start(config.sandbox_workspace_write.clone());
         Ok(AgentServices {
             config,
             clients: Mutex::new(HashMap::new()),
@@ -40,6 +44,7 @@ impl AgentServices {
             sessions: Mutex::new(HashMap::new()),
             approval_timeout,
             shell_limits,
+            sandbox,
         })
     }
 

@@ -12,11 +12,13 @@ use serde_json::json;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
+use super::compaction::{CompactError, Compaction, CompactionPolicy};
 use super::instructions::build_instructions;
 use super::services::AgentServices;
 use crate::model::{HistoryItem, ModelError, ModelEvent, ModelRequest, OutputItem, Usage};
 use crate::store::{Projection, TurnRow};
 use crate::threads::{input_text, unix_now, ThreadError, ThreadSettings, TurnEmitter, TurnLink};
+use crate::tools::hooks::{HookSite, HookVerdict};
 use crate::tools::{handle_call, ToolCtx, ToolOutcome};
 
 /// What the actor hands a new turn.
@@ -29,6 +31,8 @@ pub struct TurnSpec {
     pub model: String,
     pub provider: String,
     pub settings: ThreadSettings,
+    /// A `thread/compact/start` turn: compact the history and end.
+    pub compact_only: bool,
 }
 
 /// How a turn ended.
@@ -44,6 +48,16 @@ impl From<ModelError> for Ending {
             message: e.to_string(),
             kind: Some(e.kind().to_owned()),
         })
+    }
+}
+
+impl From<CompactError> for Ending {
+    fn from(e: CompactError) -> Self {
+        match e {
+            CompactError::Interrupted => Ending::Interrupted,
+            CompactError::Model(e) => e.into(),
+            CompactError::Thread(e) => e.into(),
+        }
     }
 }
 
@@ -69,6 +83,7 @@ pub fn spawn_turn(
         let clock = Instant::now();
         let emitter = TurnEmitter::new(link.clone(), spec.thread_id.clone());
         let mut run = TurnRun {
+            compaction: CompactionPolicy::new(&services.config),
             services,
             emitter,
             spec,
@@ -78,6 +93,7 @@ pub fn spawn_turn(
             usage_total: TokenUsageBreakdown::default(),
             usage_turn: TokenUsageBreakdown::default(),
             turn_diff: String::new(),
+            stop_hook_continued: false,
         };
         let ending = match run.run().await {
             Ok(()) => Ending::Completed,
@@ -98,6 +114,9 @@ struct TurnRun {
     usage_total: TokenUsageBreakdown,
     usage_turn: TokenUsageBreakdown,
     turn_diff: String,
+    /// A Stop hook already sent the agent on in this turn (it may do so once).
+    stop_hook_continued: bool,
+    compaction: CompactionPolicy,
 }
 
 /// Items being streamed in the current response, by output index.
@@ -148,6 +167,11 @@ impl TurnRun {
                 self.usage_total = self.usage_total.add(&u);
             }
         }
+        let context = store
+            .context_tokens(&self.spec.thread_id)
+            .await
+            .map_err(ThreadError::from)?;
+        self.compaction.start(context, &self.history);
         let client = self.services.client_for(&self.spec.provider)?;
         let cwd = std::path::PathBuf::from(&self.spec.cwd);
         let instructions = build_instructions(
@@ -155,11 +179,19 @@ impl TurnRun {
             self.spec.settings.developer_instructions.as_deref(),
             &cwd,
         );
+        if self.spec.compact_only {
+            return self.compact(&client).await;
+        }
 
-        loop {
+        // Lifecycle hooks: UserPromptSubmit may refuse the prompt before the model sees it.
+        self.user_prompt_hooks(&cwd).await?;
+        'request: loop {
             self.take_steered_input().await?;
             if self.cancel.is_cancelled() {
                 return Err(Ending::Interrupted);
+            }
+            if self.compaction.due() {
+                self.compact(&client).await?;
             }
             let request = ModelRequest {
                 model: self.spec.model.clone(),
@@ -188,6 +220,10 @@ impl TurnRun {
                     }
                     Some(Err(e)) => {
                         self.close_open_items(&mut attempt).await?;
+                        if self.compaction.retry_after(&e) {
+                            self.compact(&client).await?;
+                            continue 'request;
+                        }
                         return Err(e.into());
                     }
                     Some(Ok(ev)) => {
@@ -200,8 +236,12 @@ impl TurnRun {
             // The response is complete: its history entries become durable together with the
             // usage event.
             let history = std::mem::take(&mut attempt.history);
-            let rows = self.emitter.history_rows(&history);
+            let mut rows = self.emitter.history_rows(&history);
             self.history.extend(history);
+            rows.push(
+                self.compaction
+                    .observe(usage.as_ref(), &self.history, &self.spec.turn_id),
+            );
             if let Some(u) = usage {
                 let last = breakdown(&u);
                 self.usage_turn = self.usage_turn.add(&last);
@@ -226,6 +266,10 @@ impl TurnRun {
             if attempt.calls.is_empty() {
                 // New input steered in while the model answered still needs an answer.
                 if self.steer.is_empty() {
+                    // Lifecycle hooks: a Stop hook may send the agent on, once.
+                    if self.stop_hooks_continue(&cwd).await? {
+                        continue;
+                    }
                     return Ok(());
                 }
                 continue;
@@ -259,6 +303,8 @@ impl TurnRun {
                     approval_timeout: self.services.approval_timeout,
                     shell: self.services.shell_limits,
                     turn_diff: &mut self.turn_diff,
+                    hooks: &self.services.config.hooks,
+                    sandbox: &self.services.sandbox,
                 };
                 let (text, stop) = match handle_call(&mut ctx, &name, &args).await? {
                     ToolOutcome::Output(text) => (text, false),
@@ -284,6 +330,22 @@ impl TurnRun {
                 }
             }
         }
+    }
+
+    /// Replaces the history with a summary of it (see `compaction.rs`).
+    async fn compact(&mut self, client: &crate::model::ModelClient) -> Result<(), Ending> {
+        if self.history.is_empty() {
+            return Ok(());
+        }
+        let compaction = Compaction {
+            client,
+            model: &self.spec.model,
+            emitter: &mut self.emitter,
+            cancel: &self.cancel,
+            policy: &mut self.compaction,
+        };
+        self.history = compaction.run(&self.history).await?;
+        Ok(())
     }
 
     /// Input sent with `turn/steer` joins the conversation before the next model request.
@@ -549,5 +611,73 @@ impl TurnRun {
         {
             tracing::error!(turn = %self.spec.turn_id, error = %e, "could not record the end of a turn");
         }
+    }
+}
+
+/// Lifecycle hooks at the two ends of a turn (`tools/hooks.rs` runs them; the tool hooks run in
+/// the orchestrator). Kept apart from the loop above, which only names the points they run at.
+impl TurnRun {
+    fn hook_site<'a>(&'a self, cwd: &'a std::path::Path) -> HookSite<'a> {
+        HookSite {
+            hooks: &self.services.config.hooks,
+            emitter: &self.emitter,
+            cwd,
+            cancel: &self.cancel,
+        }
+    }
+
+    /// UserPromptSubmit: a block fails the turn with kind `hookBlocked` before any model request.
+    async fn user_prompt_hooks(&self, cwd: &std::path::Path) -> Result<(), Ending> {
+        let prompt = self.history.iter().rev().find_map(|h| match h {
+            HistoryItem::UserMessage { text } => Some(text.as_str()),
+            _ => None,
+        });
+        match self
+            .hook_site(cwd)
+            .user_prompt_submit(prompt.unwrap_or_default())
+            .await?
+        {
+            HookVerdict::Continue => Ok(()),
+            HookVerdict::Block(reason) => Err(Ending::Failed(TurnError {
+                message: format!("prompt blocked by hook: {reason}"),
+                kind: Some("hookBlocked".to_owned()),
+            })),
+        }
+    }
+
+    /// Stop: the model ended the turn. A block (the first in this turn only) adds the hook's
+    /// reason as a user message, and the caller asks the model again.
+    async fn stop_hooks_continue(&mut self, cwd: &std::path::Path) -> Result<bool, Ending> {
+        let last_message = self.history.iter().rev().find_map(|h| match h {
+            HistoryItem::AssistantMessage { text } => Some(text.as_str()),
+            _ => None,
+        });
+        let verdict = self
+            .hook_site(cwd)
+            .stop(last_message, self.stop_hook_continued)
+            .await?;
+        let HookVerdict::Block(reason) = verdict else {
+            return Ok(false);
+        };
+        if self.stop_hook_continued {
+            tracing::info!(turn = %self.spec.turn_id, "a Stop hook blocked again; the turn ends (hooks may continue a turn once)");
+            return Ok(false);
+        }
+        self.stop_hook_continued = true;
+        let input = vec![UserInput::text(reason)];
+        let position = self.emitter.next_position();
+        let item = ThreadItem::UserMessage(UserMessageItem {
+            id: uuid::Uuid::now_v7().to_string(),
+            content: input.clone(),
+        });
+        let history = HistoryItem::UserMessage {
+            text: input_text(&input),
+        };
+        self.emitter.item_started(&item).await?;
+        self.emitter.item_completed(&item, position).await?;
+        let rows = self.emitter.history_rows(std::slice::from_ref(&history));
+        self.emitter.link.handle.persist(rows).await?;
+        self.history.push(history);
+        Ok(true)
     }
 }

@@ -36,6 +36,11 @@ pub struct ConfigToml {
     pub shell_output_cap_bytes: Option<usize>,
     pub shell_model_output_bytes: Option<usize>,
     pub models: Option<BTreeMap<String, ModelToml>>,
+    pub hooks: Option<HooksToml>,
+    /// Origins (`https://host[:port]`) whose pages may open a WebSocket to the daemon.
+    pub allowed_origins: Option<Vec<String>>,
+    /// `[tls]`: serve `wss://` with this certificate and key.
+    pub tls: Option<TlsToml>,
     /// The profile used when `--profile` is not given.
     pub profile: Option<String>,
     pub profiles: Option<BTreeMap<String, ConfigToml>>,
@@ -68,6 +73,14 @@ pub struct WorkspaceWriteToml {
     pub exclude_tmpdir_env_var: Option<bool>,
 }
 
+/// `[tls]`: PEM files; a relative path is read from the config file's directory.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsToml {
+    pub cert_file: Option<PathBuf>,
+    pub key_file: Option<PathBuf>,
+}
+
 /// `[models.ID]`: what `model/list` says about a model besides its name.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -77,6 +90,42 @@ pub struct ModelToml {
     pub hidden: Option<bool>,
     pub default_reasoning_effort: Option<String>,
     pub supported_reasoning_efforts: Option<Vec<String>>,
+}
+
+/// `[hooks]`: one array of tables per lifecycle event, e.g. `[[hooks.PreToolUse]]`. The names
+/// are the event names hooks see on their stdin (and Codex's and Claude Code's), hence not
+/// snake_case.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HooksToml {
+    #[serde(rename = "PreToolUse")]
+    pub pre_tool_use: Option<Vec<HookToml>>,
+    #[serde(rename = "PostToolUse")]
+    pub post_tool_use: Option<Vec<HookToml>>,
+    #[serde(rename = "UserPromptSubmit")]
+    pub user_prompt_submit: Option<Vec<HookToml>>,
+    #[serde(rename = "Stop")]
+    pub stop: Option<Vec<HookToml>>,
+}
+
+/// One hook: `{command = ["argv", …] | "shell text", matcher = "shell|apply_patch", timeout_ms}`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HookToml {
+    pub command: HookCommandToml,
+    pub matcher: Option<String>,
+    pub timeout_ms: Option<u64>,
+}
+
+/// A hook's command: an argv, or one string run with `sh -c`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(
+    untagged,
+    expecting = "an array of strings (argv) or a string (run with `sh -c`)"
+)]
+pub enum HookCommandToml {
+    Argv(Vec<String>),
+    Shell(String),
 }
 
 /// Checks one layer against the schema. `origin` is how errors name the layer: a file path or

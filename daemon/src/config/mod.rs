@@ -72,6 +72,14 @@ pub struct Config {
     pub providers: BTreeMap<String, ProviderConfig>,
     /// `[models.*]`: what `model/list` says about models, by model name.
     pub models: BTreeMap<String, ModelInfo>,
+    /// `[[hooks.EVENT]]`: commands run at lifecycle points of a turn (`tools/hooks.rs`).
+    #[serde(skip_serializing_if = "HooksConfig::is_empty")]
+    pub hooks: HooksConfig,
+    /// Origins whose pages may open a WebSocket (besides the daemon's own); see `auth/origin.rs`.
+    pub allowed_origins: Vec<String>,
+    /// `[tls]`: when set, the WebSocket listener serves `wss://`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls: Option<TlsConfig>,
     /// The workspace of a thread started with `cwd: null`: the daemon's own working directory.
     #[serde(skip)]
     pub default_cwd: PathBuf,
@@ -120,6 +128,51 @@ pub struct WorkspaceWriteConfig {
     pub exclude_tmpdir_env_var: bool,
 }
 
+/// `[hooks]`: the hooks of each lifecycle event, in the order they run.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct HooksConfig {
+    #[serde(rename = "PreToolUse", skip_serializing_if = "Vec::is_empty")]
+    pub pre_tool_use: Vec<HookConfig>,
+    #[serde(rename = "PostToolUse", skip_serializing_if = "Vec::is_empty")]
+    pub post_tool_use: Vec<HookConfig>,
+    #[serde(rename = "UserPromptSubmit", skip_serializing_if = "Vec::is_empty")]
+    pub user_prompt_submit: Vec<HookConfig>,
+    #[serde(rename = "Stop", skip_serializing_if = "Vec::is_empty")]
+    pub stop: Vec<HookConfig>,
+}
+
+impl HooksConfig {
+    pub fn is_empty(&self) -> bool {
+        self.pre_tool_use.is_empty()
+            && self.post_tool_use.is_empty()
+            && self.user_prompt_submit.is_empty()
+            && self.stop.is_empty()
+    }
+}
+
+/// One hook, resolved: a string command has become `["sh", "-c", text]`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct HookConfig {
+    pub command: Vec<String>,
+    /// `|`-separated tool names, or `*`; `None` matches every tool. Only tool events use it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub matcher: Option<String>,
+    pub timeout_ms: u64,
+    /// The layer that declared the hook (reported with each run).
+    #[serde(skip)]
+    pub origin: Origin,
+}
+
+/// `[tls]`, resolved: absolute paths to PEM files.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TlsConfig {
+    pub cert_file: PathBuf,
+    pub key_file: PathBuf,
+}
+
+/// A hook's timeout when it sets none.
+pub const DEFAULT_HOOK_TIMEOUT_MS: u64 = 10_000;
+
 /// `[models.NAME]`: optional descriptions for `model/list`; what is absent is filled in there.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct ModelInfo {
@@ -156,6 +209,9 @@ impl Config {
             shell_model_output_bytes: 10 * 1024,
             providers: providers::built_in(),
             models: BTreeMap::new(),
+            hooks: HooksConfig::default(),
+            allowed_origins: Vec::new(),
+            tls: None,
             default_cwd: std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/")),
         }
     }

@@ -4,12 +4,18 @@
 //! origins recorded while merging.
 
 use std::collections::BTreeMap;
+use std::path::PathBuf;
 
 use super::error::ConfigError;
-use super::file::{ConfigToml, ModelToml, ProviderToml, WorkspaceWriteToml};
+use super::file::{
+    ConfigToml, HookCommandToml, HookToml, ModelToml, ProviderToml, TlsToml, WorkspaceWriteToml,
+};
 use super::load::{join_key, Origin};
 use super::providers;
-use super::{Config, ModelInfo, ProviderConfig, WireApi};
+use super::{
+    Config, HookConfig, HooksConfig, ModelInfo, ProviderConfig, TlsConfig, WireApi,
+    DEFAULT_HOOK_TIMEOUT_MS,
+};
 
 /// Turns the merged table into a [`Config`], filling defaults and checking what no single
 /// layer could (a value that is well-typed but unusable is reported with the layer that set it).
@@ -102,7 +108,108 @@ pub(super) fn resolve(
         let key = join_key("models", &name);
         c.models.insert(name, model_info(m, &key, &bad)?);
     }
+    if let Some(h) = t.hooks {
+        let event = |name: &str, list: Option<Vec<HookToml>>| {
+            let key = format!("hooks.{name}");
+            let origin = origins.get(&key).cloned().unwrap_or(Origin::Default);
+            list.unwrap_or_default()
+                .into_iter()
+                .enumerate()
+                .map(|(i, hook)| hook_config(hook, &format!("{key}[{i}]"), &origin))
+                .collect::<Result<Vec<_>, _>>()
+        };
+        c.hooks = HooksConfig {
+            pre_tool_use: event("PreToolUse", h.pre_tool_use)?,
+            post_tool_use: event("PostToolUse", h.post_tool_use)?,
+            user_prompt_submit: event("UserPromptSubmit", h.user_prompt_submit)?,
+            stop: event("Stop", h.stop)?,
+        };
+    }
+    for (i, origin) in t.allowed_origins.iter().flatten().enumerate() {
+        crate::auth::origin::validate(origin)
+            .map_err(|m| bad("allowed_origins", format!("entry {i}: {m}")))?;
+    }
+    c.allowed_origins = t.allowed_origins.unwrap_or_default();
+    if let Some(tls) = t.tls {
+        c.tls = Some(tls_config(tls, origins, &bad)?);
+    }
     Ok(c)
+}
+
+/// Both PEM files are needed; a relative path is read from the directory of the file that set it.
+fn tls_config(
+    t: TlsToml,
+    origins: &BTreeMap<String, Origin>,
+    bad: &Bad,
+) -> Result<TlsConfig, ConfigError> {
+    let path = |key: &str, value: Option<PathBuf>| {
+        let full = format!("tls.{key}");
+        let value = value.ok_or_else(|| bad(&full, "required when [tls] is set".to_owned()))?;
+        if value.is_absolute() {
+            return Ok(value);
+        }
+        let base = match origins.get(&full) {
+            Some(Origin::File(f)) | Some(Origin::Profile { file: f, .. }) => {
+                f.parent().map(|p| p.to_path_buf()).unwrap_or_default()
+            }
+            _ => std::env::current_dir().unwrap_or_default(),
+        };
+        Ok(base.join(value))
+    };
+    Ok(TlsConfig {
+        cert_file: path("cert_file", t.cert_file)?,
+        key_file: path("key_file", t.key_file)?,
+    })
+}
+
+/// Checks one hook: a runnable command, a usable matcher, a timeout above zero. Errors name
+/// the layer that set the event's list (`origin`): lists are replaced whole, never merged.
+fn hook_config(h: HookToml, key: &str, origin: &Origin) -> Result<HookConfig, ConfigError> {
+    let bad = |key: &str, message: String| ConfigError::BadValue {
+        origin: origin.label(),
+        key: key.to_owned(),
+        message,
+    };
+    let command = match h.command {
+        HookCommandToml::Argv(argv) => {
+            if argv.first().is_none_or(|p| p.trim().is_empty()) {
+                return Err(bad(
+                    &format!("{key}.command"),
+                    "the argv needs a program as its first element".to_owned(),
+                ));
+            }
+            argv
+        }
+        HookCommandToml::Shell(text) => {
+            if text.trim().is_empty() {
+                return Err(bad(
+                    &format!("{key}.command"),
+                    "must not be empty".to_owned(),
+                ));
+            }
+            vec!["sh".to_owned(), "-c".to_owned(), text]
+        }
+    };
+    if let Some(m) = &h.matcher {
+        if m.split('|').any(|name| name.trim().is_empty()) {
+            return Err(bad(
+                &format!("{key}.matcher"),
+                format!("expected `*` or tool names separated by `|`, got {m:?}"),
+            ));
+        }
+    }
+    let timeout_ms = positive(
+        &format!("{key}.timeout_ms"),
+        h.timeout_ms,
+        DEFAULT_HOOK_TIMEOUT_MS,
+        &bad,
+    )?;
+    Ok(HookConfig {
+        command,
+        matcher: h.matcher,
+        timeout_ms,
+        origin: origin.clone(),
+    })
 }
 
 /// The label of the layer that set `key`, or of any key below it (for a whole table).

@@ -615,3 +615,93 @@ fn layer_versions_follow_the_file_content() {
     assert_ne!(a.file_version, b.file_version);
     assert_eq!(a.file_version, a_again.file_version);
 }
+
+#[test]
+fn hooks_are_read_with_defaults_and_their_origin() {
+    let d = Dir::with_file(
+        r#"
+[[hooks.PreToolUse]]
+command = ["./check.sh", "--strict"]
+matcher = "shell|apply_patch"
+
+[[hooks.PreToolUse]]
+command = "echo hi >&2"
+timeout_ms = 500
+
+[[hooks.Stop]]
+command = "true"
+"#,
+    );
+    let l = d.load().unwrap();
+    let hooks = &l.config.hooks;
+    assert_eq!(hooks.pre_tool_use.len(), 2);
+    assert_eq!(hooks.pre_tool_use[0].command, ["./check.sh", "--strict"]);
+    assert_eq!(
+        hooks.pre_tool_use[0].matcher.as_deref(),
+        Some("shell|apply_patch")
+    );
+    assert_eq!(hooks.pre_tool_use[0].timeout_ms, DEFAULT_HOOK_TIMEOUT_MS);
+    assert_eq!(hooks.pre_tool_use[1].command, ["sh", "-c", "echo hi >&2"]);
+    assert_eq!(hooks.pre_tool_use[1].timeout_ms, 500);
+    assert_eq!(hooks.pre_tool_use[1].origin, Origin::File(d.file()));
+    assert_eq!(hooks.stop.len(), 1);
+    assert!(hooks.post_tool_use.is_empty() && hooks.user_prompt_submit.is_empty());
+    let json = l.redacted_json();
+    assert_eq!(
+        json["hooks"]["Stop"][0]["command"],
+        json!(["sh", "-c", "true"])
+    );
+    assert_eq!(
+        origin(&l, "hooks.PreToolUse"),
+        d.file().display().to_string()
+    );
+
+    // An override replaces an event's list as a whole.
+    let l = d
+        .load_with(&["hooks.Stop=[{command='false'}]"], None)
+        .unwrap();
+    assert_eq!(l.config.hooks.stop[0].command, ["sh", "-c", "false"]);
+    assert!(matches!(
+        l.config.hooks.stop[0].origin,
+        Origin::CommandLine { .. }
+    ));
+    assert_eq!(l.config.hooks.pre_tool_use.len(), 2);
+}
+
+#[test]
+fn no_hooks_leave_the_json_view_unchanged() {
+    let l = Dir::new().load().unwrap();
+    assert!(l.config.hooks.is_empty());
+    assert!(l.redacted_json().get("hooks").is_none());
+}
+
+#[test]
+fn bad_hooks_name_the_key_and_the_file() {
+    for (text, key) in [
+        (
+            "[[hooks.PreToolUse]]\ncommand = 'x'\nwhen = 1\n",
+            "hooks.PreToolUse[0].when",
+        ),
+        ("[[hooks.OnLaunch]]\ncommand = 'x'\n", "hooks.OnLaunch"),
+        ("[[hooks.Stop]]\nmatcher = '*'\n", "hooks.Stop[0]"),
+        ("[[hooks.Stop]]\ncommand = 3\n", "hooks.Stop[0].command"),
+        ("[[hooks.Stop]]\ncommand = []\n", "hooks.Stop[0].command"),
+        ("[[hooks.Stop]]\ncommand = '  '\n", "hooks.Stop[0].command"),
+        (
+            "[[hooks.Stop]]\ncommand = 'x'\ntimeout_ms = 0\n",
+            "hooks.Stop[0].timeout_ms",
+        ),
+        (
+            "[[hooks.PreToolUse]]\ncommand = 'x'\nmatcher = 'shell|'\n",
+            "hooks.PreToolUse[0].matcher",
+        ),
+    ] {
+        let d = Dir::with_file(text);
+        let err = d.load().unwrap_err().to_string();
+        assert!(
+            err.contains(&d.file().display().to_string()),
+            "{text}: {err}"
+        );
+        assert!(err.contains(key), "{text}: {key} in {err}");
+    }
+}

@@ -21,4 +21,6 @@ mod types;
 pub use client::ModelClient;
 pub use retry::Backoff;
 pub use settings::{ProviderSettings, WireApi};
+#[doc(hidden)]
+pub use sse::fuzz_sse;
 pub use types::{HistoryItem, ModelError, ModelEvent, ModelRequest, OutputItem, ToolSpec, Usage};

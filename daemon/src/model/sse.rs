@@ -132,3 +132,45 @@ pub(crate) fn error_chain(err: &dyn std::error::Error) -> String {
     }
     text
 }
+
+/// Runs raw bytes through the SSE parser (fed in `chunk`-byte pieces, as a network would) and
+/// the wire format's assembler, exactly as a live response is read: the entry point of the
+/// `sse` fuzz target. Returns how many model events came out.
+#[doc(hidden)]
+pub fn fuzz_sse(wire: WireApi, bytes: &[u8], chunk: usize) -> usize {
+    use std::pin::Pin;
+    use std::task::{Context, Poll, Waker};
+
+    use futures_util::Stream as _;
+
+    let request = ModelRequest {
+        model: String::new(),
+        instructions: String::new(),
+        input: Vec::new(),
+        tools: Vec::new(),
+        reasoning_effort: None,
+    };
+    let mut assembler = Assembler::new(wire, &request);
+    let pieces: Vec<Result<bytes::Bytes, std::convert::Infallible>> = bytes
+        .chunks(chunk.max(1))
+        .map(|c| Ok(bytes::Bytes::copy_from_slice(c)))
+        .collect();
+    let mut events = futures_util::stream::iter(pieces).eventsource();
+    let mut cx = Context::from_waker(Waker::noop());
+    let mut out = Vec::new();
+    let mut produced = 0;
+    // An iterator stream is always ready; `Pending` would be a parser bug and ends the loop.
+    while let Poll::Ready(next) = Pin::new(&mut events).poll_next(&mut cx) {
+        let flow = match next {
+            None => assembler.on_end(&mut out).map(|()| Flow::Finished),
+            Some(Err(_)) => break,
+            Some(Ok(event)) => assembler.on_event(&event, &mut out),
+        };
+        produced += out.len();
+        out.clear();
+        if !matches!(flow, Ok(Flow::More)) {
+            break;
+        }
+    }
+    produced
+}

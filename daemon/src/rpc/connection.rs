@@ -19,6 +19,7 @@ use tokio::sync::mpsc;
 use super::decode::{decode, Decoded, Frame, Incoming, Rejected};
 use super::dispatch::{dispatch, Handled};
 use super::error::RpcError;
+use crate::auth::Scope;
 use crate::daemon::Daemon;
 use crate::threads::{CatchUp, ConnInfo, ConnectionId, Subscriber};
 use crate::transport::{Inbound, Link};
@@ -34,6 +35,8 @@ pub struct Session {
     pub subscriptions: HashSet<String>,
     /// Shared with the reader and with the actors that send this connection requests.
     pub info: Arc<ConnInfo>,
+    /// What the connection's token allows; checked per method in dispatch.
+    pub scope: Scope,
 }
 
 impl Session {
@@ -59,15 +62,19 @@ pub async fn serve(daemon: Arc<Daemon>, link: Link) {
         mut inbound,
         outbound,
         peer,
+        scope,
     } = link;
-    tracing::debug!(conn, %peer, "connection opened");
+    tracing::debug!(conn, %peer, %scope, "connection opened");
     let (work_tx, work_rx) = mpsc::channel::<Work>(daemon.limits.request_queue);
-    let info = Arc::new(ConnInfo::new(conn));
+    let mut info = ConnInfo::new(conn);
+    info.observe_only = !scope.allows(crate::auth::ANSWER_APPROVALS);
+    let info = Arc::new(info);
     let worker = tokio::spawn(work(
         daemon.clone(),
         info.clone(),
         outbound.clone(),
         work_rx,
+        scope,
     ));
 
     while let Some(frame) = inbound.recv().await {
@@ -156,6 +163,7 @@ async fn work(
     info: Arc<ConnInfo>,
     out: mpsc::Sender<Bytes>,
     mut rx: mpsc::Receiver<Work>,
+    scope: Scope,
 ) {
     let conn = info.id;
     let mut session = Session {
@@ -165,6 +173,7 @@ async fn work(
         opt_out: Arc::new(HashSet::new()),
         subscriptions: HashSet::new(),
         info,
+        scope,
     };
     while let Some(work) = rx.recv().await {
         let ok = match work {

@@ -7,15 +7,16 @@
 use agentd_protocol::method::ClientMethod;
 use agentd_protocol::methods::{
     AccountRead, ConfigRead, ConfigRequirementsRead, Initialize, ModelList, ThreadArchive,
-    ThreadList, ThreadRead, ThreadResume, ThreadSetName, ThreadStart, ThreadUnarchive,
-    ThreadUnsubscribe, TurnInterrupt, TurnStart, TurnSteer,
+    ThreadCompactStart, ThreadFork, ThreadList, ThreadRead, ThreadResume, ThreadRollback,
+    ThreadSearch, ThreadSetName, ThreadStart, ThreadUnarchive, ThreadUnsubscribe, TurnInterrupt,
+    TurnStart, TurnSteer,
 };
 use serde::Serialize;
 use serde_json::Value;
 
 use super::connection::Session;
 use super::error::RpcError;
-use super::{account, config, initialize, thread, turn};
+use super::{account, config, history, initialize, thread, turn};
 use crate::daemon::Daemon;
 use crate::threads::CatchUp;
 
@@ -53,6 +54,10 @@ pub async fn dispatch(
     if session.client_name.is_none() {
         return Err(RpcError::not_initialized());
     }
+    let needed = crate::auth::method_scope(method);
+    if !session.scope.allows(needed) {
+        return Err(RpcError::forbidden(method, session.scope, needed));
+    }
     match method {
         ThreadStart::METHOD => thread::start(daemon, session, parse::<ThreadStart>(params)?).await,
         ThreadResume::METHOD => {
@@ -68,6 +73,12 @@ pub async fn dispatch(
             thread::unsubscribe(daemon, session, parse::<ThreadUnsubscribe>(params)?).await
         }
         ThreadSetName::METHOD => thread::set_name(daemon, parse::<ThreadSetName>(params)?).await,
+        ThreadFork::METHOD => history::fork(daemon, session, parse::<ThreadFork>(params)?).await,
+        ThreadRollback::METHOD => history::rollback(daemon, parse::<ThreadRollback>(params)?).await,
+        ThreadSearch::METHOD => history::search(daemon, parse::<ThreadSearch>(params)?).await,
+        ThreadCompactStart::METHOD => {
+            history::compact_start(daemon, parse::<ThreadCompactStart>(params)?).await
+        }
         TurnStart::METHOD => turn::start(daemon, parse::<TurnStart>(params)?).await,
         TurnSteer::METHOD => turn::steer(daemon, parse::<TurnSteer>(params)?).await,
         TurnInterrupt::METHOD => turn::interrupt(daemon, parse::<TurnInterrupt>(params)?).await,

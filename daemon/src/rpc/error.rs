@@ -66,6 +66,15 @@ impl RpcError {
         )
     }
 
+    /// The connection's token scope does not cover the method.
+    pub fn forbidden(method: &str, have: crate::auth::Scope, needed: crate::auth::Scope) -> Self {
+        Self::new(
+            jsonrpc::FORBIDDEN,
+            format!("forbidden: {method} needs a {needed} token; this connection's is {have}"),
+        )
+        .with_data(json!({ "method": method, "scope": have, "needed": needed }))
+    }
+
     pub fn not_found(what: impl std::fmt::Display) -> Self {
         Self::new(jsonrpc::NOT_FOUND, format!("not found: {what}"))
     }

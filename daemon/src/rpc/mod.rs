@@ -11,6 +11,7 @@ pub mod connection;
 pub mod decode;
 pub mod dispatch;
 pub mod error;
+mod history;
 mod initialize;
 mod thread;
 mod turn;

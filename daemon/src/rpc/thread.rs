@@ -10,13 +10,15 @@ use agentd_protocol::{
     ThreadUnsubscribeResponse, ThreadUnsubscribeStatus,
 };
 
+use serde_json::Value;
+
 use super::connection::Session;
 use super::dispatch::Handled;
 use super::error::RpcError;
 use crate::daemon::Daemon;
 use crate::store::{ThreadListQuery, ThreadRow};
 use crate::threads::{
-    settings_of, thread_from_row, turns_from_rows, unix_now, ThreadSettings, ThreadUpdate,
+    settings_of, thread_from_row, turns_json, unix_now, ThreadSettings, ThreadUpdate,
 };
 
 /// Longest accepted thread name, in characters.
@@ -27,7 +29,7 @@ const MAX_PAGE: u32 = 500;
 
 /// Resolves a requested cwd: absolute, normalised, and an existing directory. `None` (Codex
 /// sends `cwd: null`) means the daemon's default workspace.
-fn resolve_cwd(daemon: &Daemon, requested: Option<&str>) -> Result<PathBuf, RpcError> {
+pub(super) fn resolve_cwd(daemon: &Daemon, requested: Option<&str>) -> Result<PathBuf, RpcError> {
     let Some(raw) = requested else {
         return Ok(daemon.config.default_cwd.clone());
     };
@@ -48,7 +50,7 @@ fn resolve_cwd(daemon: &Daemon, requested: Option<&str>) -> Result<PathBuf, RpcE
     Ok(canonical)
 }
 
-fn start_response(
+pub(super) fn start_response(
     row: &ThreadRow,
     status: ThreadStatus,
     turns: Vec<agentd_protocol::Turn>,
@@ -121,13 +123,13 @@ pub async fn resume(
     let handle = daemon.hub.load(&p.thread_id).await?;
     let (row, catch_up) = handle.subscribe(session.subscriber(), p.after_seq).await?;
     session.subscriptions.insert(row.id.clone());
-    let turns = if p.exclude_turns.unwrap_or(false) {
-        Vec::new()
+    let answer = Handled::new(start_response(&row, handle.status(), Vec::new()))?;
+    let answer = if p.exclude_turns.unwrap_or(false) {
+        answer
     } else {
-        let store = daemon.hub.store();
-        turns_from_rows(store.turns(&row.id).await?, store.items(&row.id).await?)
+        with_turns(answer, turns_of(daemon, &row.id).await?)
     };
-    Ok(Handled::new(start_response(&row, handle.status(), turns))?.then(catch_up))
+    Ok(answer.then(catch_up))
 }
 
 pub async fn read(daemon: &Daemon, p: ThreadReadParams) -> Result<Handled, RpcError> {
@@ -136,16 +138,29 @@ pub async fn read(daemon: &Daemon, p: ThreadReadParams) -> Result<Handled, RpcEr
         .thread(&p.thread_id)
         .await?
         .ok_or_else(|| RpcError::not_found(format!("thread {}", p.thread_id)))?;
-    let turns = if p.include_turns.unwrap_or(false) {
-        turns_from_rows(store.turns(&row.id).await?, store.items(&row.id).await?)
-    } else {
-        Vec::new()
-    };
     let status = daemon.hub.statuses(std::iter::once(row.id.as_str())).await;
     let status = status.into_iter().next().unwrap_or(ThreadStatus::NotLoaded);
-    Handled::new(ThreadReadResponse {
-        thread: thread_from_row(&row, status, turns),
+    let answer = Handled::new(ThreadReadResponse {
+        thread: thread_from_row(&row, status, Vec::new()),
+    })?;
+    Ok(if p.include_turns.unwrap_or(false) {
+        with_turns(answer, turns_of(daemon, &row.id).await?)
+    } else {
+        answer
     })
+}
+
+/// A thread's visible turns with their items, as JSON: the stored item payloads go out as they
+/// are, parsed once (a 10k-item thread is megabytes; see `threads::turns_json`).
+pub(super) async fn turns_of(daemon: &Daemon, thread_id: &str) -> Result<Value, RpcError> {
+    let turns = daemon.hub.store().turns_with_items_json(thread_id).await?;
+    Ok(turns_json(turns))
+}
+
+/// Puts `turns` into an answer's `thread.turns`.
+pub(super) fn with_turns(mut answer: Handled, turns: Value) -> Handled {
+    answer.result["thread"]["turns"] = turns;
+    answer
 }
 
 pub async fn list(daemon: &Daemon, p: ThreadListParams) -> Result<Handled, RpcError> {

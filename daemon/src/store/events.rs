@@ -20,6 +20,9 @@ pub struct StoredEvent {
 impl Store {
     /// Commits one actor batch atomically: events, projections, then the thread row.
     pub async fn commit(&self, batch: &CommitBatch) -> Result<(), StoreError> {
+        if batch.projections.is_empty() && batch.events.len() <= EVENTS_PER_STATEMENT {
+            return self.commit_events_only(batch).await;
+        }
         let mut tx = self.writer.begin().await.ctx("beginning a commit")?;
         super::threads::upsert_thread(&mut tx, &batch.thread).await?;
         for chunk in batch.events.chunks(EVENTS_PER_STATEMENT) {
@@ -38,11 +41,85 @@ impl Store {
         for p in &batch.projections {
             match p {
                 Projection::Turn(t) => super::threads::upsert_turn(&mut tx, t).await?,
-                Projection::Item(i) => super::threads::upsert_item(&mut tx, i).await?,
-                Projection::History(h) => super::threads::insert_history(&mut tx, h).await?,
+                Projection::Item(i) => {
+                    super::threads::upsert_item(&mut tx, i).await?;
+                    super::search::index_item(&mut tx, i).await?;
+                }
+                Projection::History(h) => super::threads::insert_history(&mut tx, h, None).await?,
+                Projection::CopiedHistory { row, compacted_by } => {
+                    super::threads::insert_history(&mut tx, row, compacted_by.as_deref()).await?
+                }
+                Projection::RollBack {
+                    thread_id,
+                    turn_ids,
+                } => super::history::roll_back(&mut tx, thread_id, turn_ids).await?,
+                Projection::CompactHistory { thread_id, turn_id } => {
+                    super::history::compact(&mut tx, thread_id, turn_id).await?
+                }
+                Projection::ContextTokens { turn_id, tokens } => {
+                    super::history::set_context_tokens(&mut tx, turn_id, *tokens).await?
+                }
             }
         }
         tx.commit().await.ctx("committing events")?;
+        Ok(())
+    }
+
+    /// The common batch (streamed deltas: events and the thread row, no projections) in one
+    /// round trip to sqlx's SQLite worker thread: BEGIN, the thread upsert, the events INSERT and
+    /// COMMIT as one multi-statement query, whose arguments sqlx binds across the statements in
+    /// order. Through a `Transaction` the same batch costs a round trip per statement, each a
+    /// wake-up of the worker thread and one of ours: that, not SQLite, was most of a commit.
+    /// The upsert must stay the same as `threads::upsert_thread` (see the test below). Unlike a
+    /// `Transaction`, nothing rolls back if this future is dropped half-way; the actor always
+    /// awaits its commit to the end.
+    async fn commit_events_only(&self, batch: &CommitBatch) -> Result<(), StoreError> {
+        let t = &batch.thread;
+        let mut q: QueryBuilder<Sqlite> = QueryBuilder::new(
+            "BEGIN; INSERT INTO threads (id, session_id, forked_from_id, name, preview, cwd, \
+             model, model_provider, settings, ephemeral, archived, created_at, updated_at, \
+             last_seq) VALUES (",
+        );
+        let mut row = q.separated(", ");
+        row.push_bind(&t.id)
+            .push_bind(&t.session_id)
+            .push_bind(&t.forked_from_id)
+            .push_bind(&t.name)
+            .push_bind(&t.preview)
+            .push_bind(&t.cwd)
+            .push_bind(&t.model)
+            .push_bind(&t.model_provider)
+            .push_bind(t.settings.to_string())
+            .push_bind(t.ephemeral)
+            .push_bind(t.archived)
+            .push_bind(t.created_at)
+            .push_bind(t.updated_at)
+            .push_bind(t.last_seq as i64);
+        q.push(
+            ") ON CONFLICT (id) DO UPDATE SET name = excluded.name, preview = excluded.preview, \
+             cwd = excluded.cwd, model = excluded.model, model_provider = excluded.model_provider, \
+             settings = excluded.settings, archived = excluded.archived, \
+             updated_at = excluded.updated_at, last_seq = excluded.last_seq; ",
+        );
+        if !batch.events.is_empty() {
+            q.push("INSERT INTO events (thread_id, seq, kind, payload, created_at) ");
+            q.push_values(&batch.events, |mut b, e| {
+                b.push_bind(&t.id)
+                    .push_bind(e.seq as i64)
+                    .push_bind(&e.kind)
+                    .push_bind(&e.payload)
+                    .push_bind(e.created_at);
+            });
+            q.push("; ");
+        }
+        q.push("COMMIT");
+        let mut conn = self.writer.acquire().await.ctx("beginning a commit")?;
+        if let Err(e) = q.build().execute(&mut *conn).await {
+            // A statement failed and the ones after it (COMMIT included) did not run: end the
+            // transaction before the connection goes back to the pool.
+            let _ = sqlx::query("ROLLBACK").execute(&mut *conn).await;
+            return Err(e).ctx("appending events");
+        }
         Ok(())
     }
 
@@ -72,5 +149,124 @@ impl Store {
                 })
             })
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use crate::store::{CommitBatch, NewEvent, Projection, Store, ThreadRow, TurnRow};
+
+    fn event(seq: u64) -> NewEvent {
+        NewEvent {
+            seq,
+            kind: "item/agentMessage/delta".into(),
+            payload: format!(r#"{{"delta":"d{seq}","seq":{seq}}}"#),
+            created_at: 7,
+        }
+    }
+
+    /// The one-round-trip path (no projections) and the `Transaction` path (with one) write the
+    /// same thread row, every column of it, and the same events.
+    #[tokio::test]
+    async fn both_commit_paths_write_the_same_rows() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("agentd.db")).await.unwrap();
+        let mut row = ThreadRow {
+            id: "t".into(),
+            session_id: "s".into(),
+            forked_from_id: Some("f".into()),
+            name: Some("n".into()),
+            preview: "p".into(),
+            cwd: "/c".into(),
+            model: "m".into(),
+            model_provider: "mp".into(),
+            settings: json!({"k": 1}),
+            ephemeral: true,
+            archived: true,
+            created_at: 1,
+            updated_at: 2,
+            last_seq: 2,
+        };
+        // A new thread, through the fast path.
+        let fast = CommitBatch {
+            thread: row.clone(),
+            events: vec![event(1), event(2)],
+            projections: Vec::new(),
+        };
+        store.commit(&fast).await.unwrap();
+        assert_eq!(store.thread("t").await.unwrap(), Some(row.clone()));
+
+        // Every updatable column changed, through the fast path again.
+        row.name = Some("n2".into());
+        row.preview = "p2".into();
+        row.cwd = "/c2".into();
+        row.model = "m2".into();
+        row.model_provider = "mp2".into();
+        row.settings = json!({"k": 2});
+        row.archived = false;
+        row.updated_at = 3;
+        row.last_seq = 3;
+        let fast = CommitBatch {
+            thread: row.clone(),
+            events: vec![event(3)],
+            projections: Vec::new(),
+        };
+        store.commit(&fast).await.unwrap();
+        let fast_row = store.thread("t").await.unwrap();
+        assert_eq!(fast_row, Some(row.clone()));
+
+        // The same change through the `Transaction` path gives the same row.
+        row.last_seq = 4;
+        let slow = CommitBatch {
+            thread: row.clone(),
+            events: vec![event(4)],
+            projections: vec![Projection::Turn(TurnRow {
+                id: "turn".into(),
+                thread_id: "t".into(),
+                position: 0,
+                status: "completed".into(),
+                error: None,
+                started_at: None,
+                completed_at: None,
+                duration_ms: None,
+                usage: None,
+                client_request_id: None,
+                rolled_back: false,
+            })],
+        };
+        store.commit(&slow).await.unwrap();
+        assert_eq!(store.thread("t").await.unwrap(), Some(row));
+        let seqs: Vec<u64> = store
+            .events_after("t", 0, 100)
+            .await
+            .unwrap()
+            .iter()
+            .map(|e| e.seq)
+            .collect();
+        assert_eq!(seqs, [1, 2, 3, 4]);
+
+        // A failing batch (a seq already stored) changes nothing and leaves the connection
+        // usable: its transaction was rolled back.
+        let mut broken = fast_row.unwrap();
+        broken.last_seq = 9;
+        let dup = CommitBatch {
+            thread: broken,
+            events: vec![event(4)],
+            projections: Vec::new(),
+        };
+        assert!(store.commit(&dup).await.is_err());
+        assert_eq!(store.thread("t").await.unwrap().unwrap().last_seq, 4);
+        let next = CommitBatch {
+            thread: ThreadRow {
+                last_seq: 5,
+                ..store.thread("t").await.unwrap().unwrap()
+            },
+            events: vec![event(5)],
+            projections: Vec::new(),
+        };
+        store.commit(&next).await.unwrap();
+        assert_eq!(store.events_after("t", 0, 100).await.unwrap().len(), 5);
     }
 }

@@ -7,16 +7,20 @@
 //! a commit.
 
 mod events;
+mod history;
 mod lock;
 mod open;
 mod rows;
+mod search;
 mod threads;
 
 pub use events::StoredEvent;
 pub use lock::DataDirLock;
 pub use rows::{
-    CommitBatch, HistoryRow, ItemRow, NewEvent, Projection, ThreadListQuery, ThreadRow, TurnRow,
+    CommitBatch, HistoryEntry, HistoryRow, ItemRow, NewEvent, Projection, SearchCursor, SearchHit,
+    SearchQuery, ThreadListQuery, ThreadRow, TurnRow,
 };
+pub use search::match_expression;
 
 use sqlx::SqlitePool;
 

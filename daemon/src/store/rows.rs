@@ -56,12 +56,43 @@ pub struct HistoryRow {
     pub payload: Value,
 }
 
+/// A history row as stored, with the turn that compacted it away (if any): what a fork copies.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HistoryEntry {
+    pub turn_id: String,
+    pub payload: Value,
+    pub compacted_by: Option<String>,
+}
+
 /// A change to the projections that must commit together with the events describing it.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Projection {
     Turn(TurnRow),
     Item(ItemRow),
     History(HistoryRow),
+    /// A history row copied into a fork, keeping whether (and by which of the fork's turns) it
+    /// was compacted away.
+    CopiedHistory {
+        row: HistoryRow,
+        compacted_by: Option<String>,
+    },
+    /// Marks these turns rolled back: they leave the model's history, the turn list and the
+    /// search index, and stay in the store for audit.
+    RollBack {
+        thread_id: String,
+        turn_ids: Vec<String>,
+    },
+    /// Marks every history row of the thread that is in effect as compacted by `turn_id`. Goes
+    /// before the summary's own history rows in the same batch.
+    CompactHistory {
+        thread_id: String,
+        turn_id: String,
+    },
+    /// The conversation's size in tokens after this turn's latest model response.
+    ContextTokens {
+        turn_id: String,
+        tokens: u64,
+    },
 }
 
 /// An event waiting to be appended: `payload` is the notification's params, already JSON text
@@ -92,4 +123,47 @@ pub struct ThreadListQuery {
     /// The id of the last thread of the previous page.
     pub after_id: Option<String>,
     pub limit: u32,
+}
+
+/// A `thread/search` query: FTS5 over item text, best threads first.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SearchQuery {
+    /// The user's words; each is matched as a term (a trailing `*` makes it a prefix).
+    pub text: String,
+    pub archived: bool,
+    /// Where the previous page ended (from [`SearchHit::cursor`]).
+    pub after: Option<SearchCursor>,
+    pub limit: u32,
+}
+
+/// A keyset position in search results: the score and id of the last thread of a page.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SearchCursor {
+    pub score: f64,
+    pub thread_id: String,
+}
+
+impl SearchCursor {
+    /// Opaque text for `nextCursor`: the score's exact bits, so the next page resumes exactly.
+    pub fn encode(&self) -> String {
+        format!("{:016x}:{}", self.score.to_bits(), self.thread_id)
+    }
+
+    pub fn decode(text: &str) -> Option<SearchCursor> {
+        let (bits, id) = text.split_once(':')?;
+        let score = f64::from_bits(u64::from_str_radix(bits, 16).ok()?);
+        (!id.is_empty() && score.is_finite()).then(|| SearchCursor {
+            score,
+            thread_id: id.to_owned(),
+        })
+    }
+}
+
+/// One thread matching a search, with its best-matching text.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SearchHit {
+    pub thread: ThreadRow,
+    pub snippet: String,
+    /// Where this hit sits in the ranking (for the next page's cursor).
+    pub cursor: SearchCursor,
 }

@@ -94,18 +94,22 @@ pub(super) async fn upsert_item(
 pub(super) async fn insert_history(
     conn: &mut SqliteConnection,
     h: &HistoryRow,
+    compacted_by: Option<&str>,
 ) -> Result<(), StoreError> {
-    sqlx::query("INSERT INTO history (thread_id, turn_id, payload) VALUES (?, ?, ?)")
-        .bind(&h.thread_id)
-        .bind(&h.turn_id)
-        .bind(h.payload.to_string())
-        .execute(conn)
-        .await
-        .ctx("saving history")?;
+    sqlx::query(
+        "INSERT INTO history (thread_id, turn_id, payload, compacted_by) VALUES (?, ?, ?, ?)",
+    )
+    .bind(&h.thread_id)
+    .bind(&h.turn_id)
+    .bind(h.payload.to_string())
+    .bind(compacted_by)
+    .execute(conn)
+    .await
+    .ctx("saving history")?;
     Ok(())
 }
 
-fn json_column(
+pub(super) fn json_column(
     row: &SqliteRow,
     col: &str,
     context: &'static str,
@@ -132,7 +136,7 @@ fn opt_json_column(
     .transpose()
 }
 
-fn thread_from_row(r: &SqliteRow) -> Result<ThreadRow, StoreError> {
+pub(super) fn thread_from_row(r: &SqliteRow) -> Result<ThreadRow, StoreError> {
     const CTX: &str = "decoding a thread";
     Ok(ThreadRow {
         id: r.try_get("id").ctx(CTX)?,
@@ -233,6 +237,30 @@ impl Store {
         rows.iter().map(turn_from_row).collect()
     }
 
+    /// The thread's visible turns in order, each with its items as one JSON array of their
+    /// stored payloads (in position order). One row per turn and no JSON parsing of items here:
+    /// `thread/read` and `thread/resume` send exactly what was stored.
+    pub async fn turns_with_items_json(
+        &self,
+        thread_id: &str,
+    ) -> Result<Vec<(TurnRow, String)>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT t.*, (SELECT '[' || group_concat(i.payload, ',' ORDER BY i.position) || ']' \
+             FROM items i WHERE i.turn_id = t.id) AS items_json \
+             FROM turns t WHERE t.thread_id = ? AND t.rolled_back = 0 ORDER BY t.position",
+        )
+        .bind(thread_id)
+        .fetch_all(&self.reader)
+        .await
+        .ctx("reading turns")?;
+        rows.iter()
+            .map(|r| {
+                let items: Option<String> = r.try_get("items_json").ctx("decoding items")?;
+                Ok((turn_from_row(r)?, items.unwrap_or_else(|| "[]".to_owned())))
+            })
+            .collect()
+    }
+
     pub async fn items(&self, thread_id: &str) -> Result<Vec<ItemRow>, StoreError> {
         let rows =
             sqlx::query("SELECT * FROM items WHERE thread_id = ? ORDER BY turn_id, position")
@@ -245,11 +273,14 @@ impl Store {
 }
 
 impl Store {
-    /// The model-facing conversation of a thread, oldest first, without rolled-back turns.
+    /// The model-facing conversation of a thread, oldest first, without rolled-back turns and
+    /// without rows a compaction replaced (unless that compaction's turn was rolled back).
     pub async fn history(&self, thread_id: &str) -> Result<Vec<serde_json::Value>, StoreError> {
         let rows = sqlx::query(
             "SELECT h.payload FROM history h JOIN turns t ON t.id = h.turn_id \
-             WHERE h.thread_id = ? AND t.rolled_back = 0 ORDER BY h.id",
+             LEFT JOIN turns c ON c.id = h.compacted_by \
+             WHERE h.thread_id = ? AND t.rolled_back = 0 \
+             AND (c.id IS NULL OR c.rolled_back = 1) ORDER BY h.id",
         )
         .bind(thread_id)
         .fetch_all(&self.reader)

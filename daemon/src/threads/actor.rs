@@ -83,6 +83,8 @@ pub(super) enum Command {
         reply: Reply<()>,
     },
     Turn(super::turns::TurnCommand),
+    /// Rollback or a fork's snapshot: run between batches (see `history.rs`).
+    History(super::history::HistoryOp),
     RequestApproval {
         method: String,
         params: Value,
@@ -111,6 +113,7 @@ pub(super) enum Deferred {
     Seq(Reply<u64>, u64),
     Unit(Reply<()>),
     Json(Reply<Value>, Value),
+    Rollback(Reply<super::history::RollbackOutcome>, Vec<String>),
 }
 
 /// Cheap, cloneable access to one thread actor.
@@ -135,7 +138,7 @@ impl ActorHandle {
         ThreadError::Closed(self.id.to_string())
     }
 
-    async fn call<T>(
+    pub(super) async fn call<T>(
         &self,
         make: impl FnOnce(oneshot::Sender<T>) -> Command,
     ) -> Result<T, ThreadError> {
@@ -356,6 +359,8 @@ pub(super) struct ThreadActor {
     pub(super) services: std::sync::Arc<crate::agent::AgentServices>,
     pub(super) handle_template: Option<(Arc<str>, watch::Receiver<ThreadStatus>)>,
     shutdown_reply: Option<oneshot::Sender<()>>,
+    /// A history operation to run once the batch before it is committed.
+    history_op: Option<super::history::HistoryOp>,
 }
 
 impl ThreadActor {
@@ -378,6 +383,7 @@ impl ThreadActor {
             services,
             handle_template: Some((id.clone(), status_rx.clone())),
             shutdown_reply: None,
+            history_op: None,
             store: store.clone(),
             next_seq: row.last_seq + 1,
             committed: row.clone(),
@@ -402,13 +408,21 @@ impl ThreadActor {
     }
 
     async fn run(mut self, stale_turns: Vec<crate::store::TurnRow>) {
-        for t in stale_turns {
-            self.end_stale_turn(t);
+        // A new thread's row is not written on its own: it commits with the first command's
+        // batch (its `thread/started`, and a fork's copied rows), so it never exists half-made.
+        if !stale_turns.is_empty() {
+            for t in stale_turns {
+                self.end_stale_turn(t);
+            }
+            self.flush().await;
         }
-        self.flush().await;
         while let Some(cmd) = self.rx.recv().await {
             let mut shutdown = self.handle(cmd);
-            while shutdown.is_none() && self.pending.len() < MAX_EVENTS_PER_COMMIT {
+            // A history operation ends the batch: commands after it must see its outcome.
+            while shutdown.is_none()
+                && self.history_op.is_none()
+                && self.pending.len() < MAX_EVENTS_PER_COMMIT
+            {
                 match self.rx.try_recv() {
                     Ok(cmd) => shutdown = self.handle(cmd),
                     Err(_) => break,
@@ -427,6 +441,10 @@ impl ThreadActor {
                 }
             }
             self.flush().await;
+            if let Some(op) = self.history_op.take() {
+                self.run_history_op(op).await;
+                self.flush().await;
+            }
             if self.shutdown_reply.is_some() && !self.turns.is_running() {
                 if let Some(reply) = self.shutdown_reply.take() {
                     let _ = reply.send(());
@@ -435,6 +453,11 @@ impl ThreadActor {
             }
         }
         tracing::debug!(thread = %self.row.id, "thread actor stopped");
+    }
+
+    /// The thread row as last committed.
+    pub(super) fn committed_row(&self) -> &ThreadRow {
+        &self.committed
     }
 
     /// The newest committed seq (what non-log notifications report).
@@ -510,6 +533,7 @@ impl ThreadActor {
             Command::Barrier { reply } => self.deferred.push(Deferred::Unit(reply)),
             Command::Persist { projections } => self.projections.extend(projections),
             Command::Turn(cmd) => self.handle_turn(cmd),
+            Command::History(op) => self.history_op = Some(op),
             Command::RequestApproval {
                 method,
                 params,
@@ -647,6 +671,16 @@ impl ThreadActor {
                 }
                 Deferred::Json(r, v) => {
                     let _ = r.send(if failed { Err(err()) } else { Ok(v) });
+                }
+                Deferred::Rollback(r, changed_files) => {
+                    let _ = r.send(if failed {
+                        Err(err())
+                    } else {
+                        Ok(super::history::RollbackOutcome {
+                            thread: self.committed.clone(),
+                            changed_files,
+                        })
+                    });
                 }
             }
         }

@@ -25,6 +25,9 @@ use super::subscriber::{ConnectionId, Subscriber};
 pub struct ConnInfo {
     pub id: ConnectionId,
     pub client_name: Mutex<Option<String>>,
+    /// The connection's token allows reading only: it is not sent approvals, and its answers
+    /// are ignored (PROTOCOL.md §8, §9).
+    pub observe_only: bool,
     next_request: AtomicI64,
     outstanding: Mutex<HashMap<i64, (String, u64)>>,
 }
@@ -221,6 +224,9 @@ impl ThreadActor {
 }
 
 fn send_to(thread_id: &str, pending: &mut PendingApproval, sub: Subscriber) {
+    if sub.conn_info.observe_only {
+        return;
+    }
     let request_id = sub.conn_info.register(thread_id, pending.id);
     let frame = request_frame(request_id, &pending.method, &pending.params);
     if sub.tx.try_send(frame).is_ok() {

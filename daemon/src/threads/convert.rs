@@ -101,3 +101,24 @@ pub fn turns_from_rows(turns: Vec<TurnRow>, items: Vec<ItemRow>) -> Vec<Turn> {
     }
     out
 }
+
+/// [`turns_from_rows`] as JSON, for answers that carry many items (`thread/read`,
+/// `thread/resume`, `thread/fork`, `thread/rollback`): each turn's items are the stored payloads
+/// as one JSON array (see `Store::turns_with_items_json`), parsed once and never turned into
+/// `ThreadItem`s and back.
+pub fn turns_json(turns: Vec<(TurnRow, String)>) -> serde_json::Value {
+    let turns = turns
+        .into_iter()
+        .filter(|(t, _)| !t.rolled_back)
+        .map(|(t, items)| {
+            let mut turn = serde_json::to_value(turns_from_rows(vec![t], Vec::new()).remove(0))
+                .unwrap_or_default();
+            turn["items"] = serde_json::from_str(&items).unwrap_or_else(|e| {
+                tracing::warn!(error = %e, "unreadable items; sending the turn without them");
+                serde_json::Value::Array(Vec::new())
+            });
+            turn
+        })
+        .collect();
+    serde_json::Value::Array(turns)
+}

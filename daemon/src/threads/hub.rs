@@ -11,7 +11,7 @@ use super::actor::{ActorHandle, ThreadActor};
 use super::convert::thread_from_row;
 use super::ThreadError;
 use crate::agent::AgentServices;
-use crate::store::{Store, ThreadRow};
+use crate::store::{Projection, Store, ThreadRow};
 
 pub struct ThreadHub {
     store: Store,
@@ -37,6 +37,18 @@ impl ThreadHub {
     /// Starts a new thread: spawns its actor and commits the row with its `thread/started`
     /// event before returning.
     pub async fn create(&self, row: ThreadRow) -> Result<ActorHandle, ThreadError> {
+        self.create_with(row, Vec::new(), 0).await
+    }
+
+    /// Starts a new thread that already has `turn_count` turns: `projections` (a fork's copied
+    /// turns, items and history) commit in the same transaction as the thread row and its
+    /// `thread/started`, so the thread never exists half-copied.
+    pub async fn create_with(
+        &self,
+        row: ThreadRow,
+        projections: Vec<Projection>,
+        turn_count: i64,
+    ) -> Result<ActorHandle, ThreadError> {
         let id = row.id.clone();
         let started = thread_from_row(&row, ThreadStatus::Idle, Vec::new());
         let handle = ThreadActor::spawn(
@@ -45,11 +57,11 @@ impl ThreadHub {
             row,
             false,
             Vec::new(),
-            0,
+            turn_count,
         );
         self.actors.lock().await.insert(id.clone(), handle.clone());
         let params = serde_json::json!({ "thread": started });
-        if let Err(e) = handle.emit("thread/started", params, Vec::new()).await {
+        if let Err(e) = handle.emit("thread/started", params, projections).await {
             self.actors.lock().await.remove(&id);
             handle.shutdown().await;
             return Err(e);

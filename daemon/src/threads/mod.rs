@@ -11,15 +11,17 @@ mod catchup;
 mod convert;
 mod emitter;
 mod event;
+mod history;
 mod hub;
 mod subscriber;
 mod turns;
 
 pub use actor::{ActorHandle, CatchUp, ThreadUpdate};
 pub use approvals::{ApprovalOutcome, ConnInfo};
-pub use convert::{settings_of, thread_from_row, turns_from_rows, ThreadSettings};
+pub use convert::{settings_of, thread_from_row, turns_from_rows, turns_json, ThreadSettings};
 pub use emitter::TurnEmitter;
 pub use event::frame_for;
+pub use history::{ForkSnapshot, RollbackOutcome};
 pub use hub::ThreadHub;
 pub use subscriber::{ConnectionId, Subscriber};
 pub use turns::{input_text, now_ms, TurnLink};

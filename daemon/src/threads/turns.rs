@@ -41,6 +41,10 @@ pub(super) enum TurnCommand {
         turn_id: String,
         reply: Reply<()>,
     },
+    /// `thread/compact/start`: a turn that only compacts the history.
+    Compact {
+        reply: Reply<Value>,
+    },
     /// From the turn task, after it has queued its `turn/completed`.
     Finished {
         turn_id: String,
@@ -79,6 +83,10 @@ impl TurnState {
 
     pub(super) fn is_running(&self) -> bool {
         self.running.is_some()
+    }
+
+    pub(super) fn running_id(&self) -> Option<&str> {
+        self.running.as_ref().map(|r| r.id.as_str())
     }
 
     pub(super) fn cancel_running(&self) {
@@ -193,6 +201,12 @@ impl ThreadActor {
                 };
                 let _ = reply.send(answer);
             }
+            TurnCommand::Compact { reply } => match self.start_compaction() {
+                Ok(answer) => self.deferred.push(Deferred::Json(reply, answer)),
+                Err(e) => {
+                    let _ = reply.send(Err(e));
+                }
+            },
             TurnCommand::Finished { turn_id } => {
                 if self.turns.running.as_ref().is_some_and(|r| r.id == turn_id) {
                     self.cancel_all_approvals();
@@ -297,7 +311,31 @@ impl ThreadActor {
         if self.row.preview.is_empty() {
             self.row.preview = text.chars().take(PREVIEW_CHARS).collect();
         }
+        self.launch_turn(settings, p.client_request_id, Some(p.input))
+    }
 
+    /// Starts a turn that compacts the history and ends (`thread/compact/start`); its answer is
+    /// `{}`, its progress the turn's events.
+    fn start_compaction(&mut self) -> Result<Value, ThreadError> {
+        if let Some(r) = &self.turns.running {
+            return Err(ThreadError::Conflict(format!(
+                "turn {} is already running on thread {}",
+                r.id, self.row.id
+            )));
+        }
+        let settings = settings_of(&self.row);
+        self.launch_turn(settings, None, None)?;
+        Ok(json!({}))
+    }
+
+    /// Records a new turn, emits `turn/started` (and the user's message, if any) and spawns the
+    /// turn task: a normal turn with `input`, a compaction turn without.
+    fn launch_turn(
+        &mut self,
+        settings: super::ThreadSettings,
+        client_request_id: Option<String>,
+        input: Option<Vec<UserInput>>,
+    ) -> Result<Value, ThreadError> {
         let thread_id = self.row.id.clone();
         let turn_id = uuid::Uuid::now_v7().to_string();
         let started_at = unix_now();
@@ -323,7 +361,7 @@ impl ThreadActor {
             completed_at: None,
             duration_ms: None,
             usage: None,
-            client_request_id: p.client_request_id.clone(),
+            client_request_id,
             rolled_back: false,
         }));
         self.push_event(
@@ -333,8 +371,11 @@ impl ThreadActor {
         self.set_status(ThreadStatus::Active {
             active_flags: Vec::new(),
         });
-        let item_id = uuid::Uuid::now_v7().to_string();
-        self.push_user_message(&turn_id, item_id, p.input.clone(), 0);
+        let compact_only = input.is_none();
+        if let Some(input) = input {
+            let item_id = uuid::Uuid::now_v7().to_string();
+            self.push_user_message(&turn_id, item_id, input, 0);
+        }
 
         let cancel = CancellationToken::new();
         let (steer_tx, steer_rx) = mpsc::unbounded_channel();
@@ -346,6 +387,7 @@ impl ThreadActor {
             model: self.row.model.clone(),
             provider: self.row.model_provider.clone(),
             settings,
+            compact_only,
         };
         let handle = self
             .self_handle()
@@ -462,6 +504,12 @@ impl ActorHandle {
 
     pub async fn interrupt_turn(&self, turn_id: String) -> Result<(), ThreadError> {
         self.turn_command(|reply| TurnCommand::Interrupt { turn_id, reply })
+            .await
+    }
+
+    /// Starts a compaction turn; answers once its `turn/started` is committed.
+    pub async fn start_compaction(&self) -> Result<Value, ThreadError> {
+        self.turn_command(|reply| TurnCommand::Compact { reply })
             .await
     }
 }

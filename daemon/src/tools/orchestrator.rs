@@ -1,5 +1,6 @@
-//! Every tool call passes through here: exec-policy check → approval (if required) → sandbox
-//! choice → execution → on a sandbox denial, escalation → result for the model.
+//! Every tool call passes through here: PreToolUse hooks → exec-policy check → approval (if
+//! required) → sandbox choice → execution → on a sandbox denial, escalation → PostToolUse hooks
+//! → result for the model.
 //!
 //! The turn loop hands each call to [`handle_call`] with a [`ToolCtx`]; the tools themselves
 //! (`shell`, `patch`, `plan`) only do their own job.
@@ -12,7 +13,9 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 use super::execpolicy::ExecPolicy;
+use super::hooks::{self, HookSite, HookVerdict};
 use super::{patch, plan, shell, spec};
+use crate::config::HooksConfig;
 use crate::threads::{ThreadError, ThreadSettings, TurnEmitter};
 
 /// What a tool call produced for the turn loop.
@@ -27,22 +30,23 @@ pub enum ToolOutcome {
 /// `acceptForSession` decisions remembered for a thread.
 #[derive(Debug, Default)]
 pub struct SessionApprovals {
-    commands: Mutex<Vec<Vec<String>>>,
+    commands: Mutex<HashSet<Vec<String>>>,
     files: Mutex<HashSet<PathBuf>>,
 }
 
 impl SessionApprovals {
-    /// Whether a command starts with a prefix approved for the session.
+    /// Whether exactly this command line was approved for the session. Exactly, not as a
+    /// prefix: approving `rm -rf build` must not approve `rm -rf build /`.
     pub fn command_approved(&self, argv: &[String]) -> bool {
         self.commands
             .lock()
-            .map(|c| c.iter().any(|p| argv.starts_with(p)))
+            .map(|c| c.contains(argv))
             .unwrap_or(false)
     }
 
     pub fn approve_command(&self, argv: &[String]) {
         if let Ok(mut c) = self.commands.lock() {
-            c.push(argv.to_vec());
+            c.insert(argv.to_vec());
         }
     }
 
@@ -93,6 +97,10 @@ pub struct ToolCtx<'a> {
     pub shell: ShellLimits,
     /// The turn's aggregated diff, grown by each applied patch.
     pub turn_diff: &'a mut String,
+    /// Lifecycle hooks run around each call.
+    pub hooks: &'a HooksConfig,
+    /// Where confined commands run (the probed level, the config's sandbox defaults).
+    pub sandbox: &'a crate::sandbox::Sandbox,
 }
 
 impl ToolCtx<'_> {
@@ -106,9 +114,44 @@ impl ToolCtx<'_> {
     }
 }
 
-/// Runs one call by name. Unknown tools and bad arguments are answered with an error the model
-/// can act on, never a failed turn.
+/// Runs one call by name, between its PreToolUse and PostToolUse hooks. Unknown tools and bad
+/// arguments are answered with an error the model can act on, never a failed turn.
 pub async fn handle_call(
+    ctx: &mut ToolCtx<'_>,
+    name: &str,
+    arguments: &str,
+) -> Result<ToolOutcome, ThreadError> {
+    let input = hooks::tool_input(arguments);
+    if let HookVerdict::Block(reason) = ctx.hook_site().pre_tool_use(name, &input).await? {
+        return Ok(ToolOutcome::Output(format!("blocked by hook: {reason}")));
+    }
+    // An interrupt that arrived while a hook ran stops the call before it has any effect.
+    if ctx.cancel.is_cancelled() {
+        return Ok(ToolOutcome::Interrupt);
+    }
+    let ToolOutcome::Output(output) = run_tool(ctx, name, arguments).await? else {
+        return Ok(ToolOutcome::Interrupt);
+    };
+    Ok(ToolOutcome::Output(
+        match ctx.hook_site().post_tool_use(name, &input, &output).await? {
+            HookVerdict::Continue => output,
+            HookVerdict::Block(reason) => format!("{output}\n\nPostToolUse hook: {reason}"),
+        },
+    ))
+}
+
+impl ToolCtx<'_> {
+    fn hook_site(&self) -> HookSite<'_> {
+        HookSite {
+            hooks: self.hooks,
+            emitter: &*self.emitter,
+            cwd: &self.cwd,
+            cancel: self.cancel,
+        }
+    }
+}
+
+async fn run_tool(
     ctx: &mut ToolCtx<'_>,
     name: &str,
     arguments: &str,

@@ -103,6 +103,7 @@ pub async fn apply_patch(ctx: &mut ToolCtx<'_>, input: &str) -> Result<ToolOutco
             "item/fileChange/requestApproval",
             params,
             ctx.approval_timeout,
+            ctx.cancel,
         )
         .await?;
         match outcome.decision {

@@ -1,9 +1,9 @@
 //! The `shell` tool: decide whether to ask, where to run, then run and report.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use agentd_protocol::{
-    ApprovalDecision, AskForApproval, CommandAction, CommandExecutionItem, ItemStatus,
+    ApprovalDecision, AskForApproval, CommandAction, CommandExecutionItem, ItemStatus, SandboxMode,
     SandboxPolicy, ThreadItem,
 };
 use serde::Deserialize;
@@ -11,9 +11,10 @@ use serde_json::json;
 use tokio::sync::mpsc;
 
 use super::approval::ask;
-use super::exec::{self, ExecError, ExecRequest};
+use super::exec::{self, ExecError, ExecOutput, ExecRequest};
 use super::execpolicy::{Assessment, Decision, Safety};
 use super::orchestrator::{ToolCtx, ToolOutcome};
+use crate::sandbox;
 use crate::threads::{now_ms, ThreadError};
 
 #[derive(Debug, Deserialize)]
@@ -101,19 +102,28 @@ pub async fn shell(ctx: &mut ToolCtx<'_>, arguments: &str) -> Result<ToolOutcome
         .map(|w| ctx.resolve(w))
         .unwrap_or_else(|| ctx.cwd.clone());
     let assessment = ctx.policy.assess(&args.command);
-    if let Some(rule) = assessment
-        .rule
-        .as_ref()
-        .filter(|r| r.decision == Decision::Forbidden)
-    {
-        return Ok(ToolOutcome::Output(format!(
-            "command forbidden by exec policy ({}){}",
-            rule.source,
-            rule.justification
-                .as_ref()
-                .map(|j| format!(": {j}"))
-                .unwrap_or_default()
-        )));
+    // A rule's verdict is final when nobody can be asked: `forbidden`, and `prompt` under
+    // approval policy `never` (running it unasked would ignore the rule).
+    let never_ask = ctx.settings.approval_policy == AskForApproval::Never;
+    if let Some(rule) = assessment.rule.as_ref().filter(|r| {
+        r.decision == Decision::Forbidden || (r.decision == Decision::Prompt && never_ask)
+    }) {
+        let why = rule
+            .justification
+            .as_ref()
+            .map(|j| format!(": {j}"))
+            .unwrap_or_default();
+        return Ok(ToolOutcome::Output(
+            if rule.decision == Decision::Forbidden {
+                format!("command forbidden by exec policy ({}){why}", rule.source)
+            } else {
+                format!(
+                    "command not run: exec policy ({}) requires approval{why}; approvals are off \
+                 (approval_policy = never)",
+                    rule.source
+                )
+            },
+        ));
     }
     let escalate = args.escalate.unwrap_or(false);
     let command_text = display_command(&args.command);
@@ -135,8 +145,11 @@ pub async fn shell(ctx: &mut ToolCtx<'_>, arguments: &str) -> Result<ToolOutcome
         .item_started(&ThreadItem::CommandExecution(item.clone()))
         .await?;
 
-    let mut unconfined = matches!(ctx.settings.sandbox, SandboxPolicy::DangerFullAccess);
-    let reason = if ctx.session.command_approved(&args.command) {
+    // A person's yes to this command — now, or earlier with `acceptForSession` — also covers
+    // running it outside the sandbox should the sandbox refuse it (as Codex does): nobody is
+    // asked twice about one command.
+    let mut approved = ctx.session.command_approved(&args.command);
+    let reason = if approved {
         None
     } else {
         approval_reason(ctx.settings.approval_policy, &assessment, escalate)
@@ -148,30 +161,91 @@ pub async fn shell(ctx: &mut ToolCtx<'_>, arguments: &str) -> Result<ToolOutcome
             .map_or(reason.clone(), |j| format!("{reason}; {j}"));
         match request(ctx, &item, &args.command, Some(reason)).await? {
             Some(outcome) => return finish_declined(ctx, item, position, outcome).await,
-            None => unconfined |= escalate,
+            None => approved = true,
         }
     }
 
-    if !unconfined {
-        // The sandbox arrives with its own issue; until then a confined run is refused rather
-        // than silently run without confinement, and escalation is offered where allowed.
-        let denial = "sandbox denied: confinement is not available in this build, so the \
-                      command was not run";
-        let may_escalate = !matches!(ctx.settings.approval_policy, AskForApproval::Never);
-        if !may_escalate {
-            item.status = ItemStatus::Failed;
-            item.aggregated_output = Some(denial.to_owned());
-            ctx.emitter
-                .item_completed(&ThreadItem::CommandExecution(item), position)
-                .await?;
-            return Ok(ToolOutcome::Output(denial.to_owned()));
-        }
-        let reason = format!("{denial}; run it without the sandbox?");
-        if let Some(outcome) = request(ctx, &item, &args.command, Some(reason)).await? {
-            return finish_declined(ctx, item, position, outcome).await;
+    // An approved request to run outside the sandbox runs there straight away.
+    if !(escalate && approved) {
+        match ctx.sandbox.plan(&ctx.settings.sandbox, &ctx.cwd).await {
+            Ok(None) => {}
+            Ok(Some(plan)) => {
+                let result = execute(ctx, &item, &args, &cwd, plan.wrapper_argv()).await?;
+                let denied = match &result {
+                    Ok(out) => {
+                        sandbox::looks_like_denial(out.exit_code, out.timed_out, &out.aggregated)
+                    }
+                    Err(_) => false,
+                };
+                let out = match result {
+                    Ok(out) if denied => out,
+                    other => return finish(ctx, item, position, other, None).await,
+                };
+                let denial = denial_note(&ctx.settings.sandbox, &out);
+                if !approved {
+                    if matches!(ctx.settings.approval_policy, AskForApproval::Never) {
+                        return finish(ctx, item, position, Ok(out), Some(denial)).await;
+                    }
+                    let reason = format!("{}; run it without the sandbox?", denial_summary(&out));
+                    if let Some(d) = request(ctx, &item, &args.command, Some(reason)).await? {
+                        return finish_denial_declined(ctx, item, position, out, denial, d).await;
+                    }
+                }
+            }
+            Err(unavailable) => {
+                // Confinement is impossible here: never run silently unconfined; refuse, and
+                // offer escalation where the policy lets a person be asked.
+                let denial = format!(
+                    "sandbox denied: confinement is not available on this machine \
+                     ({unavailable}), so the command was not run"
+                );
+                if !approved {
+                    if matches!(ctx.settings.approval_policy, AskForApproval::Never) {
+                        item.status = ItemStatus::Failed;
+                        item.aggregated_output = Some(denial.clone());
+                        ctx.emitter
+                            .item_completed(&ThreadItem::CommandExecution(item), position)
+                            .await?;
+                        return Ok(ToolOutcome::Output(denial));
+                    }
+                    let reason = format!("{denial}; run it without the sandbox?");
+                    if let Some(outcome) = request(ctx, &item, &args.command, Some(reason)).await? {
+                        return finish_declined(ctx, item, position, outcome).await;
+                    }
+                }
+            }
         }
     }
-    run(ctx, item, position, &args, cwd).await
+    let result = execute(ctx, &item, &args, &cwd, Vec::new()).await?;
+    finish(ctx, item, position, result, None).await
+}
+
+/// The first line of what the model is told when the sandbox stopped a command.
+fn denial_note(policy: &SandboxPolicy, out: &ExecOutput) -> String {
+    let mode = match policy.mode() {
+        SandboxMode::ReadOnly => "read-only",
+        SandboxMode::WorkspaceWrite => "workspace-write",
+        SandboxMode::DangerFullAccess => "danger-full-access",
+    };
+    format!(
+        "sandbox denied: the command failed inside the {mode} sandbox (exit code {}) with an \
+         error the sandbox causes; it was not run outside the sandbox",
+        out.exit_code
+    )
+}
+
+/// For the approval prompt: the sandbox error itself, short.
+fn denial_summary(out: &ExecOutput) -> String {
+    let line = out
+        .aggregated
+        .lines()
+        .rev()
+        .find(|l| sandbox::looks_like_denial(1, false, l))
+        .or_else(|| out.aggregated.lines().rev().find(|l| !l.trim().is_empty()))
+        .unwrap_or("")
+        .trim();
+    let line: String = line.chars().take(200).collect();
+    format!("the sandbox blocked this command: {line}")
 }
 
 /// Asks for approval; `None` means go ahead, `Some(decision)` means stop with it.
@@ -190,6 +264,7 @@ async fn request(
         "item/commandExecution/requestApproval",
         params,
         ctx.approval_timeout,
+        ctx.cancel,
     )
     .await?;
     Ok(match outcome.decision {
@@ -219,25 +294,27 @@ async fn finish_declined(
     })
 }
 
-async fn run(
+/// Runs the command (behind `wrapper`, the sandbox helper, when confined), streaming its output
+/// to clients as `outputDelta` events of `item`.
+async fn execute(
     ctx: &mut ToolCtx<'_>,
-    mut item: CommandExecutionItem,
-    position: i64,
+    item: &CommandExecutionItem,
     args: &ShellArgs,
-    cwd: PathBuf,
-) -> Result<ToolOutcome, ThreadError> {
+    cwd: &Path,
+    wrapper: Vec<String>,
+) -> Result<Result<ExecOutput, ExecError>, ThreadError> {
     let timeout = args
         .timeout_ms
         .map(std::time::Duration::from_millis)
         .unwrap_or(ctx.shell.default_timeout);
     let request = ExecRequest {
         argv: args.command.clone(),
-        cwd,
+        cwd: cwd.to_path_buf(),
         env: command_env(),
         timeout,
         client_output_cap: ctx.shell.client_output_cap,
         model_output_cap: ctx.shell.model_output_cap,
-        wrapper: Vec::new(),
+        wrapper,
     };
     // Output streams to clients while the command runs: the runner's callback feeds a channel
     // that this task drains into `outputDelta` events.
@@ -256,11 +333,16 @@ async fn run(
         ctx.emitter.turn_id.clone(),
         item.id.clone(),
     );
+    // A character split between two reads is sent whole, with the second delta.
+    let mut text = exec::Utf8Stream::default();
     let result = loop {
         tokio::select! {
             r = &mut run => break r,
             Some(chunk) = rx.recv() => {
-                let delta = String::from_utf8_lossy(&chunk).into_owned();
+                let delta = text.push(&chunk);
+                if delta.is_empty() {
+                    continue;
+                }
                 ctx.emitter.event(
                     "item/commandExecution/outputDelta",
                     json!({"threadId": thread_id, "turnId": turn_id, "itemId": item_id, "delta": delta}),
@@ -269,8 +351,11 @@ async fn run(
             }
         }
     };
-    while let Ok(chunk) = rx.try_recv() {
-        let delta = String::from_utf8_lossy(&chunk).into_owned();
+    let mut rest: Vec<String> = std::iter::from_fn(|| rx.try_recv().ok())
+        .map(|chunk| text.push(&chunk))
+        .collect();
+    rest.push(text.finish());
+    for delta in rest.into_iter().filter(|d| !d.is_empty()) {
         ctx.emitter
             .event(
                 "item/commandExecution/outputDelta",
@@ -279,6 +364,18 @@ async fn run(
             )
             .await?;
     }
+    Ok(result)
+}
+
+/// Completes the item with a run's result; `denial` (a sandbox denial under approval policy
+/// `never`) is put before the output the model sees.
+async fn finish(
+    ctx: &mut ToolCtx<'_>,
+    mut item: CommandExecutionItem,
+    position: i64,
+    result: Result<ExecOutput, ExecError>,
+    denial: Option<String>,
+) -> Result<ToolOutcome, ThreadError> {
     let outcome = match result {
         Ok(out) => {
             item.status = if out.exit_code == 0 {
@@ -289,7 +386,11 @@ async fn run(
             item.exit_code = Some(out.exit_code);
             item.duration_ms = Some(out.duration.as_millis() as i64);
             item.aggregated_output = Some(out.aggregated.clone());
-            ToolOutcome::Output(exec::format_for_model(&out))
+            let text = exec::format_for_model(&out);
+            ToolOutcome::Output(match denial {
+                Some(note) => format!("{note}\n{text}"),
+                None => text,
+            })
         }
         Err(ExecError::Cancelled { partial }) => {
             item.status = ItemStatus::Failed;
@@ -308,4 +409,31 @@ async fn run(
         .item_completed(&ThreadItem::CommandExecution(item), position)
         .await?;
     Ok(outcome)
+}
+
+/// The sandbox stopped the command and a person declined running it outside: the item keeps
+/// what the confined run printed, and the model learns both.
+async fn finish_denial_declined(
+    ctx: &mut ToolCtx<'_>,
+    mut item: CommandExecutionItem,
+    position: i64,
+    out: ExecOutput,
+    denial: String,
+    decision: ApprovalDecision,
+) -> Result<ToolOutcome, ThreadError> {
+    item.status = ItemStatus::Declined;
+    item.exit_code = Some(out.exit_code);
+    item.duration_ms = Some(out.duration.as_millis() as i64);
+    item.aggregated_output = Some(out.aggregated.clone());
+    ctx.emitter
+        .item_completed(&ThreadItem::CommandExecution(item), position)
+        .await?;
+    Ok(if decision == ApprovalDecision::Cancel {
+        ToolOutcome::Interrupt
+    } else {
+        ToolOutcome::Output(format!(
+            "{denial}; the user declined to run it outside the sandbox\n{}",
+            exec::format_for_model(&out)
+        ))
+    })
 }

@@ -5,6 +5,8 @@
 //! has.
 
 pub mod stdio;
+pub mod tls;
+pub mod web_assets;
 pub mod websocket;
 
 use bytes::Bytes;
@@ -30,6 +32,8 @@ pub struct Link {
     pub outbound: mpsc::Sender<Bytes>,
     /// Human-readable peer description for logs.
     pub peer: String,
+    /// What the connection's token allows (stdio: everything).
+    pub scope: crate::auth::Scope,
 }
 
 /// Limits every transport applies.

@@ -42,6 +42,7 @@ where
             inbound: in_rx,
             outbound: out_tx,
             peer,
+            scope: crate::auth::Scope::Admin,
         },
         writer,
     )

@@ -5,6 +5,9 @@
 //! codec's own message limit is set well above the protocol's frame limit so that an oversized
 //! message is *ours* to reject (with -32600, connection kept) rather than a codec error that
 //! would close the socket.
+//!
+//! Access is decided before the upgrade completes (`auth::Gate`): a refused handshake gets 401
+//! or 403 with an empty body. With `[tls]` configured the same service runs over rustls.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -15,28 +18,34 @@ use futures_util::{SinkExt, StreamExt};
 use http_body_util::Full;
 use hyper::body::Incoming;
 use hyper::header::{
-    HeaderValue, CONNECTION, SEC_WEBSOCKET_ACCEPT, SEC_WEBSOCKET_KEY, SEC_WEBSOCKET_VERSION,
-    UPGRADE,
+    HeaderValue, CONNECTION, SEC_WEBSOCKET_ACCEPT, SEC_WEBSOCKET_KEY, SEC_WEBSOCKET_PROTOCOL,
+    SEC_WEBSOCKET_VERSION, UPGRADE,
 };
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 use tokio::sync::mpsc;
+use tokio_rustls::TlsAcceptor;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
-use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Role, WebSocketConfig};
 use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
 use tokio_tungstenite::WebSocketStream;
 
 use super::{Inbound, Limits, Link, INBOUND_BUFFER};
+use crate::auth::{Gate, Grant, Refusal};
 
 /// Called once per accepted WebSocket connection with its link.
 pub type Accept = Arc<dyn Fn(Link) + Send + Sync>;
 
-/// Serves HTTP + WebSocket on `listener` until `shutdown` resolves.
+/// Serves HTTP + WebSocket on `listener` until `shutdown` resolves. Every upgrade is admitted
+/// or refused by `gate` first; with `tls`, every connection is TLS from its first byte.
 pub async fn serve(
     listener: TcpListener,
     limits: Limits,
     accept: Accept,
+    gate: Arc<Gate>,
+    tls: Option<TlsAcceptor>,
     mut shutdown: tokio::sync::watch::Receiver<bool>,
 ) {
     loop {
@@ -54,18 +63,44 @@ pub async fn serve(
         };
         let _ = stream.set_nodelay(true);
         let accept = accept.clone();
+        let gate = gate.clone();
+        let tls = tls.clone();
         tokio::spawn(async move {
-            let service = hyper::service::service_fn(move |req| {
-                let accept = accept.clone();
-                async move { Ok::<_, Infallible>(route(req, peer, limits, accept)) }
-            });
-            let conn = hyper::server::conn::http1::Builder::new()
-                .serve_connection(TokioIo::new(stream), service)
-                .with_upgrades();
-            if let Err(e) = conn.await {
-                tracing::debug!(%peer, error = %e, "http connection ended with an error");
+            match tls {
+                None => serve_http(stream, peer, limits, accept, gate).await,
+                Some(acceptor) => {
+                    // A peer that connects and says nothing must not hold a task forever.
+                    let handshake =
+                        tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await;
+                    match handshake {
+                        Ok(Ok(stream)) => serve_http(stream, peer, limits, accept, gate).await,
+                        Ok(Err(e)) => tracing::debug!(%peer, error = %e, "TLS handshake failed"),
+                        Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
+                    }
+                }
             }
         });
+    }
+}
+
+/// How long a TLS client may take to finish its handshake.
+const TLS_HANDSHAKE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// One HTTP/1.1 connection (plain or TLS): health checks, or one WebSocket upgrade.
+async fn serve_http<S>(stream: S, peer: SocketAddr, limits: Limits, accept: Accept, gate: Arc<Gate>)
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let service = hyper::service::service_fn(move |req| {
+        let accept = accept.clone();
+        let gate = gate.clone();
+        async move { Ok::<_, Infallible>(route(req, peer, limits, accept, &gate)) }
+    });
+    let conn = hyper::server::conn::http1::Builder::new()
+        .serve_connection(TokioIo::new(stream), service)
+        .with_upgrades();
+    if let Err(e) = conn.await {
+        tracing::debug!(%peer, error = %e, "http connection ended with an error");
     }
 }
 
@@ -80,6 +115,7 @@ fn route(
     peer: SocketAddr,
     limits: Limits,
     accept: Accept,
+    gate: &Gate,
 ) -> Response<Full<Bytes>> {
     let is_upgrade = req
         .headers()
@@ -89,9 +125,24 @@ fn route(
     if !is_upgrade {
         return match (req.method(), req.uri().path()) {
             (&Method::GET, "/healthz") => text_response(StatusCode::OK, "ok\n"),
+            // The web page (clients/web), embedded: `/`, `/app.js`, `/sdk/…`.
+            (&Method::GET, path) => super::web_assets::serve(path)
+                .unwrap_or_else(|| text_response(StatusCode::NOT_FOUND, "not found\n")),
             _ => text_response(StatusCode::NOT_FOUND, "not found\n"),
         };
     }
+    // Checked before anything else about the upgrade; the refusal says nothing but its status.
+    let grant = match gate.admit(req.headers()) {
+        Ok(grant) => grant,
+        Err(refusal) => {
+            tracing::info!(%peer, ?refusal, "websocket handshake refused");
+            let status = match refusal {
+                Refusal::Unauthorized => StatusCode::UNAUTHORIZED,
+                Refusal::Origin => StatusCode::FORBIDDEN,
+            };
+            return text_response(status, "");
+        }
+    };
     let key = match req.headers().get(SEC_WEBSOCKET_KEY) {
         Some(k)
             if req
@@ -105,13 +156,16 @@ fn route(
         _ => return text_response(StatusCode::BAD_REQUEST, "bad websocket handshake\n"),
     };
     let on_upgrade = hyper::upgrade::on(&mut req);
+    let subprotocol = grant.subprotocol.clone();
     tokio::spawn(async move {
         match on_upgrade.await {
             Ok(upgraded) => {
                 let config = WebSocketConfig::default()
                     // Idle connections are cheap only if buffers are not allocated eagerly large.
                     .read_buffer_size(4 * 1024)
-                    .write_buffer_size(0)
+                    // Frames fed in one burst go out in one write; nothing is allocated until
+                    // something is sent.
+                    .write_buffer_size(16 * 1024)
                     .max_message_size(Some(codec_limit(limits.max_frame_bytes)))
                     .max_frame_size(Some(codec_limit(limits.max_frame_bytes)));
                 let ws = WebSocketStream::from_raw_socket(
@@ -120,7 +174,8 @@ fn route(
                     Some(config),
                 )
                 .await;
-                accept(pump(ws, limits, peer.to_string()));
+                tracing::debug!(%peer, token = %grant.name, scope = %grant.scope, "websocket connection admitted");
+                accept(pump(ws, limits, peer.to_string(), grant));
             }
             Err(e) => tracing::debug!(%peer, error = %e, "websocket upgrade failed"),
         }
@@ -135,6 +190,11 @@ fn route(
     if let Ok(v) = HeaderValue::from_str(&key) {
         h.insert(SEC_WEBSOCKET_ACCEPT, v);
     }
+    // A browser sends its token as a subprotocol and fails the connection unless the server
+    // accepts one of those it offered.
+    if let Some(p) = subprotocol {
+        h.insert(SEC_WEBSOCKET_PROTOCOL, p);
+    }
     resp
 }
 
@@ -146,7 +206,9 @@ fn codec_limit(max_frame_bytes: usize) -> usize {
 }
 
 /// Splits the socket into a reader task and a writer task joined to the [`Link`] channels.
-fn pump<S>(ws: WebSocketStream<S>, limits: Limits, peer: String) -> Link
+/// The reader stops, and the writer sends a close frame, when the grant's `closed` fires (token
+/// revoked, daemon stopping).
+fn pump<S>(ws: WebSocketStream<S>, limits: Limits, peer: String, grant: Grant) -> Link
 where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
@@ -156,8 +218,23 @@ where
     let (close_tx, mut close_rx) = mpsc::channel::<Message>(1);
 
     let reader_peer = peer.clone();
+    let closed = grant.closed.clone();
     tokio::spawn(async move {
-        while let Some(msg) = stream.next().await {
+        loop {
+            let msg = tokio::select! {
+                m = stream.next() => match m {
+                    Some(m) => m,
+                    None => break,
+                },
+                _ = closed.cancelled() => {
+                    tracing::debug!(peer = %reader_peer, "closing the connection (token revoked or daemon stopping)");
+                    let _ = close_tx.try_send(Message::Close(Some(CloseFrame {
+                        code: CloseCode::Policy,
+                        reason: "access revoked or daemon stopping".into(),
+                    })));
+                    break;
+                }
+            };
             let inbound = match msg {
                 Ok(Message::Text(t)) if t.len() > limits.max_frame_bytes => Inbound::TooLarge {
                     len: t.len(),
@@ -186,6 +263,8 @@ where
     tokio::spawn(async move {
         loop {
             let frame = tokio::select! {
+                // Frames already queued go out before a close the daemon asked for.
+                biased;
                 f = out_rx.recv() => match f {
                     Some(f) => f,
                     None => break,
@@ -229,5 +308,6 @@ where
         inbound: in_rx,
         outbound: out_tx,
         peer,
+        scope: grant.scope,
     }
 }

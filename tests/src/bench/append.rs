@@ -1,5 +1,7 @@
-//! Event append throughput: events committed per second on one thread with no subscriber,
-//! through the daemon (pipelined renames over WebSocket) and in-process (the daemon library's
+//! Event append throughput: events committed per second on one thread with no subscriber. The
+//! primary figure comes from a turn (`turns::append`: a model stream's burst of deltas). The
+//! secondary ones, below: through the daemon by pipelined renames over WebSocket (bounded by
+//! request round trips, one request at a time per connection), and in-process (the daemon library's
 //! `ThreadHub` and `ActorHandle::emit` from many tasks, no transport at all).
 
 use std::path::Path;
@@ -19,11 +21,22 @@ use super::stats::{ms, per_s, thousands, Summary};
 use super::writers;
 use super::Ctx;
 
+/// The turn-driven figure, then the rename-driven and in-process ones.
 pub async fn run(ctx: &Ctx) -> Result<Value> {
+    let turn = super::turns::append(ctx).await?;
+    println!();
+    let mut rest = renames(ctx).await?;
+    rest["turn"] = turn;
+    Ok(rest)
+}
+
+/// Secondary: pipelined renames through the daemon, then `ActorHandle::emit` in-process.
+async fn renames(ctx: &Ctx) -> Result<Value> {
     let o = &ctx.opts;
     let (n, writers) = (o.append_events, o.writers.max(1));
     println!(
-        "== append: {n} events on one thread, no subscribers; committed events/s (first send → last answer)"
+        "== append (secondary, rename-driven and in-process): {n} events on one thread, no \
+         subscribers; committed events/s (first send → last answer)"
     );
 
     let d = WsDaemon::start(&ctx.bin, &[]).await?;

@@ -1,4 +1,7 @@
-//! Fan-out: one thread, many WebSocket subscribers, events produced by pipelined renames.
+//! Fan-out: one thread, many WebSocket subscribers. The primary figures come from a turn
+//! (`turns::fanout`: a model stream's burst of deltas, the daemon's real hot path). The secondary
+//! ones, below, produce events by pipelined renames instead; a connection handles its requests
+//! one at a time, so those figures measure request round trips as much as fan-out.
 //!
 //! Each subscriber is a bare WebSocket stream reading only `seq` and the name (send time and
 //! slot); it checks that its seqs are strictly consecutive and records send → receipt latency
@@ -26,12 +29,22 @@ const WARMUP_NAME: &str = "warmup";
 /// A subscriber stops when nothing arrives for this long (events went missing).
 const IDLE_TIMEOUT: Duration = Duration::from_secs(15);
 
+/// The turn-driven figures, then the rename-driven ones.
 pub async fn run(ctx: &Ctx) -> Result<Value> {
+    let turn = super::turns::fanout(ctx).await?;
+    println!();
+    let renames = renames(ctx).await?;
+    Ok(json!({"turn": turn, "renames": renames}))
+}
+
+/// Secondary: events produced by pipelined `thread/name/set` requests.
+async fn renames(ctx: &Ctx) -> Result<Value> {
     let o = &ctx.opts;
     let (subs, events, writers) = (o.subscribers.max(1), o.fanout_events, o.writers.max(1));
     let paced = o.paced_events;
     println!(
-        "== fanout: 1 thread, {subs} WebSocket subscribers, {events} renames from {writers} \
+        "== fanout (secondary, rename-driven): 1 thread, {subs} WebSocket subscribers, {events} \
+         renames from {writers} \
          writers × {} in flight, then {paced} renames one at a time; daemon --outbound-queue {}",
         o.in_flight, o.outbound_queue
     );

@@ -6,9 +6,13 @@
 pub mod append;
 pub mod daemon;
 pub mod fanout;
+pub mod history;
 pub mod rss;
+pub mod sandbox;
+pub mod sse_source;
 pub mod startup;
 pub mod stats;
+pub mod turns;
 pub mod writers;
 pub mod ws;
 
@@ -53,6 +57,21 @@ pub struct Options {
     /// `--outbound-queue` given to the daemon for fan-out (frames per connection).
     #[arg(long, default_value_t = 65_536)]
     pub outbound_queue: usize,
+    /// Deltas per timed turn of the `turn` latency runs.
+    #[arg(long, default_value_t = 2000)]
+    pub turn_deltas: usize,
+    /// Microseconds between two model deltas in the paced latency runs.
+    #[arg(long, default_value_t = 500)]
+    pub turn_pace_us: u64,
+    /// Bytes of each model delta (at least the 18-byte timestamp).
+    #[arg(long, default_value_t = 24)]
+    pub delta_bytes: usize,
+    /// Deltas of the long turn whose wall time `turn` reports.
+    #[arg(long, default_value_t = 10_000)]
+    pub turn_wall_deltas: usize,
+    /// Deltas of the turn that drives the turn-driven fan-out and append figures.
+    #[arg(long, default_value_t = 20_000)]
+    pub turn_fanout_deltas: usize,
     /// Concurrent emitting tasks for the in-process append variant (comma-separated).
     #[arg(long, value_delimiter = ',', default_values_t = vec![1usize, 4, 256])]
     pub emit_tasks: Vec<usize>,
@@ -93,14 +112,30 @@ pub const BENCHES: &[Bench] = &[
         run: |c| Box::pin(rss::run(c)),
     },
     Bench {
+        name: "turn",
+        about: "model delta → client latency vs a direct reader, a 10k-delta turn, request size",
+        run: |c| Box::pin(turns::run(c)),
+    },
+    Bench {
         name: "fanout",
-        about: "one thread, many WebSocket subscribers, pipelined renames: deliveries/s, latency",
+        about:
+            "one thread, many WebSocket subscribers, a turn's deltas (then renames): deliveries/s",
         run: |c| Box::pin(fanout::run(c)),
     },
     Bench {
         name: "append",
-        about: "events committed per second, through the daemon and in-process",
+        about: "events committed per second: a turn's deltas, renames, in-process",
         run: |c| Box::pin(append::run(c)),
+    },
+    Bench {
+        name: "history",
+        about: "thread/read and thread/resume of a 10k-item thread, thread/search over 10k threads",
+        run: |c| Box::pin(history::run(c)),
+    },
+    Bench {
+        name: "sandbox",
+        about: "cost of the sandbox per spawned command: /bin/true direct vs `agentd sandbox-exec`",
+        run: |c| Box::pin(sandbox::run(c)),
     },
 ];
 

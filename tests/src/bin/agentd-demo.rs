@@ -37,7 +37,10 @@ async fn main() -> Result<()> {
         std::env::set_var("AGENTD_BIN", bin_dir.join("agentd"));
     }
     let daemon = Agentd::start(Options::default().mock_provider(&base_url, "responses")).await?;
-    println!("agentd listening on {} (data in a temporary directory)\n", daemon.url);
+    println!(
+        "agentd listening on {} (data in a temporary directory)\n",
+        daemon.ws_url()
+    );
 
     let mut client = daemon.client("agentd-demo").await?;
     let thread = client.start_thread(json!({})).await?;
@@ -71,7 +74,10 @@ async fn main() -> Result<()> {
         }
     }
     let read = client
-        .call("thread/read", json!({"threadId": thread, "includeTurns": true}))
+        .call(
+            "thread/read",
+            json!({"threadId": thread, "includeTurns": true}),
+        )
         .await?;
     println!(
         "the thread now holds {} turn(s) and {} events; it was persisted before you saw each one.",

@@ -27,6 +27,7 @@ use tokio::io::AsyncReadExt;
 use tokio::time::Instant;
 
 pub use kill::{KILL_GRACE, TIMEOUT_EXIT_CODE};
+pub use output::Utf8Stream;
 
 /// Default for [`ExecRequest::client_output_cap`].
 pub const DEFAULT_CLIENT_OUTPUT_CAP: usize = 1024 * 1024;
@@ -131,6 +132,13 @@ pub enum ExecError {
     },
 }
 
+/// Which pipe a chunk of output came from (for [`run_with_input`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stream {
+    Stdout,
+    Stderr,
+}
+
 /// Why the command is being stopped early.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Stop {
@@ -149,6 +157,21 @@ pub async fn run(
     mut on_output: impl FnMut(&[u8]) + Send,
     cancel: impl Future<Output = ()> + Send,
 ) -> Result<ExecOutput, ExecError> {
+    run_with_input(req, None, move |_, chunk| on_output(chunk), cancel).await
+}
+
+/// [`run`], but the command reads `input` on its stdin (then EOF) instead of `/dev/null`, and
+/// `on_output` is told which pipe each chunk came from. Lifecycle hooks use this: they get a
+/// JSON description on stdin and give their reasons on stderr.
+///
+/// The input is written by a task of its own, so a command that never reads its stdin cannot
+/// block the run (the write fails with `EPIPE` once the command is gone, and is dropped).
+pub async fn run_with_input(
+    req: ExecRequest,
+    input: Option<Vec<u8>>,
+    mut on_output: impl FnMut(Stream, &[u8]) + Send,
+    cancel: impl Future<Output = ()> + Send,
+) -> Result<ExecOutput, ExecError> {
     let start = Instant::now();
     let spawn::Spawned {
         mut child,
@@ -156,7 +179,13 @@ pub async fn run(
         mut stderr,
         pgid,
         program,
-    } = spawn::spawn(&req)?;
+    } = spawn::spawn(&req, input.is_some())?;
+    if let (Some(input), Some(mut pipe)) = (input, child.stdin.take()) {
+        tokio::spawn(async move {
+            use tokio::io::AsyncWriteExt;
+            let _ = pipe.write_all(&input).await;
+        });
+    }
     let mut guard = kill::GroupGuard::new(pgid);
     let mut capture = output::OutputCapture::new(req.client_output_cap, req.model_output_cap);
     // `None` for timeouts too large to represent: effectively no timeout.
@@ -187,7 +216,7 @@ pub async fn run(
         tokio::select! {
             r = stdout.read(&mut out_buf), if out_open => match r {
                 Ok(n) if n > 0 => {
-                    on_output(&out_buf[..n]);
+                    on_output(Stream::Stdout, &out_buf[..n]);
                     capture.push(&out_buf[..n]);
                 }
                 // EOF, or a read error on our own pipe: nothing more will come.
@@ -195,7 +224,7 @@ pub async fn run(
             },
             r = stderr.read(&mut err_buf), if err_open => match r {
                 Ok(n) if n > 0 => {
-                    on_output(&err_buf[..n]);
+                    on_output(Stream::Stderr, &err_buf[..n]);
                     capture.push(&err_buf[..n]);
                 }
                 _ => err_open = false,

@@ -203,6 +203,32 @@ fn is_continuation(b: u8) -> bool {
     b & 0xC0 == 0x80
 }
 
+/// Decodes a stream of output chunks as it arrives, without mangling a character whose bytes
+/// two reads split between them: the incomplete tail of a chunk waits for the next one. So the
+/// streamed text, joined, is exactly the lossy decoding of all the bytes.
+#[derive(Debug, Default)]
+pub struct Utf8Stream {
+    carry: Vec<u8>,
+}
+
+impl Utf8Stream {
+    /// The text of `chunk` (with what the previous chunk left over) up to any incomplete tail.
+    pub fn push(&mut self, chunk: &[u8]) -> String {
+        self.carry.extend_from_slice(chunk);
+        let complete = complete_prefix_len(&self.carry);
+        let text = String::from_utf8_lossy(&self.carry[..complete]).into_owned();
+        self.carry.drain(..complete);
+        text
+    }
+
+    /// Whatever is left at the end of the stream (an incomplete character: lossy).
+    pub fn finish(&mut self) -> String {
+        let text = String::from_utf8_lossy(&self.carry).into_owned();
+        self.carry.clear();
+        text
+    }
+}
+
 /// Length of `bytes` without a trailing, incomplete UTF-8 sequence (one that
 /// the cap cut in half). Invalid bytes are left for lossy decoding.
 pub(crate) fn complete_prefix_len(bytes: &[u8]) -> usize {
@@ -235,6 +261,18 @@ pub(crate) fn continuation_prefix_len(bytes: &[u8]) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn utf8_stream_keeps_split_characters_whole() {
+        let mut s = Utf8Stream::default();
+        assert_eq!(s.push(b"caf\xC3"), "caf");
+        assert_eq!(s.push(b"\xA9 \xE2\x82"), "\u{e9} ");
+        assert_eq!(s.push(b"\xAC"), "\u{20ac}");
+        assert_eq!(s.push(b"bad \xFF!"), "bad \u{fffd}!");
+        assert_eq!(s.push(b"\xF0\x9F"), "");
+        assert_eq!(s.finish(), "\u{fffd}");
+        assert_eq!(s.finish(), "");
+    }
 
     fn capture(client: usize, model: usize, chunks: &[&[u8]]) -> CapturedOutput {
         let mut c = OutputCapture::new(client, model);

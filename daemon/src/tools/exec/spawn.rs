@@ -21,15 +21,17 @@ pub(crate) struct Spawned {
 }
 
 /// Spawns `wrapper ++ argv` in `cwd` with exactly `env`, in a new process
-/// group, with stdin on `/dev/null` and stdout/stderr piped.
+/// group, with stdin on `/dev/null` (or a pipe left in `child.stdin` when
+/// `stdin_piped`) and stdout/stderr piped.
 ///
 /// * Own process group: so timeout/cancel can signal the command and every
 ///   descendant at once (see `kill.rs`).
 /// * `/dev/null` stdin: the daemon is headless; a command waiting for input
 ///   (`cat`, a prompt) must see EOF instead of hanging until the timeout.
+///   A piped stdin is for callers that write a fixed input and close it.
 /// * `env_clear`: the daemon's own environment (tokens, sockets) must not
 ///   leak into model-driven commands; the caller decides the full set.
-pub(crate) fn spawn(req: &ExecRequest) -> Result<Spawned, ExecError> {
+pub(crate) fn spawn(req: &ExecRequest, stdin_piped: bool) -> Result<Spawned, ExecError> {
     let mut words = req.wrapper.iter().chain(req.argv.iter());
     let program = words.next().ok_or(ExecError::EmptyCommand)?.clone();
     let spawn_error = |source: io::Error| ExecError::Spawn {
@@ -60,7 +62,11 @@ pub(crate) fn spawn(req: &ExecRequest) -> Result<Spawned, ExecError> {
         .current_dir(&req.cwd)
         .env_clear()
         .envs(req.env.iter().map(|(k, v)| (k, v)))
-        .stdin(Stdio::null())
+        .stdin(if stdin_piped {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .process_group(0)

@@ -292,6 +292,43 @@ async fn stdin_is_closed() {
 }
 
 #[tokio::test]
+async fn input_reaches_stdin_and_streams_are_told_apart() {
+    let r = sh("cat; echo to-err >&2");
+    let mut stdout = Vec::new();
+    let mut stderr = Vec::new();
+    let out = run_with_input(
+        r,
+        Some(b"{\"event\":\"x\"}\n".to_vec()),
+        |stream, chunk| match stream {
+            Stream::Stdout => stdout.extend_from_slice(chunk),
+            Stream::Stderr => stderr.extend_from_slice(chunk),
+        },
+        pending(),
+    )
+    .await
+    .expect("command should run");
+    assert_eq!(out.exit_code, 0);
+    assert_eq!(stdout, b"{\"event\":\"x\"}\n");
+    assert_eq!(stderr, b"to-err\n");
+}
+
+#[tokio::test]
+async fn input_a_command_never_reads_does_not_block_it() {
+    // More than a pipe buffer holds, to a command that exits without reading.
+    let started = Instant::now();
+    let out = run_with_input(
+        sh("exit 0"),
+        Some(vec![b'x'; 1 << 20]),
+        |_, _| {},
+        pending(),
+    )
+    .await
+    .expect("command should run");
+    assert_eq!(out.exit_code, 0);
+    assert!(started.elapsed() < Duration::from_secs(2));
+}
+
+#[tokio::test]
 async fn huge_output_is_bounded_with_head_marker_tail() {
     let r = sh("yes | head -c 50000000");
     let (client_cap, model_cap) = (r.client_output_cap, r.model_output_cap);

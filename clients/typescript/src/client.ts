@@ -1,0 +1,888 @@
+// The agentd client: JSON-RPC 2.0 over any Transport, typed by the generated protocol bindings.
+//
+// What it adds over a bare socket (PROTOCOL.md §7–8):
+// - every thread the client subscribed to (thread/start, thread/resume, thread/fork) is tracked
+//   with the last `seq` seen; a notification with `seq <= lastSeen` is dropped, so a replay that
+//   overlaps what was already delivered is never seen twice;
+// - when the connection drops, the client reconnects with backoff, initializes again and sends
+//   `thread/resume {threadId, afterSeq: lastSeen}` for every subscribed thread, so nothing is lost;
+//   `thread/resyncRequired` triggers the same resume for its thread;
+// - requests that are safe to repeat (reads, resume, turn/start and turn/steer, which carry a
+//   `clientRequestId`) are re-sent after a reconnect; others fail with ConnectionLostError;
+// - server requests (approvals) go to handlers registered with `onServerRequest`; a handler's
+//   `signal` aborts when another client answered first (`serverRequest/resolved`) or the
+//   connection that carried the request is gone (the daemon sends it again after the resume);
+// - every notification is folded into a ThreadStore (`client.threads`) before handlers run.
+
+import {
+  ClientClosedError,
+  ConnectionLostError,
+  RequestTimeoutError,
+  RpcError,
+} from "./errors.js";
+import type {
+  ClientInfo,
+  ClientRequestMethod,
+  ClientRequestParams,
+  ClientRequestResults,
+  InitializeCapabilities,
+  InitializeResponse,
+  JsonValue,
+  RequestId,
+  ServerNotification,
+  ServerNotificationMethod,
+  ServerNotificationParams,
+  ServerRequest,
+  ServerRequestMethod,
+  ServerRequestParams,
+  ServerRequestResults,
+  ThreadResumeParams,
+  UserInput,
+} from "./protocol/index.js";
+import { notificationSeq, notificationThreadId, ThreadStore, type ThreadState, type TurnState } from "./reducer.js";
+import type { Connector, Transport } from "./transport.js";
+
+export type ConnectionState = "idle" | "connecting" | "open" | "reconnecting" | "closed";
+
+export interface ReconnectOptions {
+  /** First retry delay (default 100 ms); doubles per failed attempt, with jitter. */
+  initialDelayMs?: number;
+  /** Longest delay between attempts (default 5 s). */
+  maxDelayMs?: number;
+  /** Give up (and close the client) after this many failed attempts in a row (default: never). */
+  maxAttempts?: number;
+}
+
+export interface ClientOptions {
+  /** Sent in `initialize`; `name` is what other clients see in `serverRequest/resolved`. */
+  clientInfo?: ClientInfo;
+  capabilities?: InitializeCapabilities;
+  /** Reconnect after the connection drops (default true). */
+  reconnect?: boolean | ReconnectOptions;
+  /** Default timeout of every request, in ms (default: none). */
+  requestTimeoutMs?: number;
+  /** Where the client reports what it does not throw (default: console.warn). */
+  log?: (message: string, detail?: unknown) => void;
+}
+
+export interface RequestOptions {
+  timeoutMs?: number;
+}
+
+/** What a server-request handler learns besides the params. */
+export interface ServerRequestContext<M extends ServerRequestMethod = ServerRequestMethod> {
+  /** The request's id on the connection that carried it. */
+  readonly id: RequestId;
+  readonly method: M;
+  /**
+   * Aborted when the request no longer needs this client's answer: another client answered
+   * (`serverRequest/resolved`), or the connection dropped (the daemon asks again after the
+   * client resumes the thread).
+   */
+  readonly signal: AbortSignal;
+}
+
+export type ServerRequestHandler<M extends ServerRequestMethod> = (
+  params: ServerRequestParams[M],
+  ctx: ServerRequestContext<M>,
+) => ServerRequestResults[M] | Promise<ServerRequestResults[M]>;
+
+export type NotificationHandler<M extends ServerNotificationMethod> = (
+  params: ServerNotificationParams[M],
+  notification: Extract<ServerNotification, { method: M }>,
+) => void;
+
+/** A server request waiting for an answer from this client. */
+export interface PendingServerRequest {
+  readonly id: RequestId;
+  readonly method: ServerRequestMethod;
+  readonly params: ServerRequest["params"];
+  readonly signal: AbortSignal;
+  /** Answers it (ignored if it is no longer pending). */
+  respond(result: ServerRequestResults[ServerRequestMethod]): void;
+}
+
+/** Counters for tests and diagnostics. */
+export interface ClientStats {
+  /** Successful reconnects (the first connection not counted). */
+  reconnects: number;
+  /** Notifications dropped because their `seq` was already seen. */
+  duplicatesDropped: number;
+  /** `thread/resume` calls made for `thread/resyncRequired`. */
+  resyncs: number;
+}
+
+interface PendingCall {
+  id: number;
+  method: ClientRequestMethod;
+  params: unknown;
+  retry: boolean;
+  timeoutMs: number | undefined;
+  timer: ReturnType<typeof setTimeout> | undefined;
+  /** The connection it was sent on, or null while queued. */
+  generation: number | null;
+  resolve: (result: unknown) => void;
+  reject: (error: Error) => void;
+  /** Runs synchronously when the answer arrives, before any later message is handled. */
+  onResult?: (result: unknown) => void;
+}
+
+interface ServerRequestEntry {
+  generation: number;
+  id: RequestId;
+  method: ServerRequestMethod;
+  params: ServerRequest["params"];
+  controller: AbortController;
+  done: boolean;
+}
+
+interface Subscription {
+  lastSeen: number;
+}
+
+/** Methods whose repetition after a lost answer does no harm. */
+const RETRY_SAFE = new Set<ClientRequestMethod>([
+  "thread/resume",
+  "thread/read",
+  "thread/list",
+  "thread/search",
+  "thread/unsubscribe",
+  "model/list",
+  "config/read",
+  "account/read",
+  "configRequirements/read",
+  // Made idempotent by the clientRequestId the client always sets.
+  "turn/start",
+  "turn/steer",
+]);
+
+const SDK_VERSION = "0.1.0";
+
+function randomId(): string {
+  const c = (globalThis as { crypto?: { randomUUID?: () => string } }).crypto;
+  if (c?.randomUUID) return c.randomUUID();
+  return `${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}-${Math.random().toString(36).slice(2)}`;
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+export class AgentdClient {
+  /** The folded state of every thread this client has seen. */
+  readonly threads = new ThreadStore();
+  readonly stats: ClientStats = { reconnects: 0, duplicatesDropped: 0, resyncs: 0 };
+
+  private readonly connector: Connector;
+  private readonly options: ClientOptions;
+  private readonly log: (message: string, detail?: unknown) => void;
+
+  private state: ConnectionState = "idle";
+  private transport: Transport | null = null;
+  private generation = 0;
+  private nextId = 1;
+  private everConnected = false;
+  private closedByUser = false;
+  private reconnectLoop: Promise<void> | null = null;
+  private connecting: Promise<InitializeResponse> | null = null;
+  private initializeResult: InitializeResponse | null = null;
+
+  private readonly pending = new Map<number, PendingCall>();
+  private queue: PendingCall[] = [];
+  private readonly subscriptions = new Map<string, Subscription>();
+  private readonly resyncing = new Set<string>();
+  private readonly serverRequests = new Map<string, ServerRequestEntry>();
+
+  private readonly notificationHandlers = new Map<string, Set<(params: never, n: ServerNotification) => void>>();
+  private readonly anyHandlers = new Set<(n: ServerNotification) => void>();
+  private readonly requestHandlers = new Map<ServerRequestMethod, ServerRequestHandler<ServerRequestMethod>>();
+  private readonly serverRequestListeners = new Set<(r: PendingServerRequest) => void>();
+  private readonly stateListeners = new Set<(s: ConnectionState, detail?: string) => void>();
+
+  constructor(connector: Connector, options: ClientOptions = {}) {
+    this.connector = connector;
+    this.options = options;
+    this.log = options.log ?? ((m, d) => console.warn(`[agentd-client] ${m}`, d ?? ""));
+  }
+
+  /** Creates a client and connects it. */
+  static async connect(connector: Connector, options: ClientOptions = {}): Promise<AgentdClient> {
+    const client = new AgentdClient(connector, options);
+    await client.connect();
+    return client;
+  }
+
+  get connectionState(): ConnectionState {
+    return this.state;
+  }
+
+  /** The daemon's `initialize` answer on the current (or last) connection. */
+  get serverInfo(): InitializeResponse | null {
+    return this.initializeResult;
+  }
+
+  /** Opens the first connection and initializes it. */
+  connect(): Promise<InitializeResponse> {
+    if (this.state === "closed") return Promise.reject(new ClientClosedError("connect() after close()"));
+    if (this.state === "open" && this.initializeResult) return Promise.resolve(this.initializeResult);
+    if (this.connecting) return this.connecting;
+    this.setState("connecting");
+    this.connecting = this.openOnce().then(
+      (init) => {
+        this.connecting = null;
+        return init;
+      },
+      (e: unknown) => {
+        this.connecting = null;
+        if (!this.everConnected && !this.closedByUser) this.setState("idle", String(e));
+        throw e;
+      },
+    );
+    return this.connecting;
+  }
+
+  /** Closes the connection for good; pending and queued requests fail with ClientClosedError. */
+  async close(): Promise<void> {
+    if (this.state === "closed") return;
+    this.closedByUser = true;
+    const t = this.transport;
+    const closed = new Promise<void>((resolve) => {
+      if (!t) return resolve();
+      const prev = t.onClose;
+      const timer = setTimeout(resolve, 1000);
+      t.onClose = (reason) => {
+        clearTimeout(timer);
+        prev(reason);
+        resolve();
+      };
+    });
+    t?.close();
+    await closed;
+    this.shutDown("closed by the client");
+  }
+
+  /**
+   * Drops the current connection abruptly, as a network failure would; the client then
+   * reconnects and resumes its threads. For tests and demos.
+   */
+  debugDropConnection(): void {
+    this.transport?.abort();
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Requests
+
+  /** Sends a request and resolves with its typed result (rejects with RpcError on an error). */
+  request<M extends ClientRequestMethod>(
+    method: M,
+    params: ClientRequestParams[M],
+    options: RequestOptions = {},
+  ): Promise<ClientRequestResults[M]> {
+    if (this.state === "closed") return Promise.reject(new ClientClosedError(`${method} after close`));
+    if (this.state === "idle") return Promise.reject(new Error(`${method}: call connect() first`));
+    let sent: unknown = params;
+    if ((method === "turn/start" || method === "turn/steer") && (params as { clientRequestId?: unknown }).clientRequestId == null) {
+      // Makes the request safe to repeat after a lost answer (PROTOCOL.md §5).
+      sent = { ...params, clientRequestId: randomId() };
+    }
+    return new Promise<ClientRequestResults[M]>((resolve, reject) => {
+      const call: PendingCall = {
+        id: 0,
+        method,
+        params: sent,
+        retry: RETRY_SAFE.has(method),
+        timeoutMs: options.timeoutMs ?? this.options.requestTimeoutMs,
+        timer: undefined,
+        generation: null,
+        resolve: resolve as (r: unknown) => void,
+        reject,
+        onResult: (result) => this.track(method, sent, result),
+      };
+      if (call.timeoutMs !== undefined) {
+        call.timer = setTimeout(() => {
+          this.pending.delete(call.id);
+          this.queue = this.queue.filter((c) => c !== call);
+          reject(new RequestTimeoutError(method, call.timeoutMs ?? 0));
+        }, call.timeoutMs);
+      }
+      if (this.state === "open") this.sendCall(call);
+      else this.queue.push(call);
+    });
+  }
+
+  /** Sends a notification (e.g. `initialized`, sent by the client itself). */
+  notify(method: string, params?: JsonValue): void {
+    const msg: Record<string, unknown> = { jsonrpc: "2.0", method };
+    if (params !== undefined) msg.params = params;
+    this.transport?.send(JSON.stringify(msg));
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Conveniences
+
+  /** `thread/start`; the client is then subscribed to the new thread. */
+  startThread(params: ClientRequestParams["thread/start"] = {}): Promise<ClientRequestResults["thread/start"]> {
+    return this.request("thread/start", params);
+  }
+
+  /** `thread/resume` with its turns; the client is then subscribed and `threads` holds its state. */
+  resumeThread(
+    threadId: string,
+    params: Omit<ThreadResumeParams, "threadId"> = {},
+  ): Promise<ClientRequestResults["thread/resume"]> {
+    return this.request("thread/resume", { ...params, threadId });
+  }
+
+  /** `turn/start` with text (or any input). */
+  startTurn(
+    threadId: string,
+    input: string | UserInput[],
+    params: Omit<ClientRequestParams["turn/start"], "threadId" | "input"> = {},
+  ): Promise<ClientRequestResults["turn/start"]> {
+    const items: UserInput[] = typeof input === "string" ? [{ type: "text", text: input }] : input;
+    return this.request("turn/start", { ...params, threadId, input: items });
+  }
+
+  /** Resolves with the folded turn once its `turn/completed` has been seen. */
+  waitForTurn(threadId: string, turnId: string, timeoutMs?: number): Promise<TurnState> {
+    const ended = (): TurnState | undefined => {
+      const t = this.threads.get(threadId)?.turns.find((x) => x.id === turnId);
+      return t && t.status !== "inProgress" ? t : undefined;
+    };
+    const now = ended();
+    if (now) return Promise.resolve(now);
+    return new Promise<TurnState>((resolve, reject) => {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const off = this.threads.subscribe((thread) => {
+        if (thread.id !== threadId) return;
+        const t = ended();
+        if (t) {
+          off();
+          if (timer) clearTimeout(timer);
+          resolve(t);
+        }
+      });
+      if (timeoutMs !== undefined) {
+        timer = setTimeout(() => {
+          off();
+          reject(new Error(`turn ${turnId} did not complete within ${timeoutMs} ms`));
+        }, timeoutMs);
+      }
+    });
+  }
+
+  /** Starts a turn and resolves with it once completed (or interrupted / failed). */
+  async runTurn(
+    threadId: string,
+    input: string | UserInput[],
+    params: Omit<ClientRequestParams["turn/start"], "threadId" | "input"> = {},
+    timeoutMs?: number,
+  ): Promise<TurnState> {
+    const { turn } = await this.startTurn(threadId, input, params);
+    return this.waitForTurn(threadId, turn.id, timeoutMs);
+  }
+
+  /** Resolves with the params of the next notification of `method` that passes `filter`. */
+  waitFor<M extends ServerNotificationMethod>(
+    method: M,
+    filter: (params: ServerNotificationParams[M]) => boolean = () => true,
+    timeoutMs?: number,
+  ): Promise<ServerNotificationParams[M]> {
+    return new Promise((resolve, reject) => {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const off = this.on(method, (params) => {
+        if (!filter(params)) return;
+        off();
+        if (timer) clearTimeout(timer);
+        resolve(params);
+      });
+      if (timeoutMs !== undefined) {
+        timer = setTimeout(() => {
+          off();
+          reject(new Error(`no ${method} within ${timeoutMs} ms`));
+        }, timeoutMs);
+      }
+    });
+  }
+
+  /** The threads this client is subscribed to, with the last `seq` seen on each. */
+  subscribedThreads(): Array<{ threadId: string; lastSeq: number }> {
+    return [...this.subscriptions].map(([threadId, s]) => ({ threadId, lastSeq: s.lastSeen }));
+  }
+
+  /** The last `seq` delivered for a subscribed thread (undefined if not subscribed). */
+  lastSeq(threadId: string): number | undefined {
+    return this.subscriptions.get(threadId)?.lastSeen;
+  }
+
+  /** The folded state of a thread. */
+  thread(threadId: string): ThreadState | undefined {
+    return this.threads.get(threadId);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Handlers
+
+  /** Calls `handler` for every notification of `method` (after the store has folded it). */
+  on<M extends ServerNotificationMethod>(method: M, handler: NotificationHandler<M>): () => void;
+  /** Calls `handler` for every notification. */
+  on(method: "*", handler: (n: ServerNotification) => void): () => void;
+  on(method: string, handler: (...args: never[]) => void): () => void {
+    if (method === "*") {
+      const h = handler as unknown as (n: ServerNotification) => void;
+      this.anyHandlers.add(h);
+      return () => this.anyHandlers.delete(h);
+    }
+    let set = this.notificationHandlers.get(method);
+    if (!set) {
+      set = new Set();
+      this.notificationHandlers.set(method, set);
+    }
+    const h = handler as unknown as (params: never, n: ServerNotification) => void;
+    set.add(h);
+    return () => set.delete(h);
+  }
+
+  /**
+   * Answers server requests of `method` (one handler per method; a new one replaces the old).
+   * Without a handler a request stays pending: see `onServerRequestPending` and `respond`.
+   */
+  onServerRequest<M extends ServerRequestMethod>(method: M, handler: ServerRequestHandler<M>): () => void {
+    this.requestHandlers.set(method, handler as unknown as ServerRequestHandler<ServerRequestMethod>);
+    return () => {
+      if (this.requestHandlers.get(method) === (handler as unknown)) this.requestHandlers.delete(method);
+    };
+  }
+
+  /** Told of every server request as it arrives (whether or not a handler answers it). */
+  onServerRequestPending(listener: (r: PendingServerRequest) => void): () => void {
+    this.serverRequestListeners.add(listener);
+    return () => this.serverRequestListeners.delete(listener);
+  }
+
+  /** Server requests on the current connection still waiting for this client's answer. */
+  pendingServerRequests(): PendingServerRequest[] {
+    return [...this.serverRequests.values()]
+      .filter((e) => !e.done && e.generation === this.generation)
+      .map((e) => this.pendingView(e));
+  }
+
+  /** Told when the connection state changes. */
+  onConnectionState(listener: (state: ConnectionState, detail?: string) => void): () => void {
+    this.stateListeners.add(listener);
+    return () => this.stateListeners.delete(listener);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Connection lifecycle
+
+  private setState(s: ConnectionState, detail?: string): void {
+    if (this.state === s) return;
+    this.state = s;
+    for (const l of this.stateListeners) {
+      try {
+        l(s, detail);
+      } catch (e) {
+        this.log("connection-state listener threw", e);
+      }
+    }
+  }
+
+  /** Opens one transport, initializes it, resumes every subscribed thread, flushes the queue. */
+  private async openOnce(): Promise<InitializeResponse> {
+    const transport = await this.connector();
+    if (this.closedByUser) {
+      transport.close();
+      throw new ClientClosedError("closed while connecting");
+    }
+    const gen = ++this.generation;
+    this.transport = transport;
+    transport.onMessage = (text) => this.onText(gen, text);
+    transport.onClose = (reason) => this.onTransportClose(gen, reason);
+    try {
+      const init = (await this.internalRequest(gen, "initialize", {
+        clientInfo: this.options.clientInfo ?? { name: "agentd-ts", title: "@agentd/client", version: SDK_VERSION },
+        capabilities: this.options.capabilities ?? null,
+      })) as InitializeResponse;
+      this.notify("initialized");
+      this.initializeResult = init;
+      // Resumes go out before anything queued, so replays come first.
+      const resumes = [...this.subscriptions.keys()].map((threadId) => this.resubscribe(gen, threadId));
+      this.everConnected = true;
+      this.setState("open");
+      const queued = this.queue;
+      this.queue = [];
+      for (const call of queued) this.sendCall(call);
+      await Promise.all(resumes);
+      return init;
+    } catch (e) {
+      if (this.transport === transport) transport.abort();
+      throw e;
+    }
+  }
+
+  private onTransportClose(gen: number, reason: string): void {
+    if (gen !== this.generation) return;
+    this.transport = null;
+    // Answers on this connection will never come.
+    for (const call of [...this.pending.values()]) {
+      if (call.generation !== gen) continue;
+      this.pending.delete(call.id);
+      if (call.retry && !this.closedByUser) {
+        call.generation = null;
+        this.queue.push(call);
+      } else {
+        this.finishCall(call);
+        call.reject(this.closedByUser ? new ClientClosedError(reason) : new ConnectionLostError(call.method));
+      }
+    }
+    // Its server requests are void: the daemon asks again on the next connection.
+    for (const [key, entry] of this.serverRequests) {
+      if (entry.generation === gen) {
+        entry.done = true;
+        entry.controller.abort(new ConnectionLostError(entry.method));
+        this.serverRequests.delete(key);
+      }
+    }
+    this.resyncing.clear();
+    if (this.closedByUser) {
+      this.shutDown(reason);
+      return;
+    }
+    if (!this.everConnected || this.options.reconnect === false) {
+      if (this.everConnected) this.shutDown(`connection lost: ${reason}`);
+      return;
+    }
+    this.setState("reconnecting", reason);
+    this.startReconnecting();
+  }
+
+  private startReconnecting(): void {
+    if (this.reconnectLoop) return;
+    const opts: ReconnectOptions = typeof this.options.reconnect === "object" ? this.options.reconnect : {};
+    const initial = opts.initialDelayMs ?? 100;
+    const max = opts.maxDelayMs ?? 5000;
+    this.reconnectLoop = (async () => {
+      let attempt = 0;
+      while (!this.closedByUser) {
+        const delay = Math.min(max, initial * 2 ** attempt) * (0.5 + Math.random() / 2);
+        await new Promise((r) => setTimeout(r, attempt === 0 ? Math.min(delay, initial) : delay));
+        if (this.closedByUser) return;
+        try {
+          await this.openOnce();
+          this.stats.reconnects += 1;
+          return;
+        } catch (e) {
+          attempt += 1;
+          this.log(`reconnect attempt ${attempt} failed`, e instanceof Error ? e.message : e);
+          if (opts.maxAttempts !== undefined && attempt >= opts.maxAttempts) {
+            this.shutDown(`gave up reconnecting after ${attempt} attempts`);
+            return;
+          }
+          if (this.state !== "reconnecting" && !this.closedByUser) this.setState("reconnecting");
+        }
+      }
+    })().finally(() => {
+      this.reconnectLoop = null;
+    });
+  }
+
+  private shutDown(reason: string): void {
+    this.closedByUser = true;
+    this.transport = null;
+    for (const call of [...this.pending.values(), ...this.queue]) {
+      this.finishCall(call);
+      call.reject(new ClientClosedError(reason));
+    }
+    this.pending.clear();
+    this.queue = [];
+    for (const entry of this.serverRequests.values()) entry.controller.abort(new ClientClosedError(reason));
+    this.serverRequests.clear();
+    this.setState("closed", reason);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Sending
+
+  private sendCall(call: PendingCall): void {
+    const t = this.transport;
+    if (!t || this.state !== "open") {
+      this.queue.push(call);
+      return;
+    }
+    call.id = this.nextId++;
+    call.generation = this.generation;
+    this.pending.set(call.id, call);
+    try {
+      t.send(JSON.stringify({ jsonrpc: "2.0", id: call.id, method: call.method, params: call.params }));
+    } catch (e) {
+      // The close callback requeues or fails it.
+      this.log(`send of ${call.method} failed`, e);
+    }
+  }
+
+  /** A request on a specific connection, outside the queue (handshake and resumes). */
+  private internalRequest(
+    gen: number,
+    method: ClientRequestMethod,
+    params: unknown,
+    onResult?: (result: unknown) => void,
+  ): Promise<unknown> {
+    return new Promise((resolve, reject) => {
+      const t = this.transport;
+      if (!t || gen !== this.generation) {
+        reject(new ConnectionLostError(method));
+        return;
+      }
+      const call: PendingCall = {
+        id: this.nextId++,
+        method,
+        params,
+        retry: false,
+        timeoutMs: undefined,
+        timer: undefined,
+        generation: gen,
+        resolve,
+        reject,
+      };
+      if (onResult) call.onResult = onResult;
+      this.pending.set(call.id, call);
+      t.send(JSON.stringify({ jsonrpc: "2.0", id: call.id, method, params }));
+    });
+  }
+
+  private finishCall(call: PendingCall): void {
+    if (call.timer) clearTimeout(call.timer);
+    call.timer = undefined;
+  }
+
+  private sendRaw(gen: number, msg: Record<string, unknown>): void {
+    if (gen !== this.generation || !this.transport) return;
+    this.transport.send(JSON.stringify({ jsonrpc: "2.0", ...msg }));
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Subscriptions and replay
+
+  /** Bookkeeping for results that subscribe, run before anything after the answer is handled. */
+  private track(method: ClientRequestMethod, params: unknown, result: unknown): void {
+    if (!isObject(result)) return;
+    const thread = result.thread as ClientRequestResults["thread/start"]["thread"] | undefined;
+    switch (method) {
+      case "thread/start":
+      case "thread/fork": {
+        if (!thread) return;
+        // The daemon replays the thread's log from seq 0 right after this answer.
+        if (!this.subscriptions.has(thread.id)) this.subscriptions.set(thread.id, { lastSeen: 0 });
+        this.threads.load(thread);
+        return;
+      }
+      case "thread/resume": {
+        if (!thread) return;
+        const p = params as ThreadResumeParams;
+        const existing = this.subscriptions.get(thread.id);
+        const afterSeq = typeof p.afterSeq === "number" ? p.afterSeq : null;
+        const excluded = p.excludeTurns === true;
+        if (afterSeq === null) {
+          // Live from the thread's head on; the answer holds everything before.
+          this.subscriptions.set(thread.id, { lastSeen: Math.max(existing?.lastSeen ?? 0, thread.lastSeq) });
+          this.threads.load(thread, excluded ? { metadataOnly: true, lastSeq: thread.lastSeq } : {});
+        } else {
+          // A replay of every event after afterSeq follows.
+          this.subscriptions.set(thread.id, { lastSeen: existing?.lastSeen ?? afterSeq });
+          const known = this.threads.get(thread.id);
+          if (excluded) this.threads.load(thread, { metadataOnly: true, lastSeq: known?.lastSeq ?? afterSeq });
+          else this.threads.load(thread);
+        }
+        return;
+      }
+      case "thread/unsubscribe":
+        this.subscriptions.delete((params as { threadId: string }).threadId);
+        return;
+      default:
+        return;
+    }
+  }
+
+  /** After a reconnect (or a resync): replays what this client missed on one thread. */
+  private async resubscribe(gen: number, threadId: string): Promise<void> {
+    const sub = this.subscriptions.get(threadId);
+    if (!sub) return;
+    this.resyncing.add(threadId);
+    const params: ThreadResumeParams = { threadId, afterSeq: sub.lastSeen, excludeTurns: true };
+    try {
+      await this.internalRequest(gen, "thread/resume", params, (result) => this.track("thread/resume", params, result));
+    } catch (e) {
+      if (e instanceof RpcError) {
+        // The thread is gone (or no longer ours): stop following it.
+        this.log(`resuming thread ${threadId} failed; unsubscribed`, e.message);
+        this.subscriptions.delete(threadId);
+      }
+    } finally {
+      if (gen === this.generation) this.resyncing.delete(threadId);
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Receiving
+
+  private onText(gen: number, text: string): void {
+    if (gen !== this.generation) return;
+    let msg: unknown;
+    try {
+      msg = JSON.parse(text);
+    } catch {
+      this.log("dropping a message that is not JSON", text.slice(0, 200));
+      return;
+    }
+    const messages = Array.isArray(msg) ? msg : [msg];
+    for (const m of messages) {
+      if (!isObject(m)) continue;
+      try {
+        this.onMessage(gen, m);
+      } catch (e) {
+        this.log("handling a message threw", e);
+      }
+    }
+  }
+
+  private onMessage(gen: number, m: Record<string, unknown>): void {
+    const hasId = "id" in m && m.id !== undefined;
+    if (typeof m.method === "string") {
+      if (hasId) this.onServerRequestMessage(gen, m as unknown as ServerRequest);
+      else this.onNotification(m as unknown as ServerNotification);
+      return;
+    }
+    if (!hasId) return;
+    const call = typeof m.id === "number" ? this.pending.get(m.id) : undefined;
+    if (!call) {
+      if (m.error) this.log("error answer to no pending request", m.error);
+      return;
+    }
+    this.pending.delete(call.id);
+    this.finishCall(call);
+    if (isObject(m.error)) {
+      const err = m.error as { code?: number; message?: string; data?: JsonValue };
+      call.reject(new RpcError(call.method, err.code ?? 0, err.message ?? "error", err.data));
+      return;
+    }
+    try {
+      call.onResult?.(m.result);
+    } catch (e) {
+      this.log(`bookkeeping for ${call.method} threw`, e);
+    }
+    call.resolve(m.result);
+  }
+
+  private onNotification(n: ServerNotification): void {
+    const threadId = notificationThreadId(n);
+    if (n.method === "thread/resyncRequired") {
+      if (threadId !== null && this.subscriptions.has(threadId) && !this.resyncing.has(threadId)) {
+        this.stats.resyncs += 1;
+        void this.resubscribe(this.generation, threadId);
+      }
+      this.dispatch(n);
+      return;
+    }
+    const seq = notificationSeq(n);
+    if (threadId !== null && seq !== null) {
+      const sub = this.subscriptions.get(threadId);
+      if (sub) {
+        if (seq <= sub.lastSeen) {
+          this.stats.duplicatesDropped += 1;
+          return;
+        }
+        sub.lastSeen = seq;
+      }
+    }
+    if (n.method === "serverRequest/resolved") {
+      const key = `${this.generation}:${JSON.stringify(n.params.requestId)}`;
+      const entry = this.serverRequests.get(key);
+      if (entry) {
+        entry.done = true;
+        entry.controller.abort(new Error(`resolved by ${n.params.resolvedBy.clientName}: ${n.params.decision}`));
+        this.serverRequests.delete(key);
+      }
+    }
+    this.threads.apply(n);
+    this.dispatch(n);
+  }
+
+  private dispatch(n: ServerNotification): void {
+    const set = this.notificationHandlers.get(n.method);
+    if (set) {
+      for (const h of [...set]) {
+        try {
+          h(n.params as never, n);
+        } catch (e) {
+          this.log(`handler for ${n.method} threw`, e);
+        }
+      }
+    }
+    for (const h of [...this.anyHandlers]) {
+      try {
+        h(n);
+      } catch (e) {
+        this.log("notification handler threw", e);
+      }
+    }
+  }
+
+  private pendingView(entry: ServerRequestEntry): PendingServerRequest {
+    return {
+      id: entry.id,
+      method: entry.method,
+      params: entry.params,
+      signal: entry.controller.signal,
+      respond: (result) => this.answer(entry, { result }),
+    };
+  }
+
+  private answer(entry: ServerRequestEntry, body: { result: unknown } | { error: unknown }): void {
+    if (entry.done) return;
+    entry.done = true;
+    this.serverRequests.delete(`${entry.generation}:${JSON.stringify(entry.id)}`);
+    this.sendRaw(entry.generation, { id: entry.id, ...body });
+  }
+
+  private onServerRequestMessage(gen: number, r: ServerRequest): void {
+    const entry: ServerRequestEntry = {
+      generation: gen,
+      id: r.id,
+      method: r.method,
+      params: r.params,
+      controller: new AbortController(),
+      done: false,
+    };
+    const method: string = r.method;
+    if (method !== "item/commandExecution/requestApproval" && method !== "item/fileChange/requestApproval") {
+      this.sendRaw(gen, { id: r.id, error: { code: -32601, message: `unknown method ${method}` } });
+      return;
+    }
+    this.serverRequests.set(`${gen}:${JSON.stringify(r.id)}`, entry);
+    const view = this.pendingView(entry);
+    for (const l of this.serverRequestListeners) {
+      try {
+        l(view);
+      } catch (e) {
+        this.log("server-request listener threw", e);
+      }
+    }
+    const handler = this.requestHandlers.get(r.method);
+    if (!handler) return;
+    let out: unknown;
+    try {
+      out = handler(r.params as never, { id: r.id, method: r.method, signal: entry.controller.signal });
+    } catch (e) {
+      this.answer(entry, { error: { code: -32603, message: e instanceof Error ? e.message : String(e) } });
+      return;
+    }
+    Promise.resolve(out).then(
+      (result) => this.answer(entry, { result }),
+      (e: unknown) => {
+        if (entry.controller.signal.aborted) return;
+        this.answer(entry, { error: { code: -32603, message: e instanceof Error ? e.message : String(e) } });
+      },
+    );
+  }
+}

@@ -1,0 +1,302 @@
+// The thread-state reducer: folds the daemon's notifications into Thread / Turn / Item objects.
+//
+// Rules (PROTOCOL.md §6–7): events apply in `seq` order and an event whose `seq` is not newer
+// than the state's `lastSeq` is ignored, so a replay that overlaps what is already folded is
+// harmless. `item/started` adds an item, deltas append to it, `item/completed` replaces it
+// (authoritative), `turn/completed` closes the turn. Updates are immutable: a changed thread,
+// turn or item is a new object, unchanged ones are shared, so UIs can compare by identity.
+function turnState(turn) {
+    const t = turn;
+    return {
+        ...turn,
+        diff: t.diff ?? null,
+        plan: t.plan ?? null,
+        planExplanation: t.planExplanation ?? null,
+    };
+}
+/**
+ * A state from a `Thread` snapshot (a `thread/start` / `thread/resume` / `thread/read` result).
+ * Events up to `thread.lastSeq` are taken as already included.
+ */
+export function threadStateFrom(thread) {
+    return {
+        ...thread,
+        turns: thread.turns.map(turnState),
+        tokenUsage: null,
+        lastError: null,
+    };
+}
+/** An empty state for a thread known only by id: every event from seq 1 on will apply. */
+export function emptyThreadState(threadId) {
+    return {
+        id: threadId,
+        archived: false,
+        cliVersion: "",
+        createdAt: 0,
+        cwd: "",
+        ephemeral: false,
+        forkedFromId: null,
+        lastSeq: 0,
+        model: null,
+        modelProvider: "",
+        name: null,
+        preview: "",
+        projectId: null,
+        sessionId: threadId,
+        source: "appServer",
+        status: { type: "notLoaded" },
+        turns: [],
+        updatedAt: 0,
+        tokenUsage: null,
+        lastError: null,
+    };
+}
+function placeholderTurn(id) {
+    return {
+        id,
+        status: "inProgress",
+        items: [],
+        startedAt: null,
+        completedAt: null,
+        durationMs: null,
+        error: null,
+        usage: null,
+        diff: null,
+        plan: null,
+        planExplanation: null,
+    };
+}
+/** The thread id a notification is about, if any. */
+export function notificationThreadId(n) {
+    if (n.method === "thread/started")
+        return n.params.thread.id;
+    const p = n.params;
+    return typeof p.threadId === "string" ? p.threadId : null;
+}
+/**
+ * Notifications that are not events of the thread's log: they carry the thread's current
+ * `lastSeq` rather than a `seq` of their own, are sent to one connection only and are never
+ * replayed. `serverRequest/resolved` names the request id *this* connection was sent.
+ */
+export const UNLOGGED_NOTIFICATIONS = new Set(["thread/resyncRequired", "serverRequest/resolved"]);
+/** The `seq` of a logged thread event, or null (see {@link UNLOGGED_NOTIFICATIONS}). */
+export function notificationSeq(n) {
+    if (UNLOGGED_NOTIFICATIONS.has(n.method))
+        return null;
+    const seq = n.params.seq;
+    return typeof seq === "number" ? seq : null;
+}
+function withTurn(state, turnId, f) {
+    const ix = state.turns.findIndex((t) => t.id === turnId);
+    const turns = state.turns.slice();
+    if (ix < 0)
+        turns.push(f(placeholderTurn(turnId)));
+    else
+        turns[ix] = f(turns[ix]);
+    return { ...state, turns };
+}
+function withItem(turn, itemId, f) {
+    const ix = turn.items.findIndex((i) => i.id === itemId);
+    const next = f(ix < 0 ? undefined : turn.items[ix]);
+    if (next === undefined)
+        return turn;
+    const items = turn.items.slice();
+    if (ix < 0)
+        items.push(next);
+    else
+        items[ix] = next;
+    return { ...turn, items };
+}
+function appendAt(parts, index, delta) {
+    const out = parts.slice();
+    while (out.length <= index)
+        out.push("");
+    out[index] = (out[index] ?? "") + delta;
+    return out;
+}
+/**
+ * Applies one notification to a thread's state and returns the new state (the same object when
+ * nothing changed). `state` may be undefined for a thread not seen yet: a placeholder is made.
+ * Notifications about other threads, or without a thread, return `state` unchanged.
+ */
+export function reduceThread(state, n) {
+    const threadId = notificationThreadId(n);
+    const seq = notificationSeq(n);
+    if (threadId === null || seq === null)
+        return state;
+    if (state !== undefined && state.id !== threadId)
+        return state;
+    if (state !== undefined && seq <= state.lastSeq)
+        return state;
+    const base = state ?? emptyThreadState(threadId);
+    const next = apply(base, n);
+    return { ...next, lastSeq: seq };
+}
+function apply(s, n) {
+    switch (n.method) {
+        case "thread/started": {
+            const fresh = threadStateFrom(n.params.thread);
+            // Keep anything already folded (a snapshot taken after the thread started).
+            return s.turns.length > 0 ? { ...fresh, turns: s.turns, tokenUsage: s.tokenUsage } : fresh;
+        }
+        case "thread/status/changed":
+            return { ...s, status: n.params.status };
+        case "thread/archived":
+            return { ...s, archived: true };
+        case "thread/unarchived":
+            return { ...s, archived: false };
+        case "thread/name/updated":
+            return { ...s, name: n.params.threadName };
+        case "thread/tokenUsage/updated":
+            return { ...s, tokenUsage: n.params.tokenUsage };
+        case "thread/rolledBack":
+            return { ...s, turns: s.turns.slice(0, Math.max(0, s.turns.length - n.params.numTurns)) };
+        case "turn/started": {
+            const started = turnState(n.params.turn);
+            return withTurn(s, started.id, (old) => ({
+                ...started,
+                // A snapshot may already hold items of this turn.
+                items: old.items.length > 0 ? old.items : started.items,
+            }));
+        }
+        case "turn/completed": {
+            const done = n.params.turn;
+            return withTurn(s, done.id, (old) => ({
+                ...old,
+                ...done,
+                // `turn/completed` usually carries no items: the item events are authoritative.
+                items: done.items.length > 0 ? done.items : old.items,
+                diff: old.diff,
+                plan: old.plan,
+                planExplanation: old.planExplanation,
+            }));
+        }
+        case "turn/diff/updated":
+            return withTurn(s, n.params.turnId, (t) => ({ ...t, diff: n.params.diff }));
+        case "turn/plan/updated":
+            return withTurn(s, n.params.turnId, (t) => ({
+                ...t,
+                plan: n.params.plan,
+                planExplanation: n.params.explanation,
+            }));
+        case "item/started": {
+            const item = n.params.item;
+            return withTurn(s, n.params.turnId, (t) => 
+            // An item already present (from a snapshot) is not reset by a replayed start.
+            withItem(t, item.id, (old) => old ?? item));
+        }
+        case "item/completed": {
+            const item = n.params.item;
+            return withTurn(s, n.params.turnId, (t) => withItem(t, item.id, () => item));
+        }
+        case "item/agentMessage/delta": {
+            const { itemId, delta } = n.params;
+            return withTurn(s, n.params.turnId, (t) => withItem(t, itemId, (old) => {
+                if (old === undefined)
+                    return { type: "agentMessage", id: itemId, text: delta };
+                if (old.type !== "agentMessage")
+                    return old;
+                return { ...old, text: old.text + delta };
+            }));
+        }
+        case "item/reasoning/summaryTextDelta": {
+            const { itemId, delta, summaryIndex } = n.params;
+            return withTurn(s, n.params.turnId, (t) => withItem(t, itemId, (old) => {
+                if (old === undefined) {
+                    return { type: "reasoning", id: itemId, summary: appendAt([], summaryIndex, delta), content: [] };
+                }
+                if (old.type !== "reasoning")
+                    return old;
+                return { ...old, summary: appendAt(old.summary, summaryIndex, delta) };
+            }));
+        }
+        case "item/commandExecution/outputDelta": {
+            const { itemId, delta } = n.params;
+            return withTurn(s, n.params.turnId, (t) => withItem(t, itemId, (old) => {
+                // Without its `item/started` the command's fields are unknown: wait for completion.
+                if (old === undefined || old.type !== "commandExecution")
+                    return old;
+                return { ...old, aggregatedOutput: (old.aggregatedOutput ?? "") + delta };
+            }));
+        }
+        case "error":
+            return {
+                ...s,
+                lastError: { ...n.params.error, willRetry: n.params.willRetry, turnId: n.params.turnId ?? null },
+            };
+        case "serverRequest/resolved":
+        case "thread/resyncRequired":
+        case "hook/started":
+        case "hook/completed":
+            return s;
+    }
+}
+/** The text of every `agentMessage` item of a turn, joined. */
+export function turnAgentText(turn) {
+    return turn.items
+        .map((i) => (i.type === "agentMessage" ? i.text : ""))
+        .filter((t) => t.length > 0)
+        .join("\n\n");
+}
+/** Holds the folded state of many threads and tells listeners when one changes. */
+export class ThreadStore {
+    threads = new Map();
+    listeners = new Set();
+    get(threadId) {
+        return this.threads.get(threadId);
+    }
+    all() {
+        return [...this.threads.values()];
+    }
+    /**
+     * Takes a `Thread` snapshot (a start / resume / read result). By default it replaces the
+     * state, and events up to `thread.lastSeq` count as included. With `metadataOnly` (a snapshot
+     * without turns) the folded turns are kept and only the thread's own fields are refreshed.
+     * `lastSeq` overrides the seq after which events still apply (e.g. a resume's `afterSeq`).
+     */
+    load(thread, opts = {}) {
+        const old = this.threads.get(thread.id);
+        const fresh = threadStateFrom(thread);
+        if (opts.metadataOnly && old !== undefined) {
+            return this.set({
+                ...fresh,
+                turns: old.turns,
+                tokenUsage: old.tokenUsage,
+                lastError: old.lastError,
+                lastSeq: opts.lastSeq ?? old.lastSeq,
+            }, null);
+        }
+        return this.set({ ...fresh, lastSeq: opts.lastSeq ?? thread.lastSeq }, null);
+    }
+    /** Folds one notification; returns the thread's new state if it changed. */
+    apply(n) {
+        const id = notificationThreadId(n);
+        if (id === null)
+            return undefined;
+        const old = this.threads.get(id);
+        const next = reduceThread(old, n);
+        if (next === undefined || next === old)
+            return undefined;
+        return this.set(next, n);
+    }
+    delete(threadId) {
+        this.threads.delete(threadId);
+    }
+    /** Called after every change; returns an unsubscribe function. */
+    subscribe(listener) {
+        this.listeners.add(listener);
+        return () => this.listeners.delete(listener);
+    }
+    set(state, cause) {
+        this.threads.set(state.id, state);
+        for (const l of this.listeners) {
+            try {
+                l(state, cause);
+            }
+            catch (e) {
+                console.error("agentd ThreadStore listener threw", e);
+            }
+        }
+        return state;
+    }
+}

@@ -1,0 +1,101 @@
+//! Entry points for the fuzz targets in `tests/fuzz/` (cargo-fuzz, nightly) and for the stable
+//! smoke harness `tests/tests/fuzz_smoke.rs`, which feed them the same inputs. Each takes
+//! arbitrary bytes and must return without panicking, whatever they are: these are the places
+//! where bytes from a client, a model provider or the model itself are first interpreted.
+
+use agentd_protocol::method::ClientMethod;
+use agentd_protocol::methods::{
+    AccountRead, ConfigRead, ConfigRequirementsRead, Initialize, ModelList, ThreadArchive,
+    ThreadCompactStart, ThreadFork, ThreadList, ThreadRead, ThreadResume, ThreadRollback,
+    ThreadSearch, ThreadSetName, ThreadStart, ThreadUnarchive, ThreadUnsubscribe, TurnInterrupt,
+    TurnStart, TurnSteer,
+};
+use serde_json::Value;
+
+use crate::rpc::decode::{decode, Decoded, Frame, Incoming};
+use crate::rpc::dispatch::parse;
+
+/// A client frame: decoded as the connection does, and each request's params parsed as the
+/// dispatcher would for its method (plus, whatever the method, as every method's params).
+pub fn rpc_frame(bytes: &[u8]) {
+    let Ok(text) = std::str::from_utf8(bytes) else {
+        return;
+    };
+    let decoded: Vec<Decoded> = match decode(text) {
+        Frame::Single(d) => vec![d],
+        Frame::Batch(items) => items,
+    };
+    for d in decoded {
+        if let Ok(Incoming::Request { method, params, .. })
+        | Ok(Incoming::Notification { method, params }) = d
+        {
+            params_for(&method, params.clone());
+            for m in agentd_protocol::methods::CLIENT_METHODS {
+                params_for(m, params.clone());
+            }
+            let _ = crate::auth::method_scope(&method);
+        }
+    }
+}
+
+/// Parses `params` as `method`'s, the way dispatch does (errors are answers, not panics).
+fn params_for(method: &str, params: Option<Value>) {
+    fn p<M: ClientMethod>(params: Option<Value>) {
+        let _ = parse::<M>(params);
+    }
+    match method {
+        Initialize::METHOD => p::<Initialize>(params),
+        ThreadStart::METHOD => p::<ThreadStart>(params),
+        ThreadResume::METHOD => p::<ThreadResume>(params),
+        ThreadFork::METHOD => p::<ThreadFork>(params),
+        ThreadList::METHOD => p::<ThreadList>(params),
+        ThreadRead::METHOD => p::<ThreadRead>(params),
+        ThreadArchive::METHOD => p::<ThreadArchive>(params),
+        ThreadUnarchive::METHOD => p::<ThreadUnarchive>(params),
+        ThreadUnsubscribe::METHOD => p::<ThreadUnsubscribe>(params),
+        ThreadSetName::METHOD => p::<ThreadSetName>(params),
+        ThreadRollback::METHOD => p::<ThreadRollback>(params),
+        ThreadSearch::METHOD => p::<ThreadSearch>(params),
+        ThreadCompactStart::METHOD => p::<ThreadCompactStart>(params),
+        TurnStart::METHOD => p::<TurnStart>(params),
+        TurnSteer::METHOD => p::<TurnSteer>(params),
+        TurnInterrupt::METHOD => p::<TurnInterrupt>(params),
+        ModelList::METHOD => p::<ModelList>(params),
+        ConfigRead::METHOD => p::<ConfigRead>(params),
+        AccountRead::METHOD => p::<AccountRead>(params),
+        ConfigRequirementsRead::METHOD => p::<ConfigRequirementsRead>(params),
+        _ => {}
+    }
+}
+
+/// A provider's response body, through the SSE parser and both wire formats' assemblers. The
+/// first byte picks how the body is split into network reads.
+pub fn sse(bytes: &[u8]) {
+    let Some((&first, body)) = bytes.split_first() else {
+        return;
+    };
+    let chunk = usize::from(first % 64) + 1;
+    crate::model::fuzz_sse(crate::model::WireApi::Responses, body, chunk);
+    crate::model::fuzz_sse(crate::model::WireApi::Chat, body, chunk);
+}
+
+/// A patch as the model writes it.
+pub fn apply_patch(bytes: &[u8]) {
+    if let Ok(text) = std::str::from_utf8(bytes) {
+        let _ = crate::tools::apply_patch::parse_patch(text);
+    }
+}
+
+/// A `*.rules` file, then the command lines of its last lines judged against it.
+pub fn exec_policy(bytes: &[u8]) {
+    let Ok(text) = std::str::from_utf8(bytes) else {
+        return;
+    };
+    let policy = crate::tools::execpolicy::ExecPolicy::parse("fuzz.rules", text)
+        .unwrap_or_else(|_| crate::tools::execpolicy::ExecPolicy::empty());
+    for line in text.lines().rev().take(4) {
+        let argv: Vec<String> = line.split(' ').map(str::to_owned).collect();
+        let _ = policy.assess(&argv);
+        let _ = policy.assess(&["bash".to_owned(), "-lc".to_owned(), line.to_owned()]);
+    }
+}

@@ -1,0 +1,116 @@
+//! The sandbox's cost per spawned command: `/bin/true` run directly vs through `agentd
+//! sandbox-exec` — read-only, and workspace-write on a temporary workspace with the three
+//! protected paths missing (so placeholders are made and removed each time, the common case),
+//! with the network off (its own network namespace) and on.
+//!
+//! Each variant runs [`WARMUP`] untimed then [`RUNS`] timed spawns, one at a time, from this
+//! process: the time is spawn → exit status, what the daemon's runner waits for. The overhead
+//! reported is the median of a variant minus the median of the direct run.
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::Instant;
+
+use anyhow::{bail, Context, Result};
+use serde_json::{json, Value};
+
+use super::stats::{ms, ms_f, Summary};
+use super::Ctx;
+
+const RUNS: usize = 200;
+const WARMUP: usize = 20;
+
+pub async fn run(ctx: &Ctx) -> Result<Value> {
+    println!("== sandbox: /bin/true direct vs through `agentd sandbox-exec`; {RUNS} timed runs after {WARMUP} untimed");
+    let probe = Command::new(&ctx.bin)
+        .args(["sandbox-exec", "--probe"])
+        .output()
+        .context("running the sandbox probe")?;
+    let probe: Value = serde_json::from_slice(&probe.stdout).context("probe output")?;
+    println!("probe: {probe}");
+    if probe["confinement"] != true {
+        bail!("no sandbox on this machine: {}", probe["error"]);
+    }
+    let ws = tempfile::tempdir().context("creating a workspace")?;
+    let root = std::fs::canonicalize(ws.path())?;
+    let mut write = vec![
+        "--mode".to_owned(),
+        "workspace-write".to_owned(),
+        "--writable-root".to_owned(),
+        root.display().to_string(),
+    ];
+    for name in [".git", ".agentd", ".agents"] {
+        write.push("--read-only".to_owned());
+        write.push(root.join(name).display().to_string());
+    }
+    let mut write_net = write.clone();
+    write_net.push("--network".to_owned());
+    let read_only = vec!["--mode".to_owned(), "read-only".to_owned()];
+
+    let direct = measure(None, &[], &root)?;
+    print_line("direct                       ", &direct, None);
+    let mut figures = json!({ "directMs": direct.json_ms() });
+    for (name, key, flags) in [
+        ("read-only                    ", "readOnlyMs", &read_only),
+        ("workspace-write, network off ", "workspaceWriteMs", &write),
+        (
+            "workspace-write, network on  ",
+            "workspaceWriteNetworkMs",
+            &write_net,
+        ),
+    ] {
+        let s = measure(Some(&ctx.bin), flags, &root)?;
+        print_line(name, &s, Some(&direct));
+        figures[key] = s.json_ms();
+        figures[key.replace("Ms", "OverheadMs")] = json!(ms_f(s.p50.saturating_sub(direct.p50)));
+    }
+    println!("target: ≤ 5 ms overhead per command (median)");
+    Ok(figures)
+}
+
+/// Spawns `/bin/true` (behind `agentd sandbox-exec FLAGS --` when `bin` is given) WARMUP+RUNS
+/// times in `cwd`.
+fn measure(bin: Option<&Path>, flags: &[String], cwd: &Path) -> Result<Summary> {
+    let mut samples = Vec::with_capacity(RUNS);
+    for i in 0..WARMUP + RUNS {
+        let mut cmd = match bin {
+            Some(b) => {
+                let mut c = Command::new(b);
+                c.arg("sandbox-exec").args(flags).args(["--", "/bin/true"]);
+                c
+            }
+            None => Command::new("/bin/true"),
+        };
+        cmd.current_dir(cwd)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        let t0 = Instant::now();
+        let out = cmd.output().context("spawning")?;
+        let took = t0.elapsed();
+        if !out.status.success() {
+            bail!(
+                "run {i} failed ({}): {}",
+                out.status,
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        if i >= WARMUP {
+            samples.push(took.as_nanos() as u64);
+        }
+    }
+    Ok(Summary::of(&mut samples))
+}
+
+fn print_line(what: &str, s: &Summary, baseline: Option<&Summary>) {
+    let overhead = baseline
+        .map(|b| format!("  (overhead: median {})", ms(s.p50.saturating_sub(b.p50))))
+        .unwrap_or_default();
+    println!(
+        "{what}: min {}  median {}  p90 {}  max {}{overhead}",
+        ms(s.min),
+        ms(s.p50),
+        ms(s.p90),
+        ms(s.max)
+    );
+}

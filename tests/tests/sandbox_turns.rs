@@ -1,0 +1,298 @@
+//! The sandbox through whole turns: the mock model asks for `shell` calls, the daemon runs them
+//! confined per the thread's (or the turn's) sandbox policy, a denial goes back to the model as
+//! a normal result marked `sandbox denied`, and — where the approval policy lets a person be
+//! asked — an approved escalation runs the command unconfined.
+
+mod sandbox_support;
+
+use std::time::Duration;
+
+use agentd_tests::mock_llm::{Scripted, Step, Usage};
+use agentd_tests::tools::{completed_items, server_requests, turn_status, ToolRig};
+use agentd_tests::Options;
+use sandbox_support::confinement_or_refusal;
+use serde_json::{json, Value};
+
+/// One model response calling `shell` once per argument object (call ids c1, c2, …), then
+/// "done".
+fn shell_calls(calls: &[Value]) -> Vec<Scripted> {
+    shell_calls_named("c", calls)
+}
+
+fn shell_calls_named(prefix: &str, calls: &[Value]) -> Vec<Scripted> {
+    let mut steps = vec![Step::created()];
+    for (i, args) in calls.iter().enumerate() {
+        steps.push(Step::function_call(
+            &format!("{prefix}{}", i + 1),
+            "shell",
+            &args.to_string(),
+        ));
+    }
+    steps.push(Step::completed(Usage::default()));
+    vec![Scripted::responses(steps), Scripted::responses_text("done")]
+}
+
+/// `workspace-write` with `approval`, and no `/tmp` or `$TMPDIR` roots: the workspace (a temp
+/// dir) is then the only place a command may write.
+fn confined(approval: &str) -> Options {
+    Options::default()
+        .policies(approval, "workspace-write")
+        .set("sandbox_workspace_write.exclude_slash_tmp=true")
+        .set("sandbox_workspace_write.exclude_tmpdir_env_var=true")
+}
+
+async fn one_turn(rig: &ToolRig) -> Vec<Value> {
+    let mut c = rig.client("t").await.unwrap();
+    let thread = rig.thread(&mut c).await.unwrap();
+    let turn = c.start_turn(&thread, "go").await.unwrap();
+    c.until_turn_completed(&turn).await.unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_confined_command_writes_its_workspace_and_a_denial_reaches_the_model() {
+    let outside = tempfile::tempdir().unwrap();
+    let escaped = outside.path().join("escaped");
+    let rig = ToolRig::start(
+        shell_calls(&[
+            json!({"command": ["sh", "-c", "echo in > inside.txt"]}),
+            json!({"command": ["sh", "-c", format!("echo out > {}", escaped.display())]}),
+        ]),
+        confined("never"),
+    )
+    .await
+    .unwrap();
+    let events = one_turn(&rig).await;
+    assert_eq!(turn_status(&events), "completed");
+    assert!(server_requests(&events, "item/commandExecution/requestApproval").is_empty());
+    let items = completed_items(&events, "commandExecution");
+    assert_eq!(items.len(), 2, "{events:#?}");
+    let second = rig.model_saw(2, "c2").await.unwrap();
+    if !confinement_or_refusal() {
+        assert!(second.contains("confinement is not available"), "{second}");
+        assert!(
+            !rig.path("inside.txt").exists(),
+            "refused, not run unconfined"
+        );
+        return;
+    }
+    assert_eq!(items[0]["status"], "completed", "{:#?}", items[0]);
+    assert_eq!(
+        std::fs::read_to_string(rig.path("inside.txt")).unwrap(),
+        "in\n"
+    );
+    assert_eq!(items[1]["status"], "failed");
+    assert!(!escaped.exists(), "nothing written outside the workspace");
+    assert!(second.starts_with("sandbox denied"), "{second}");
+    assert!(
+        second.contains("Read-only file system"),
+        "the real error: {second}"
+    );
+    assert!(
+        items[1]["aggregatedOutput"]
+            .as_str()
+            .unwrap()
+            .contains("Read-only file system"),
+        "{:#?}",
+        items[1]
+    );
+    // No mount point left behind in the workspace (they go just after the command).
+    let listing = || -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(rig.workspace.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    };
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while listing() != ["inside.txt"] && std::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(listing(), ["inside.txt"]);
+    rig.mock.assert_pairing_ok();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_approved_escalation_runs_the_denied_command_unconfined() {
+    if !confinement_or_refusal() {
+        return;
+    }
+    let outside = tempfile::tempdir().unwrap();
+    let escaped = outside.path().join("escaped");
+    let rig = ToolRig::start(
+        shell_calls(&[json!({"command": ["touch", escaped.display().to_string()]})]),
+        confined("on-failure"),
+    )
+    .await
+    .unwrap();
+    let mut c = rig.client("t").await.unwrap();
+    let thread = rig.thread(&mut c).await.unwrap();
+    let turn = c.start_turn(&thread, "touch it").await.unwrap();
+    let req = c
+        .server_request("item/commandExecution/requestApproval")
+        .await
+        .unwrap();
+    let reason = req["params"]["reason"].as_str().unwrap();
+    assert!(reason.contains("sandbox"), "{reason}");
+    assert!(reason.contains("Read-only file system"), "{reason}");
+    assert!(!escaped.exists(), "the confined run was denied");
+    c.respond(&req, json!({"decision": "accept"})).unwrap();
+    let events = c.until_turn_completed(&turn).await.unwrap();
+    assert_eq!(turn_status(&events), "completed");
+    assert!(escaped.exists(), "the approved command ran unconfined");
+    let items = completed_items(&events, "commandExecution");
+    assert_eq!(items[0]["status"], "completed");
+    assert_eq!(items[0]["exitCode"], 0);
+    let seen = rig.model_saw(2, "c1").await.unwrap();
+    assert!(seen.starts_with("Exit code: 0"), "{seen}");
+    rig.mock.assert_pairing_ok();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_declined_escalation_tells_the_model_what_the_sandbox_said() {
+    if !confinement_or_refusal() {
+        return;
+    }
+    let rig = ToolRig::start(
+        shell_calls(&[json!({"command": ["sh", "-c", "mkdir -p .agents && touch .agents/x"]})]),
+        confined("on-request"),
+    )
+    .await
+    .unwrap();
+    let mut c = rig.client("t").await.unwrap();
+    let thread = rig.thread(&mut c).await.unwrap();
+    let turn = c.start_turn(&thread, "go").await.unwrap();
+    let req = c
+        .server_request("item/commandExecution/requestApproval")
+        .await
+        .unwrap();
+    c.respond(&req, json!({"decision": "decline"})).unwrap();
+    let events = c.until_turn_completed(&turn).await.unwrap();
+    assert_eq!(turn_status(&events), "completed");
+    let items = completed_items(&events, "commandExecution");
+    assert_eq!(items[0]["status"], "declined");
+    let seen = rig.model_saw(2, "c1").await.unwrap();
+    assert!(seen.contains("sandbox denied"), "{seen}");
+    assert!(seen.contains("declined"), "{seen}");
+    assert!(seen.contains("Read-only file system"), "{seen}");
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while rig.path(".agents").exists() && std::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(!rig.path(".agents").exists(), "no placeholder left behind");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_turns_sandbox_policy_adds_writable_roots() {
+    if !confinement_or_refusal() {
+        return;
+    }
+    let extra = tempfile::tempdir().unwrap();
+    let target = extra.path().join("allowed");
+    let rig = ToolRig::start(
+        shell_calls(&[json!({"command": ["touch", target.display().to_string()]})]),
+        confined("never"),
+    )
+    .await
+    .unwrap();
+    let mut c = rig.client("t").await.unwrap();
+    let thread = rig.thread(&mut c).await.unwrap();
+    let r = c
+        .call(
+            "turn/start",
+            json!({
+                "threadId": thread,
+                "input": [{"type": "text", "text": "go"}],
+                "sandboxPolicy": {"type": "workspaceWrite", "writableRoots": [extra.path()]},
+            }),
+        )
+        .await
+        .unwrap();
+    let turn = r["turn"]["id"].as_str().unwrap().to_owned();
+    let events = c.until_turn_completed(&turn).await.unwrap();
+    let items = completed_items(&events, "commandExecution");
+    assert_eq!(items[0]["status"], "completed", "{:#?}", items[0]);
+    assert!(target.exists());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fork_bomb_hits_the_limit_and_the_daemon_stays_healthy() {
+    if !confinement_or_refusal() {
+        return;
+    }
+    let mut script = shell_calls(&[json!({
+        "command": ["sh", "-c", "f() { f | f & }; f; sleep 10"],
+        "timeout_ms": 1500,
+    })]);
+    script.extend(shell_calls_named(
+        "d",
+        &[json!({"command": ["echo", "still", "here"]})],
+    ));
+    let rig = ToolRig::start(script, confined("never")).await.unwrap();
+    let mut c = rig.client("t").await.unwrap();
+    let thread = rig.thread(&mut c).await.unwrap();
+    let turn = c.start_turn(&thread, "bomb").await.unwrap();
+    let events = c.until_turn_completed(&turn).await.unwrap();
+    assert_eq!(turn_status(&events), "completed");
+    let bomb = rig.model_saw(2, "c1").await.unwrap();
+    assert!(
+        bomb.contains("timed out") || bomb.contains("fork"),
+        "{bomb}"
+    );
+
+    // The daemon answers and runs the next command at once.
+    let started = std::time::Instant::now();
+    let turn = c.start_turn(&thread, "again").await.unwrap();
+    let events = c.until_turn_completed(&turn).await.unwrap();
+    assert_eq!(turn_status(&events), "completed");
+    let seen = rig.model_saw(4, "d1").await.unwrap();
+    assert!(seen.contains("still here"), "{seen}");
+    assert!(started.elapsed() < Duration::from_secs(10));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_timeout_kills_the_commands_children_too() {
+    if !confinement_or_refusal() {
+        return;
+    }
+    let rig = ToolRig::start(
+        shell_calls(&[json!({
+            "command": ["sh", "-c", "trap '' TERM; (sleep 2; touch survivor) & sleep 30"],
+            "timeout_ms": 500,
+        })]),
+        confined("never"),
+    )
+    .await
+    .unwrap();
+    let events = one_turn(&rig).await;
+    assert_eq!(turn_status(&events), "completed");
+    let items = completed_items(&events, "commandExecution");
+    assert_eq!(items[0]["exitCode"], 124, "{:#?}", items[0]);
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert!(
+        !rig.path("survivor").exists(),
+        "the background child died with the command"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_daemon_logs_the_sandbox_level_at_start() {
+    let mut opts = confined("never");
+    opts.env.push(("RUST_LOG".into(), "agentd=info".into()));
+    let mut rig = ToolRig::start(Vec::new(), opts).await.unwrap();
+    let line = tokio::time::timeout(Duration::from_secs(10), async {
+        while let Some(line) = rig.daemon.stderr.recv().await {
+            if line.contains("sandbox:") {
+                return line;
+            }
+        }
+        String::new()
+    })
+    .await
+    .expect("a sandbox line in the log");
+    if sandbox_support::probe()["confinement"] == true {
+        assert!(line.contains("seccomp"), "{line}");
+    } else {
+        assert!(line.contains("unavailable"), "{line}");
+    }
+}
