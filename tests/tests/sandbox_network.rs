@@ -139,3 +139,55 @@ fn unix_sockets_between_the_commands_own_processes_still_work() {
     assert!(r.ok(), "{r:?}");
     assert_eq!(r.stdout, "pair ok\n");
 }
+
+/// `agentd sandbox-exec --hold-network`, as the daemon starts it: (process, `PID/USER/NET`).
+fn network_holder() -> (std::process::Child, String) {
+    use std::io::BufRead;
+    use std::os::unix::fs::MetadataExt;
+    let mut holder = std::process::Command::new(sandbox_support::bin())
+        .args(["sandbox-exec", "--hold-network"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(holder.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    assert_eq!(line.trim(), "ready");
+    let pid = holder.id();
+    let ino = |ns: &str| {
+        std::fs::metadata(format!("/proc/{pid}/ns/{ns}"))
+            .unwrap()
+            .ino()
+    };
+    (holder, format!("{pid}/{}/{}", ino("user"), ino("net")))
+}
+
+#[test]
+fn sandboxes_without_network_can_share_one_empty_namespace() {
+    if !confinement_or_refusal() {
+        return;
+    }
+    let ws = Workspace::new();
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (mut holder, shared) = network_holder();
+    let net_ino = shared.rsplit('/').next().unwrap().to_owned();
+    let mut flags = ws.write_flags();
+    flags.extend(["--network-namespace".to_owned(), shared.clone()]);
+    let flags: Vec<&str> = flags.iter().map(String::as_str).collect();
+    let script = format!(
+        "readlink /proc/self/ns/net; \
+         bash -c 'echo hi > /dev/tcp/127.0.0.1/{port}' 2>/dev/null && echo connected || echo refused"
+    );
+    let r = ws.run(&flags, &script);
+    assert_eq!(r.stdout, format!("net:[{net_ino}]\nrefused\n"), "{r:?}");
+
+    // A holder that is gone (or a pid reused by someone else) is not joined: a fresh one then.
+    holder.kill().unwrap();
+    holder.wait().unwrap();
+    let r = ws.run(&flags, &script);
+    assert!(r.stdout.ends_with("refused\n"), "{r:?}");
+    assert!(!r.stdout.contains(&net_ino), "{r:?}");
+}

@@ -296,3 +296,31 @@ async fn the_daemon_logs_the_sandbox_level_at_start() {
         assert!(line.contains("unavailable"), "{line}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn commands_without_network_share_one_empty_network_namespace() {
+    if !confinement_or_refusal() {
+        return;
+    }
+    let rig = ToolRig::start(
+        shell_calls(&[
+            json!({"command": ["readlink", "/proc/self/ns/net"]}),
+            json!({"command": ["readlink", "/proc/self/ns/net"]}),
+        ]),
+        confined("never"),
+    )
+    .await
+    .unwrap();
+    let events = one_turn(&rig).await;
+    assert_eq!(turn_status(&events), "completed");
+    let items = completed_items(&events, "commandExecution");
+    let first = items[0]["aggregatedOutput"].as_str().unwrap().to_owned();
+    let second = items[1]["aggregatedOutput"].as_str().unwrap().to_owned();
+    let host = std::fs::read_link("/proc/self/ns/net").unwrap();
+    assert!(first.starts_with("net:["), "{first}");
+    assert_eq!(
+        first, second,
+        "the daemon's holder namespace, joined by both"
+    );
+    assert_ne!(first.trim(), host.to_string_lossy(), "not the host's");
+}

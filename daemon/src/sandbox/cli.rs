@@ -21,6 +21,7 @@ use clap::{Args, ValueEnum};
 
 use super::cleanup::Cleaner;
 use super::limits::{self, PidsCgroup};
+use super::network::{self, SharedNetwork};
 use super::placeholders::{self, ProtectedPath};
 use super::probe::ProbeReport;
 use super::{namespaces, DEFAULT_MAX_FILE_SIZE, DEFAULT_MAX_PROCESSES};
@@ -46,7 +47,7 @@ impl HelperMode {
 #[derive(Debug, Clone, Args)]
 pub struct SandboxExecArgs {
     /// What the command may write: nothing, its writable roots, or anything (no sandbox).
-    #[arg(long, value_enum, required_unless_present = "probe")]
+    #[arg(long, value_enum, required_unless_present_any = ["probe", "hold_network"])]
     pub mode: Option<HelperMode>,
     /// A directory the command may write under (repeatable; `workspace-write` only).
     #[arg(long = "writable-root", value_name = "DIR")]
@@ -63,11 +64,18 @@ pub struct SandboxExecArgs {
     /// Largest file the command may write, in bytes.
     #[arg(long, default_value_t = DEFAULT_MAX_FILE_SIZE)]
     pub max_file_size: u64,
+    /// With the network off: join this holder's network namespace (`PID/USER_NS_INODE/
+    /// NET_NS_INODE`, see network.rs) instead of making one; a fresh one if that fails.
+    #[arg(long, value_name = "PID/USER_INO/NET_INO")]
+    pub network_namespace: Option<SharedNetwork>,
     /// Set a sandbox up around nothing and print what the kernel allows as one JSON line.
     #[arg(long)]
     pub probe: bool,
+    /// Hold an empty network namespace for other sandboxes to share until stdin closes.
+    #[arg(long, conflicts_with = "probe")]
+    pub hold_network: bool,
     /// The command to run, after `--`.
-    #[arg(last = true, required_unless_present = "probe")]
+    #[arg(last = true, required_unless_present_any = ["probe", "hold_network"])]
     pub command: Vec<String>,
 }
 
@@ -78,6 +86,8 @@ pub(crate) struct Spec {
     pub writable_roots: Vec<PathBuf>,
     pub protected: Vec<ProtectedPath>,
     pub network: bool,
+    /// With the network off: the shared namespace to join (else a fresh one is made).
+    pub shared_network: Option<SharedNetwork>,
     pub max_processes: u64,
     pub max_file_size: u64,
     /// Where the command starts (the helper's own cwd, set by the command runner).
@@ -91,6 +101,9 @@ pub fn run(args: SandboxExecArgs) -> anyhow::Result<()> {
         let report = probe();
         println!("{}", serde_json::to_string(&report)?);
         std::process::exit(0);
+    }
+    if args.hold_network {
+        return network::hold();
     }
     let code = match confine(args) {
         Ok(code) => code,
@@ -120,6 +133,7 @@ fn confine(args: SandboxExecArgs) -> anyhow::Result<i32> {
         writable_roots,
         protected: Vec::new(),
         network: args.network,
+        shared_network: args.network_namespace,
         max_processes: args.max_processes.max(1),
         max_file_size: args.max_file_size,
         cwd,
@@ -155,6 +169,14 @@ fn run_spec(mut spec: Spec, read_only: &[PathBuf]) -> anyhow::Result<i32> {
             }
         }))
     });
+    // Joined last: from here on this process is in the holder's user namespace, where a root
+    // daemon no longer has its capabilities over other users' files (the cleaner, forked above,
+    // keeps them), and where it could not move init into a cgroup.
+    let joined = match (&spec.shared_network, spec.network, &cgroup) {
+        (Some(shared), false, None) => network::join(shared),
+        _ => false,
+    };
+    spec.shared_network = spec.shared_network.filter(|_| joined);
     let result = namespaces::Init::spawn(&spec, cgroup.as_ref()).map(|init| init.wait(&signals));
     if let Some(cleaner) = cleaner {
         cleaner.finish();
@@ -196,6 +218,7 @@ fn probe() -> ProbeReport {
         writable_roots: Vec::new(),
         protected: Vec::new(),
         network: false,
+        shared_network: None,
         max_processes: DEFAULT_MAX_PROCESSES,
         max_file_size: DEFAULT_MAX_FILE_SIZE,
         cwd: PathBuf::from("/"),

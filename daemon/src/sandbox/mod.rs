@@ -33,6 +33,7 @@ mod landlock;
 mod limits;
 mod mounts;
 mod namespaces;
+pub mod network;
 mod placeholders;
 pub mod probe;
 mod seccomp;
@@ -43,6 +44,7 @@ use std::sync::Arc;
 use agentd_protocol::{SandboxMode, SandboxPolicy};
 
 use crate::config::WorkspaceWriteConfig;
+pub use network::SharedNetwork;
 pub use probe::SandboxLevel;
 
 /// Names kept read-only inside every writable root, whether they exist or not: `.git` (hooks
@@ -76,6 +78,8 @@ pub struct SandboxPlan {
     pub read_only_paths: Vec<PathBuf>,
     /// Outbound network allowed (otherwise: a private network namespace and no IP sockets).
     pub network: bool,
+    /// Without network: the daemon's shared empty network namespace to join (see network.rs).
+    pub shared_network: Option<SharedNetwork>,
     pub max_processes: u64,
     /// The `agentd` binary to run as `agentd sandbox-exec`.
     pub helper: PathBuf,
@@ -141,6 +145,7 @@ impl SandboxPlan {
             writable_roots,
             read_only_paths,
             network,
+            shared_network: None,
             max_processes: DEFAULT_MAX_PROCESSES,
             helper,
         })
@@ -169,6 +174,9 @@ impl SandboxPlan {
         }
         if self.network {
             argv.push("--network".to_owned());
+        } else if let Some(shared) = &self.shared_network {
+            argv.push("--network-namespace".to_owned());
+            argv.push(shared.to_string());
         }
         argv.push("--max-processes".to_owned());
         argv.push(self.max_processes.to_string());
@@ -220,12 +228,29 @@ pub fn looks_like_denial(exit_code: i32, timed_out: bool, output: &str) -> bool 
     MARKERS.iter().any(|m| lower.contains(m))
 }
 
-/// The daemon's sandbox: the probed level and the config defaults, shared by every turn.
+/// The daemon's sandbox: the probed level, the shared network namespace and the config
+/// defaults, shared by every turn.
 #[derive(Debug)]
 pub struct Sandbox {
     helper: PathBuf,
     workspace_write: WorkspaceWriteConfig,
-    level: tokio::sync::OnceCell<SandboxLevel>,
+    state: tokio::sync::OnceCell<SandboxState>,
+}
+
+#[derive(Debug)]
+struct SandboxState {
+    level: SandboxLevel,
+    /// The holder of the network namespace sandboxes without network share; `None` where it
+    /// could not be started (each sandbox then makes its own).
+    network: Option<NetworkHolder>,
+}
+
+#[derive(Debug)]
+struct NetworkHolder {
+    /// `agentd sandbox-exec --hold-network`; its stdin stays open as long as this lives, and
+    /// it is killed when dropped.
+    _child: tokio::process::Child,
+    shared: SharedNetwork,
 }
 
 impl Sandbox {
@@ -236,26 +261,35 @@ impl Sandbox {
         let sandbox = Arc::new(Sandbox {
             helper,
             workspace_write,
-            level: tokio::sync::OnceCell::new(),
+            state: tokio::sync::OnceCell::new(),
         });
         if let Ok(rt) = tokio::runtime::Handle::try_current() {
             let s = sandbox.clone();
             rt.spawn(async move {
-                s.level().await;
+                s.state().await;
             });
         }
         sandbox
     }
 
-    /// What the kernel allows, probed once (and logged then).
-    pub async fn level(&self) -> &SandboxLevel {
-        self.level
+    /// Probes once (and logs the level); where confinement works, starts the network holder.
+    async fn state(&self) -> &SandboxState {
+        self.state
             .get_or_init(|| async {
                 let level = probe::run(&self.helper).await;
                 level.log();
-                level
+                let network = match level.unavailable {
+                    None => start_network_holder(&self.helper).await,
+                    Some(_) => None,
+                };
+                SandboxState { level, network }
             })
             .await
+    }
+
+    /// What the kernel allows, probed once.
+    pub async fn level(&self) -> &SandboxLevel {
+        &self.state().await.level
     }
 
     /// The plan for a command, `Ok(None)` for no confinement, or why confinement is impossible
@@ -265,15 +299,47 @@ impl Sandbox {
         policy: &SandboxPolicy,
         cwd: &Path,
     ) -> Result<Option<SandboxPlan>, String> {
-        let Some(plan) = SandboxPlan::new(policy, cwd, &self.workspace_write, self.helper.clone())
+        let Some(mut plan) =
+            SandboxPlan::new(policy, cwd, &self.workspace_write, self.helper.clone())
         else {
             return Ok(None);
         };
-        match &self.level().await.unavailable {
-            Some(reason) => Err(reason.clone()),
-            None => Ok(Some(plan)),
+        let state = self.state().await;
+        if let Some(reason) = &state.level.unavailable {
+            return Err(reason.clone());
         }
+        plan.shared_network = state.network.as_ref().map(|n| n.shared);
+        Ok(Some(plan))
     }
+}
+
+/// Starts `agentd sandbox-exec --hold-network` and waits for its `ready`.
+async fn start_network_holder(helper: &Path) -> Option<NetworkHolder> {
+    use tokio::io::AsyncBufReadExt;
+    let mut child = tokio::process::Command::new(helper)
+        .args(["sandbox-exec", "--hold-network"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .ok()?;
+    let stdout = child.stdout.take()?;
+    let mut lines = tokio::io::BufReader::new(stdout).lines();
+    let ready = tokio::time::timeout(std::time::Duration::from_secs(5), lines.next_line()).await;
+    if !matches!(ready, Ok(Ok(Some(ref l))) if l.trim() == "ready") {
+        tracing::warn!("sandbox: no shared network namespace; each sandbox makes its own");
+        return None;
+    }
+    let shared = SharedNetwork::of(child.id()?).ok()?;
+    tracing::info!(
+        holder = shared.pid,
+        "sandbox: sandboxes without network share one namespace"
+    );
+    Some(NetworkHolder {
+        _child: child,
+        shared,
+    })
 }
 
 #[cfg(test)]

@@ -62,18 +62,36 @@ pub(crate) fn build(writable_roots: &[PathBuf], protected: &[ProtectedPath]) -> 
             bind_self(root)?;
         }
     }
+    // One empty tmpfs covers the first placeholder; the others get binds of it (a bind is
+    // cheaper than another superblock).
+    let mut empty: Option<&Path> = None;
     for p in protected {
         match p {
             ProtectedPath::Existing(path) => bind_self(path)?,
             ProtectedPath::Symlink(path) => pin_symlink(path)?,
-            ProtectedPath::Placeholder(path) => mount(
-                Some("tmpfs"),
-                path,
-                Some("tmpfs"),
-                MsFlags::MS_RDONLY | MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC,
-                Some("mode=0555,size=4k"),
-            )
-            .with_context(|| format!("cannot cover {}", path.display()))?,
+            ProtectedPath::Placeholder(path) => {
+                match empty {
+                    Some(first) => mount(
+                        Some(first),
+                        path,
+                        None::<&str>,
+                        MsFlags::MS_BIND,
+                        None::<&str>,
+                    ),
+                    None => mount(
+                        Some("tmpfs"),
+                        path,
+                        Some("tmpfs"),
+                        MsFlags::MS_RDONLY
+                            | MsFlags::MS_NOSUID
+                            | MsFlags::MS_NODEV
+                            | MsFlags::MS_NOEXEC,
+                        Some("mode=0555,size=4k"),
+                    ),
+                }
+                .with_context(|| format!("cannot cover {}", path.display()))?;
+                empty.get_or_insert(path);
+            }
         }
     }
 

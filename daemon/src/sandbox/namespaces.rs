@@ -97,7 +97,8 @@ impl Init {
             | CloneFlags::CLONE_NEWPID
             | CloneFlags::CLONE_NEWIPC
             | CloneFlags::CLONE_NEWUTS;
-        if !spec.network {
+        // Without network, a namespace of its own, unless the shared one was joined already.
+        if !spec.network && spec.shared_network.is_none() {
             flags |= CloneFlags::CLONE_NEWNET;
         }
         let mut stack = vec![0u8; INIT_STACK];

@@ -1,7 +1,8 @@
 //! The sandbox's cost per spawned command: `/bin/true` run directly vs through `agentd
 //! sandbox-exec` — read-only, and workspace-write on a temporary workspace with the three
-//! protected paths missing (so placeholders are made and removed each time, the common case),
-//! with the network off (its own network namespace) and on.
+//! protected paths missing (so placeholders are made and removed each time, the common case).
+//! Without network as the daemon runs it (joining one held network namespace) and, for
+//! comparison, with a network namespace made per command; and with the network on.
 //!
 //! Each variant runs [`WARMUP`] untimed then [`RUNS`] timed spawns, one at a time, from this
 //! process: the time is spawn → exit status, what the daemon's runner waits for. The overhead
@@ -46,19 +47,45 @@ pub async fn run(ctx: &Ctx) -> Result<Value> {
     let mut write_net = write.clone();
     write_net.push("--network".to_owned());
     let read_only = vec!["--mode".to_owned(), "read-only".to_owned()];
+    // The daemon's own setup: one held, empty network namespace joined by every sandbox
+    // without network (sandbox/network.rs). Killed when `_holder` drops.
+    let (_holder, shared) = network_holder(&ctx.bin)?;
+    let mut read_only_shared = read_only.clone();
+    read_only_shared.extend(["--network-namespace".to_owned(), shared.clone()]);
+    let mut write_shared = write.clone();
+    write_shared.extend(["--network-namespace".to_owned(), shared]);
 
     let direct = measure(None, &[], &root)?;
-    print_line("direct                       ", &direct, None);
+    print_line("direct                         ", &direct, None);
     let mut figures = json!({ "directMs": direct.json_ms() });
-    for (name, key, flags) in [
-        ("read-only                    ", "readOnlyMs", &read_only),
-        ("workspace-write, network off ", "workspaceWriteMs", &write),
+    let variants: [(&str, &str, &Vec<String>); 5] = [
         (
-            "workspace-write, network on  ",
+            "read-only, shared net ns       ",
+            "readOnlyMs",
+            &read_only_shared,
+        ),
+        (
+            "workspace-write, shared net ns ",
+            "workspaceWriteMs",
+            &write_shared,
+        ),
+        (
+            "workspace-write, network on    ",
             "workspaceWriteNetworkMs",
             &write_net,
         ),
-    ] {
+        (
+            "read-only, own net ns          ",
+            "readOnlyOwnNetnsMs",
+            &read_only,
+        ),
+        (
+            "workspace-write, own net ns    ",
+            "workspaceWriteOwnNetnsMs",
+            &write,
+        ),
+    ];
+    for (name, key, flags) in variants {
         let s = measure(Some(&ctx.bin), flags, &root)?;
         print_line(name, &s, Some(&direct));
         figures[key] = s.json_ms();
@@ -66,6 +93,40 @@ pub async fn run(ctx: &Ctx) -> Result<Value> {
     }
     println!("target: ≤ 5 ms overhead per command (median)");
     Ok(figures)
+}
+
+/// Starts `agentd sandbox-exec --hold-network` as the daemon does; returns it (killed on drop)
+/// and its `--network-namespace` value.
+fn network_holder(bin: &Path) -> Result<(Holder, String)> {
+    use std::io::BufRead;
+    use std::os::unix::fs::MetadataExt;
+    let mut child = Command::new(bin)
+        .args(["sandbox-exec", "--hold-network"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .context("starting the network namespace holder")?;
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().context("holder stdout")?)
+        .read_line(&mut line)
+        .context("reading the holder's ready line")?;
+    if line.trim() != "ready" {
+        bail!("the network namespace holder said {line:?}");
+    }
+    let pid = child.id();
+    let ino = |ns: &str| std::fs::metadata(format!("/proc/{pid}/ns/{ns}")).map(|m| m.ino());
+    let arg = format!("{pid}/{}/{}", ino("user")?, ino("net")?);
+    Ok((Holder(child), arg))
+}
+
+/// Kills the holder when the benchmark is done.
+struct Holder(std::process::Child);
+
+impl Drop for Holder {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }
 
 /// Spawns `/bin/true` (behind `agentd sandbox-exec FLAGS --` when `bin` is given) WARMUP+RUNS
