@@ -12,8 +12,9 @@
 //!   daemon re-executing its own binary, because namespaces cannot be entered from a
 //!   multi-threaded tokio process. The helper is single-threaded: it reserves the missing
 //!   protected paths ([`placeholders`]) and forks the process that removes them afterwards
-//!   ([`cleanup`]), clones a child into new user, mount, PID (and network) namespaces
-//!   ([`namespaces`]), which builds the read-only view ([`mounts`]), sets resource limits
+//!   ([`cleanup`]), joins the daemon's shared network namespace when the network is off
+//!   ([`network`]), clones a child into new user, mount, PID (and, failing the shared one,
+//!   network) namespaces ([`namespaces`]), which builds the read-only view ([`mounts`]), sets resource limits
 //!   ([`limits`]), drops every capability ([`caps`]), sets `no_new_privs`, adds Landlock
 //!   ([`landlock`]) and a seccomp filter ([`seccomp`]), and runs the command with an
 //!   allow-listed environment ([`env`]).

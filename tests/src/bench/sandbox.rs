@@ -1,6 +1,7 @@
 //! The sandbox's cost per spawned command: `/bin/true` run directly vs through `agentd
 //! sandbox-exec` — read-only, and workspace-write on a temporary workspace with the three
-//! protected paths missing (so placeholders are made and removed each time, the common case).
+//! protected paths missing (so placeholders are made and removed each time, the common case),
+//! with the flags the daemon passes under the default config (the workspace and `/tmp`).
 //! Without network as the daemon runs it (joining one held network namespace) and, for
 //! comparison, with a network namespace made per command; and with the network on.
 //!
@@ -14,6 +15,10 @@ use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
 use serde_json::{json, Value};
+
+use agentd::config::WorkspaceWriteConfig;
+use agentd::sandbox::SandboxPlan;
+use agentd_protocol::{SandboxMode, SandboxPolicy};
 
 use super::stats::{ms, ms_f, Summary};
 use super::Ctx;
@@ -34,16 +39,25 @@ pub async fn run(ctx: &Ctx) -> Result<Value> {
     }
     let ws = tempfile::tempdir().context("creating a workspace")?;
     let root = std::fs::canonicalize(ws.path())?;
-    let mut write = vec![
-        "--mode".to_owned(),
-        "workspace-write".to_owned(),
-        "--writable-root".to_owned(),
-        root.display().to_string(),
-    ];
-    for name in [".git", ".agentd", ".agents"] {
-        write.push("--read-only".to_owned());
-        write.push(root.join(name).display().to_string());
-    }
+    // The flags the daemon itself would pass for a thread in this workspace under the default
+    // config: writable roots the workspace and /tmp (and $TMPDIR when set), each with its
+    // three protected paths.
+    let policy = SandboxPolicy::from_mode(SandboxMode::WorkspaceWrite);
+    let plan = SandboxPlan::new(
+        &policy,
+        &root,
+        &WorkspaceWriteConfig::default(),
+        ctx.bin.clone(),
+    )
+    .context("no plan for workspace-write")?;
+    let argv = plan.wrapper_argv();
+    // [helper, "sandbox-exec", FLAGS…, "--"]
+    let write: Vec<String> = argv[2..argv.len() - 1].to_vec();
+    println!(
+        "workspace-write flags: {} writable roots, {} protected paths",
+        plan.writable_roots.len(),
+        plan.read_only_paths.len()
+    );
     let mut write_net = write.clone();
     write_net.push("--network".to_owned());
     let read_only = vec!["--mode".to_owned(), "read-only".to_owned()];
