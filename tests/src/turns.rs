@@ -77,3 +77,15 @@ pub fn assert_consecutive(events: &[Value]) {
         assert_eq!(w[1], w[0] + 1, "seq gap or reorder in {seqs:?}");
     }
 }
+
+/// A mock model serving `script` and a daemon wired to it over `wire` (`responses` or `chat`):
+/// the setup nearly every turn test starts with.
+pub async fn daemon_with_mock(
+    script: Vec<crate::mock_llm::Scripted>,
+    wire: &str,
+) -> Result<(crate::mock_llm::MockLlm, crate::Agentd)> {
+    let mock = crate::mock_llm::MockLlm::start(script).await?;
+    let daemon =
+        crate::Agentd::start(Options::default().mock_provider(&mock.base_url(), wire)).await?;
+    Ok((mock, daemon))
+}

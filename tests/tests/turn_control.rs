@@ -3,16 +3,12 @@
 use std::time::Duration;
 
 use agentd_tests::mock_llm::{MockLlm, Scripted, Step, Usage};
-use agentd_tests::turns::of_method;
-use agentd_tests::{Agentd, Options};
+use agentd_tests::turns::{daemon_with_mock, of_method};
+use agentd_tests::Agentd;
 use serde_json::json;
 
 async fn daemon_with(script: Vec<Scripted>) -> (MockLlm, Agentd) {
-    let mock = MockLlm::start(script).await.unwrap();
-    let d = Agentd::start(Options::default().mock_provider(&mock.base_url(), "responses"))
-        .await
-        .unwrap();
-    (mock, d)
+    daemon_with_mock(script, "responses").await.unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -2,23 +2,22 @@
 
 use std::time::Duration;
 
-use agentd_tests::mock_llm::{MockLlm, Scripted, Step, Usage};
-use agentd_tests::turns::{assert_consecutive, of_method};
-use agentd_tests::{Agentd, Options};
+use agentd_tests::mock_llm::{Scripted, Step, Usage};
+use agentd_tests::turns::{assert_consecutive, daemon_with_mock, of_method};
 use serde_json::{json, Value};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn deltas_concatenate_to_the_completed_item_and_match_what_is_stored() {
-    let mock = MockLlm::start(vec![Scripted::responses(vec![
-        Step::created(),
-        Step::message(&["Hel", "lo, ", "wor", "ld"]),
-        Step::completed(Usage::new(120, 7).cached(20)),
-    ])])
+    let (mock, d) = daemon_with_mock(
+        vec![Scripted::responses(vec![
+            Step::created(),
+            Step::message(&["Hel", "lo, ", "wor", "ld"]),
+            Step::completed(Usage::new(120, 7).cached(20)),
+        ])],
+        "responses",
+    )
     .await
     .unwrap();
-    let d = Agentd::start(Options::default().mock_provider(&mock.base_url(), "responses"))
-        .await
-        .unwrap();
     let mut c = d.client("t").await.unwrap();
     let thread = c.start_thread(json!({})).await.unwrap();
     let turn = c.start_turn(&thread, "say hello").await.unwrap();
@@ -80,17 +79,18 @@ async fn deltas_concatenate_to_the_completed_item_and_match_what_is_stored() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reasoning_then_text() {
-    let mock = MockLlm::start(vec![Scripted::responses(vec![
-        Step::created(),
-        Step::reasoning(&["Think", "ing"]),
-        Step::message(&["Answer"]),
-        Step::completed(Usage::new(10, 5).reasoning(3)),
-    ])])
+    // The mock must outlive the turn: dropping it stops the server.
+    let (_mock, d) = daemon_with_mock(
+        vec![Scripted::responses(vec![
+            Step::created(),
+            Step::reasoning(&["Think", "ing"]),
+            Step::message(&["Answer"]),
+            Step::completed(Usage::new(10, 5).reasoning(3)),
+        ])],
+        "responses",
+    )
     .await
     .unwrap();
-    let d = Agentd::start(Options::default().mock_provider(&mock.base_url(), "responses"))
-        .await
-        .unwrap();
     let mut c = d.client("t").await.unwrap();
     let thread = c.start_thread(json!({})).await.unwrap();
     let turn = c.start_turn(&thread, "why").await.unwrap();
@@ -116,15 +116,15 @@ async fn reasoning_then_text() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_second_turn_sends_the_first_turns_history() {
-    let mock = MockLlm::start(vec![
-        Scripted::responses_text("first answer"),
-        Scripted::responses_text("second answer"),
-    ])
+    let (mock, d) = daemon_with_mock(
+        vec![
+            Scripted::responses_text("first answer"),
+            Scripted::responses_text("second answer"),
+        ],
+        "responses",
+    )
     .await
     .unwrap();
-    let d = Agentd::start(Options::default().mock_provider(&mock.base_url(), "responses"))
-        .await
-        .unwrap();
     let mut c = d.client("t").await.unwrap();
     let thread = c.start_thread(json!({})).await.unwrap();
     let t1 = c.start_turn(&thread, "one").await.unwrap();
@@ -151,19 +151,19 @@ async fn the_second_turn_sends_the_first_turns_history() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_tool_call_output_is_paired_in_the_next_request() {
-    let mock = MockLlm::start(vec![
-        Scripted::responses(vec![
-            Step::created(),
-            Step::function_call("call_1", "no_such_tool", r#"{"x":1}"#),
-            Step::completed(Usage::default()),
-        ]),
-        Scripted::responses_text("done"),
-    ])
+    let (mock, d) = daemon_with_mock(
+        vec![
+            Scripted::responses(vec![
+                Step::created(),
+                Step::function_call("call_1", "no_such_tool", r#"{"x":1}"#),
+                Step::completed(Usage::default()),
+            ]),
+            Scripted::responses_text("done"),
+        ],
+        "responses",
+    )
     .await
     .unwrap();
-    let d = Agentd::start(Options::default().mock_provider(&mock.base_url(), "responses"))
-        .await
-        .unwrap();
     let mut c = d.client("t").await.unwrap();
     let thread = c.start_thread(json!({})).await.unwrap();
     let turn = c.start_turn(&thread, "use a tool").await.unwrap();
@@ -188,14 +188,14 @@ async fn a_tool_call_output_is_paired_in_the_next_request() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_clients_watch_one_turn_identically() {
-    let mock = MockLlm::start(vec![Scripted::responses_text(
-        "several words streamed to both clients",
-    )])
+    let (_mock, d) = daemon_with_mock(
+        vec![Scripted::responses_text(
+            "several words streamed to both clients",
+        )],
+        "responses",
+    )
     .await
     .unwrap();
-    let d = Agentd::start(Options::default().mock_provider(&mock.base_url(), "responses"))
-        .await
-        .unwrap();
     let mut a = d.client("a").await.unwrap();
     let mut b = d.client("b").await.unwrap();
     let thread = a.start_thread(json!({})).await.unwrap();
