@@ -44,7 +44,10 @@ bench:
 	$(CARGO) build --release --workspace --bins
 	AGENTD_BIN=$(CURDIR)/target/release/agentd $(CARGO) run --release -p agentd-tests --bin agentd-bench -- all
 
-## A full streamed turn against the scripted mock model: no API key needed.
+## The thin clients against one daemon and the scripted mock model, no API key needed: the
+## TypeScript SDK runs a turn (a command, its approval, streamed text; skipped without Node), the
+## web page's address is printed, and on a terminal the TUI opens on the same daemon (Ctrl-Q
+## ends the demo). See tests/src/bin/agentd-demo.rs.
 demo: build
 	./target/debug/agentd-demo
 

@@ -1,0 +1,35 @@
+//! `agentd-tui`: a terminal thin client for agentd. It only speaks the protocol — every piece of
+//! state on screen comes from the daemon's results and notifications.
+
+mod app;
+mod cli;
+mod connection;
+mod render;
+mod run;
+mod transcript;
+mod ui;
+
+#[cfg(test)]
+mod screen_tests;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> ExitCode {
+    let cli = cli::Cli::parse();
+    let result = async {
+        let endpoint = cli.endpoint()?;
+        let app = app::App::new(endpoint.describe(), cli.cwd()?);
+        run::run(endpoint, app).await
+    }
+    .await;
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("agentd-tui: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

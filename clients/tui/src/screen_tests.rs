@@ -1,0 +1,562 @@
+//! The client end to end without a daemon: recorded protocol messages and key presses go into the
+//! app, and the frames it sends and the screen it draws (ratatui's `TestBackend`) are checked.
+//! The real daemon and a real terminal are exercised by `tests/tests/tui_tmux.rs`.
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::backend::TestBackend;
+use ratatui::Terminal;
+use serde_json::{json, Value};
+
+use crate::app::{App, Focus};
+use crate::transcript::tests::thread_json;
+use crate::ui;
+
+fn sent(app: &mut App) -> Vec<Value> {
+    app.take_outgoing()
+        .iter()
+        .map(|f| serde_json::from_str(f).expect("the app sends JSON"))
+        .collect()
+}
+
+fn key(app: &mut App, code: KeyCode) {
+    app.on_key(KeyEvent::new(code, KeyModifiers::NONE));
+}
+
+fn ctrl(app: &mut App, c: char) {
+    app.on_key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::CONTROL));
+}
+
+fn type_text(app: &mut App, text: &str) {
+    for c in text.chars() {
+        key(app, KeyCode::Char(c));
+    }
+}
+
+fn screen(app: &App, width: u16, height: u16) -> String {
+    let mut terminal = Terminal::new(TestBackend::new(width, height)).expect("test terminal");
+    terminal.draw(|f| ui::draw(f, app)).expect("draw");
+    let buffer = terminal.backend().buffer();
+    let mut out = String::new();
+    for y in 0..height {
+        for x in 0..width {
+            out.push_str(buffer[(x, y)].symbol());
+        }
+        out.push('\n');
+    }
+    out
+}
+
+/// The one request in `frames` for `method`.
+fn the_request<'a>(frames: &'a [Value], method: &str) -> &'a Value {
+    let found: Vec<&Value> = frames.iter().filter(|f| f["method"] == method).collect();
+    assert_eq!(found.len(), 1, "one {method} in {frames:#?}");
+    assert!(
+        found[0]["id"].is_i64(),
+        "{method} is a request: {}",
+        found[0]
+    );
+    found[0]
+}
+
+fn reply(app: &mut App, request: &Value, result: Value) {
+    app.on_message(json!({"jsonrpc": "2.0", "id": request["id"], "result": result}));
+}
+
+fn event(app: &mut App, method: &str, params: Value) {
+    app.on_message(json!({"jsonrpc": "2.0", "method": method, "params": params}));
+}
+
+fn start_result(thread: Value) -> Value {
+    json!({"thread": thread, "model": "m", "modelProvider": "mock", "cwd": "/w",
+           "approvalPolicy": "untrusted", "approvalsReviewer": "user",
+           "sandbox": {"type": "dangerFullAccess"}, "reasoningEffort": null})
+}
+
+fn initialize_result() -> Value {
+    json!({"userAgent": "agentd/0.1.0", "codexHome": "/h", "platformFamily": "unix",
+           "platformOs": "linux", "serverInfo": {"name": "agentd", "version": "0.1.0"},
+           "protocolVersion": "1"})
+}
+
+/// An app that has shaken hands and listed `threads`.
+fn connected(threads: Vec<Value>) -> App {
+    let mut app = App::new("ws://test", "/w");
+    app.on_connected();
+    let frames = sent(&mut app);
+    let init = the_request(&frames, "initialize");
+    assert_eq!(init["params"]["clientInfo"]["name"], "agentd-tui");
+    reply(&mut app, init, initialize_result());
+    let frames = sent(&mut app);
+    assert_eq!(
+        frames[0],
+        json!({"jsonrpc": "2.0", "method": "initialized"})
+    );
+    let list = the_request(&frames, "thread/list");
+    reply(&mut app, list, json!({"data": threads, "nextCursor": null}));
+    assert!(app.status.contains("agentd 0.1.0"), "{}", app.status);
+    app
+}
+
+/// A connected app with thread `t1` open (empty, idle, log at `last_seq`).
+fn with_open_thread(last_seq: u64) -> App {
+    let mut app = connected(vec![]);
+    ctrl(&mut app, 'n');
+    let frames = sent(&mut app);
+    let start = the_request(&frames, "thread/start");
+    assert_eq!(
+        start["params"]["cwd"], "/w",
+        "new threads get the client's cwd"
+    );
+    reply(&mut app, start, start_result(thread_json("t1", last_seq)));
+    app
+}
+
+fn turn(id: &str, status: &str) -> Value {
+    json!({"id": id, "status": status, "items": []})
+}
+
+fn command_item(status: &str, output: Option<&str>, exit: Option<i32>) -> Value {
+    json!({"type": "commandExecution", "id": "c1", "command": "ls -a", "cwd": "/w",
+           "status": status, "commandActions": [], "aggregatedOutput": output,
+           "exitCode": exit, "durationMs": exit.map(|_| 7)})
+}
+
+#[test]
+fn a_prompt_starts_a_thread_and_the_turn_streams_onto_the_screen() {
+    let mut app = connected(vec![]);
+    assert!(screen(&app, 100, 24).contains("No thread open."));
+    type_text(&mut app, "list the files");
+    key(&mut app, KeyCode::Enter);
+    let frames = sent(&mut app);
+    let start = the_request(&frames, "thread/start");
+    reply(&mut app, start, start_result(thread_json("t1", 1)));
+    let frames = sent(&mut app);
+    let turn_start = the_request(&frames, "turn/start");
+    assert_eq!(turn_start["params"]["threadId"], "t1");
+    assert_eq!(
+        turn_start["params"]["input"],
+        json!([{"type": "text", "text": "list the files"}])
+    );
+    assert_eq!(app.composer, "", "the composer is cleared once sent");
+    reply(
+        &mut app,
+        turn_start,
+        json!({"turn": turn("u1", "inProgress")}),
+    );
+
+    let t = |extra: Value| {
+        let mut p = json!({"threadId": "t1", "turnId": "u1"});
+        for (k, v) in extra.as_object().cloned().unwrap_or_default() {
+            p[k] = v;
+        }
+        p
+    };
+    event(
+        &mut app,
+        "turn/started",
+        json!({"threadId": "t1", "turn": turn("u1", "inProgress"), "seq": 2}),
+    );
+    let user = json!({"type": "userMessage", "id": "i1", "content": [{"type": "text", "text": "list the files"}]});
+    event(
+        &mut app,
+        "item/started",
+        t(json!({"item": user, "startedAtMs": 1, "seq": 3})),
+    );
+    event(
+        &mut app,
+        "item/started",
+        t(json!({"item": command_item("inProgress", None, None), "startedAtMs": 1, "seq": 4})),
+    );
+    event(
+        &mut app,
+        "item/commandExecution/outputDelta",
+        t(json!({"itemId": "c1", "delta": "a.txt\n\x1b[1mb.txt\x1b[0m\n", "seq": 5})),
+    );
+    let running = screen(&app, 100, 24);
+    assert!(running.contains("$ ls -a"), "{running}");
+    assert!(running.contains("b.txt"), "escapes stripped: {running}");
+    assert!(running.contains("… running"), "{running}");
+    assert!(running.contains("Steer the running turn"), "{running}");
+
+    event(
+        &mut app,
+        "item/completed",
+        t(
+            json!({"item": command_item("completed", Some("a.txt\nb.txt\n"), Some(0)), "completedAtMs": 2, "seq": 6}),
+        ),
+    );
+    let msg = json!({"type": "agentMessage", "id": "m1", "text": ""});
+    event(
+        &mut app,
+        "item/started",
+        t(json!({"item": msg, "startedAtMs": 3, "seq": 7})),
+    );
+    event(
+        &mut app,
+        "item/agentMessage/delta",
+        t(json!({"itemId": "m1", "delta": "Two files: ", "seq": 8})),
+    );
+    event(
+        &mut app,
+        "item/agentMessage/delta",
+        t(json!({"itemId": "m1", "delta": "a.txt and b.txt.", "seq": 9})),
+    );
+    event(
+        &mut app,
+        "turn/completed",
+        json!({"threadId": "t1", "turn": turn("u1", "completed"), "seq": 10}),
+    );
+
+    let done = screen(&app, 100, 24);
+    for expected in [
+        "› list the files",
+        "✓ exit 0 · 7 ms",
+        "Two files: a.txt and b.txt.",
+        "── turn completed ──",
+        "Message (Enter sends)",
+    ] {
+        assert!(done.contains(expected), "{expected:?} missing:\n{done}");
+    }
+    assert!(!done.contains("… running"), "{done}");
+    assert!(
+        done.contains("list the files"),
+        "the thread list previews the first message: {done}"
+    );
+}
+
+fn command_approval(id: i64, thread: &str) -> Value {
+    json!({"jsonrpc": "2.0", "id": id, "method": "item/commandExecution/requestApproval",
+           "params": {"threadId": thread, "turnId": "u1", "itemId": "c1", "startedAtMs": 1,
+                      "command": "rm -rf build", "cwd": "/w", "reason": "it deletes files"}})
+}
+
+#[test]
+fn an_approval_prompt_answers_the_request_it_came_with() {
+    let mut app = with_open_thread(0);
+    app.on_message(command_approval(41, "t1"));
+    let shown = screen(&app, 100, 24);
+    for expected in [
+        "Approval needed",
+        "$ rm -rf build",
+        "in /w",
+        "why: it deletes files",
+        "[y] yes",
+    ] {
+        assert!(shown.contains(expected), "{expected:?} missing:\n{shown}");
+    }
+    type_text(&mut app, "x");
+    assert_eq!(app.composer, "", "keys go to the prompt, not the composer");
+    assert!(sent(&mut app).is_empty());
+    key(&mut app, KeyCode::Char('y'));
+    assert_eq!(
+        sent(&mut app),
+        [json!({"jsonrpc": "2.0", "id": 41, "result": {"decision": "accept"}})]
+    );
+    assert!(app.approvals.is_empty());
+    assert!(!screen(&app, 100, 24).contains("Approval needed"));
+}
+
+#[test]
+fn every_decision_has_its_key() {
+    for (k, decision) in [
+        ('y', "accept"),
+        ('a', "acceptForSession"),
+        ('n', "decline"),
+        ('c', "cancel"),
+    ] {
+        let mut app = with_open_thread(0);
+        app.on_message(command_approval(7, "t1"));
+        key(&mut app, KeyCode::Char(k));
+        assert_eq!(sent(&mut app)[0]["result"]["decision"], decision, "key {k}");
+    }
+}
+
+#[test]
+fn a_file_change_approval_shows_the_diff_and_queues_behind_the_first() {
+    let mut app = with_open_thread(0);
+    app.on_message(
+        json!({"jsonrpc": "2.0", "id": "p-1", "method": "item/fileChange/requestApproval",
+        "params": {"threadId": "t1", "turnId": "u1", "itemId": "f1", "startedAtMs": 1,
+                   "changes": [{"path": "src/a.rs", "kind": {"type": "update", "move_path": null},
+                                "diff": "@@ -1 +1 @@\n-old line\n+new line\n"}]}}),
+    );
+    app.on_message(command_approval(8, "t1"));
+    let shown = screen(&app, 100, 24);
+    for expected in [
+        "Apply these changes?",
+        "update src/a.rs",
+        "-old line",
+        "+new line",
+        "1 more waiting",
+    ] {
+        assert!(shown.contains(expected), "{expected:?} missing:\n{shown}");
+    }
+    key(&mut app, KeyCode::Char('n'));
+    assert_eq!(
+        sent(&mut app),
+        [json!({"jsonrpc": "2.0", "id": "p-1", "result": {"decision": "decline"}})]
+    );
+    assert!(
+        screen(&app, 100, 24).contains("$ rm -rf build"),
+        "the next one is shown"
+    );
+}
+
+#[test]
+fn an_approval_answered_by_another_client_disappears() {
+    let mut app = with_open_thread(0);
+    app.on_message(command_approval(9, "t1"));
+    event(
+        &mut app,
+        "serverRequest/resolved",
+        json!({"threadId": "t1", "requestId": 9,
+        "decision": "decline", "resolvedBy": {"clientName": "web"}, "seq": 0}),
+    );
+    assert!(app.approvals.is_empty());
+    assert!(
+        app.status.contains("answered by web: decline"),
+        "{}",
+        app.status
+    );
+    key(&mut app, KeyCode::Char('y'));
+    assert!(sent(&mut app).is_empty(), "nothing left to answer");
+}
+
+#[test]
+fn enter_during_a_turn_steers_it_and_esc_interrupts_it() {
+    let mut app = with_open_thread(0);
+    event(
+        &mut app,
+        "turn/started",
+        json!({"threadId": "t1", "turn": turn("u7", "inProgress"), "seq": 1}),
+    );
+    type_text(&mut app, "also check tests");
+    key(&mut app, KeyCode::Enter);
+    let frames = sent(&mut app);
+    let steer = the_request(&frames, "turn/steer");
+    assert_eq!(steer["params"]["expectedTurnId"], "u7");
+    assert_eq!(steer["params"]["input"][0]["text"], "also check tests");
+    key(&mut app, KeyCode::Esc);
+    let frames = sent(&mut app);
+    let interrupt = the_request(&frames, "turn/interrupt");
+    assert_eq!(
+        interrupt["params"],
+        json!({"threadId": "t1", "turnId": "u7"})
+    );
+    ctrl(&mut app, 'c');
+    assert!(!app.quit, "Ctrl-C interrupts while a turn runs");
+    the_request(&sent(&mut app), "turn/interrupt");
+    event(
+        &mut app,
+        "turn/completed",
+        json!({"threadId": "t1", "turn": turn("u7", "interrupted"), "seq": 2}),
+    );
+    assert!(screen(&app, 100, 24).contains("── turn interrupted ──"));
+    key(&mut app, KeyCode::Esc);
+    assert!(sent(&mut app).is_empty(), "no turn to interrupt");
+    ctrl(&mut app, 'c');
+    assert!(app.quit, "Ctrl-C quits when idle");
+}
+
+#[test]
+fn after_a_reconnect_the_open_thread_resumes_from_its_last_seq_without_duplicates() {
+    let mut app = with_open_thread(0);
+    let msg = json!({"type": "agentMessage", "id": "m1", "text": ""});
+    event(
+        &mut app,
+        "item/started",
+        json!({"threadId": "t1", "turnId": "u1", "item": msg, "startedAtMs": 1, "seq": 1}),
+    );
+    event(
+        &mut app,
+        "item/agentMessage/delta",
+        json!({"threadId": "t1", "turnId": "u1", "itemId": "m1", "delta": "one ", "seq": 2}),
+    );
+    app.on_message(command_approval(3, "t1"));
+
+    app.on_disconnected("connection lost");
+    assert!(app.approvals.is_empty(), "re-sent by the daemon on resume");
+    assert!(screen(&app, 100, 24).contains("disconnected: connection lost"));
+    app.on_connected();
+    let frames = sent(&mut app);
+    reply(
+        &mut app,
+        the_request(&frames, "initialize"),
+        initialize_result(),
+    );
+    let frames = sent(&mut app);
+    let resume = the_request(&frames, "thread/resume");
+    assert_eq!(
+        resume["params"],
+        json!({"threadId": "t1", "afterSeq": 2, "excludeTurns": true})
+    );
+    // agentd answers first and replays after; the replay may overlap what was already seen.
+    reply(&mut app, resume, start_result(thread_json("t1", 4)));
+    for (seq, delta) in [(2, "one "), (3, "two"), (4, " three")] {
+        event(
+            &mut app,
+            "item/agentMessage/delta",
+            json!({"threadId": "t1", "turnId": "u1", "itemId": "m1", "delta": delta, "seq": seq}),
+        );
+    }
+    app.on_message(command_approval(3, "t1"));
+    let shown = screen(&app, 100, 24);
+    assert!(shown.contains("one two three"), "{shown}");
+    assert!(!shown.contains("one one"), "{shown}");
+    assert_eq!(app.approvals.len(), 1, "the re-sent approval is back, once");
+}
+
+#[test]
+fn picking_a_thread_from_the_list_opens_it_with_its_history() {
+    let mut first = thread_json("t1", 3);
+    first["preview"] = json!("first thread");
+    let mut second = thread_json("t2", 5);
+    second["preview"] = json!("second thread");
+    second["status"] = json!({"type": "active", "activeFlags": ["waitingOnApproval"]});
+    let mut app = connected(vec![first, second.clone()]);
+    let shown = screen(&app, 100, 24);
+    assert!(
+        shown.contains("Threads (2)") && shown.contains("? second thread"),
+        "{shown}"
+    );
+    key(&mut app, KeyCode::Tab);
+    assert_eq!(app.focus, Focus::Threads);
+    key(&mut app, KeyCode::Down);
+    key(&mut app, KeyCode::Enter);
+    let frames = sent(&mut app);
+    let resume = the_request(&frames, "thread/resume");
+    assert_eq!(resume["params"], json!({"threadId": "t2"}));
+    second["turns"] = json!([{"id": "u1", "status": "completed", "items": [
+        {"type": "userMessage", "id": "i1", "content": [{"type": "text", "text": "earlier question"}]},
+        {"type": "agentMessage", "id": "m1", "text": "earlier answer"}]}]);
+    reply(&mut app, resume, start_result(second));
+    assert_eq!(app.focus, Focus::Composer);
+    let shown = screen(&app, 100, 24);
+    for expected in [
+        "earlier question",
+        "earlier answer",
+        "second thread · waiting on approval",
+    ] {
+        assert!(shown.contains(expected), "{expected:?} missing:\n{shown}");
+    }
+    event(
+        &mut app,
+        "item/agentMessage/delta",
+        json!({"threadId": "t1", "turnId": "u9", "itemId": "x", "delta": "NOT HERE", "seq": 9}),
+    );
+    assert!(
+        !screen(&app, 100, 24).contains("NOT HERE"),
+        "other threads' events stay out"
+    );
+}
+
+#[test]
+fn bad_server_requests_and_failed_requests_are_reported_not_fatal() {
+    let mut app = with_open_thread(0);
+    app.on_message(json!({"jsonrpc": "2.0", "id": 1, "method": "item/tool/call", "params": {}}));
+    app.on_message(json!({"jsonrpc": "2.0", "id": 2, "method": "item/commandExecution/requestApproval", "params": {"threadId": "t1"}}));
+    let frames = sent(&mut app);
+    assert_eq!(frames[0]["error"]["code"], -32601);
+    assert_eq!(frames[1]["error"]["code"], -32602);
+    assert!(app.approvals.is_empty());
+
+    type_text(&mut app, "go");
+    key(&mut app, KeyCode::Enter);
+    let frames = sent(&mut app);
+    let start = the_request(&frames, "turn/start");
+    app.on_message(json!({"jsonrpc": "2.0", "id": start["id"], "error": {"code": -32005, "message": "a turn is already running"}}));
+    assert!(
+        app.status
+            .contains("starting the turn failed: a turn is already running (-32005)"),
+        "{}",
+        app.status
+    );
+    app.on_message(json!({"not": "json-rpc"}));
+    assert!(app.status.contains("not JSON-RPC"), "{}", app.status);
+    event(
+        &mut app,
+        "item/started",
+        json!({"threadId": "t1", "seq": 1}),
+    );
+    assert!(
+        app.status.contains("malformed item/started"),
+        "{}",
+        app.status
+    );
+    assert!(screen(&app, 100, 24).contains("malformed item/started"));
+}
+
+#[test]
+fn long_transcripts_follow_the_end_and_scroll_back() {
+    let mut app = with_open_thread(0);
+    let text: String = (1..=60).map(|i| format!("line {i}\n")).collect();
+    let msg = json!({"type": "agentMessage", "id": "m1", "text": text});
+    event(
+        &mut app,
+        "item/completed",
+        json!({"threadId": "t1", "turnId": "u1", "item": msg, "completedAtMs": 1, "seq": 1}),
+    );
+    let shown = screen(&app, 80, 20);
+    assert!(
+        shown.contains("line 60") && !shown.contains("line 1\n") && !shown.contains("line 10 "),
+        "{shown}"
+    );
+    key(&mut app, KeyCode::PageUp);
+    let back = screen(&app, 80, 20);
+    assert!(!back.contains("line 60"), "{back}");
+    key(&mut app, KeyCode::PageDown);
+    assert!(screen(&app, 80, 20).contains("line 60"));
+}
+
+#[test]
+fn a_patch_shows_each_file_and_its_coloured_diff() {
+    let mut app = with_open_thread(0);
+    let item = json!({"type": "fileChange", "id": "f1", "status": "completed", "changes": [
+        {"path": "notes.md", "kind": {"type": "add"}, "diff": "@@ -0,0 +1 @@\n+hello\n"},
+        {"path": "old.rs", "kind": {"type": "update", "move_path": "new.rs"}, "diff": "@@ -1 +1 @@\n-a\n+b\n"}]});
+    event(
+        &mut app,
+        "item/completed",
+        json!({"threadId": "t1", "turnId": "u1", "item": item, "completedAtMs": 1, "seq": 1}),
+    );
+    let shown = screen(&app, 100, 24);
+    for expected in [
+        "✎ patch (applied)",
+        "add notes.md",
+        "+hello",
+        "update old.rs → new.rs",
+        "-a",
+        "+b",
+    ] {
+        assert!(shown.contains(expected), "{expected:?} missing:\n{shown}");
+    }
+    let mut terminal = Terminal::new(TestBackend::new(100, 24)).expect("test terminal");
+    terminal.draw(|f| ui::draw(f, &app)).expect("draw");
+    let buffer = terminal.backend().buffer();
+    let colour_of = |needle: &str| {
+        (0..24u16)
+            .find_map(|y| {
+                let row: String = (0..100u16).map(|x| buffer[(x, y)].symbol()).collect();
+                row.find(needle)
+                    .map(|at| buffer[(row[..at].chars().count() as u16, y)].fg)
+            })
+            .unwrap_or_else(|| panic!("{needle} not on screen"))
+    };
+    assert_eq!(colour_of("+hello"), ratatui::style::Color::Green);
+    assert_eq!(colour_of("-a"), ratatui::style::Color::Red);
+}
+
+#[test]
+fn a_paste_is_one_message_with_its_newlines() {
+    let mut app = with_open_thread(0);
+    app.on_paste("fn main() {\r\n    run();\r\n}");
+    assert!(sent(&mut app).is_empty(), "pasting sends nothing");
+    assert!(screen(&app, 100, 24).contains("fn main() {⏎    run();⏎}"));
+    key(&mut app, KeyCode::Enter);
+    let frames = sent(&mut app);
+    let start = the_request(&frames, "turn/start");
+    assert_eq!(
+        start["params"]["input"][0]["text"],
+        "fn main() {\n    run();\n}"
+    );
+}

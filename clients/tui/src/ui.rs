@@ -1,0 +1,268 @@
+//! Draws the whole screen from the app state: thread list, transcript, composer, status line,
+//! and the approval prompt over everything while one is waiting.
+
+use agentd_protocol::{ThreadActiveFlag, ThreadStatus};
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Clear, List, ListItem, ListState, Paragraph};
+use ratatui::Frame;
+
+use crate::app::{App, Approval, ApprovalKind, Focus};
+use crate::render::{change_header, sanitize, thread_title, transcript_lines, wrap, Styled};
+
+fn border(focused: bool) -> Style {
+    if focused {
+        Style::default().fg(Color::Cyan)
+    } else {
+        Style::default().fg(Color::DarkGray)
+    }
+}
+
+fn status_mark(status: &ThreadStatus) -> &'static str {
+    match status {
+        ThreadStatus::Active { active_flags }
+            if active_flags.contains(&ThreadActiveFlag::WaitingOnApproval) =>
+        {
+            "? "
+        }
+        ThreadStatus::Active { .. } => "● ",
+        ThreadStatus::SystemError => "✗ ",
+        _ => "  ",
+    }
+}
+
+fn status_word(status: &ThreadStatus) -> &'static str {
+    match status {
+        ThreadStatus::Active { active_flags }
+            if active_flags.contains(&ThreadActiveFlag::WaitingOnApproval) =>
+        {
+            "waiting on approval"
+        }
+        ThreadStatus::Active { .. } => "running",
+        ThreadStatus::Idle => "idle",
+        ThreadStatus::NotLoaded => "not loaded",
+        ThreadStatus::SystemError => "error",
+    }
+}
+
+pub fn draw(frame: &mut Frame, app: &App) {
+    let [main, composer, status] = Layout::vertical([
+        Constraint::Min(3),
+        Constraint::Length(3),
+        Constraint::Length(1),
+    ])
+    .areas(frame.area());
+    let list_width = (main.width / 3).min(32);
+    let [list, transcript] =
+        Layout::horizontal([Constraint::Length(list_width), Constraint::Min(10)]).areas(main);
+    draw_threads(frame, app, list);
+    draw_transcript(frame, app, transcript);
+    draw_composer(frame, app, composer);
+    draw_status(frame, app, status);
+    if let Some(approval) = app.approvals.first() {
+        draw_approval(frame, app, approval);
+    }
+}
+
+fn draw_threads(frame: &mut Frame, app: &App, area: Rect) {
+    let focused = app.focus == Focus::Threads;
+    let open = app.transcript.as_ref().map(|t| t.thread.id.as_str());
+    let items: Vec<ListItem> = app
+        .threads
+        .iter()
+        .map(|t| {
+            let style = if Some(t.id.as_str()) == open {
+                Style::default().add_modifier(Modifier::BOLD)
+            } else {
+                Style::default()
+            };
+            let title = sanitize(&thread_title(t)).replace('\n', " ");
+            ListItem::new(Line::styled(
+                format!("{}{title}", status_mark(&t.status)),
+                style,
+            ))
+        })
+        .collect();
+    let highlight = if focused {
+        Style::default().add_modifier(Modifier::REVERSED)
+    } else {
+        Style::default().fg(Color::Cyan)
+    };
+    let list = List::new(items)
+        .block(
+            Block::default()
+                .borders(Borders::ALL)
+                .border_style(border(focused))
+                .title(format!(" Threads ({}) ", app.threads.len())),
+        )
+        .highlight_style(highlight);
+    let mut state = ListState::default();
+    if !app.threads.is_empty() {
+        state.select(Some(app.selected));
+    }
+    frame.render_stateful_widget(list, area, &mut state);
+}
+
+fn draw_transcript(frame: &mut Frame, app: &App, area: Rect) {
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_style(border(false));
+    let Some(t) = &app.transcript else {
+        let hint = Paragraph::new(vec![
+            Line::raw("No thread open."),
+            Line::raw(""),
+            Line::raw("Type a message and press Enter to start a new thread,"),
+            Line::raw("or press Tab and pick one from the list."),
+        ])
+        .block(block.title(format!(" agentd · {} ", app.endpoint)));
+        frame.render_widget(hint, area);
+        return;
+    };
+    let title = format!(
+        " {} · {} ",
+        sanitize(&thread_title(&t.thread)).replace('\n', " "),
+        status_word(&t.thread.status)
+    );
+    let block = block.title(title);
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let lines = wrap(transcript_lines(t), usize::from(inner.width));
+    let height = usize::from(inner.height);
+    let max_scroll = lines.len().saturating_sub(height);
+    let scroll = app.scroll.min(max_scroll);
+    let end = lines.len() - scroll;
+    let start = end.saturating_sub(height);
+    let visible: Vec<Line> = lines[start..end].to_vec();
+    frame.render_widget(Paragraph::new(visible), inner);
+}
+
+fn draw_composer(frame: &mut Frame, app: &App, area: Rect) {
+    let focused = app.focus == Focus::Composer;
+    let title = if app.turn_running() {
+        " Steer the running turn (Enter) · Esc interrupts "
+    } else {
+        " Message (Enter sends) "
+    };
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_style(border(focused))
+        .title(title);
+    let inner = block.inner(area);
+    let width = usize::from(inner.width.saturating_sub(1));
+    // The end of a long message stays visible while typing.
+    let chars: Vec<char> = app
+        .composer
+        .chars()
+        .map(|c| if c == '\n' { '⏎' } else { c })
+        .filter(|c| !c.is_control())
+        .collect();
+    let shown: String = chars[chars.len().saturating_sub(width)..].iter().collect();
+    let shown_width = shown.chars().count();
+    frame.render_widget(Paragraph::new(shown).block(block), area);
+    if focused && app.approvals.is_empty() {
+        let x = inner.x + u16::try_from(shown_width).unwrap_or(inner.width);
+        frame.set_cursor_position((x.min(inner.right().saturating_sub(1)), inner.y));
+    }
+}
+
+fn draw_status(frame: &mut Frame, app: &App, area: Rect) {
+    let (mark, style) = if app.connected {
+        ("●", Style::default().fg(Color::Green))
+    } else {
+        ("●", Style::default().fg(Color::Red))
+    };
+    let hints = if !app.approvals.is_empty() {
+        "y accept · a for session · n decline · c cancel turn"
+    } else if app.turn_running() {
+        "Enter steer · Esc/Ctrl-C interrupt · Ctrl-Q quit"
+    } else {
+        "Enter send · Tab threads · Ctrl-N new · Ctrl-Q quit"
+    };
+    let line = Line::from(vec![
+        Span::styled(format!("{mark} "), style),
+        Span::raw(sanitize(&app.status)),
+        Span::styled(format!("  │ {hints}"), Style::default().fg(Color::DarkGray)),
+    ]);
+    frame.render_widget(Paragraph::new(line), area);
+}
+
+fn approval_lines(app: &App, approval: &Approval) -> Vec<Styled> {
+    let bold = Style::default().add_modifier(Modifier::BOLD);
+    let mut lines: Vec<Styled> = Vec::new();
+    let open = app.transcript.as_ref().map(|t| t.thread.id.as_str());
+    if open != Some(approval.thread_id.as_str()) {
+        let title = app
+            .threads
+            .iter()
+            .find(|t| t.id == approval.thread_id)
+            .map(thread_title)
+            .unwrap_or_else(|| approval.thread_id.clone());
+        lines.push((format!("In thread: {}", sanitize(&title)), Style::default()));
+    }
+    match &approval.kind {
+        ApprovalKind::Command { command, cwd } => {
+            lines.push(("Run this command?".into(), bold));
+            lines.push((
+                format!("$ {}", sanitize(command)),
+                Style::default().fg(Color::Yellow),
+            ));
+            lines.push((format!("in {}", sanitize(cwd)), Style::default()));
+        }
+        ApprovalKind::FileChange { changes } => {
+            lines.push(("Apply these changes?".into(), bold));
+            for change in changes {
+                lines.push((change_header(&change.path, &change.kind), bold));
+                for line in change.diff.lines().take(12) {
+                    let style = if line.starts_with('+') {
+                        Style::default().fg(Color::Green)
+                    } else if line.starts_with('-') {
+                        Style::default().fg(Color::Red)
+                    } else {
+                        Style::default()
+                    };
+                    lines.push((format!("    {}", sanitize(line)), style));
+                }
+            }
+        }
+    }
+    if let Some(reason) = &approval.reason {
+        lines.push((format!("why: {}", sanitize(reason)), Style::default()));
+    }
+    lines.push((String::new(), Style::default()));
+    lines.push((
+        "[y] yes   [a] yes, for this session   [n] no   [c] cancel the turn".into(),
+        Style::default().fg(Color::Cyan),
+    ));
+    if app.approvals.len() > 1 {
+        lines.push((
+            format!("{} more waiting", app.approvals.len() - 1),
+            Style::default().fg(Color::DarkGray),
+        ));
+    }
+    lines
+}
+
+fn draw_approval(frame: &mut Frame, app: &App, approval: &Approval) {
+    let screen = frame.area();
+    let width = screen.width.saturating_sub(4).min(90);
+    let lines = wrap(
+        approval_lines(app, approval),
+        usize::from(width.saturating_sub(2)),
+    );
+    let height = u16::try_from(lines.len() + 2)
+        .unwrap_or(u16::MAX)
+        .min(screen.height.saturating_sub(2));
+    let area = Rect {
+        x: screen.x + (screen.width - width) / 2,
+        y: screen.y + (screen.height - height) / 2,
+        width,
+        height,
+    };
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_style(Style::default().fg(Color::Yellow))
+        .title(" Approval needed ");
+    frame.render_widget(Clear, area);
+    frame.render_widget(Paragraph::new(lines).block(block), area);
+}
