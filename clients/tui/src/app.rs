@@ -98,6 +98,8 @@ pub struct App {
     /// Transcript lines scrolled back from the bottom (0 follows the stream).
     pub scroll: usize,
     pub quit: bool,
+    /// A thread to open once the handshake is done (`--thread`).
+    pub open_on_connect: Option<String>,
     /// A prompt typed before any thread was open: sent once `thread/start` answers.
     queued_prompt: Option<String>,
     next_id: i64,
@@ -128,6 +130,7 @@ impl App {
             status: "connecting…".into(),
             scroll: 0,
             quit: false,
+            open_on_connect: None,
             queued_prompt: None,
             next_id: 1,
             pending: HashMap::new(),
@@ -242,7 +245,9 @@ impl App {
                     json!({"jsonrpc": "2.0", "method": INITIALIZED_NOTIFICATION}).to_string(),
                 );
                 self.refresh_threads();
-                if let Some(t) = &self.transcript {
+                if let Some(id) = self.open_on_connect.take() {
+                    self.resume(id, true);
+                } else if let Some(t) = &self.transcript {
                     let params = ThreadResumeParams {
                         thread_id: t.thread.id.clone(),
                         after_seq: Some(t.last_seq),

@@ -24,6 +24,9 @@ pub struct Cli {
     /// The `agentd` binary to spawn; default: the one beside this binary, else `agentd` on PATH.
     #[arg(long, value_name = "PATH", conflicts_with = "connect")]
     pub agentd: Option<PathBuf>,
+    /// Open this thread once connected.
+    #[arg(long, value_name = "THREAD_ID")]
+    pub thread: Option<String>,
     /// Working directory for threads started here; default: the current directory.
     #[arg(long, value_name = "DIR")]
     pub cwd: Option<PathBuf>,

@@ -21,7 +21,8 @@ async fn main() -> ExitCode {
     let cli = cli::Cli::parse();
     let result = async {
         let endpoint = cli.endpoint()?;
-        let app = app::App::new(endpoint.describe(), cli.cwd()?);
+        let mut app = app::App::new(endpoint.describe(), cli.cwd()?);
+        app.open_on_connect = cli.thread.clone();
         run::run(endpoint, app).await
     }
     .await;

@@ -560,3 +560,38 @@ fn a_paste_is_one_message_with_its_newlines() {
         "fn main() {\n    run();\n}"
     );
 }
+
+#[test]
+fn a_thread_named_on_the_command_line_opens_after_the_handshake() {
+    let mut app = App::new("ws://test", "/w");
+    app.open_on_connect = Some("t9".into());
+    app.on_connected();
+    let frames = sent(&mut app);
+    reply(
+        &mut app,
+        the_request(&frames, "initialize"),
+        initialize_result(),
+    );
+    let frames = sent(&mut app);
+    let resume = the_request(&frames, "thread/resume");
+    assert_eq!(resume["params"], json!({"threadId": "t9"}));
+    reply(&mut app, resume, start_result(thread_json("t9", 4)));
+    assert_eq!(
+        app.transcript.as_ref().map(|t| t.thread.id.as_str()),
+        Some("t9")
+    );
+    app.on_disconnected("gone");
+    app.on_connected();
+    let frames = sent(&mut app);
+    reply(
+        &mut app,
+        the_request(&frames, "initialize"),
+        initialize_result(),
+    );
+    let frames = sent(&mut app);
+    let resume = the_request(&frames, "thread/resume");
+    assert_eq!(
+        resume["params"]["afterSeq"], 4,
+        "a reconnect catches up, it does not reopen"
+    );
+}

@@ -117,7 +117,8 @@ async fn main() -> Result<()> {
 
     heading("2. Web page (clients/web, served by the daemon)");
     // `?thread=ID` makes the page open the demo's thread instead of only listing it.
-    let open_thread = match demo_thread(&daemon, &cwd).await? {
+    let thread_id = demo_thread(&daemon, &cwd).await?;
+    let open_thread = match &thread_id {
         Some(id) => format!("?thread={id}"),
         None => String::new(),
     };
@@ -128,16 +129,19 @@ async fn main() -> Result<()> {
 
     heading("3. Terminal client (clients/tui)");
     let tui = bin_dir.join("agentd-tui");
+    let thread_arg: Vec<String> = match &thread_id {
+        Some(id) => vec!["--thread".into(), id.clone()],
+        None => Vec::new(),
+    };
     let tui_command = format!(
-        "{} --connect {ws_url} --token {token} --cwd {cwd}",
-        tui.display()
+        "{} --connect {ws_url} --token {token} --cwd {cwd} {}",
+        tui.display(),
+        thread_arg.join(" ")
     );
     let interactive = std::io::stdin().is_terminal() && std::io::stdout().is_terminal();
     if interactive && tui.is_file() {
         println!("Starting: {tui_command}");
-        println!(
-            "Press Tab to pick the thread the TypeScript client made, type more prompts; Ctrl-Q"
-        );
+        println!("It opens on the thread the TypeScript client made: type more prompts; Ctrl-Q");
         println!("quits the TUI and ends the demo. Press Enter to start.");
         let mut line = String::new();
         std::io::stdin()
@@ -147,6 +151,7 @@ async fn main() -> Result<()> {
         // where other users of the machine could read it for as long as the TUI runs.
         let status = Command::new(&tui)
             .args(["--connect", &ws_url, "--cwd", &cwd])
+            .args(&thread_arg)
             .env("AGENTD_TOKEN", &token)
             .status()
             .await
