@@ -324,3 +324,40 @@ async fn commands_without_network_share_one_empty_network_namespace() {
     );
     assert_ne!(first.trim(), host.to_string_lossy(), "not the host's");
 }
+
+/// Starts 350 short sleepers and reports how many it could: under the default cap (1024) all of
+/// them, under `sandbox_max_processes = 40` the fork fails (for a root daemon the PID
+/// namespace's floor of 300 is what stops it, which 350 still exceeds).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_configured_process_cap_is_what_stops_a_command() {
+    if !confinement_or_refusal() {
+        return;
+    }
+    let sleepers = json!({
+        "command": ["sh", "-c", "i=0; while [ $i -lt 350 ]; do sleep 2 & i=$((i+1)); done; echo started=$i; wait"],
+        "timeout_ms": 20000,
+    });
+    let roomy = ToolRig::start(shell_calls(&[sleepers.clone()]), confined("never"))
+        .await
+        .unwrap();
+    assert_eq!(turn_status(&one_turn(&roomy).await), "completed");
+    let seen = roomy.model_saw(2, "c1").await.unwrap();
+    assert!(
+        seen.contains("started=350"),
+        "the default cap leaves room: {seen}"
+    );
+
+    let capped = ToolRig::start(
+        shell_calls(&[sleepers]),
+        confined("never").set("sandbox_max_processes=40"),
+    )
+    .await
+    .unwrap();
+    assert_eq!(turn_status(&one_turn(&capped).await), "completed");
+    let seen = capped.model_saw(2, "c1").await.unwrap();
+    assert!(
+        seen.contains("fork") || seen.contains("Resource temporarily unavailable"),
+        "the configured cap stopped it: {seen}"
+    );
+    assert!(!seen.contains("started=350"), "{seen}");
+}

@@ -36,7 +36,10 @@ impl AgentServices {
             client_output_cap: config.shell_output_cap_bytes,
             model_output_cap: config.shell_model_output_bytes,
         };
-        let sandbox = Sandbox::start(config.sandbox_workspace_write.clone());
+        let sandbox = Sandbox::start(
+            config.sandbox_workspace_write.clone(),
+            config.sandbox_max_processes,
+        );
         Ok(AgentServices {
             config,
             clients: Mutex::new(HashMap::new()),

@@ -26,6 +26,8 @@ pub struct ConfigToml {
     pub approval_policy: Option<AskForApproval>,
     pub sandbox_mode: Option<SandboxMode>,
     pub sandbox_workspace_write: Option<WorkspaceWriteToml>,
+    /// agentd: threads a confined command may run at once (`RLIMIT_NPROC` in the sandbox).
+    pub sandbox_max_processes: Option<u64>,
     pub model_context_window: Option<u64>,
     pub model_auto_compact_token_limit: Option<u64>,
     pub model_reasoning_effort: Option<String>,

@@ -46,6 +46,9 @@ pub struct Config {
     pub approval_policy: AskForApproval,
     pub sandbox_mode: SandboxMode,
     pub sandbox_workspace_write: WorkspaceWriteConfig,
+    /// Threads a confined command may have at once: the fork-bomb stop, raised for big
+    /// parallel builds.
+    pub sandbox_max_processes: u64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub model_context_window: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -198,6 +201,7 @@ impl Config {
             approval_policy: AskForApproval::OnRequest,
             sandbox_mode: SandboxMode::WorkspaceWrite,
             sandbox_workspace_write: WorkspaceWriteConfig::default(),
+            sandbox_max_processes: crate::sandbox::DEFAULT_MAX_PROCESSES,
             model_context_window: None,
             model_auto_compact_token_limit: None,
             model_reasoning_effort: None,

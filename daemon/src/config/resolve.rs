@@ -45,6 +45,12 @@ pub(super) fn resolve(
     if let Some(ww) = t.sandbox_workspace_write {
         apply_workspace_write(&mut c, ww, &bad)?;
     }
+    c.sandbox_max_processes = positive(
+        "sandbox_max_processes",
+        t.sandbox_max_processes,
+        c.sandbox_max_processes,
+        &bad,
+    )?;
     c.model_context_window = t.model_context_window;
     c.model_auto_compact_token_limit = t.model_auto_compact_token_limit;
     c.model_reasoning_effort = non_empty("model_reasoning_effort", t.model_reasoning_effort)?;

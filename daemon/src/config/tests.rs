@@ -385,16 +385,21 @@ fn limits_have_defaults_and_must_not_be_zero() {
     assert_eq!(c.shell_timeout_ms, 10_000);
     assert_eq!(c.shell_output_cap_bytes, 1024 * 1024);
     assert_eq!(c.shell_model_output_bytes, 10 * 1024);
-    let l = Dir::with_file("shell_timeout_ms = 60000\nshell_output_cap_bytes = 4096\n")
-        .load()
-        .unwrap();
+    assert_eq!(c.sandbox_max_processes, 1024);
+    let l = Dir::with_file(
+        "shell_timeout_ms = 60000\nshell_output_cap_bytes = 4096\nsandbox_max_processes = 4096\n",
+    )
+    .load()
+    .unwrap();
     assert_eq!(l.config.shell_timeout_ms, 60_000);
     assert_eq!(l.config.shell_output_cap_bytes, 4096);
+    assert_eq!(l.config.sandbox_max_processes, 4096);
     for key in [
         "approval_timeout_ms",
         "shell_timeout_ms",
         "shell_output_cap_bytes",
         "shell_model_output_bytes",
+        "sandbox_max_processes",
         "model_providers.openai.stream_idle_timeout_ms",
     ] {
         let arg = format!("{key}=0");

@@ -235,6 +235,8 @@ pub fn looks_like_denial(exit_code: i32, timed_out: bool, output: &str) -> bool 
 pub struct Sandbox {
     helper: PathBuf,
     workspace_write: WorkspaceWriteConfig,
+    /// `sandbox_max_processes`: every plan's process cap.
+    max_processes: u64,
     state: tokio::sync::OnceCell<SandboxState>,
 }
 
@@ -257,11 +259,12 @@ struct NetworkHolder {
 impl Sandbox {
     /// Starts probing in the background when a runtime is there (so start-up does not wait for
     /// it); otherwise the first command probes.
-    pub fn start(workspace_write: WorkspaceWriteConfig) -> Arc<Sandbox> {
+    pub fn start(workspace_write: WorkspaceWriteConfig, max_processes: u64) -> Arc<Sandbox> {
         let helper = std::env::current_exe().unwrap_or_else(|_| PathBuf::from("/proc/self/exe"));
         let sandbox = Arc::new(Sandbox {
             helper,
             workspace_write,
+            max_processes,
             state: tokio::sync::OnceCell::new(),
         });
         if let Ok(rt) = tokio::runtime::Handle::try_current() {
@@ -310,6 +313,7 @@ impl Sandbox {
             return Err(reason.clone());
         }
         plan.shared_network = state.network.as_ref().map(|n| n.shared);
+        plan.max_processes = self.max_processes;
         Ok(Some(plan))
     }
 }
