@@ -218,3 +218,25 @@ fn a_protected_path_that_is_a_symlink_stays_as_it_is() {
     );
     assert!(!ws.path("shared-skills/skill.md").exists());
 }
+
+#[test]
+fn a_protected_symlink_dangling_into_the_workspace_cannot_be_brought_to_life() {
+    if !confinement_or_refusal() {
+        return;
+    }
+    let ws = Workspace::new();
+    std::os::unix::fs::symlink("real-git", ws.path(".git")).unwrap();
+    let r = ws.run_write(
+        "(mkdir -p real-git/hooks && echo evil > real-git/hooks/post-checkout) 2>/dev/null \
+         || echo denied; (echo evil > .git/config) 2>/dev/null || echo denied",
+    );
+    assert_eq!(r.stdout, "denied\ndenied\n", "{r:?}");
+    assert!(
+        !ws.path("real-git").exists(),
+        "nothing is left behind: {r:?}"
+    );
+    assert_eq!(
+        std::fs::read_link(ws.path(".git")).unwrap(),
+        std::path::Path::new("real-git")
+    );
+}

@@ -147,7 +147,7 @@ fn run_spec(mut spec: Spec, read_only: &[PathBuf]) -> anyhow::Result<i32> {
     // Signals are blocked before anything is created, so a SIGTERM from the command runner
     // cannot kill this process between reserving a path and releasing it.
     let signals = namespaces::OuterSignals::block()?;
-    let reservation = placeholders::reserve(read_only)?;
+    let reservation = placeholders::reserve(read_only, &spec.writable_roots)?;
     spec.protected = reservation.paths.clone();
     // RLIMIT_NPROC does not bind uid 0; where the PID namespace cannot cap it either, a root
     // daemon limits processes with a pids cgroup (see limits.rs).

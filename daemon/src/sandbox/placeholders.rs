@@ -15,7 +15,9 @@
 //! locks it and verifies the path still names the locked directory before relying on it.
 //!
 //! A protected path that is a symbolic link is pinned as it is (the link itself becomes a mount
-//! point, so it cannot be removed or pointed elsewhere) and what it points to is protected too.
+//! point, so it cannot be removed or pointed elsewhere) and what it points to is protected too;
+//! when that does not exist yet and lies in a writable root, its first missing directory gets a
+//! placeholder.
 //!
 //! Limit: a placeholder exists on the host while the command runs (git ignores an empty `.git`
 //! directory).
@@ -65,7 +67,12 @@ pub(crate) struct Reservation {
 }
 
 /// Decides how each path is covered, creating and locking placeholders for missing ones.
-pub(crate) fn reserve(paths: &[PathBuf]) -> anyhow::Result<Reservation> {
+/// `writable_roots` bounds where a dangling symlink's missing target is reserved: outside them
+/// the command cannot create it anyway.
+pub(crate) fn reserve(
+    paths: &[PathBuf],
+    writable_roots: &[PathBuf],
+) -> anyhow::Result<Reservation> {
     let mut r = Reservation {
         paths: Vec::new(),
         held: Vec::new(),
@@ -83,6 +90,27 @@ pub(crate) fn reserve(paths: &[PathBuf]) -> anyhow::Result<Reservation> {
                         if !r.paths.contains(&target) {
                             r.paths.push(target);
                         }
+                    } else if let Some(missing) = first_missing(link)
+                        .filter(|m| writable_roots.iter().any(|root| m.starts_with(root)))
+                    {
+                        // Dangling into a writable root: creating the target would give the
+                        // protected name content (a `.git -> gitdir` whose `gitdir/hooks` the
+                        // command writes), so the target is kept from being created as well.
+                        match reserve_one(&missing) {
+                            Ok(Some((target, lock))) => {
+                                if let Some(fd) = lock {
+                                    r.held.push((missing.clone(), fd));
+                                }
+                                if !r.paths.contains(&target) {
+                                    r.paths.push(target);
+                                }
+                            }
+                            Ok(None) => {}
+                            Err(e) => {
+                                r.release();
+                                return Err(e);
+                            }
+                        }
                     }
                 }
                 r.paths.push(covered);
@@ -98,6 +126,31 @@ pub(crate) fn reserve(paths: &[PathBuf]) -> anyhow::Result<Reservation> {
 }
 
 type Reserved = Option<(ProtectedPath, Option<OwnedFd>)>;
+
+/// Where a dangling symlink's target stops existing: its deepest existing ancestor (resolved)
+/// joined with the next name — the one directory whose creation would bring the target to life.
+fn first_missing(link: &Path) -> Option<PathBuf> {
+    let target = std::fs::read_link(link).ok()?;
+    let target = if target.is_absolute() {
+        target
+    } else {
+        link.parent()?.join(target)
+    };
+    let components: Vec<_> = target.components().collect();
+    let mut prefix = PathBuf::new();
+    for component in components {
+        let next = prefix.join(component);
+        if std::fs::metadata(&next).is_err() {
+            let parent = std::fs::canonicalize(&prefix).ok()?;
+            return match component {
+                std::path::Component::Normal(name) => Some(parent.join(name)),
+                _ => None,
+            };
+        }
+        prefix = next;
+    }
+    None
+}
 
 fn reserve_one(path: &Path) -> anyhow::Result<Reserved> {
     for _ in 0..ATTEMPTS {
@@ -259,7 +312,7 @@ mod tests {
         let git = dir.path().join(".git");
         let agents = dir.path().join(".agents");
         std::fs::create_dir(&agents).unwrap();
-        let mut r = reserve(&[git.clone(), agents.clone()]).unwrap();
+        let mut r = reserve(&[git.clone(), agents.clone()], &[]).unwrap();
         assert_eq!(
             r.paths,
             vec![
@@ -269,7 +322,7 @@ mod tests {
         );
         assert!(git.is_dir());
         // A second sandbox shares it; the first one's release leaves it for the second.
-        let mut second = reserve(std::slice::from_ref(&git)).unwrap();
+        let mut second = reserve(std::slice::from_ref(&git), &[]).unwrap();
         r.release();
         assert!(git.is_dir(), "still in use by the second reservation");
         second.release();
@@ -281,7 +334,7 @@ mod tests {
     fn a_placeholder_someone_filled_is_kept() {
         let dir = tempfile::tempdir().unwrap();
         let git = dir.path().join(".git");
-        let mut r = reserve(std::slice::from_ref(&git)).unwrap();
+        let mut r = reserve(std::slice::from_ref(&git), &[]).unwrap();
         std::fs::write(git.join("HEAD"), "ref: refs/heads/main\n").unwrap();
         r.release();
         assert!(git.join("HEAD").is_file());
@@ -296,11 +349,14 @@ mod tests {
         let linked = root.join(".agents");
         std::fs::create_dir(root.join("shared")).unwrap();
         std::os::unix::fs::symlink("shared", &linked).unwrap();
-        let r = reserve(&[
-            dangling.clone(),
-            root.join("missing/.agentd"),
-            linked.clone(),
-        ])
+        let r = reserve(
+            &[
+                dangling.clone(),
+                root.join("missing/.agentd"),
+                linked.clone(),
+            ],
+            std::slice::from_ref(&root),
+        )
         .unwrap();
         assert_eq!(
             r.paths,
@@ -309,6 +365,34 @@ mod tests {
                 ProtectedPath::Existing(root.join("shared")),
                 ProtectedPath::Symlink(linked),
             ]
+        );
+    }
+
+    #[test]
+    fn a_dangling_symlink_into_a_writable_root_reserves_its_missing_target() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = std::fs::canonicalize(dir.path()).unwrap();
+        let git = root.join(".git");
+        std::os::unix::fs::symlink("gitdir/inner", &git).unwrap();
+        let outside = tempfile::tempdir().unwrap();
+        let agents = root.join(".agents");
+        std::os::unix::fs::symlink(outside.path().join("skills"), &agents).unwrap();
+        let mut r = reserve(&[git.clone(), agents.clone()], std::slice::from_ref(&root)).unwrap();
+        assert_eq!(
+            r.paths,
+            vec![
+                ProtectedPath::Placeholder(root.join("gitdir")),
+                ProtectedPath::Symlink(git),
+                ProtectedPath::Symlink(agents),
+            ],
+            "the target outside the writable roots is left alone"
+        );
+        assert!(root.join("gitdir").is_dir());
+        assert!(!outside.path().join("skills").exists());
+        r.release();
+        assert!(
+            !root.join("gitdir").exists(),
+            "the placeholder goes with the sandbox"
         );
     }
 }
