@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use agentd_tests::harness::agentd_bin;
 use agentd_tests::mock_llm::{MockLlm, Scripted, Step, Usage};
 use agentd_tests::tools::ToolRig;
-use agentd_tests::{Agentd, Options};
+use agentd_tests::{Agentd, Client, Options};
 use anyhow::{bail, Context, Result};
 use serde_json::json;
 
@@ -146,6 +146,17 @@ async fn exit_status(exit_file: &Path) -> Result<String> {
     }
 }
 
+/// Subscribes `client` to the one thread the TUI made; returns its id.
+async fn attach_to_only_thread(client: &mut Client) -> String {
+    let threads = client.call("thread/list", json!({})).await.unwrap();
+    let thread_id = threads["data"][0]["id"].as_str().unwrap().to_string();
+    client
+        .call("thread/resume", json!({"threadId": thread_id}))
+        .await
+        .unwrap();
+    thread_id
+}
+
 fn one_response(steps: Vec<Step>) -> Scripted {
     let mut all = vec![Step::created()];
     all.extend(steps);
@@ -209,12 +220,7 @@ async fn a_full_turn_with_an_approval_over_websocket() {
 
     // A second frontend on the same thread sees the approval, and who answered it.
     let mut observer = rig.client("observer").await.unwrap();
-    let threads = observer.call("thread/list", json!({})).await.unwrap();
-    let thread_id = threads["data"][0]["id"].as_str().unwrap().to_string();
-    observer
-        .call("thread/resume", json!({"threadId": thread_id}))
-        .await
-        .unwrap();
+    attach_to_only_thread(&mut observer).await;
     let request = observer
         .server_request("item/commandExecution/requestApproval")
         .await
@@ -370,12 +376,7 @@ async fn after_the_daemon_restarts_the_client_reconnects_and_misses_nothing() {
     // Another frontend runs a turn on the thread; whether it lands before the client is back
     // (replayed from afterSeq) or after (live), the client shows it, once.
     let mut other = second.client("other").await.unwrap();
-    let threads = other.call("thread/list", json!({})).await.unwrap();
-    let thread_id = threads["data"][0]["id"].as_str().unwrap().to_string();
-    other
-        .call("thread/resume", json!({"threadId": thread_id}))
-        .await
-        .unwrap();
+    let thread_id = attach_to_only_thread(&mut other).await;
     let turn = other
         .start_turn(&thread_id, "question from elsewhere")
         .await

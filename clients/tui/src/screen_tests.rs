@@ -78,15 +78,20 @@ fn initialize_result() -> Value {
            "protocolVersion": "1"})
 }
 
+/// Connects (again): answers `initialize` and returns what the app sent after it.
+fn handshake(app: &mut App) -> Vec<Value> {
+    app.on_connected();
+    let frames = sent(app);
+    let init = the_request(&frames, "initialize");
+    assert_eq!(init["params"]["clientInfo"]["name"], "agentd-tui");
+    reply(app, init, initialize_result());
+    sent(app)
+}
+
 /// An app that has shaken hands and listed `threads`.
 fn connected(threads: Vec<Value>) -> App {
     let mut app = App::new("ws://test", "/w");
-    app.on_connected();
-    let frames = sent(&mut app);
-    let init = the_request(&frames, "initialize");
-    assert_eq!(init["params"]["clientInfo"]["name"], "agentd-tui");
-    reply(&mut app, init, initialize_result());
-    let frames = sent(&mut app);
+    let frames = handshake(&mut app);
     assert_eq!(
         frames[0],
         json!({"jsonrpc": "2.0", "method": "initialized"})
@@ -377,14 +382,7 @@ fn after_a_reconnect_the_open_thread_resumes_from_its_last_seq_without_duplicate
     app.on_disconnected("connection lost");
     assert!(app.approvals.is_empty(), "re-sent by the daemon on resume");
     assert!(screen(&app, 100, 24).contains("disconnected: connection lost"));
-    app.on_connected();
-    let frames = sent(&mut app);
-    reply(
-        &mut app,
-        the_request(&frames, "initialize"),
-        initialize_result(),
-    );
-    let frames = sent(&mut app);
+    let frames = handshake(&mut app);
     let resume = the_request(&frames, "thread/resume");
     assert_eq!(
         resume["params"],
@@ -565,14 +563,7 @@ fn a_paste_is_one_message_with_its_newlines() {
 fn a_thread_named_on_the_command_line_opens_after_the_handshake() {
     let mut app = App::new("ws://test", "/w");
     app.open_on_connect = Some("t9".into());
-    app.on_connected();
-    let frames = sent(&mut app);
-    reply(
-        &mut app,
-        the_request(&frames, "initialize"),
-        initialize_result(),
-    );
-    let frames = sent(&mut app);
+    let frames = handshake(&mut app);
     let resume = the_request(&frames, "thread/resume");
     assert_eq!(resume["params"], json!({"threadId": "t9"}));
     reply(&mut app, resume, start_result(thread_json("t9", 4)));
@@ -581,14 +572,7 @@ fn a_thread_named_on_the_command_line_opens_after_the_handshake() {
         Some("t9")
     );
     app.on_disconnected("gone");
-    app.on_connected();
-    let frames = sent(&mut app);
-    reply(
-        &mut app,
-        the_request(&frames, "initialize"),
-        initialize_result(),
-    );
-    let frames = sent(&mut app);
+    let frames = handshake(&mut app);
     let resume = the_request(&frames, "thread/resume");
     assert_eq!(
         resume["params"]["afterSeq"], 4,

@@ -19,30 +19,18 @@ fn border(focused: bool) -> Style {
     }
 }
 
-fn status_mark(status: &ThreadStatus) -> &'static str {
+/// A thread's status as a list marker and as words.
+fn status_label(status: &ThreadStatus) -> (&'static str, &'static str) {
     match status {
         ThreadStatus::Active { active_flags }
             if active_flags.contains(&ThreadActiveFlag::WaitingOnApproval) =>
         {
-            "? "
+            ("? ", "waiting on approval")
         }
-        ThreadStatus::Active { .. } => "● ",
-        ThreadStatus::SystemError => "✗ ",
-        _ => "  ",
-    }
-}
-
-fn status_word(status: &ThreadStatus) -> &'static str {
-    match status {
-        ThreadStatus::Active { active_flags }
-            if active_flags.contains(&ThreadActiveFlag::WaitingOnApproval) =>
-        {
-            "waiting on approval"
-        }
-        ThreadStatus::Active { .. } => "running",
-        ThreadStatus::Idle => "idle",
-        ThreadStatus::NotLoaded => "not loaded",
-        ThreadStatus::SystemError => "error",
+        ThreadStatus::Active { .. } => ("● ", "running"),
+        ThreadStatus::Idle => ("  ", "idle"),
+        ThreadStatus::NotLoaded => ("  ", "not loaded"),
+        ThreadStatus::SystemError => ("✗ ", "error"),
     }
 }
 
@@ -79,7 +67,7 @@ fn draw_threads(frame: &mut Frame, app: &App, area: Rect) {
             };
             let title = sanitize(&thread_title(t)).replace('\n', " ");
             ListItem::new(Line::styled(
-                format!("{}{title}", status_mark(&t.status)),
+                format!("{}{title}", status_label(&t.status).0),
                 style,
             ))
         })
@@ -122,7 +110,7 @@ fn draw_transcript(frame: &mut Frame, app: &App, area: Rect) {
     let title = format!(
         " {} · {} ",
         sanitize(&thread_title(&t.thread)).replace('\n', " "),
-        status_word(&t.thread.status)
+        status_label(&t.thread.status).1
     );
     let block = block.title(title);
     let inner = block.inner(area);
