@@ -43,6 +43,7 @@ run: release
 bench:
 	$(CARGO) build --release --workspace --bins
 	AGENTD_BIN=$(CURDIR)/target/release/agentd $(CARGO) run --release -p agentd-tests --bin agentd-bench -- all
+	$(CARGO) bench -p agentd-tui --bench render
 
 ## The thin clients against one daemon and the scripted mock model, no API key needed: the
 ## TypeScript SDK runs a turn (a command, its approval, streamed text; skipped without Node), the

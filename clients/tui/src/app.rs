@@ -6,6 +6,7 @@
 //! Requests are fire-and-forget: each id remembers what it was for ([`Pending`]) and the answer is
 //! handled when it arrives, so the screen never blocks on the daemon.
 
+use std::cell::Cell;
 use std::collections::HashMap;
 
 use agentd_protocol::jsonrpc::{ErrorObject, Message, Request, RequestId};
@@ -97,6 +98,9 @@ pub struct App {
     pub status: String,
     /// Transcript lines scrolled back from the bottom (0 follows the stream).
     pub scroll: usize,
+    /// The largest useful `scroll`, as the last drawn frame found it (`usize::MAX` while the
+    /// top of the transcript was not reached).
+    pub scroll_limit: Cell<usize>,
     pub quit: bool,
     /// A thread to open once the handshake is done (`--thread`).
     pub open_on_connect: Option<String>,
@@ -129,6 +133,7 @@ impl App {
             approvals: Vec::new(),
             status: "connecting…".into(),
             scroll: 0,
+            scroll_limit: Cell::new(usize::MAX),
             quit: false,
             open_on_connect: None,
             queued_prompt: None,
@@ -544,6 +549,13 @@ impl App {
         }
     }
 
+    fn scroll_up(&mut self, lines: usize) {
+        self.scroll = self
+            .scroll
+            .saturating_add(lines)
+            .min(self.scroll_limit.get());
+    }
+
     /// Whether the open thread has a turn running.
     pub fn turn_running(&self) -> bool {
         self.transcript
@@ -605,7 +617,7 @@ impl App {
                 return;
             }
             KeyCode::PageUp => {
-                self.scroll += 10;
+                self.scroll_up(10);
                 return;
             }
             KeyCode::PageDown => {
@@ -662,7 +674,7 @@ impl App {
             }
             KeyCode::Enter => self.submit(),
             KeyCode::Esc => self.interrupt(),
-            KeyCode::Up => self.scroll += 1,
+            KeyCode::Up => self.scroll_up(1),
             KeyCode::Down => self.scroll = self.scroll.saturating_sub(1),
             _ => {}
         }

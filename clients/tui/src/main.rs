@@ -1,18 +1,9 @@
 //! `agentd-tui`: a terminal thin client for agentd. It only speaks the protocol — every piece of
 //! state on screen comes from the daemon's results and notifications.
 
-mod app;
-mod cli;
-mod connection;
-mod render;
-mod run;
-mod transcript;
-mod ui;
-
-#[cfg(test)]
-mod screen_tests;
-
 use std::process::ExitCode;
+
+use agentd_tui::{app, cli, run};
 
 use clap::Parser;
 

@@ -212,48 +212,76 @@ fn item_lines(out: &mut Vec<Styled>, item: &ThreadItem) {
     }
 }
 
-/// Every line of the transcript, unwrapped.
-pub fn transcript_lines(t: &Transcript) -> Vec<Styled> {
-    let mut out = Vec::new();
-    for entry in &t.entries {
-        match entry {
-            Entry::Item(item) => item_lines(&mut out, item),
-            Entry::TurnEnded { status, error } => {
-                let (text, style) = match status {
-                    TurnStatus::Completed => ("── turn completed ──".to_string(), dim()),
-                    TurnStatus::Interrupted => (
-                        "── turn interrupted ──".to_string(),
-                        Style::default().fg(Color::Yellow),
+fn entry_lines(out: &mut Vec<Styled>, entry: &Entry) {
+    match entry {
+        Entry::Item(item) => item_lines(out, item),
+        Entry::TurnEnded { status, error } => {
+            let (text, style) = match status {
+                TurnStatus::Completed => ("── turn completed ──".to_string(), dim()),
+                TurnStatus::Interrupted => (
+                    "── turn interrupted ──".to_string(),
+                    Style::default().fg(Color::Yellow),
+                ),
+                TurnStatus::Failed => (
+                    format!(
+                        "── turn failed: {} ──",
+                        error.as_ref().map(|e| e.message.as_str()).unwrap_or("?")
                     ),
-                    TurnStatus::Failed => (
-                        format!(
-                            "── turn failed: {} ──",
-                            error.as_ref().map(|e| e.message.as_str()).unwrap_or("?")
-                        ),
-                        Style::default().fg(Color::Red),
-                    ),
-                    TurnStatus::InProgress => ("── turn running ──".to_string(), dim()),
-                };
-                out.push((text, style));
-            }
-            Entry::Notice(text) => {
-                push_text(&mut out, text, "! ", "  ", Style::default().fg(Color::Red))
-            }
-        }
-        out.push((String::new(), Style::default()));
-    }
-    if t.running_turn.is_some() && !t.plan.is_empty() {
-        out.push(("plan:".into(), dim()));
-        for step in &t.plan {
-            let mark = match step.status {
-                agentd_protocol::TurnPlanStepStatus::Completed => "[x]",
-                agentd_protocol::TurnPlanStepStatus::InProgress => "[>]",
-                agentd_protocol::TurnPlanStepStatus::Pending => "[ ]",
+                    Style::default().fg(Color::Red),
+                ),
+                TurnStatus::InProgress => ("── turn running ──".to_string(), dim()),
             };
-            out.push((format!("  {mark} {}", sanitize(&step.step)), dim()));
+            out.push((text, style));
         }
+        Entry::Notice(text) => push_text(out, text, "! ", "  ", Style::default().fg(Color::Red)),
     }
-    out
+    out.push((String::new(), Style::default()));
+}
+
+fn plan_lines(out: &mut Vec<Styled>, t: &Transcript) {
+    if t.running_turn.is_none() || t.plan.is_empty() {
+        return;
+    }
+    out.push(("plan:".into(), dim()));
+    for step in &t.plan {
+        let mark = match step.status {
+            agentd_protocol::TurnPlanStepStatus::Completed => "[x]",
+            agentd_protocol::TurnPlanStepStatus::InProgress => "[>]",
+            agentd_protocol::TurnPlanStepStatus::Pending => "[ ]",
+        };
+        out.push((format!("  {mark} {}", sanitize(&step.step)), dim()));
+    }
+}
+
+/// The last `wanted` wrapped lines of the transcript, oldest first, and whether they reach back
+/// to its start. Only the entries that end up on screen are wrapped, so a frame of a thread
+/// with thousands of items costs what the screen shows, not what the thread holds.
+pub fn tail_lines(t: &Transcript, width: usize, wanted: usize) -> (Vec<Line<'static>>, bool) {
+    let mut chunks: Vec<Vec<Line<'static>>> = Vec::new();
+    let mut count = 0;
+    let mut plan = Vec::new();
+    plan_lines(&mut plan, t);
+    let plan = wrap(plan, width);
+    count += plan.len();
+    chunks.push(plan);
+    let mut entries = t.entries.iter().rev();
+    let mut whole = true;
+    while count < wanted {
+        let Some(entry) = entries.next() else { break };
+        let mut lines = Vec::new();
+        entry_lines(&mut lines, entry);
+        let lines = wrap(lines, width);
+        count += lines.len();
+        chunks.push(lines);
+    }
+    if entries.next().is_some() {
+        whole = false;
+    }
+    let mut out = Vec::with_capacity(count);
+    for chunk in chunks.into_iter().rev() {
+        out.extend(chunk);
+    }
+    (out, whole)
 }
 
 #[cfg(test)]

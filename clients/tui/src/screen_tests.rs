@@ -504,6 +504,17 @@ fn long_transcripts_follow_the_end_and_scroll_back() {
     assert!(!back.contains("line 60"), "{back}");
     key(&mut app, KeyCode::PageDown);
     assert!(screen(&app, 80, 20).contains("line 60"));
+    for _ in 0..20 {
+        key(&mut app, KeyCode::PageUp);
+        screen(&app, 80, 20);
+    }
+    let top = screen(&app, 80, 20);
+    assert!(top.contains("line 1 ") && top.contains("line 2 "), "{top}");
+    key(&mut app, KeyCode::PageDown);
+    assert!(
+        !screen(&app, 80, 20).contains("line 1 "),
+        "scrolling past the top does not pile up"
+    );
 }
 
 #[test]

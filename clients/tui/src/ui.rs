@@ -9,7 +9,7 @@ use ratatui::widgets::{Block, Borders, Clear, List, ListItem, ListState, Paragra
 use ratatui::Frame;
 
 use crate::app::{App, Approval, ApprovalKind, Focus};
-use crate::render::{change_header, sanitize, thread_title, transcript_lines, wrap, Styled};
+use crate::render::{change_header, sanitize, tail_lines, thread_title, wrap, Styled};
 
 fn border(focused: bool) -> Style {
     if focused {
@@ -115,9 +115,13 @@ fn draw_transcript(frame: &mut Frame, app: &App, area: Rect) {
     let block = block.title(title);
     let inner = block.inner(area);
     frame.render_widget(block, area);
-    let lines = wrap(transcript_lines(t), usize::from(inner.width));
     let height = usize::from(inner.height);
+    let wanted = height.saturating_add(app.scroll);
+    let (lines, whole) = tail_lines(t, usize::from(inner.width), wanted);
+    // Scrolled past the first line: stop there, and let PageDown act at once.
     let max_scroll = lines.len().saturating_sub(height);
+    app.scroll_limit
+        .set(if whole { max_scroll } else { usize::MAX });
     let scroll = app.scroll.min(max_scroll);
     let end = lines.len() - scroll;
     let start = end.saturating_sub(height);
