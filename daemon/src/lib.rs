@@ -11,6 +11,7 @@ pub mod config;
 pub mod daemon;
 #[doc(hidden)]
 pub mod fuzzing;
+pub mod json_splice;
 pub mod model;
 pub mod rpc;
 pub mod sandbox;

@@ -337,9 +337,12 @@ async fn the_configured_process_cap_is_what_stops_a_command() {
         "command": ["sh", "-c", "i=0; while [ $i -lt 350 ]; do sleep 2 & i=$((i+1)); done; echo started=$i; wait"],
         "timeout_ms": 20000,
     });
-    let roomy = ToolRig::start(shell_calls(&[sleepers.clone()]), confined("never"))
-        .await
-        .unwrap();
+    let roomy = ToolRig::start(
+        shell_calls(std::slice::from_ref(&sleepers)),
+        confined("never"),
+    )
+    .await
+    .unwrap();
     assert_eq!(turn_status(&one_turn(&roomy).await), "completed");
     let seen = roomy.model_saw(2, "c1").await.unwrap();
     assert!(

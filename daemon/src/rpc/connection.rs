@@ -11,13 +11,12 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use agentd_protocol::jsonrpc::{ErrorResponse, RequestId, Response, Version};
+use agentd_protocol::jsonrpc::{ErrorResponse, RequestId, Version};
 use bytes::Bytes;
-use serde_json::Value;
 use tokio::sync::mpsc;
 
 use super::decode::{decode, Decoded, Frame, Incoming, Rejected};
-use super::dispatch::{dispatch, Handled};
+use super::dispatch::{dispatch, Answer};
 use super::error::RpcError;
 use crate::auth::Scope;
 use crate::daemon::Daemon;
@@ -225,7 +224,7 @@ async fn handle(
     match msg {
         Incoming::Request { id, method, params } => {
             match dispatch(daemon, session, &method, params).await {
-                Ok(Handled { result, after }) => (Some(result_frame(id, result)), after),
+                Ok(answer) => (Some(result_frame(id, &answer)), answer.after),
                 Err(error) => (
                     Some(error_frame(Rejected {
                         id: Some(id),
@@ -250,16 +249,25 @@ async fn handle(
     }
 }
 
-fn result_frame(id: RequestId, result: Value) -> Bytes {
-    let resp = Response {
-        jsonrpc: Version,
-        id,
-        result,
+/// `{"jsonrpc":"2.0","id":ID,"result":RESULT}` — the bytes `serde_json` writes for a
+/// `jsonrpc::Response` — built by concatenation, so a result that is already JSON text (megabytes
+/// for a long thread's `thread/read`) is copied once instead of parsed and written again.
+fn result_frame(id: RequestId, answer: &Answer) -> Bytes {
+    let id = match serde_json::to_string(&id) {
+        Ok(id) => id,
+        Err(e) => {
+            let error = RpcError::internal("serialising a request id", e);
+            return error_frame(Rejected { id: None, error });
+        }
     };
-    Bytes::from(serde_json::to_vec(&resp).unwrap_or_else(|e| {
-        tracing::error!(error = %e, "could not serialise a response");
-        b"{}".to_vec()
-    }))
+    let result = answer.result();
+    let mut frame = Vec::with_capacity(result.len() + id.len() + 40);
+    frame.extend_from_slice(b"{\"jsonrpc\":\"2.0\",\"id\":");
+    frame.extend_from_slice(id.as_bytes());
+    frame.extend_from_slice(b",\"result\":");
+    frame.extend_from_slice(result.as_bytes());
+    frame.push(b'}');
+    Bytes::from(frame)
 }
 
 fn error_frame(r: Rejected) -> Bytes {
@@ -285,4 +293,65 @@ fn join_batch(replies: &[Bytes]) -> Bytes {
     }
     buf.push(b']');
     Bytes::from(buf)
+}
+
+#[cfg(test)]
+mod tests {
+    use agentd_protocol::jsonrpc::Response;
+    use serde_json::{json, Value};
+
+    use super::*;
+    use crate::rpc::dispatch::Handled;
+
+    /// The frame built by concatenation is exactly what serialising a `Response` writes.
+    #[test]
+    fn result_frames_are_what_serde_writes_for_a_response() {
+        let results = [
+            json!({}),
+            json!(null),
+            json!({"thread": {"turns": [{"items": [{"text": "é \"q\"\n\\ 🦀 \u{0001}"}]}]}}),
+            json!([1, 2.5, "x"]),
+        ];
+        let ids = [
+            RequestId::Integer(7),
+            RequestId::Integer(-1),
+            RequestId::String("id with \"quotes\" and ü".into()),
+        ];
+        for result in &results {
+            for id in &ids {
+                let answer = Handled::new(result).unwrap().into_answer().unwrap();
+                let frame = result_frame(id.clone(), &answer);
+                let want = serde_json::to_vec(&Response {
+                    jsonrpc: Version,
+                    id: id.clone(),
+                    result: result.clone(),
+                })
+                .unwrap();
+                assert_eq!(
+                    std::str::from_utf8(&frame).unwrap(),
+                    std::str::from_utf8(&want).unwrap()
+                );
+            }
+        }
+    }
+
+    /// Spliced JSON text reaches the frame as it is, and the frame stays one JSON value.
+    #[test]
+    fn spliced_text_goes_into_the_frame_verbatim() {
+        let items = r#"[{"type":"agentMessage","text":"line\nnext \"q\" \u00e9"}]"#;
+        let answer = Handled::new(json!({"thread": {"id": "t", "turns": []}}))
+            .unwrap()
+            .into_answer_with(&["thread", "turns"], items)
+            .unwrap();
+        let frame = result_frame(RequestId::Integer(3), &answer);
+        let text = std::str::from_utf8(&frame).unwrap();
+        assert!(text.contains(items), "{text}");
+        let parsed: Value = serde_json::from_str(text).unwrap();
+        assert_eq!(parsed["id"], 3);
+        assert_eq!(parsed["jsonrpc"], "2.0");
+        assert_eq!(
+            parsed["result"]["thread"]["turns"][0]["text"],
+            "line\nnext \"q\" é"
+        );
+    }
 }

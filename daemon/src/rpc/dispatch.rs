@@ -18,9 +18,11 @@ use super::connection::Session;
 use super::error::RpcError;
 use super::{account, config, history, initialize, thread, turn};
 use crate::daemon::Daemon;
+use crate::json_splice::write_json_with;
 use crate::threads::CatchUp;
 
-/// A successful answer, plus the replay to start once it is on its way.
+/// A successful answer as a `Value`, plus the replay to start once it is on its way. What most
+/// handlers return; [`dispatch`] turns it into an [`Answer`].
 pub struct Handled {
     pub result: Value,
     pub after: Option<CatchUp>,
@@ -40,6 +42,46 @@ impl Handled {
         self.after = Some(after);
         self
     }
+
+    /// The answer as text, for the connection to frame.
+    pub fn into_answer(self) -> Result<Answer, RpcError> {
+        let result = serde_json::to_string(&self.result)
+            .map_err(|e| RpcError::internal("serialising a result", e))?;
+        Ok(Answer {
+            result,
+            after: self.after,
+        })
+    }
+
+    /// The answer as text with `json` in place of the member at `path` (which the result must
+    /// have). How a thread's turns reach the client: a 10k-item thread is megabytes of stored
+    /// JSON, and splicing it in as text instead of going through a `Value` halved `thread/read`
+    /// and `thread/resume` (docs/benchmarks.md, "History"). `json` must be one valid JSON value.
+    pub fn into_answer_with(self, path: &[&str], json: &str) -> Result<Answer, RpcError> {
+        let mut result = String::with_capacity(json.len() + 1024);
+        write_json_with(&mut result, &self.result, path, json)
+            .map_err(|e| RpcError::internal("writing a result", e))?;
+        Ok(Answer {
+            result,
+            after: self.after,
+        })
+    }
+}
+
+/// What the connection sends for a successful request: the result as JSON text, which the
+/// answer frame carries as it is (see `connection::result_frame`), and the replay to start once
+/// the answer is on its way. Built only by [`Handled`], from `serde_json`'s output and text the
+/// caller vouches for, so the text is always one valid JSON value.
+pub struct Answer {
+    result: String,
+    pub after: Option<CatchUp>,
+}
+
+impl Answer {
+    /// The result, JSON text.
+    pub fn result(&self) -> &str {
+        &self.result
+    }
 }
 
 pub async fn dispatch(
@@ -47,9 +89,9 @@ pub async fn dispatch(
     session: &mut Session,
     method: &str,
     params: Option<Value>,
-) -> Result<Handled, RpcError> {
+) -> Result<Answer, RpcError> {
     if method == Initialize::METHOD {
-        return initialize::handle(daemon, session, parse::<Initialize>(params)?);
+        return initialize::handle(daemon, session, parse::<Initialize>(params)?)?.into_answer();
     }
     if session.client_name.is_none() {
         return Err(RpcError::not_initialized());
@@ -58,12 +100,14 @@ pub async fn dispatch(
     if !session.scope.allows(needed) {
         return Err(RpcError::forbidden(method, session.scope, needed));
     }
-    match method {
+    // The methods that answer with a thread's turns build their answer text themselves (see
+    // `Handled::into_answer_with`); every other one answers with a `Value`.
+    let handled = match method {
         ThreadStart::METHOD => thread::start(daemon, session, parse::<ThreadStart>(params)?).await,
         ThreadResume::METHOD => {
-            thread::resume(daemon, session, parse::<ThreadResume>(params)?).await
+            return thread::resume(daemon, session, parse::<ThreadResume>(params)?).await
         }
-        ThreadRead::METHOD => thread::read(daemon, parse::<ThreadRead>(params)?).await,
+        ThreadRead::METHOD => return thread::read(daemon, parse::<ThreadRead>(params)?).await,
         ThreadList::METHOD => thread::list(daemon, parse::<ThreadList>(params)?).await,
         ThreadArchive::METHOD => thread::archive(daemon, parse::<ThreadArchive>(params)?).await,
         ThreadUnarchive::METHOD => {
@@ -73,8 +117,12 @@ pub async fn dispatch(
             thread::unsubscribe(daemon, session, parse::<ThreadUnsubscribe>(params)?).await
         }
         ThreadSetName::METHOD => thread::set_name(daemon, parse::<ThreadSetName>(params)?).await,
-        ThreadFork::METHOD => history::fork(daemon, session, parse::<ThreadFork>(params)?).await,
-        ThreadRollback::METHOD => history::rollback(daemon, parse::<ThreadRollback>(params)?).await,
+        ThreadFork::METHOD => {
+            return history::fork(daemon, session, parse::<ThreadFork>(params)?).await
+        }
+        ThreadRollback::METHOD => {
+            return history::rollback(daemon, parse::<ThreadRollback>(params)?).await
+        }
         ThreadSearch::METHOD => history::search(daemon, parse::<ThreadSearch>(params)?).await,
         ThreadCompactStart::METHOD => {
             history::compact_start(daemon, parse::<ThreadCompactStart>(params)?).await
@@ -89,7 +137,8 @@ pub async fn dispatch(
             account::config_requirements(parse::<ConfigRequirementsRead>(params)?)
         }
         _ => Err(RpcError::method_not_found(method)),
-    }
+    };
+    handled?.into_answer()
 }
 
 /// Deserialises params, naming the offending field on failure. Absent params are read as `{}`
@@ -135,4 +184,30 @@ fn culprit<M: ClientMethod>(value: &Value) -> Option<String> {
             Err(_) => None,
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{json, Value};
+
+    use super::*;
+
+    #[test]
+    fn answers_are_the_result_as_text() {
+        let value = json!({"thread": {"turns": [], "name": "é \"q\""}, "model": "m"});
+        let plain = Handled::new(&value).unwrap().into_answer().unwrap();
+        assert_eq!(plain.result(), value.to_string());
+        let spliced = Handled::new(&value)
+            .unwrap()
+            .into_answer_with(&["thread", "turns"], "[1, 2]")
+            .unwrap();
+        assert_eq!(
+            serde_json::from_str::<Value>(spliced.result()).unwrap(),
+            json!({"thread": {"turns": [1, 2], "name": "é \"q\""}, "model": "m"})
+        );
+        assert!(Handled::new(&value)
+            .unwrap()
+            .into_answer_with(&["thread", "items"], "[]")
+            .is_err());
+    }
 }

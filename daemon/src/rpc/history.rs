@@ -9,7 +9,7 @@ use agentd_protocol::{
 };
 
 use super::connection::Session;
-use super::dispatch::Handled;
+use super::dispatch::{Answer, Handled};
 use super::error::RpcError;
 use super::thread::{resolve_cwd, start_response, turns_of, with_turns};
 use crate::daemon::Daemon;
@@ -27,7 +27,7 @@ pub async fn fork(
     daemon: &Daemon,
     session: &mut Session,
     p: ThreadForkParams,
-) -> Result<Handled, RpcError> {
+) -> Result<Answer, RpcError> {
     let source = daemon.hub.load(&p.thread_id).await?;
     let snapshot = source.fork_snapshot(p.last_turn_id.clone()).await?;
     let src = snapshot.source.clone();
@@ -80,18 +80,17 @@ pub async fn fork(
     let handle = daemon.hub.create_with(row, projections, turn_count).await?;
     let (row, catch_up) = handle.subscribe(session.subscriber(), Some(0)).await?;
     session.subscriptions.insert(row.id.clone());
-    let answer = Handled::new(start_response(&row, handle.status(), Vec::new()))?;
-    let answer = if p.exclude_turns.unwrap_or(false) {
-        answer
+    let answer = Handled::new(start_response(&row, handle.status(), Vec::new()))?.then(catch_up);
+    if p.exclude_turns.unwrap_or(false) {
+        answer.into_answer()
     } else {
-        with_turns(answer, turns_of(daemon, &row.id).await?)
-    };
-    Ok(answer.then(catch_up))
+        with_turns(answer, &turns_of(daemon, &row.id).await?)
+    }
 }
 
 /// Drops the last `numTurns` turns from the model's history and the turn list (they stay in
 /// the store, flagged); answers with the thread and the files those turns changed.
-pub async fn rollback(daemon: &Daemon, p: ThreadRollbackParams) -> Result<Handled, RpcError> {
+pub async fn rollback(daemon: &Daemon, p: ThreadRollbackParams) -> Result<Answer, RpcError> {
     if p.num_turns == 0 {
         return Err(RpcError::invalid_params("numTurns", "must be at least 1"));
     }
@@ -102,7 +101,7 @@ pub async fn rollback(daemon: &Daemon, p: ThreadRollbackParams) -> Result<Handle
         thread: thread_from_row(&outcome.thread, handle.status(), Vec::new()),
         changed_files: outcome.changed_files,
     })?;
-    Ok(with_turns(answer, turns))
+    with_turns(answer, &turns)
 }
 
 /// Full-text search over user messages, agent messages and command lines; best threads first,

@@ -10,10 +10,8 @@ use agentd_protocol::{
     ThreadUnsubscribeResponse, ThreadUnsubscribeStatus,
 };
 
-use serde_json::Value;
-
 use super::connection::Session;
-use super::dispatch::Handled;
+use super::dispatch::{Answer, Handled};
 use super::error::RpcError;
 use crate::daemon::Daemon;
 use crate::store::{ThreadListQuery, ThreadRow};
@@ -119,20 +117,19 @@ pub async fn resume(
     daemon: &Daemon,
     session: &mut Session,
     p: ThreadResumeParams,
-) -> Result<Handled, RpcError> {
+) -> Result<Answer, RpcError> {
     let handle = daemon.hub.load(&p.thread_id).await?;
     let (row, catch_up) = handle.subscribe(session.subscriber(), p.after_seq).await?;
     session.subscriptions.insert(row.id.clone());
-    let answer = Handled::new(start_response(&row, handle.status(), Vec::new()))?;
-    let answer = if p.exclude_turns.unwrap_or(false) {
-        answer
+    let answer = Handled::new(start_response(&row, handle.status(), Vec::new()))?.then(catch_up);
+    if p.exclude_turns.unwrap_or(false) {
+        answer.into_answer()
     } else {
-        with_turns(answer, turns_of(daemon, &row.id).await?)
-    };
-    Ok(answer.then(catch_up))
+        with_turns(answer, &turns_of(daemon, &row.id).await?)
+    }
 }
 
-pub async fn read(daemon: &Daemon, p: ThreadReadParams) -> Result<Handled, RpcError> {
+pub async fn read(daemon: &Daemon, p: ThreadReadParams) -> Result<Answer, RpcError> {
     let store = daemon.hub.store();
     let row = store
         .thread(&p.thread_id)
@@ -143,24 +140,24 @@ pub async fn read(daemon: &Daemon, p: ThreadReadParams) -> Result<Handled, RpcEr
     let answer = Handled::new(ThreadReadResponse {
         thread: thread_from_row(&row, status, Vec::new()),
     })?;
-    Ok(if p.include_turns.unwrap_or(false) {
-        with_turns(answer, turns_of(daemon, &row.id).await?)
+    if p.include_turns.unwrap_or(false) {
+        with_turns(answer, &turns_of(daemon, &row.id).await?)
     } else {
-        answer
-    })
+        answer.into_answer()
+    }
 }
 
-/// A thread's visible turns with their items, as JSON: the stored item payloads go out as they
-/// are, parsed once (a 10k-item thread is megabytes; see `threads::turns_json`).
-pub(super) async fn turns_of(daemon: &Daemon, thread_id: &str) -> Result<Value, RpcError> {
+/// A thread's visible turns with their items, as JSON text: the stored item payloads go out as
+/// they are, checked but never parsed into values (a 10k-item thread is megabytes; see
+/// `threads::turns_json`).
+pub(super) async fn turns_of(daemon: &Daemon, thread_id: &str) -> Result<String, RpcError> {
     let turns = daemon.hub.store().turns_with_items_json(thread_id).await?;
     Ok(turns_json(turns))
 }
 
-/// Puts `turns` into an answer's `thread.turns`.
-pub(super) fn with_turns(mut answer: Handled, turns: Value) -> Handled {
-    answer.result["thread"]["turns"] = turns;
-    answer
+/// The answer text with `turns` (from [`turns_of`]) as its `thread.turns`.
+pub(super) fn with_turns(answer: Handled, turns: &str) -> Result<Answer, RpcError> {
+    answer.into_answer_with(&["thread", "turns"], turns)
 }
 
 pub async fn list(daemon: &Daemon, p: ThreadListParams) -> Result<Handled, RpcError> {
