@@ -3,6 +3,7 @@
 //! `harness` starts the real binary; `client` speaks the protocol to it over a real WebSocket or
 //! real stdio pipes; `mock_llm` is a real loopback HTTP server streaming SSE.
 
+pub mod access;
 pub mod client;
 pub mod harness;
 pub mod mock_llm;

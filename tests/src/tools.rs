@@ -3,14 +3,46 @@
 //! requests clients saw.
 
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 use serde_json::{json, Value};
 
 use crate::harness::{Agentd, Options};
-use crate::mock_llm::{MockLlm, RecordedRequest, Scripted};
+use crate::mock_llm::{MockLlm, RecordedRequest, Scripted, Step, Usage};
 use crate::Client;
+
+/// The server→client request asking whether a command may run (PROTOCOL.md §8).
+pub const COMMAND_APPROVAL: &str = "item/commandExecution/requestApproval";
+/// The server→client request asking whether a patch may be applied.
+pub const FILE_APPROVAL: &str = "item/fileChange/requestApproval";
+
+/// One model response made of these steps (tool calls, a gate…) between `created` and
+/// `completed`: how a script makes the model call tools.
+pub fn tool_calls(steps: Vec<Step>) -> Scripted {
+    let mut all = vec![Step::created()];
+    all.extend(steps);
+    all.push(Step::completed(Usage::default()));
+    Scripted::responses(all)
+}
+
+/// A `shell` call running `argv`.
+pub fn shell_call(call_id: &str, argv: &[&str]) -> Step {
+    shell_call_with(call_id, &json!({ "command": argv }))
+}
+
+/// A `shell` call with these arguments (`command`, and `timeout_ms` or other options).
+pub fn shell_call_with(call_id: &str, arguments: &Value) -> Step {
+    Step::function_call(call_id, "shell", &arguments.to_string())
+}
+
+/// A turn run to its end by a new client: its thread, its id and every message the client saw
+/// (the last one is the `turn/completed`).
+pub struct FinishedTurn {
+    pub thread: String,
+    pub turn: String,
+    pub events: Vec<Value>,
+}
 
 /// A mock model, a daemon using it, and a workspace directory for threads to run in.
 pub struct ToolRig {
@@ -61,6 +93,27 @@ impl ToolRig {
         client.start_thread(json!({"cwd": self.cwd()})).await
     }
 
+    /// Starts a thread in the workspace and a turn on it with a new client named `name`; returns
+    /// the client, thread id and turn id, for tests that act while the turn runs.
+    pub async fn start_turn(&self, name: &str, prompt: &str) -> Result<(Client, String, String)> {
+        let mut c = self.client(name).await?;
+        let thread = self.thread(&mut c).await?;
+        let turn = c.start_turn(&thread, prompt).await?;
+        Ok((c, thread, turn))
+    }
+
+    /// Runs one turn on a new thread to its end with a new client: for tests that only look at
+    /// the outcome.
+    pub async fn one_turn(&self, prompt: &str) -> Result<FinishedTurn> {
+        let (mut c, thread, turn) = self.start_turn("t", prompt).await?;
+        let events = c.until_turn_completed(&turn).await?;
+        Ok(FinishedTurn {
+            thread,
+            turn,
+            events,
+        })
+    }
+
     /// What the model was sent as the output of `call_id`, from the `n`th request (1-based),
     /// waiting for that request to arrive.
     pub async fn model_saw(&self, n: usize, call_id: &str) -> Result<String> {
@@ -74,6 +127,47 @@ impl ToolRig {
                 reqs[n - 1].body
             )
         })
+    }
+}
+
+impl Client {
+    /// Answers an approval request with `decision` (`accept`, `decline`, …).
+    pub fn decide(&self, request: &Value, decision: &str) -> Result<()> {
+        self.respond(request, json!({ "decision": decision }))
+    }
+
+    /// Answers an approval request with `decision` and collects the turn's notifications to its
+    /// end.
+    pub async fn decide_and_finish(
+        &mut self,
+        request: &Value,
+        decision: &str,
+        turn_id: &str,
+    ) -> Result<Vec<Value>> {
+        self.decide(request, decision)?;
+        self.until_turn_completed(turn_id).await
+    }
+
+    /// Interrupts a turn and collects its notifications to its end; fails when that took
+    /// `within` or longer, since an interrupt must not wait for what it interrupts (a hook, an
+    /// approval, a command).
+    pub async fn interrupt_within(
+        &mut self,
+        thread_id: &str,
+        turn_id: &str,
+        within: Duration,
+    ) -> Result<Vec<Value>> {
+        let clock = Instant::now();
+        self.call(
+            "turn/interrupt",
+            json!({"threadId": thread_id, "turnId": turn_id}),
+        )
+        .await?;
+        let events = self.until_turn_completed(turn_id).await?;
+        if clock.elapsed() >= within {
+            bail!("the interrupted turn took {:?}", clock.elapsed());
+        }
+        Ok(events)
     }
 }
 

@@ -1,36 +1,35 @@
 //! Approvals end to end (PROTOCOL.md §8): every decision for both request kinds, answers from
 //! several clients, a request outliving its client's connection, and the approval timeout.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use agentd_tests::mock_llm::{Scripted, Step, Usage};
-use agentd_tests::tools::{completed_items, read, server_requests, the_item, turn_status, ToolRig};
+use agentd_tests::mock_llm::{Scripted, Step};
+use agentd_tests::tools::{
+    completed_items, read, server_requests, shell_call, the_item, tool_calls, turn_status, ToolRig,
+    COMMAND_APPROVAL, FILE_APPROVAL,
+};
 use agentd_tests::turns::of_method;
 use agentd_tests::{Client, Options};
 use serde_json::{json, Value};
-
-const COMMAND_APPROVAL: &str = "item/commandExecution/requestApproval";
-const FILE_APPROVAL: &str = "item/fileChange/requestApproval";
-
-fn shell_call(call_id: &str, argv: &[&str]) -> Step {
-    Step::function_call(call_id, "shell", &json!({ "command": argv }).to_string())
-}
 
 fn patch_call(call_id: &str, patch: &str) -> Step {
     Step::custom_tool_call(call_id, "apply_patch", patch)
 }
 
-/// One model response made of these tool calls.
-fn calls(steps: Vec<Step>) -> Scripted {
-    let mut all = vec![Step::created()];
-    all.extend(steps);
-    all.push(Step::completed(Usage::default()));
-    Scripted::responses(all)
+/// A model that makes these tool calls in one response, then says "ok" once it has their
+/// outputs: the script of most tests here.
+fn calls_then_ok(steps: Vec<Step>) -> Vec<Scripted> {
+    vec![tool_calls(steps), Scripted::responses_text("ok")]
 }
 
 /// Everything asks: `untrusted`, and no sandbox to get in the way.
 fn asking() -> Options {
     Options::default().policies("untrusted", "danger-full-access")
+}
+
+/// A rig where everything asks (see [`asking`]), its model following `script`.
+async fn asking_rig(script: Vec<Scripted>) -> ToolRig {
+    ToolRig::start(script, asking()).await.unwrap()
 }
 
 const ADD_A: &str = "*** Begin Patch\n*** Add File: a.txt\n+first\n*** End Patch";
@@ -39,10 +38,7 @@ const UPDATE_A: &str =
 
 /// Starts a thread and a turn; returns the client, thread id and turn id.
 async fn turn(rig: &ToolRig, name: &str) -> (Client, String, String) {
-    let mut c = rig.client(name).await.unwrap();
-    let thread = rig.thread(&mut c).await.unwrap();
-    let turn = c.start_turn(&thread, "go").await.unwrap();
-    (c, thread, turn)
+    rig.start_turn(name, "go").await.unwrap()
 }
 
 /// The `serverRequest/resolved` a client got for `request`.
@@ -55,15 +51,7 @@ fn resolved_for<'a>(events: &'a [Value], request: &Value) -> &'a Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn command_accept_runs_it_and_everyone_learns_the_outcome() {
-    let rig = ToolRig::start(
-        vec![
-            calls(vec![shell_call("c1", &["touch", "x"])]),
-            Scripted::responses_text("ok"),
-        ],
-        asking(),
-    )
-    .await
-    .unwrap();
+    let rig = asking_rig(calls_then_ok(vec![shell_call("c1", &["touch", "x"])])).await;
     let (mut c, thread, turn) = turn(&rig, "alice").await;
     let req = c.server_request(COMMAND_APPROVAL).await.unwrap();
     let p = &req["params"];
@@ -74,9 +62,8 @@ async fn command_accept_runs_it_and_everyone_learns_the_outcome() {
     assert!(p["startedAtMs"].as_i64().is_some(), "{req}");
     assert!(p["reason"].as_str().is_some_and(|r| !r.is_empty()), "{req}");
     assert!(!rig.path("x").exists(), "nothing runs before the answer");
-    c.respond(&req, json!({"decision": "accept"})).unwrap();
 
-    let events = c.until_turn_completed(&turn).await.unwrap();
+    let events = c.decide_and_finish(&req, "accept", &turn).await.unwrap();
     assert_eq!(turn_status(&events), "completed");
     assert!(rig.path("x").exists());
     let item = the_item(&events, "commandExecution");
@@ -91,26 +78,23 @@ async fn command_accept_runs_it_and_everyone_learns_the_outcome() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn command_accept_for_session_is_remembered_for_that_exact_command() {
-    let rig = ToolRig::start(
-        vec![
-            calls(vec![shell_call("c1", &["touch", "x"])]),
-            Scripted::responses_text("first done"),
-            // The same command again is not asked about; a longer one is.
-            calls(vec![
-                shell_call("c2", &["touch", "x"]),
-                shell_call("c3", &["touch", "x", "y"]),
-            ]),
-            Scripted::responses_text("second done"),
-        ],
-        asking(),
-    )
-    .await
-    .unwrap();
+    let rig = asking_rig(vec![
+        tool_calls(vec![shell_call("c1", &["touch", "x"])]),
+        Scripted::responses_text("first done"),
+        // The same command again is not asked about; a longer one is.
+        tool_calls(vec![
+            shell_call("c2", &["touch", "x"]),
+            shell_call("c3", &["touch", "x", "y"]),
+        ]),
+        Scripted::responses_text("second done"),
+    ])
+    .await;
     let (mut c, thread, t1) = turn(&rig, "alice").await;
     let req = c.server_request(COMMAND_APPROVAL).await.unwrap();
-    c.respond(&req, json!({"decision": "acceptForSession"}))
+    let events = c
+        .decide_and_finish(&req, "acceptForSession", &t1)
+        .await
         .unwrap();
-    let events = c.until_turn_completed(&t1).await.unwrap();
     assert_eq!(turn_status(&events), "completed");
     assert_eq!(
         resolved_for(&events, &req)["params"]["decision"],
@@ -128,8 +112,7 @@ async fn command_accept_for_session_is_remembered_for_that_exact_command() {
         rig.path("x").exists(),
         "the remembered command ran without asking"
     );
-    c.respond(&req, json!({"decision": "decline"})).unwrap();
-    let events = c.until_turn_completed(&t2).await.unwrap();
+    let events = c.decide_and_finish(&req, "decline", &t2).await.unwrap();
     assert_eq!(turn_status(&events), "completed");
     assert!(server_requests(&events, COMMAND_APPROVAL).is_empty());
     assert!(!rig.path("y").exists());
@@ -138,19 +121,10 @@ async fn command_accept_for_session_is_remembered_for_that_exact_command() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn command_decline_tells_the_model_and_the_turn_goes_on() {
-    let rig = ToolRig::start(
-        vec![
-            calls(vec![shell_call("c1", &["touch", "x"])]),
-            Scripted::responses_text("ok"),
-        ],
-        asking(),
-    )
-    .await
-    .unwrap();
+    let rig = asking_rig(calls_then_ok(vec![shell_call("c1", &["touch", "x"])])).await;
     let (mut c, _thread, turn) = turn(&rig, "alice").await;
     let req = c.server_request(COMMAND_APPROVAL).await.unwrap();
-    c.respond(&req, json!({"decision": "decline"})).unwrap();
-    let events = c.until_turn_completed(&turn).await.unwrap();
+    let events = c.decide_and_finish(&req, "decline", &turn).await.unwrap();
     assert_eq!(turn_status(&events), "completed");
     assert!(!rig.path("x").exists());
     assert_eq!(the_item(&events, "commandExecution")["status"], "declined");
@@ -162,16 +136,10 @@ async fn command_decline_tells_the_model_and_the_turn_goes_on() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn command_cancel_interrupts_the_turn() {
-    let rig = ToolRig::start(
-        vec![calls(vec![shell_call("c1", &["touch", "x"])])],
-        asking(),
-    )
-    .await
-    .unwrap();
+    let rig = asking_rig(vec![tool_calls(vec![shell_call("c1", &["touch", "x"])])]).await;
     let (mut c, thread, turn) = turn(&rig, "alice").await;
     let req = c.server_request(COMMAND_APPROVAL).await.unwrap();
-    c.respond(&req, json!({"decision": "cancel"})).unwrap();
-    let events = c.until_turn_completed(&turn).await.unwrap();
+    let events = c.decide_and_finish(&req, "cancel", &turn).await.unwrap();
     assert_eq!(turn_status(&events), "interrupted");
     assert!(!rig.path("x").exists());
     assert_eq!(the_item(&events, "commandExecution")["status"], "declined");
@@ -188,15 +156,7 @@ async fn command_cancel_interrupts_the_turn() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn file_change_accept_applies_the_patch() {
-    let rig = ToolRig::start(
-        vec![
-            calls(vec![patch_call("p1", ADD_A)]),
-            Scripted::responses_text("ok"),
-        ],
-        asking(),
-    )
-    .await
-    .unwrap();
+    let rig = asking_rig(calls_then_ok(vec![patch_call("p1", ADD_A)])).await;
     let (mut c, thread, turn) = turn(&rig, "alice").await;
     let req = c.server_request(FILE_APPROVAL).await.unwrap();
     let p = &req["params"];
@@ -213,8 +173,7 @@ async fn file_change_accept_applies_the_patch() {
         !rig.path("a.txt").exists(),
         "nothing is written before the answer"
     );
-    c.respond(&req, json!({"decision": "accept"})).unwrap();
-    let events = c.until_turn_completed(&turn).await.unwrap();
+    let events = c.decide_and_finish(&req, "accept", &turn).await.unwrap();
     assert_eq!(turn_status(&events), "completed");
     assert_eq!(read(&rig.path("a.txt")), "first\n");
     let item = the_item(&events, "fileChange");
@@ -226,22 +185,18 @@ async fn file_change_accept_applies_the_patch() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn file_change_accept_for_session_covers_the_same_files() {
-    let rig = ToolRig::start(
-        vec![
-            calls(vec![patch_call("p1", ADD_A)]),
-            Scripted::responses_text("added"),
-            calls(vec![patch_call("p2", UPDATE_A)]),
-            Scripted::responses_text("updated"),
-        ],
-        asking(),
-    )
-    .await
-    .unwrap();
+    let rig = asking_rig(vec![
+        tool_calls(vec![patch_call("p1", ADD_A)]),
+        Scripted::responses_text("added"),
+        tool_calls(vec![patch_call("p2", UPDATE_A)]),
+        Scripted::responses_text("updated"),
+    ])
+    .await;
     let (mut c, thread, t1) = turn(&rig, "alice").await;
     let req = c.server_request(FILE_APPROVAL).await.unwrap();
-    c.respond(&req, json!({"decision": "acceptForSession"}))
+    c.decide_and_finish(&req, "acceptForSession", &t1)
+        .await
         .unwrap();
-    c.until_turn_completed(&t1).await.unwrap();
     let t2 = c.start_turn(&thread, "again").await.unwrap();
     let events = c.until_turn_completed(&t2).await.unwrap();
     assert_eq!(turn_status(&events), "completed");
@@ -255,19 +210,10 @@ async fn file_change_accept_for_session_covers_the_same_files() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn file_change_decline_leaves_the_files_and_the_turn_goes_on() {
-    let rig = ToolRig::start(
-        vec![
-            calls(vec![patch_call("p1", ADD_A)]),
-            Scripted::responses_text("ok"),
-        ],
-        asking(),
-    )
-    .await
-    .unwrap();
+    let rig = asking_rig(calls_then_ok(vec![patch_call("p1", ADD_A)])).await;
     let (mut c, _thread, turn) = turn(&rig, "alice").await;
     let req = c.server_request(FILE_APPROVAL).await.unwrap();
-    c.respond(&req, json!({"decision": "decline"})).unwrap();
-    let events = c.until_turn_completed(&turn).await.unwrap();
+    let events = c.decide_and_finish(&req, "decline", &turn).await.unwrap();
     assert_eq!(turn_status(&events), "completed");
     assert!(!rig.path("a.txt").exists());
     assert_eq!(the_item(&events, "fileChange")["status"], "declined");
@@ -278,13 +224,10 @@ async fn file_change_decline_leaves_the_files_and_the_turn_goes_on() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn file_change_cancel_interrupts_the_turn() {
-    let rig = ToolRig::start(vec![calls(vec![patch_call("p1", ADD_A)])], asking())
-        .await
-        .unwrap();
+    let rig = asking_rig(vec![tool_calls(vec![patch_call("p1", ADD_A)])]).await;
     let (mut c, _thread, turn) = turn(&rig, "alice").await;
     let req = c.server_request(FILE_APPROVAL).await.unwrap();
-    c.respond(&req, json!({"decision": "cancel"})).unwrap();
-    let events = c.until_turn_completed(&turn).await.unwrap();
+    let events = c.decide_and_finish(&req, "cancel", &turn).await.unwrap();
     assert_eq!(turn_status(&events), "interrupted");
     assert!(!rig.path("a.txt").exists());
     assert_eq!(the_item(&events, "fileChange")["status"], "declined");
@@ -293,25 +236,13 @@ async fn file_change_cancel_interrupts_the_turn() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_first_answer_wins_and_every_client_learns_it_under_its_own_id() {
-    let rig = ToolRig::start(
-        vec![
-            Scripted::responses(vec![
-                Step::created(),
-                Step::gate(),
-                shell_call("c1", &["touch", "x"]),
-                Step::completed(Usage::default()),
-            ]),
-            Scripted::responses_text("ok"),
-        ],
-        asking(),
-    )
-    .await
-    .unwrap();
+    let rig = asking_rig(vec![
+        tool_calls(vec![Step::gate(), shell_call("c1", &["touch", "x"])]),
+        Scripted::responses_text("ok"),
+    ])
+    .await;
     let (mut a, thread, turn) = turn(&rig, "alice").await;
-    let mut b = rig.client("bob").await.unwrap();
-    b.call("thread/resume", json!({"threadId": thread}))
-        .await
-        .unwrap();
+    let mut b = rig.daemon.subscriber("bob", &thread).await.unwrap();
     rig.mock
         .wait_for_gates(1, Duration::from_secs(5))
         .await
@@ -321,10 +252,10 @@ async fn the_first_answer_wins_and_every_client_learns_it_under_its_own_id() {
     let req_a = a.server_request(COMMAND_APPROVAL).await.unwrap();
     let req_b = b.server_request(COMMAND_APPROVAL).await.unwrap();
     assert_eq!(req_a["params"]["itemId"], req_b["params"]["itemId"]);
-    a.respond(&req_a, json!({"decision": "accept"})).unwrap();
+    a.decide(&req_a, "accept").unwrap();
     let resolved_b = b.wait_for("serverRequest/resolved").await.unwrap();
     // Bob's answer comes too late and changes nothing.
-    b.respond(&req_b, json!({"decision": "decline"})).unwrap();
+    b.decide(&req_b, "decline").unwrap();
     assert_eq!(resolved_b["params"]["requestId"], req_b["id"]);
     assert_eq!(resolved_b["params"]["decision"], "accept");
     assert_eq!(resolved_b["params"]["resolvedBy"]["clientName"], "alice");
@@ -346,15 +277,7 @@ async fn the_first_answer_wins_and_every_client_learns_it_under_its_own_id() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_pending_approval_survives_its_clients_disconnect() {
-    let rig = ToolRig::start(
-        vec![
-            calls(vec![shell_call("c1", &["touch", "x"])]),
-            Scripted::responses_text("ok"),
-        ],
-        asking(),
-    )
-    .await
-    .unwrap();
+    let rig = asking_rig(calls_then_ok(vec![shell_call("c1", &["touch", "x"])])).await;
     let (mut a, thread, turn) = turn(&rig, "alice").await;
     a.server_request(COMMAND_APPROVAL).await.unwrap();
     let status = a.wait_for("thread/status/changed").await.unwrap();
@@ -366,29 +289,20 @@ async fn a_pending_approval_survives_its_clients_disconnect() {
     drop(a);
 
     let mut b = rig.client("bob").await.unwrap();
-    let read = b
-        .call("thread/read", json!({"threadId": thread}))
-        .await
-        .unwrap();
+    let read = b.read_thread(&thread).await.unwrap();
     assert_eq!(
         read["thread"]["status"],
         json!({"type": "active", "activeFlags": ["waitingOnApproval"]})
     );
-    b.call("thread/resume", json!({"threadId": thread}))
-        .await
-        .unwrap();
+    b.resume(&thread).await.unwrap();
     let req = b.server_request(COMMAND_APPROVAL).await.unwrap();
     assert_eq!(req["params"]["turnId"], turn);
-    b.respond(&req, json!({"decision": "accept"})).unwrap();
-    let events = b.until_turn_completed(&turn).await.unwrap();
+    let events = b.decide_and_finish(&req, "accept", &turn).await.unwrap();
     assert_eq!(turn_status(&events), "completed");
     let resolved = resolved_for(&events, &req);
     assert_eq!(resolved["params"]["resolvedBy"]["clientName"], "bob");
     assert!(rig.path("x").exists());
-    let read = b
-        .call("thread/read", json!({"threadId": thread}))
-        .await
-        .unwrap();
+    let read = b.read_thread(&thread).await.unwrap();
     assert_eq!(read["thread"]["status"], json!({"type": "idle"}));
     rig.mock.assert_pairing_ok();
 }
@@ -396,19 +310,13 @@ async fn a_pending_approval_survives_its_clients_disconnect() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unanswered_approval_times_out_as_decline() {
     let rig = ToolRig::start(
-        vec![
-            calls(vec![shell_call("c1", &["touch", "x"])]),
-            Scripted::responses_text("ok"),
-        ],
+        calls_then_ok(vec![shell_call("c1", &["touch", "x"])]),
         asking().set("approval_timeout_ms=300"),
     )
     .await
     .unwrap();
     let (mut a, thread, turn) = turn(&rig, "alice").await;
-    let mut b = rig.client("bob").await.unwrap();
-    b.call("thread/resume", json!({"threadId": thread}))
-        .await
-        .unwrap();
+    let mut b = rig.daemon.subscriber("bob", &thread).await.unwrap();
     let req_a = a.server_request(COMMAND_APPROVAL).await.unwrap();
     let req_b = b.server_request(COMMAND_APPROVAL).await.unwrap();
     let events = a.until_turn_completed(&turn).await.unwrap();
@@ -431,27 +339,13 @@ async fn an_unanswered_approval_times_out_as_decline() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn interrupting_a_turn_that_waits_on_approval_ends_it_at_once() {
-    let rig = ToolRig::start(
-        vec![calls(vec![shell_call("c1", &["touch", "x"])])],
-        asking(),
-    )
-    .await
-    .unwrap();
+    let rig = asking_rig(vec![tool_calls(vec![shell_call("c1", &["touch", "x"])])]).await;
     let (mut c, thread, turn) = turn(&rig, "alice").await;
     let req = c.server_request(COMMAND_APPROVAL).await.unwrap();
-    let clock = Instant::now();
-    c.call(
-        "turn/interrupt",
-        json!({"threadId": thread, "turnId": turn}),
-    )
-    .await
-    .unwrap();
-    let events = c.until_turn_completed(&turn).await.unwrap();
-    assert!(
-        clock.elapsed() < Duration::from_secs(3),
-        "{:?}",
-        clock.elapsed()
-    );
+    let events = c
+        .interrupt_within(&thread, &turn, Duration::from_secs(3))
+        .await
+        .unwrap();
     assert_eq!(turn_status(&events), "interrupted");
     assert_eq!(resolved_for(&events, &req)["params"]["decision"], "cancel");
     assert!(!rig.path("x").exists());
@@ -459,11 +353,8 @@ async fn interrupting_a_turn_that_waits_on_approval_ends_it_at_once() {
     assert_eq!(items.len(), 1);
     assert_eq!(items[0]["status"], "declined");
     // A late answer to the ended request is ignored.
-    c.respond(&req, json!({"decision": "accept"})).unwrap();
-    let read = c
-        .call("thread/read", json!({"threadId": thread}))
-        .await
-        .unwrap();
+    c.decide(&req, "accept").unwrap();
+    let read = c.read_thread(&thread).await.unwrap();
     assert_eq!(read["thread"]["status"], json!({"type": "idle"}));
     assert!(!rig.path("x").exists());
 }
@@ -473,18 +364,14 @@ async fn an_approved_command_is_not_asked_about_again_when_the_sandbox_refuses_i
     // Untrusted asks first; the read-only sandbox then refuses the write. The person already
     // said yes to this command, so it runs outside the sandbox without a second question.
     let rig = ToolRig::start(
-        vec![
-            calls(vec![shell_call("c1", &["touch", "x"])]),
-            Scripted::responses_text("ok"),
-        ],
+        calls_then_ok(vec![shell_call("c1", &["touch", "x"])]),
         Options::default().policies("untrusted", "read-only"),
     )
     .await
     .unwrap();
     let (mut c, _thread, turn) = turn(&rig, "alice").await;
     let req = c.server_request(COMMAND_APPROVAL).await.unwrap();
-    c.respond(&req, json!({"decision": "accept"})).unwrap();
-    let events = c.until_turn_completed(&turn).await.unwrap();
+    let events = c.decide_and_finish(&req, "accept", &turn).await.unwrap();
     assert_eq!(turn_status(&events), "completed");
     assert!(
         server_requests(&events, COMMAND_APPROVAL).is_empty(),
@@ -497,18 +384,11 @@ async fn an_approved_command_is_not_asked_about_again_when_the_sandbox_refuses_i
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_request_arrives_after_the_item_it_is_about() {
-    let rig = ToolRig::start(
-        vec![
-            calls(vec![
-                shell_call("c1", &["touch", "x"]),
-                patch_call("p1", ADD_A),
-            ]),
-            Scripted::responses_text("ok"),
-        ],
-        asking(),
-    )
-    .await
-    .unwrap();
+    let rig = asking_rig(calls_then_ok(vec![
+        shell_call("c1", &["touch", "x"]),
+        patch_call("p1", ADD_A),
+    ]))
+    .await;
     let (mut c, _thread, turn) = turn(&rig, "alice").await;
     let mut started_items = Vec::new();
     for _ in 0..2 {
@@ -525,7 +405,7 @@ async fn a_request_arrives_after_the_item_it_is_about() {
             started_items.contains(&req["params"]["itemId"]),
             "{req} before its item/started"
         );
-        c.respond(&req, json!({"decision": "accept"})).unwrap();
+        c.decide(&req, "accept").unwrap();
     }
     let events = c.until_turn_completed(&turn).await.unwrap();
     assert_eq!(turn_status(&events), "completed");

@@ -3,33 +3,14 @@
 //! read stops the daemon.
 
 use std::os::unix::fs::PermissionsExt;
-use std::path::Path;
 
-use agentd_tests::harness::agentd_command;
+use agentd_tests::access::{create_token, refused_at_start, token_cmd};
 use agentd_tests::{Agentd, Client, Options};
 use serde_json::json;
 
-/// `agentd token create` in `config_home`; returns the token.
-fn create_token(config_home: &Path, name: &str, scope: &str) -> String {
-    let out = agentd_command(config_home)
-        .unwrap()
-        .args(["token", "create", "--scope", scope, "--name", name])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap().trim().to_owned()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_non_loopback_bind_without_tokens_is_refused_at_start() {
-    let (status, stderr) = Agentd::start_failing(Options::default().listen("ws://0.0.0.0:0"))
-        .await
-        .unwrap();
-    assert!(!status.success());
+    let stderr = refused_at_start(Options::default().listen("ws://0.0.0.0:0")).await;
     assert!(stderr.contains("not a loopback address"), "{stderr}");
     assert!(stderr.contains("agentd token create"), "{stderr}");
 }
@@ -64,11 +45,8 @@ async fn a_non_loopback_bind_with_tokens_starts_and_admits_only_them() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_auth_is_for_loopback_only() {
-    let (status, stderr) =
-        Agentd::start_failing(Options::default().listen("ws://0.0.0.0:0").arg("--no-auth"))
-            .await
-            .unwrap();
-    assert!(!status.success());
+    let stderr =
+        refused_at_start(Options::default().listen("ws://0.0.0.0:0").arg("--no-auth")).await;
     assert!(stderr.contains("--no-auth"), "{stderr}");
 
     let d = Agentd::start(Options::default().arg("--no-auth"))
@@ -100,17 +78,10 @@ async fn a_tokens_file_others_can_read_stops_the_daemon() {
         0o600
     );
     std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
-    let (status, stderr) = Agentd::start_failing(Options::default().config_home(home.path()))
-        .await
-        .unwrap();
-    assert!(!status.success());
+    let stderr = refused_at_start(Options::default().config_home(home.path())).await;
     assert!(stderr.contains("chmod 600"), "{stderr}");
     // `agentd token list` refuses it the same way.
-    let out = agentd_command(home.path())
-        .unwrap()
-        .args(["token", "list"])
-        .output()
-        .unwrap();
+    let out = token_cmd(home.path(), &["list"]);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("chmod 600"));
 }

@@ -2,36 +2,17 @@
 //! nothing (-32003), is not asked approvals and cannot answer them; `control` drives turns and
 //! approvals; `admin` everything.
 
-use std::path::Path;
 use std::time::Duration;
 
-use agentd_tests::harness::agentd_command;
-use agentd_tests::mock_llm::{Scripted, Step, Usage};
-use agentd_tests::tools::ToolRig;
+use agentd_tests::access::{connect_with_token, create_token};
+use agentd_tests::mock_llm::Scripted;
+use agentd_tests::tools::{shell_call, tool_calls, ToolRig, COMMAND_APPROVAL};
 use agentd_tests::turns::of_method;
 use agentd_tests::{Agentd, Client, Options};
 use serde_json::{json, Value};
 
-fn create(config_home: &Path, name: &str, scope: &str) -> String {
-    let out = agentd_command(config_home)
-        .unwrap()
-        .args(["token", "create", "--scope", scope, "--name", name])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap().trim().to_owned()
-}
-
 async fn connect(d: &Agentd, token: &str, name: &str) -> Client {
-    let mut c = Client::connect_ws(&format!("{}/?token={token}", d.ws_url()))
-        .await
-        .unwrap();
-    c.initialize(name).await.unwrap();
-    c
+    connect_with_token(d, token, name).await.unwrap()
 }
 
 fn code(resp: &Value) -> i64 {
@@ -41,8 +22,8 @@ fn code(resp: &Value) -> i64 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn observe_reads_and_subscribes_but_changes_nothing() {
     let home = tempfile::tempdir().unwrap();
-    let watch = create(home.path(), "watch", "observe");
-    let drive = create(home.path(), "drive", "control");
+    let watch = create_token(home.path(), "watch", "observe");
+    let drive = create_token(home.path(), "drive", "control");
     let d = Agentd::start(Options::default().config_home(home.path()))
         .await
         .unwrap();
@@ -92,10 +73,7 @@ async fn observe_reads_and_subscribes_but_changes_nothing() {
     let n = obs.wait_for("thread/name/updated").await.unwrap();
     assert_eq!(n["params"]["threadName"], "shared");
     // Nothing the observer tried happened.
-    let t = ctl
-        .call("thread/read", json!({"threadId": thread}))
-        .await
-        .unwrap();
+    let t = ctl.read_thread(&thread).await.unwrap();
     assert_eq!(t["thread"]["archived"], false);
     let listed = ctl.call("thread/list", json!({})).await.unwrap();
     assert_eq!(listed["data"].as_array().unwrap().len(), 1);
@@ -110,20 +88,11 @@ async fn observe_reads_and_subscribes_but_changes_nothing() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_observer_is_not_asked_and_its_answer_is_ignored() {
     let home = tempfile::tempdir().unwrap();
-    let watch = create(home.path(), "watch", "observe");
-    let drive = create(home.path(), "drive", "control");
-    let call = Step::function_call(
-        "c1",
-        "shell",
-        &json!({"command": ["touch", "x"]}).to_string(),
-    );
+    let watch = create_token(home.path(), "watch", "observe");
+    let drive = create_token(home.path(), "drive", "control");
     let rig = ToolRig::start(
         vec![
-            Scripted::responses(vec![
-                Step::created(),
-                call,
-                Step::completed(Usage::default()),
-            ]),
+            tool_calls(vec![shell_call("c1", &["touch", "x"])]),
             Scripted::responses_text("ok"),
         ],
         Options::default()
@@ -135,15 +104,10 @@ async fn an_observer_is_not_asked_and_its_answer_is_ignored() {
     let mut ctl = connect(&rig.daemon, &drive, "driver").await;
     let thread = rig.thread(&mut ctl).await.unwrap();
     let mut obs = connect(&rig.daemon, &watch, "watcher").await;
-    obs.call("thread/resume", json!({"threadId": thread}))
-        .await
-        .unwrap();
+    obs.resume(&thread).await.unwrap();
 
     let turn = ctl.start_turn(&thread, "go").await.unwrap();
-    let req = ctl
-        .server_request("item/commandExecution/requestApproval")
-        .await
-        .unwrap();
+    let req = ctl.server_request(COMMAND_APPROVAL).await.unwrap();
     // The observer answers anyway, with every id it could guess.
     for id in 0..4 {
         obs.send_json(&json!({"id": id, "result": {"decision": "accept"}}))
@@ -153,27 +117,21 @@ async fn an_observer_is_not_asked_and_its_answer_is_ignored() {
         .unwrap();
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert!(!rig.path("x").exists(), "the observer's answer did nothing");
-    let t = obs
-        .call("thread/read", json!({"threadId": thread}))
-        .await
-        .unwrap();
+    let t = obs.read_thread(&thread).await.unwrap();
     assert_eq!(
         t["thread"]["status"]["activeFlags"],
         json!(["waitingOnApproval"]),
         "{t}"
     );
 
-    ctl.respond(&req, json!({"decision": "accept"})).unwrap();
-    let events = ctl.until_turn_completed(&turn).await.unwrap();
+    let events = ctl.decide_and_finish(&req, "accept", &turn).await.unwrap();
     let resolved = of_method(&events, "serverRequest/resolved");
     assert_eq!(resolved[0]["params"]["resolvedBy"]["clientName"], "driver");
     assert!(rig.path("x").exists());
 
     let seen = obs.until_turn_completed(&turn).await.unwrap();
     assert!(
-        !seen
-            .iter()
-            .any(|m| m["method"] == "item/commandExecution/requestApproval"),
+        !seen.iter().any(|m| m["method"] == COMMAND_APPROVAL),
         "an observer is not asked: {seen:#?}"
     );
 }

@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use agentd_tests::access::refused_at_start;
 use agentd_tests::{Agentd, Client, Options};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, ServerName};
@@ -14,6 +15,15 @@ fn fixture(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("fixtures/tls")
         .join(name)
+}
+
+/// A `[tls]` table naming these fixtures as the certificate and the key.
+fn tls_config(cert: &str, key: &str) -> String {
+    format!(
+        "[tls]\ncert_file = {:?}\nkey_file = {:?}\n",
+        fixture(cert).display().to_string(),
+        fixture(key).display().to_string()
+    )
 }
 
 /// Opens `wss://127.0.0.1:PORT/` trusting the test CA, with `token` as a bearer token.
@@ -52,11 +62,7 @@ async fn connect_wss(port: &str, token: Option<&str>) -> Result<Client, String> 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tls_from_the_config_serves_wss_with_the_same_token_check() {
-    let config = format!(
-        "[tls]\ncert_file = {:?}\nkey_file = {:?}\n",
-        fixture("server.pem").display().to_string(),
-        fixture("server.key").display().to_string()
-    );
+    let config = tls_config("server.pem", "server.key");
     let d = Agentd::start(Options::default().config_toml(config))
         .await
         .unwrap();
@@ -88,20 +94,11 @@ async fn tls_from_the_config_serves_wss_with_the_same_token_check() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn wss_without_tls_config_and_a_bad_key_stop_the_daemon() {
-    let (status, stderr) = Agentd::start_failing(Options::default().listen("wss://127.0.0.1:0"))
-        .await
-        .unwrap();
-    assert!(!status.success());
+    let stderr = refused_at_start(Options::default().listen("wss://127.0.0.1:0")).await;
     assert!(stderr.contains("[tls]"), "{stderr}");
 
-    let config = format!(
-        "[tls]\ncert_file = {:?}\nkey_file = {:?}\n",
-        fixture("server.pem").display().to_string(),
-        fixture("ca.pem").display().to_string()
-    );
-    let (status, stderr) = Agentd::start_failing(Options::default().config_toml(config))
-        .await
-        .unwrap();
-    assert!(!status.success());
+    // A certificate where the key should be.
+    let config = tls_config("server.pem", "ca.pem");
+    let stderr = refused_at_start(Options::default().config_toml(config)).await;
     assert!(stderr.contains("private key"), "{stderr}");
 }

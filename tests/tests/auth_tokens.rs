@@ -2,38 +2,14 @@
 //! config file in use, a token shown once and stored as a hash, and revocation closing that
 //! token's live connections while others carry on.
 
-use std::path::Path;
 use std::time::Duration;
 
-use agentd_tests::harness::agentd_command;
+use agentd_tests::access::{connect_with_token, create_token, succeeded, token_cmd};
 use agentd_tests::{Agentd, Client, Options, TIMEOUT};
 use serde_json::json;
 
-fn token_cmd(config_home: &Path, args: &[&str]) -> std::process::Output {
-    agentd_command(config_home)
-        .unwrap()
-        .arg("token")
-        .args(args)
-        .output()
-        .unwrap()
-}
-
-fn create(config_home: &Path, name: &str, scope: &str) -> String {
-    let out = token_cmd(config_home, &["create", "--scope", scope, "--name", name]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap().trim().to_owned()
-}
-
 async fn connect(d: &Agentd, token: &str, name: &str) -> Client {
-    let mut c = Client::connect_ws(&format!("{}/?token={token}", d.ws_url()))
-        .await
-        .unwrap();
-    c.initialize(name).await.unwrap();
-    c
+    connect_with_token(d, token, name).await.unwrap()
 }
 
 /// Reads until the daemon closes the connection; fails if it does not within `TIMEOUT`.
@@ -48,8 +24,8 @@ async fn closed_by_daemon(c: &mut Client) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn create_list_revoke_and_revoking_closes_that_tokens_connections() {
     let home = tempfile::tempdir().unwrap();
-    let phone = create(home.path(), "phone", "control");
-    let laptop = create(home.path(), "laptop", "admin");
+    let phone = create_token(home.path(), "phone", "control");
+    let laptop = create_token(home.path(), "laptop", "admin");
     assert_ne!(phone, laptop);
     let stored = std::fs::read_to_string(home.path().join("agentd/tokens.toml")).unwrap();
     assert!(!stored.contains(&phone), "only the hash is stored");
@@ -76,18 +52,13 @@ async fn create_list_revoke_and_revoking_closes_that_tokens_connections() {
     let thread = p1.start_thread(json!({})).await.unwrap();
 
     // A token made while the daemon runs works at once.
-    let late = create(home.path(), "late", "observe");
+    let late = create_token(home.path(), "late", "observe");
     let mut o = connect(&d, &late, "late").await;
     o.call("thread/read", json!({"threadId": thread}))
         .await
         .unwrap();
 
-    let out = d.cli(&["token", "revoke", "phone"]).unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    succeeded(d.cli(&["token", "revoke", "phone"]).unwrap());
     closed_by_daemon(&mut p1).await;
     closed_by_daemon(&mut p2).await;
     // The others carry on.
@@ -113,19 +84,19 @@ async fn with_config_the_tokens_file_sits_beside_that_file() {
     let config = dir.path().join("elsewhere.toml");
     std::fs::write(&config, "").unwrap();
     let unused_home = tempfile::tempdir().unwrap();
-    let out = agentd_command(unused_home.path())
-        .unwrap()
-        .args(["token", "create", "--scope", "observe", "--name", "ci"])
-        .arg("--config")
-        .arg(&config)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let token = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+    let config_arg = config.display().to_string();
+    let token = succeeded(token_cmd(
+        unused_home.path(),
+        &[
+            "create",
+            "--scope",
+            "observe",
+            "--name",
+            "ci",
+            "--config",
+            &config_arg,
+        ],
+    ));
     assert!(dir.path().join("tokens.toml").exists());
     assert!(!unused_home.path().join("agentd/tokens.toml").exists());
 
@@ -133,7 +104,7 @@ async fn with_config_the_tokens_file_sits_beside_that_file() {
         Options::default()
             .config_home(unused_home.path())
             .arg("--config")
-            .arg(config.display().to_string()),
+            .arg(config_arg),
     )
     .await
     .unwrap();

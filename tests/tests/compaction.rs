@@ -5,25 +5,13 @@
 
 use std::time::Duration;
 
-use agentd_tests::mock_llm::{MockLlm, Scripted, Step, Usage};
-use agentd_tests::turns::of_method;
-use agentd_tests::{Agentd, Client, Options};
+use agentd_tests::mock_llm::{Scripted, Step, Usage};
+use agentd_tests::turns::{input_texts, of_method, HistoryRig};
+use agentd_tests::{Client, Options};
 use serde_json::{json, Value};
 
 /// The daemon's header before a summary (see the Responses client).
 const SUMMARY_HEADER: &str = "Summary of the earlier conversation";
-
-fn inputs(body: &Value) -> Vec<String> {
-    body["input"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|i| match i["content"][0]["text"].as_str() {
-            Some(t) => t.to_owned(),
-            None => i["type"].as_str().unwrap_or("?").to_owned(),
-        })
-        .collect()
-}
 
 /// Asserts `body` is a summarisation request: no tools, the conversation, then the prompt.
 fn assert_summarisation(body: &Value, conversation: &[&str]) {
@@ -32,7 +20,7 @@ fn assert_summarisation(body: &Value, conversation: &[&str]) {
         json!([]),
         "a summarisation request has no tools"
     );
-    let input = inputs(body);
+    let input = input_texts(body);
     let (prompt, rest) = input.split_last().unwrap();
     assert!(prompt.starts_with("Summarise the conversation"), "{prompt}");
     assert_eq!(rest, conversation);
@@ -45,20 +33,22 @@ fn assert_summary(entry: &str, summary: &str) {
     );
 }
 
-fn limit(opts: Options, tokens: u64) -> Options {
-    opts.arg("-c")
+/// Options for a daemon that compacts once the context a response reports passes `tokens`.
+fn limit(tokens: u64) -> Options {
+    Options::default()
+        .arg("-c")
         .arg(format!("model_auto_compact_token_limit={tokens}"))
 }
 
 /// Runs a turn to its end and returns its events; asserts exactly one `turn/completed`.
 async fn turn(c: &mut Client, thread: &str, text: &str) -> Vec<Value> {
-    let t = c.start_turn(thread, text).await.unwrap();
-    let events = c.until_turn_completed(&t).await.unwrap();
+    let events = c.run_turn(thread, text).await.unwrap();
+    let t = &events.last().unwrap()["params"]["turn"]["id"];
     // Nothing of this turn may follow its turn/completed.
     let late = c.drain(Duration::from_millis(200)).await;
     assert!(
-        late.iter().all(|m| m["params"]["turn"]["id"] != t.as_str()
-            && m["params"]["turnId"] != t.as_str()),
+        late.iter()
+            .all(|m| &m["params"]["turn"]["id"] != t && &m["params"]["turnId"] != t),
         "events after turn/completed: {late:?}"
     );
     events
@@ -85,7 +75,7 @@ fn status(events: &[Value]) -> &str {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_reported_context_near_the_limit_compacts_before_the_next_request() {
-    let mock = MockLlm::start(vec![
+    let script = vec![
         Scripted::responses(vec![
             Step::created(),
             Step::function_call("c1", "no_such_tool", "{}"),
@@ -93,42 +83,26 @@ async fn a_reported_context_near_the_limit_compacts_before_the_next_request() {
         ]),
         Scripted::responses_text("SUMMARY-ONE"),
         Scripted::responses_text("done"),
-    ])
-    .await
-    .unwrap();
-    let opts = limit(
-        Options::default().mock_provider(&mock.base_url(), "responses"),
-        1000,
-    );
-    let d = Agentd::start(opts).await.unwrap();
-    let mut c = d.client("t").await.unwrap();
-    let thread = c.start_thread(json!({})).await.unwrap();
+    ];
+    let rig = HistoryRig::start_with(script, limit(1000)).await.unwrap();
+    let (mut c, thread) = rig.client_with_thread("t").await.unwrap();
     let events = turn(&mut c, &thread, "first").await;
     assert_eq!(status(&events), "completed");
     assert_eq!(of_method(&events, "turn/completed").len(), 1);
     assert_eq!(compaction_items(&events), 1);
 
-    let reqs = mock
-        .wait_for_requests(3, Duration::from_secs(5))
-        .await
-        .unwrap();
+    let reqs = rig.requests(3).await.unwrap();
     assert_summarisation(
         &reqs[1].body,
         &["first", "function_call", "function_call_output"],
     );
-    let next = inputs(&reqs[2].body);
+    let next = input_texts(&reqs[2].body);
     assert_eq!(next.len(), 2, "{next:?}");
     assert_eq!(next[0], "first");
     assert_summary(&next[1], "SUMMARY-ONE");
     assert!(!reqs[2].body["tools"].as_array().unwrap().is_empty());
 
-    let read = c
-        .call(
-            "thread/read",
-            json!({"threadId": thread, "includeTurns": true}),
-        )
-        .await
-        .unwrap();
+    let read = c.read_thread_with_turns(&thread).await.unwrap();
     let kinds: Vec<&str> = read["thread"]["turns"][0]["items"]
         .as_array()
         .unwrap()
@@ -140,7 +114,7 @@ async fn a_reported_context_near_the_limit_compacts_before_the_next_request() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_next_turn_compacts_first_even_after_a_restart() {
-    let mock = MockLlm::start(vec![
+    let script = vec![
         Scripted::responses(vec![
             Step::created(),
             Step::message(&["a1"]),
@@ -149,25 +123,15 @@ async fn the_next_turn_compacts_first_even_after_a_restart() {
         Scripted::responses_text("SUMMARY-TWO"),
         Scripted::responses_text("a2"),
         Scripted::responses_text("a3"),
-    ])
-    .await
-    .unwrap();
-    let opts = limit(
-        Options::default().mock_provider(&mock.base_url(), "responses"),
-        1000,
-    );
-    let d = Agentd::start(opts.clone()).await.unwrap();
-    let mut c = d.client("t").await.unwrap();
-    let thread = c.start_thread(json!({})).await.unwrap();
+    ];
+    let rig = HistoryRig::start_with(script, limit(1000)).await.unwrap();
+    let (mut c, thread) = rig.client_with_thread("t").await.unwrap();
     let events = turn(&mut c, &thread, "first").await;
     assert_eq!(compaction_items(&events), 0);
 
-    let (_, data_dir, temp) = d.terminate().await.unwrap();
-    let d = Agentd::start(opts.data_dir(&data_dir)).await.unwrap();
-    let mut c = d.client("t").await.unwrap();
-    c.call("thread/resume", json!({"threadId": thread}))
-        .await
-        .unwrap();
+    let rig = rig.restart().await.unwrap();
+    let mut c = rig.client("t").await.unwrap();
+    c.resume(&thread).await.unwrap();
     let events = turn(&mut c, &thread, "second").await;
     assert_eq!(status(&events), "completed");
     assert_eq!(compaction_items(&events), 1);
@@ -175,37 +139,28 @@ async fn the_next_turn_compacts_first_even_after_a_restart() {
     let events = turn(&mut c, &thread, "third").await;
     assert_eq!(compaction_items(&events), 0);
 
-    let reqs = mock
-        .wait_for_requests(4, Duration::from_secs(5))
-        .await
-        .unwrap();
+    let reqs = rig.requests(4).await.unwrap();
     assert_summarisation(&reqs[1].body, &["first", "a1", "second"]);
-    let next = inputs(&reqs[2].body);
+    let next = input_texts(&reqs[2].body);
     assert_eq!(next[..2], ["first", "second"]);
     assert_summary(&next[2], "SUMMARY-TWO");
     assert_eq!(next.len(), 3);
-    let after = inputs(&reqs[3].body);
+    let after = input_texts(&reqs[3].body);
     assert_eq!(after[..2], ["first", "second"]);
     assert_summary(&after[2], "SUMMARY-TWO");
     assert_eq!(after[3..], ["a2", "third"]);
-    drop(temp);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn context_length_exceeded_compacts_and_retries_once() {
-    let mock = MockLlm::start(vec![
+    let script = vec![
         Scripted::responses_text("a1"),
         Scripted::context_length_exceeded(),
         Scripted::responses_text("SUMMARY-THREE"),
         Scripted::responses_text("a2"),
-    ])
-    .await
-    .unwrap();
-    let d = Agentd::start(Options::default().mock_provider(&mock.base_url(), "responses"))
-        .await
-        .unwrap();
-    let mut c = d.client("t").await.unwrap();
-    let thread = c.start_thread(json!({})).await.unwrap();
+    ];
+    let rig = HistoryRig::start(script).await.unwrap();
+    let (mut c, thread) = rig.client_with_thread("t").await.unwrap();
     turn(&mut c, &thread, "u1").await;
     let events = turn(&mut c, &thread, "u2").await;
     assert_eq!(status(&events), "completed");
@@ -213,13 +168,10 @@ async fn context_length_exceeded_compacts_and_retries_once() {
     assert_eq!(compaction_items(&events), 1);
     assert!(of_method(&events, "error").is_empty(), "{events:?}");
 
-    let reqs = mock
-        .wait_for_requests(4, Duration::from_secs(5))
-        .await
-        .unwrap();
-    assert_eq!(inputs(&reqs[1].body), ["u1", "a1", "u2"]);
+    let reqs = rig.requests(4).await.unwrap();
+    assert_eq!(input_texts(&reqs[1].body), ["u1", "a1", "u2"]);
     assert_summarisation(&reqs[2].body, &["u1", "a1", "u2"]);
-    let retried = inputs(&reqs[3].body);
+    let retried = input_texts(&reqs[3].body);
     assert_eq!(retried[..2], ["u1", "u2"]);
     assert_summary(&retried[2], "SUMMARY-THREE");
     assert!(!retried.contains(&"a1".to_owned()));
@@ -227,18 +179,13 @@ async fn context_length_exceeded_compacts_and_retries_once() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_second_overflow_after_compacting_fails_the_turn_once() {
-    let mock = MockLlm::start(vec![
+    let script = vec![
         Scripted::context_length_exceeded(),
         Scripted::responses_text("SUMMARY"),
         Scripted::context_length_exceeded(),
-    ])
-    .await
-    .unwrap();
-    let d = Agentd::start(Options::default().mock_provider(&mock.base_url(), "responses"))
-        .await
-        .unwrap();
-    let mut c = d.client("t").await.unwrap();
-    let thread = c.start_thread(json!({})).await.unwrap();
+    ];
+    let rig = HistoryRig::start(script).await.unwrap();
+    let (mut c, thread) = rig.client_with_thread("t").await.unwrap();
     let events = turn(&mut c, &thread, "huge").await;
     assert_eq!(status(&events), "failed");
     assert_eq!(of_method(&events, "turn/completed").len(), 1);
@@ -247,23 +194,19 @@ async fn a_second_overflow_after_compacting_fails_the_turn_once() {
         turn_completed["params"]["turn"]["error"]["kind"],
         "contextWindowExceeded"
     );
-    assert_eq!(mock.requests().len(), 3);
+    assert_eq!(rig.mock.requests().len(), 3);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn manual_compaction_is_a_turn_and_the_next_request_starts_from_the_summary() {
-    let mock = MockLlm::start(vec![
+    let script = vec![
         Scripted::responses_text("a1"),
         Scripted::responses_text("a2"),
         Scripted::responses_text("SUMMARY-MANUAL"),
         Scripted::responses_text("a3"),
-    ])
-    .await
-    .unwrap();
-    let opts = Options::default().mock_provider(&mock.base_url(), "responses");
-    let d = Agentd::start(opts.clone()).await.unwrap();
-    let mut c = d.client("t").await.unwrap();
-    let thread = c.start_thread(json!({})).await.unwrap();
+    ];
+    let rig = HistoryRig::start(script).await.unwrap();
+    let (mut c, thread) = rig.client_with_thread("t").await.unwrap();
     turn(&mut c, &thread, "u1").await;
     turn(&mut c, &thread, "u2").await;
 
@@ -279,32 +222,19 @@ async fn manual_compaction_is_a_turn_and_the_next_request_starts_from_the_summar
     assert_eq!(compaction_items(&events), 1);
 
     // Restarting in between changes nothing: the compaction is stored.
-    let (_, data_dir, temp) = d.terminate().await.unwrap();
-    let d = Agentd::start(opts.data_dir(&data_dir)).await.unwrap();
-    let mut c = d.client("t").await.unwrap();
-    c.call("thread/resume", json!({"threadId": thread}))
-        .await
-        .unwrap();
+    let rig = rig.restart().await.unwrap();
+    let mut c = rig.client("t").await.unwrap();
+    c.resume(&thread).await.unwrap();
     turn(&mut c, &thread, "u3").await;
 
-    let reqs = mock
-        .wait_for_requests(4, Duration::from_secs(5))
-        .await
-        .unwrap();
+    let reqs = rig.requests(4).await.unwrap();
     assert_summarisation(&reqs[2].body, &["u1", "a1", "u2", "a2"]);
-    let next = inputs(&reqs[3].body);
+    let next = input_texts(&reqs[3].body);
     assert_eq!(next[..2], ["u1", "u2"]);
     assert_summary(&next[2], "SUMMARY-MANUAL");
     assert_eq!(next[3..], ["u3"]);
-    let read = c
-        .call(
-            "thread/read",
-            json!({"threadId": thread, "includeTurns": true}),
-        )
-        .await
-        .unwrap();
+    let read = c.read_thread_with_turns(&thread).await.unwrap();
     let turns = read["thread"]["turns"].as_array().unwrap();
     assert_eq!(turns.len(), 4);
     assert_eq!(turns[2]["items"][0]["type"], "contextCompaction");
-    drop(temp);
 }

@@ -3,9 +3,10 @@
 
 use std::time::Duration;
 
+use agentd_tests::access::read_http_answer;
 use agentd_tests::{Agentd, Options, TIMEOUT};
 use serde_json::json;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 
 /// Sends a raw HTTP/1.1 request and returns the status line and everything read up to the end
 /// of the body (`Connection: close` is not sent: the answer must be complete on its own).
@@ -16,31 +17,7 @@ async fn http_get(base: &str, path: &str) -> (String, String) {
         .write_all(format!("GET {path} HTTP/1.1\r\nHost: x\r\n\r\n").as_bytes())
         .await
         .unwrap();
-    let mut buf = Vec::new();
-    let mut chunk = [0u8; 1024];
-    let text = tokio::time::timeout(TIMEOUT, async {
-        loop {
-            let n = stream.read(&mut chunk).await.unwrap();
-            buf.extend_from_slice(&chunk[..n]);
-            let text = String::from_utf8_lossy(&buf).into_owned();
-            if let Some(end) = text.find("\r\n\r\n") {
-                let len: usize = text[..end]
-                    .lines()
-                    .find_map(|l| {
-                        let (k, v) = l.split_once(':')?;
-                        k.eq_ignore_ascii_case("content-length")
-                            .then(|| v.trim().parse().ok())?
-                    })
-                    .unwrap_or(0);
-                if buf.len() >= end + 4 + len {
-                    return text;
-                }
-            }
-            assert!(n > 0, "connection closed mid-answer: {text}");
-        }
-    })
-    .await
-    .expect("no complete HTTP answer in time");
+    let text = read_http_answer(&mut stream).await;
     let status = text.lines().next().unwrap_or_default().to_owned();
     (status, text)
 }

@@ -6,8 +6,10 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use agentd_tests::mock_llm::{Scripted, Step, Usage};
-use agentd_tests::tools::{completed_items, read, turn_status, ToolRig};
+use agentd_tests::mock_llm::{Scripted, Step};
+use agentd_tests::tools::{
+    completed_items, read, shell_call, tool_calls, turn_status, FinishedTurn, ToolRig,
+};
 use agentd_tests::turns::of_method;
 use agentd_tests::{Agentd, Options};
 use serde_json::{json, Value};
@@ -69,10 +71,11 @@ fn touch_then_done() -> Vec<Scripted> {
 }
 
 async fn one_turn(rig: &ToolRig, prompt: &str) -> (String, String, Vec<Value>) {
-    let mut c = rig.client("t").await.unwrap();
-    let thread = rig.thread(&mut c).await.unwrap();
-    let turn = c.start_turn(&thread, prompt).await.unwrap();
-    let events = c.until_turn_completed(&turn).await.unwrap();
+    let FinishedTurn {
+        thread,
+        turn,
+        events,
+    } = rig.one_turn(prompt).await.unwrap();
     (thread, turn, events)
 }
 
@@ -124,6 +127,47 @@ fn the_run(events: &[Value], event: &str, outcome: &str) -> Value {
     completed
 }
 
+/// What a turn with one broken hook left behind: the rig, the run's `hook/completed` params and
+/// how long the turn took from its start.
+struct BrokenHookTurn {
+    rig: ToolRig,
+    done: Value,
+    took: Duration,
+}
+
+/// Runs one turn, `prompt`, with a single hook on `event` (as in config.toml) that runs
+/// `command` and breaks; checks that the turn completed all the same and that the run was
+/// reported as `failed`.
+async fn broken_hook_turn(
+    event: &str,
+    command: &str,
+    script: Vec<Scripted>,
+    prompt: &str,
+) -> BrokenHookTurn {
+    let rig = rig(hook(event, command, ""), script).await;
+    let clock = Instant::now();
+    let (_, _, events) = one_turn(&rig, prompt).await;
+    let took = clock.elapsed();
+    assert_eq!(turn_status(&events), "completed");
+    // The protocol names events in camelCase: `PreToolUse` runs are `preToolUse`.
+    let protocol_name = event[..1].to_ascii_lowercase() + &event[1..];
+    let done = the_run(&events, &protocol_name, "failed");
+    BrokenHookTurn { rig, done, took }
+}
+
+/// As [`broken_hook_turn`] with a hook that hangs: also checks the hook was killed at its
+/// timeout, so the turn did not wait for it.
+async fn hanging_hook_turn(event: &str, script: Vec<Scripted>, prompt: &str) -> BrokenHookTurn {
+    let run = broken_hook_turn(event, HANGING, script, prompt).await;
+    assert!(run.took < Duration::from_secs(3), "{:?}", run.took);
+    assert!(
+        run.done["reason"].as_str().unwrap().contains("timed out"),
+        "{}",
+        run.done
+    );
+    run
+}
+
 // ---------------------------------------------------------------------------------------------
 // PreToolUse
 
@@ -138,12 +182,10 @@ async fn pre_tool_use_continue_sees_the_call_and_lets_it_run() {
     let rig = rig(
         config,
         vec![
-            Scripted::responses(vec![
-                Step::created(),
-                Step::function_call("c1", "shell", r#"{"command":["touch","ran"]}"#),
+            tool_calls(vec![
+                shell_call("c1", &["touch", "ran"]),
                 // Not matched: no hook runs for it.
                 Step::function_call("c2", "update_plan", r#"{"plan":[]}"#),
-                Step::completed(Usage::default()),
             ]),
             Scripted::responses_text("done"),
         ],
@@ -192,28 +234,18 @@ async fn pre_tool_use_block_refuses_the_call_with_the_hooks_reason() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pre_tool_use_error_is_reported_and_the_call_runs() {
-    let rig = rig(hook("PreToolUse", FAILING, ""), touch_then_done()).await;
-    let (_, _, events) = one_turn(&rig, "go").await;
-    assert_eq!(turn_status(&events), "completed");
+    let BrokenHookTurn { rig, done, .. } =
+        broken_hook_turn("PreToolUse", FAILING, touch_then_done(), "go").await;
     assert!(rig.path("ran").exists());
-    let done = the_run(&events, "preToolUse", "failed");
     assert_eq!(done["reason"], "exited with code 1: hook is broken");
     rig.mock.assert_pairing_ok();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pre_tool_use_timeout_kills_the_hook_and_the_call_runs() {
-    let rig = rig(hook("PreToolUse", HANGING, ""), touch_then_done()).await;
-    let clock = Instant::now();
-    let (_, _, events) = one_turn(&rig, "go").await;
-    assert!(
-        clock.elapsed() < Duration::from_secs(3),
-        "{:?}",
-        clock.elapsed()
-    );
-    assert_eq!(turn_status(&events), "completed");
+    let BrokenHookTurn { rig, done, .. } =
+        hanging_hook_turn("PreToolUse", touch_then_done(), "go").await;
     assert!(rig.path("ran").exists());
-    let done = the_run(&events, "preToolUse", "failed");
     assert!(
         done["reason"]
             .as_str()
@@ -245,31 +277,17 @@ async fn an_argv_hook_runs_without_a_shell() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn interrupting_a_turn_kills_its_running_hook() {
-    let rig = ToolRig::start(
+    let rig = rig(
+        "[[hooks.PreToolUse]]\ncommand = 'sleep 30'\ntimeout_ms = 60000\n".to_owned(),
         touch_then_done(),
-        Options::default()
-            .unconfined()
-            .config_toml("[[hooks.PreToolUse]]\ncommand = 'sleep 30'\ntimeout_ms = 60000\n"),
     )
-    .await
-    .unwrap();
-    let mut c = rig.client("t").await.unwrap();
-    let thread = rig.thread(&mut c).await.unwrap();
-    let turn = c.start_turn(&thread, "go").await.unwrap();
+    .await;
+    let (mut c, thread, turn) = rig.start_turn("t", "go").await.unwrap();
     c.wait_for("hook/started").await.unwrap();
-    let clock = Instant::now();
-    c.call(
-        "turn/interrupt",
-        json!({"threadId": thread, "turnId": turn}),
-    )
-    .await
-    .unwrap();
-    let events = c.until_turn_completed(&turn).await.unwrap();
-    assert!(
-        clock.elapsed() < Duration::from_secs(3),
-        "{:?}",
-        clock.elapsed()
-    );
+    let events = c
+        .interrupt_within(&thread, &turn, Duration::from_secs(3))
+        .await
+        .unwrap();
     assert_eq!(turn_status(&events), "interrupted");
     assert!(
         !rig.path("ran").exists(),
@@ -346,30 +364,16 @@ async fn post_tool_use_block_appends_its_reason_to_the_output() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn post_tool_use_error_leaves_the_output_alone() {
-    let rig = rig(hook("PostToolUse", FAILING, ""), touch_then_done()).await;
-    let (_, _, events) = one_turn(&rig, "go").await;
-    assert_eq!(turn_status(&events), "completed");
-    the_run(&events, "postToolUse", "failed");
+    let BrokenHookTurn { rig, .. } =
+        broken_hook_turn("PostToolUse", FAILING, touch_then_done(), "go").await;
     let output = rig.model_saw(2, "c1").await.unwrap();
     assert!(!output.contains("hook"), "{output}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn post_tool_use_timeout_leaves_the_output_alone() {
-    let rig = rig(hook("PostToolUse", HANGING, ""), touch_then_done()).await;
-    let clock = Instant::now();
-    let (_, _, events) = one_turn(&rig, "go").await;
-    assert!(
-        clock.elapsed() < Duration::from_secs(3),
-        "{:?}",
-        clock.elapsed()
-    );
-    assert_eq!(turn_status(&events), "completed");
-    let done = the_run(&events, "postToolUse", "failed");
-    assert!(
-        done["reason"].as_str().unwrap().contains("timed out"),
-        "{done}"
-    );
+    let BrokenHookTurn { rig, .. } =
+        hanging_hook_turn("PostToolUse", touch_then_done(), "go").await;
     let output = rig.model_saw(2, "c1").await.unwrap();
     assert!(!output.contains("hook"), "{output}");
 }
@@ -425,37 +429,24 @@ async fn user_prompt_submit_block_fails_the_turn_before_the_model_sees_it() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn user_prompt_submit_error_lets_the_turn_run() {
-    let rig = rig(
-        hook("UserPromptSubmit", FAILING, ""),
+    let BrokenHookTurn { rig, .. } = broken_hook_turn(
+        "UserPromptSubmit",
+        FAILING,
         vec![Scripted::responses_text("hi")],
+        "hello",
     )
     .await;
-    let (_, _, events) = one_turn(&rig, "hello").await;
-    assert_eq!(turn_status(&events), "completed");
-    the_run(&events, "userPromptSubmit", "failed");
     assert_eq!(rig.mock.requests().len(), 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn user_prompt_submit_timeout_lets_the_turn_run() {
-    let rig = rig(
-        hook("UserPromptSubmit", HANGING, ""),
+    hanging_hook_turn(
+        "UserPromptSubmit",
         vec![Scripted::responses_text("hi")],
+        "hello",
     )
     .await;
-    let clock = Instant::now();
-    let (_, _, events) = one_turn(&rig, "hello").await;
-    assert!(
-        clock.elapsed() < Duration::from_secs(3),
-        "{:?}",
-        clock.elapsed()
-    );
-    assert_eq!(turn_status(&events), "completed");
-    let done = the_run(&events, "userPromptSubmit", "failed");
-    assert!(
-        done["reason"].as_str().unwrap().contains("timed out"),
-        "{done}"
-    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -526,37 +517,20 @@ async fn stop_block_sends_the_agent_on_once_with_the_reason() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stop_error_ends_the_turn_normally() {
-    let rig = rig(
-        hook("Stop", FAILING, ""),
+    let BrokenHookTurn { rig, .. } = broken_hook_turn(
+        "Stop",
+        FAILING,
         vec![Scripted::responses_text("done")],
+        "hello",
     )
     .await;
-    let (_, _, events) = one_turn(&rig, "hello").await;
-    assert_eq!(turn_status(&events), "completed");
-    the_run(&events, "stop", "failed");
     assert_eq!(rig.mock.requests().len(), 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stop_timeout_ends_the_turn_normally() {
-    let rig = rig(
-        hook("Stop", HANGING, ""),
-        vec![Scripted::responses_text("done")],
-    )
-    .await;
-    let clock = Instant::now();
-    let (_, _, events) = one_turn(&rig, "hello").await;
-    assert!(
-        clock.elapsed() < Duration::from_secs(3),
-        "{:?}",
-        clock.elapsed()
-    );
-    assert_eq!(turn_status(&events), "completed");
-    let done = the_run(&events, "stop", "failed");
-    assert!(
-        done["reason"].as_str().unwrap().contains("timed out"),
-        "{done}"
-    );
+    let BrokenHookTurn { rig, .. } =
+        hanging_hook_turn("Stop", vec![Scripted::responses_text("done")], "hello").await;
     assert_eq!(rig.mock.requests().len(), 1);
 }
 

@@ -7,8 +7,11 @@ mod sandbox_support;
 
 use std::time::Duration;
 
-use agentd_tests::mock_llm::{Scripted, Step, Usage};
-use agentd_tests::tools::{completed_items, server_requests, turn_status, ToolRig};
+use agentd_tests::mock_llm::Scripted;
+use agentd_tests::tools::{
+    completed_items, server_requests, shell_call_with, tool_calls, turn_status, ToolRig,
+    COMMAND_APPROVAL,
+};
 use agentd_tests::Options;
 use sandbox_support::confinement_or_refusal;
 use serde_json::{json, Value};
@@ -20,16 +23,12 @@ fn shell_calls(calls: &[Value]) -> Vec<Scripted> {
 }
 
 fn shell_calls_named(prefix: &str, calls: &[Value]) -> Vec<Scripted> {
-    let mut steps = vec![Step::created()];
-    for (i, args) in calls.iter().enumerate() {
-        steps.push(Step::function_call(
-            &format!("{prefix}{}", i + 1),
-            "shell",
-            &args.to_string(),
-        ));
-    }
-    steps.push(Step::completed(Usage::default()));
-    vec![Scripted::responses(steps), Scripted::responses_text("done")]
+    let steps = calls
+        .iter()
+        .enumerate()
+        .map(|(i, args)| shell_call_with(&format!("{prefix}{}", i + 1), args))
+        .collect();
+    vec![tool_calls(steps), Scripted::responses_text("done")]
 }
 
 /// `workspace-write` with `approval`, and no `/tmp` or `$TMPDIR` roots: the workspace (a temp
@@ -41,29 +40,30 @@ fn confined(approval: &str) -> Options {
         .set("sandbox_workspace_write.exclude_tmpdir_env_var=true")
 }
 
+/// A rig confined by [`confined`] with `approval`, its model following `script`.
+async fn confined_rig(script: Vec<Scripted>, approval: &str) -> ToolRig {
+    ToolRig::start(script, confined(approval)).await.unwrap()
+}
+
 async fn one_turn(rig: &ToolRig) -> Vec<Value> {
-    let mut c = rig.client("t").await.unwrap();
-    let thread = rig.thread(&mut c).await.unwrap();
-    let turn = c.start_turn(&thread, "go").await.unwrap();
-    c.until_turn_completed(&turn).await.unwrap()
+    rig.one_turn("go").await.unwrap().events
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_confined_command_writes_its_workspace_and_a_denial_reaches_the_model() {
     let outside = tempfile::tempdir().unwrap();
     let escaped = outside.path().join("escaped");
-    let rig = ToolRig::start(
+    let rig = confined_rig(
         shell_calls(&[
             json!({"command": ["sh", "-c", "echo in > inside.txt"]}),
             json!({"command": ["sh", "-c", format!("echo out > {}", escaped.display())]}),
         ]),
-        confined("never"),
+        "never",
     )
-    .await
-    .unwrap();
+    .await;
     let events = one_turn(&rig).await;
     assert_eq!(turn_status(&events), "completed");
-    assert!(server_requests(&events, "item/commandExecution/requestApproval").is_empty());
+    assert!(server_requests(&events, COMMAND_APPROVAL).is_empty());
     let items = completed_items(&events, "commandExecution");
     assert_eq!(items.len(), 2, "{events:#?}");
     let second = rig.model_saw(2, "c2").await.unwrap();
@@ -119,25 +119,18 @@ async fn an_approved_escalation_runs_the_denied_command_unconfined() {
     }
     let outside = tempfile::tempdir().unwrap();
     let escaped = outside.path().join("escaped");
-    let rig = ToolRig::start(
+    let rig = confined_rig(
         shell_calls(&[json!({"command": ["touch", escaped.display().to_string()]})]),
-        confined("on-failure"),
+        "on-failure",
     )
-    .await
-    .unwrap();
-    let mut c = rig.client("t").await.unwrap();
-    let thread = rig.thread(&mut c).await.unwrap();
-    let turn = c.start_turn(&thread, "touch it").await.unwrap();
-    let req = c
-        .server_request("item/commandExecution/requestApproval")
-        .await
-        .unwrap();
+    .await;
+    let (mut c, _thread, turn) = rig.start_turn("t", "touch it").await.unwrap();
+    let req = c.server_request(COMMAND_APPROVAL).await.unwrap();
     let reason = req["params"]["reason"].as_str().unwrap();
     assert!(reason.contains("sandbox"), "{reason}");
     assert!(reason.contains("Read-only file system"), "{reason}");
     assert!(!escaped.exists(), "the confined run was denied");
-    c.respond(&req, json!({"decision": "accept"})).unwrap();
-    let events = c.until_turn_completed(&turn).await.unwrap();
+    let events = c.decide_and_finish(&req, "accept", &turn).await.unwrap();
     assert_eq!(turn_status(&events), "completed");
     assert!(escaped.exists(), "the approved command ran unconfined");
     let items = completed_items(&events, "commandExecution");
@@ -153,21 +146,14 @@ async fn a_declined_escalation_tells_the_model_what_the_sandbox_said() {
     if !confinement_or_refusal() {
         return;
     }
-    let rig = ToolRig::start(
+    let rig = confined_rig(
         shell_calls(&[json!({"command": ["sh", "-c", "mkdir -p .agents && touch .agents/x"]})]),
-        confined("on-request"),
+        "on-request",
     )
-    .await
-    .unwrap();
-    let mut c = rig.client("t").await.unwrap();
-    let thread = rig.thread(&mut c).await.unwrap();
-    let turn = c.start_turn(&thread, "go").await.unwrap();
-    let req = c
-        .server_request("item/commandExecution/requestApproval")
-        .await
-        .unwrap();
-    c.respond(&req, json!({"decision": "decline"})).unwrap();
-    let events = c.until_turn_completed(&turn).await.unwrap();
+    .await;
+    let (mut c, _thread, turn) = rig.start_turn("t", "go").await.unwrap();
+    let req = c.server_request(COMMAND_APPROVAL).await.unwrap();
+    let events = c.decide_and_finish(&req, "decline", &turn).await.unwrap();
     assert_eq!(turn_status(&events), "completed");
     let items = completed_items(&events, "commandExecution");
     assert_eq!(items[0]["status"], "declined");
@@ -189,12 +175,11 @@ async fn the_turns_sandbox_policy_adds_writable_roots() {
     }
     let extra = tempfile::tempdir().unwrap();
     let target = extra.path().join("allowed");
-    let rig = ToolRig::start(
+    let rig = confined_rig(
         shell_calls(&[json!({"command": ["touch", target.display().to_string()]})]),
-        confined("never"),
+        "never",
     )
-    .await
-    .unwrap();
+    .await;
     let mut c = rig.client("t").await.unwrap();
     let thread = rig.thread(&mut c).await.unwrap();
     let r = c
@@ -228,10 +213,8 @@ async fn a_fork_bomb_hits_the_limit_and_the_daemon_stays_healthy() {
         "d",
         &[json!({"command": ["echo", "still", "here"]})],
     ));
-    let rig = ToolRig::start(script, confined("never")).await.unwrap();
-    let mut c = rig.client("t").await.unwrap();
-    let thread = rig.thread(&mut c).await.unwrap();
-    let turn = c.start_turn(&thread, "bomb").await.unwrap();
+    let rig = confined_rig(script, "never").await;
+    let (mut c, thread, turn) = rig.start_turn("t", "bomb").await.unwrap();
     let events = c.until_turn_completed(&turn).await.unwrap();
     assert_eq!(turn_status(&events), "completed");
     let bomb = rig.model_saw(2, "c1").await.unwrap();
@@ -242,8 +225,7 @@ async fn a_fork_bomb_hits_the_limit_and_the_daemon_stays_healthy() {
 
     // The daemon answers and runs the next command at once.
     let started = std::time::Instant::now();
-    let turn = c.start_turn(&thread, "again").await.unwrap();
-    let events = c.until_turn_completed(&turn).await.unwrap();
+    let events = c.run_turn(&thread, "again").await.unwrap();
     assert_eq!(turn_status(&events), "completed");
     let seen = rig.model_saw(4, "d1").await.unwrap();
     assert!(seen.contains("still here"), "{seen}");
@@ -255,15 +237,14 @@ async fn a_timeout_kills_the_commands_children_too() {
     if !confinement_or_refusal() {
         return;
     }
-    let rig = ToolRig::start(
+    let rig = confined_rig(
         shell_calls(&[json!({
             "command": ["sh", "-c", "trap '' TERM; (sleep 2; touch survivor) & sleep 30"],
             "timeout_ms": 500,
         })]),
-        confined("never"),
+        "never",
     )
-    .await
-    .unwrap();
+    .await;
     let events = one_turn(&rig).await;
     assert_eq!(turn_status(&events), "completed");
     let items = completed_items(&events, "commandExecution");
@@ -302,15 +283,14 @@ async fn commands_without_network_share_one_empty_network_namespace() {
     if !confinement_or_refusal() {
         return;
     }
-    let rig = ToolRig::start(
+    let rig = confined_rig(
         shell_calls(&[
             json!({"command": ["readlink", "/proc/self/ns/net"]}),
             json!({"command": ["readlink", "/proc/self/ns/net"]}),
         ]),
-        confined("never"),
+        "never",
     )
-    .await
-    .unwrap();
+    .await;
     let events = one_turn(&rig).await;
     assert_eq!(turn_status(&events), "completed");
     let items = completed_items(&events, "commandExecution");
@@ -337,12 +317,7 @@ async fn the_configured_process_cap_is_what_stops_a_command() {
         "command": ["sh", "-c", "i=0; while [ $i -lt 350 ]; do sleep 2 & i=$((i+1)); done; echo started=$i; wait"],
         "timeout_ms": 20000,
     });
-    let roomy = ToolRig::start(
-        shell_calls(std::slice::from_ref(&sleepers)),
-        confined("never"),
-    )
-    .await
-    .unwrap();
+    let roomy = confined_rig(shell_calls(std::slice::from_ref(&sleepers)), "never").await;
     assert_eq!(turn_status(&one_turn(&roomy).await), "completed");
     let seen = roomy.model_saw(2, "c1").await.unwrap();
     assert!(

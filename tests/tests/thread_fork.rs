@@ -4,42 +4,18 @@
 use std::time::Duration;
 
 use agentd_tests::client::error_code;
-use agentd_tests::mock_llm::{MockLlm, Scripted, Step, Usage};
+use agentd_tests::mock_llm::{Scripted, Step, Usage};
+use agentd_tests::turns::{input_texts, turn_prompts, HistoryRig};
 use agentd_tests::{Agentd, Client, Options};
 use serde_json::{json, Value};
 
-/// Each input entry of a recorded Responses request as one line of text: message texts as is,
-/// anything else by its type.
-fn inputs(body: &Value) -> Vec<String> {
-    body["input"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|i| match i["content"][0]["text"].as_str() {
-            Some(t) => t.to_owned(),
-            None => i["type"].as_str().unwrap_or("?").to_owned(),
-        })
-        .collect()
-}
-
-async fn turn(c: &mut Client, thread: &str, text: &str) -> Vec<Value> {
-    let t = c.start_turn(thread, text).await.unwrap();
-    let events = c.until_turn_completed(&t).await.unwrap();
-    assert_eq!(
-        events.last().unwrap()["params"]["turn"]["status"],
-        "completed"
-    );
-    events
+/// Runs a turn that must complete.
+async fn turn(c: &mut Client, thread: &str, text: &str) {
+    c.complete_turn(thread, text).await.unwrap();
 }
 
 async fn turn_ids(c: &mut Client, thread: &str) -> Vec<String> {
-    let r = c
-        .call(
-            "thread/read",
-            json!({"threadId": thread, "includeTurns": true}),
-        )
-        .await
-        .unwrap();
+    let r = c.read_thread_with_turns(thread).await.unwrap();
     r["thread"]["turns"]
         .as_array()
         .unwrap()
@@ -70,12 +46,8 @@ async fn fork_at_each_turn_then_continue_both_sides() {
             .iter()
             .map(|t| Scripted::responses_text(t)),
     );
-    let mock = MockLlm::start(script).await.unwrap();
-    let d = Agentd::start(Options::default().mock_provider(&mock.base_url(), "responses"))
-        .await
-        .unwrap();
-    let mut c = d.client("t").await.unwrap();
-    let source = c.start_thread(json!({})).await.unwrap();
+    let rig = HistoryRig::start(script).await.unwrap();
+    let (mut c, source) = rig.client_with_thread("t").await.unwrap();
     for text in ["u1", "u2", "u3"] {
         turn(&mut c, &source, text).await;
     }
@@ -108,19 +80,19 @@ async fn fork_at_each_turn_then_continue_both_sides() {
         turn(&mut c, id, &format!("fork{}", k + 1)).await;
     }
     turn(&mut c, &source, "u4").await;
-    let reqs = mock
-        .wait_for_requests(7, Duration::from_secs(5))
-        .await
-        .unwrap();
-    assert_eq!(inputs(&reqs[3].body), ["u1", "a1", "fork1"]);
-    assert_eq!(inputs(&reqs[4].body), ["u1", "a1", "u2", "a2", "fork2"]);
+    let reqs = rig.requests(7).await.unwrap();
+    assert_eq!(input_texts(&reqs[3].body), ["u1", "a1", "fork1"]);
     assert_eq!(
-        inputs(&reqs[5].body),
+        input_texts(&reqs[4].body),
+        ["u1", "a1", "u2", "a2", "fork2"]
+    );
+    assert_eq!(
+        input_texts(&reqs[5].body),
         ["u1", "a1", "u2", "a2", "u3", "a3", "fork3"]
     );
     // The source never sees what happened in its forks.
     assert_eq!(
-        inputs(&reqs[6].body),
+        input_texts(&reqs[6].body),
         ["u1", "a1", "u2", "a2", "u3", "a3", "u4"]
     );
     assert_eq!(turn_ids(&mut c, &source).await.len(), 4);
@@ -129,17 +101,14 @@ async fn fork_at_each_turn_then_continue_both_sides() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn forking_a_fork_keeps_the_root_as_session_and_survives_a_restart() {
-    let mock = MockLlm::start(vec![
+    let rig = HistoryRig::start(vec![
         Scripted::responses_text("a1"),
         Scripted::responses_text("b1"),
         Scripted::responses_text("c1"),
     ])
     .await
     .unwrap();
-    let opts = Options::default().mock_provider(&mock.base_url(), "responses");
-    let d = Agentd::start(opts.clone()).await.unwrap();
-    let mut c = d.client("t").await.unwrap();
-    let root = c.start_thread(json!({})).await.unwrap();
+    let (mut c, root) = rig.client_with_thread("t").await.unwrap();
     turn(&mut c, &root, "u1").await;
     let (first, _) = fork(&mut c, json!({"threadId": root})).await;
     turn(&mut c, &first, "v1").await;
@@ -148,41 +117,22 @@ async fn forking_a_fork_keeps_the_root_as_session_and_survives_a_restart() {
     assert_eq!(r["thread"]["sessionId"], root.as_str());
     assert_eq!(r["thread"]["turns"].as_array().unwrap().len(), 2);
 
-    let (_, data_dir, temp) = d.terminate().await.unwrap();
-    let d = Agentd::start(opts.data_dir(&data_dir)).await.unwrap();
-    let mut c = d.client("t").await.unwrap();
-    let read = c
-        .call(
-            "thread/read",
-            json!({"threadId": second, "includeTurns": true}),
-        )
-        .await
-        .unwrap();
+    let rig = rig.restart().await.unwrap();
+    let mut c = rig.client("t").await.unwrap();
+    let read = c.read_thread_with_turns(&second).await.unwrap();
     assert_eq!(read["thread"]["forkedFromId"], first.as_str());
     assert_eq!(read["thread"]["sessionId"], root.as_str());
     assert_eq!(read["thread"]["lastSeq"], 1);
-    let texts: Vec<&str> = read["thread"]["turns"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| t["items"][0]["content"][0]["text"].as_str().unwrap())
-        .collect();
-    assert_eq!(texts, ["u1", "v1"]);
-    c.call("thread/resume", json!({"threadId": second}))
-        .await
-        .unwrap();
+    assert_eq!(turn_prompts(&read["thread"]), ["u1", "v1"]);
+    c.resume(&second).await.unwrap();
     turn(&mut c, &second, "w1").await;
-    let reqs = mock
-        .wait_for_requests(3, Duration::from_secs(5))
-        .await
-        .unwrap();
-    assert_eq!(inputs(&reqs[2].body), ["u1", "a1", "v1", "b1", "w1"]);
-    drop(temp);
+    let reqs = rig.requests(3).await.unwrap();
+    assert_eq!(input_texts(&reqs[2].body), ["u1", "a1", "v1", "b1", "w1"]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fork_while_a_turn_runs_copies_only_finished_turns() {
-    let mock = MockLlm::start(vec![
+    let rig = HistoryRig::start(vec![
         Scripted::responses_text("a1"),
         Scripted::responses(vec![
             Step::created(),
@@ -195,14 +145,11 @@ async fn fork_while_a_turn_runs_copies_only_finished_turns() {
     ])
     .await
     .unwrap();
-    let d = Agentd::start(Options::default().mock_provider(&mock.base_url(), "responses"))
-        .await
-        .unwrap();
-    let mut c = d.client("t").await.unwrap();
-    let source = c.start_thread(json!({})).await.unwrap();
+    let (mut c, source) = rig.client_with_thread("t").await.unwrap();
     turn(&mut c, &source, "u1").await;
     let running = c.start_turn(&source, "u2").await.unwrap();
-    mock.wait_for_gates(1, Duration::from_secs(5))
+    rig.mock
+        .wait_for_gates(1, Duration::from_secs(5))
         .await
         .unwrap();
 
@@ -223,7 +170,7 @@ async fn fork_while_a_turn_runs_copies_only_finished_turns() {
 
     // The fork runs a turn of its own while the source's is still going.
     let fork_turn = c.start_turn(&forked, "f-u2").await.unwrap();
-    mock.release(1);
+    rig.mock.release(1);
     let mut source_done = false;
     let mut fork_done = false;
     while !(source_done && fork_done) {
@@ -247,15 +194,12 @@ async fn fork_while_a_turn_runs_copies_only_finished_turns() {
             fork_done |= turn_id == fork_turn;
         }
     }
-    let reqs = mock
-        .wait_for_requests(3, Duration::from_secs(5))
-        .await
-        .unwrap();
+    let reqs = rig.requests(3).await.unwrap();
     let fork_req = reqs
         .iter()
-        .find(|r| inputs(&r.body).last().map(String::as_str) == Some("f-u2"))
+        .find(|r| input_texts(&r.body).last().map(String::as_str) == Some("f-u2"))
         .expect("the fork's request");
-    assert_eq!(inputs(&fork_req.body), ["u1", "a1", "f-u2"]);
+    assert_eq!(input_texts(&fork_req.body), ["u1", "a1", "f-u2"]);
     assert_eq!(turn_ids(&mut c, &forked).await.len(), 2);
     assert_eq!(turn_ids(&mut c, &source).await.len(), 2);
 }

@@ -10,6 +10,13 @@ const NOT_FOUND: i64 = -32004;
 /// A well-formed id no thread has.
 const UNKNOWN_ID: &str = "01900000-0000-7000-8000-000000000000";
 
+/// `thread/name/set`; returns the answer.
+async fn set_name(c: &mut Client, id: &str, name: &str) -> Value {
+    c.call("thread/name/set", json!({"threadId": id, "name": name}))
+        .await
+        .unwrap()
+}
+
 async fn setup() -> (Agentd, Client, String) {
     let daemon = Agentd::start(Options::default()).await.unwrap();
     let mut c = daemon.client("owner").await.unwrap();
@@ -145,10 +152,7 @@ async fn start_with_null_cwd_and_codex_extra_fields_succeeds() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn read_returns_the_thread_with_and_without_turns_and_does_not_subscribe() {
     let (daemon, mut owner, id) = setup().await;
-    owner
-        .call("thread/name/set", json!({"threadId": id, "name": "named"}))
-        .await
-        .unwrap();
+    set_name(&mut owner, &id, "named").await;
 
     let mut reader = daemon.client("reader").await.unwrap();
     let plain = reader
@@ -181,13 +185,7 @@ async fn read_returns_the_thread_with_and_without_turns_and_does_not_subscribe()
     assert_eq!(plain, with_turns);
 
     // Reading did not subscribe: a later change reaches the owner but not the reader.
-    owner
-        .call(
-            "thread/name/set",
-            json!({"threadId": id, "name": "renamed"}),
-        )
-        .await
-        .unwrap();
+    set_name(&mut owner, &id, "renamed").await;
     let got = owner.thread_events(&id, 3).await.unwrap();
     assert_eq!(got.last().and_then(seq_of), Some(3));
     let rid = reader.send_request("thread/list", json!({})).unwrap();
@@ -244,21 +242,14 @@ async fn every_thread_method_on_an_unknown_thread_is_not_found() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn archive_and_unarchive_emit_events_and_unarchive_returns_the_thread() {
     let (daemon, mut owner, id) = setup().await;
-    let mut watcher = daemon.client("watcher").await.unwrap();
-    watcher
-        .call("thread/resume", json!({"threadId": id}))
-        .await
-        .unwrap();
+    let mut watcher = daemon.subscriber("watcher", &id).await.unwrap();
 
     let r = owner
         .call("thread/archive", json!({"threadId": id}))
         .await
         .unwrap();
     assert_eq!(r, json!({}));
-    let read = owner
-        .call("thread/read", json!({"threadId": id}))
-        .await
-        .unwrap();
+    let read = owner.read_thread(&id).await.unwrap();
     assert_eq!(read["thread"]["archived"], true);
     assert_eq!(read["thread"]["lastSeq"], 2);
 
@@ -284,18 +275,8 @@ async fn archive_and_unarchive_emit_events_and_unarchive_returns_the_thread() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unsubscribe_stops_events_and_reports_whether_it_was_subscribed() {
     let (daemon, mut owner, id) = setup().await;
-    let mut leaver = daemon.client("leaver").await.unwrap();
-    leaver
-        .call("thread/resume", json!({"threadId": id}))
-        .await
-        .unwrap();
-    owner
-        .call(
-            "thread/name/set",
-            json!({"threadId": id, "name": "while subscribed"}),
-        )
-        .await
-        .unwrap();
+    let mut leaver = daemon.subscriber("leaver", &id).await.unwrap();
+    set_name(&mut owner, &id, "while subscribed").await;
     let got = leaver.thread_events(&id, 2).await.unwrap();
     assert_eq!(got.len(), 1);
 
@@ -313,10 +294,7 @@ async fn unsubscribe_stops_events_and_reports_whether_it_was_subscribed() {
     // Events after unsubscribing reach the owner but not the leaver. The owner's answer is sent
     // after the event was offered to every subscriber, so a stray event would reach the leaver
     // before the answer to its next request.
-    owner
-        .call("thread/name/set", json!({"threadId": id, "name": "after"}))
-        .await
-        .unwrap();
+    set_name(&mut owner, &id, "after").await;
     owner
         .call("thread/archive", json!({"threadId": id}))
         .await
@@ -344,17 +322,9 @@ async fn unsubscribe_stops_events_and_reports_whether_it_was_subscribed() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn name_set_emits_name_updated_with_seq_and_is_read_back() {
     let (daemon, mut owner, id) = setup().await;
-    let mut watcher = daemon.client("watcher").await.unwrap();
-    watcher
-        .call("thread/resume", json!({"threadId": id}))
-        .await
-        .unwrap();
+    let mut watcher = daemon.subscriber("watcher", &id).await.unwrap();
     for name in ["first", "second name", "ünïcödé ✓"] {
-        let r = owner
-            .call("thread/name/set", json!({"threadId": id, "name": name}))
-            .await
-            .unwrap();
-        assert_eq!(r, json!({}));
+        assert_eq!(set_name(&mut owner, &id, name).await, json!({}));
     }
     let expected: Vec<Value> = ["first", "second name", "ünïcödé ✓"]
         .iter()
@@ -367,10 +337,7 @@ async fn name_set_emits_name_updated_with_seq_and_is_read_back() {
     assert_eq!(owner.thread_events(&id, 4).await.unwrap(), expected);
     assert_eq!(watcher.thread_events(&id, 4).await.unwrap(), expected);
 
-    let read = owner
-        .call("thread/read", json!({"threadId": id}))
-        .await
-        .unwrap();
+    let read = owner.read_thread(&id).await.unwrap();
     assert_eq!(read["thread"]["name"], "ünïcödé ✓");
     assert_eq!(read["thread"]["lastSeq"], 4);
     let listed = owner.call("thread/list", json!({})).await.unwrap();

@@ -4,8 +4,11 @@
 
 use std::time::{Duration, Instant};
 
-use agentd_tests::mock_llm::{Scripted, Step, Usage};
-use agentd_tests::tools::{process_gone, read, server_requests, the_item, turn_status, ToolRig};
+use agentd_tests::mock_llm::{Scripted, Step};
+use agentd_tests::tools::{
+    process_gone, read, server_requests, shell_call_with, the_item, tool_calls, turn_status,
+    ToolRig, COMMAND_APPROVAL,
+};
 use agentd_tests::turns::of_method;
 use agentd_tests::Options;
 use serde_json::{json, Value};
@@ -13,21 +16,21 @@ use serde_json::{json, Value};
 /// A model that calls `shell` once with these arguments, then says "done".
 fn shell_then_done(arguments: Value) -> Vec<Scripted> {
     vec![
-        Scripted::responses(vec![
-            Step::created(),
-            Step::function_call("c1", "shell", &arguments.to_string()),
-            Step::completed(Usage::default()),
-        ]),
+        tool_calls(vec![shell_call_with("c1", &arguments)]),
         Scripted::responses_text("done"),
     ]
 }
 
+/// A rig whose commands simply run (no approvals, no sandbox), its model following `script`.
+async fn unconfined_rig(script: Vec<Scripted>) -> ToolRig {
+    ToolRig::start(script, Options::default().unconfined())
+        .await
+        .unwrap()
+}
+
 /// Runs one turn and returns everything the client saw.
 async fn one_turn(rig: &ToolRig) -> Vec<Value> {
-    let mut c = rig.client("t").await.unwrap();
-    let thread = rig.thread(&mut c).await.unwrap();
-    let turn = c.start_turn(&thread, "run it").await.unwrap();
-    c.until_turn_completed(&turn).await.unwrap()
+    rig.one_turn("run it").await.unwrap().events
 }
 
 /// Concatenates the `outputDelta`s of an item.
@@ -41,12 +44,10 @@ fn deltas(events: &[Value], item_id: &Value) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_successful_command_reports_output_exit_code_and_duration() {
-    let rig = ToolRig::start(
-        shell_then_done(json!({"command": ["sh", "-c", "echo hello; echo oops >&2"]})),
-        Options::default().unconfined(),
-    )
-    .await
-    .unwrap();
+    let rig = unconfined_rig(shell_then_done(
+        json!({"command": ["sh", "-c", "echo hello; echo oops >&2"]}),
+    ))
+    .await;
     let events = one_turn(&rig).await;
     assert_eq!(turn_status(&events), "completed");
 
@@ -77,12 +78,10 @@ async fn a_successful_command_reports_output_exit_code_and_duration() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failing_command_reports_its_exit_code_and_the_turn_goes_on() {
-    let rig = ToolRig::start(
-        shell_then_done(json!({"command": ["sh", "-c", "echo broken; exit 3"]})),
-        Options::default().unconfined(),
-    )
-    .await
-    .unwrap();
+    let rig = unconfined_rig(shell_then_done(
+        json!({"command": ["sh", "-c", "echo broken; exit 3"]}),
+    ))
+    .await;
     let events = one_turn(&rig).await;
     assert_eq!(turn_status(&events), "completed");
     let item = the_item(&events, "commandExecution");
@@ -97,12 +96,10 @@ async fn a_failing_command_reports_its_exit_code_and_the_turn_goes_on() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_missing_program_is_an_error_the_model_can_read() {
-    let rig = ToolRig::start(
-        shell_then_done(json!({"command": ["agentd-no-such-program-xyz"]})),
-        Options::default().unconfined(),
-    )
-    .await
-    .unwrap();
+    let rig = unconfined_rig(shell_then_done(
+        json!({"command": ["agentd-no-such-program-xyz"]}),
+    ))
+    .await;
     let events = one_turn(&rig).await;
     assert_eq!(turn_status(&events), "completed");
     assert_eq!(the_item(&events, "commandExecution")["status"], "failed");
@@ -115,15 +112,11 @@ async fn a_missing_program_is_an_error_the_model_can_read() {
 async fn a_timeout_kills_the_whole_process_group() {
     // The command leaves a background child; its pid goes to a file so the test can check
     // that it died with the rest of the group.
-    let rig = ToolRig::start(
-        shell_then_done(json!({
-            "command": ["sh", "-c", "sleep 30 & echo $! > bg.pid; echo started; sleep 30"],
-            "timeout_ms": 300,
-        })),
-        Options::default().unconfined(),
-    )
-    .await
-    .unwrap();
+    let rig = unconfined_rig(shell_then_done(json!({
+        "command": ["sh", "-c", "sleep 30 & echo $! > bg.pid; echo started; sleep 30"],
+        "timeout_ms": 300,
+    })))
+    .await;
     let clock = Instant::now();
     let events = one_turn(&rig).await;
     assert!(
@@ -154,16 +147,19 @@ fn hundred_lines() -> String {
     (1..=100).map(|i| format!("line-{i}\n")).collect()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_model_gets_head_and_tail_while_clients_get_everything() {
-    let rig = ToolRig::start(
+/// A rig whose model runs [`HUNDRED_LINES`] unconfined, with the output setting `KEY=VALUE`.
+async fn hundred_lines_rig(setting: &str) -> ToolRig {
+    ToolRig::start(
         shell_then_done(json!({"command": ["sh", "-c", HUNDRED_LINES]})),
-        Options::default()
-            .unconfined()
-            .set("shell_model_output_bytes=200"),
+        Options::default().unconfined().set(setting),
     )
     .await
-    .unwrap();
+    .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_model_gets_head_and_tail_while_clients_get_everything() {
+    let rig = hundred_lines_rig("shell_model_output_bytes=200").await;
     let events = one_turn(&rig).await;
     let item = the_item(&events, "commandExecution");
     assert_eq!(item["aggregatedOutput"], hundred_lines());
@@ -181,14 +177,7 @@ async fn the_model_gets_head_and_tail_while_clients_get_everything() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_clients_copy_is_capped_but_the_stream_is_complete() {
-    let rig = ToolRig::start(
-        shell_then_done(json!({"command": ["sh", "-c", HUNDRED_LINES]})),
-        Options::default()
-            .unconfined()
-            .set("shell_output_cap_bytes=300"),
-    )
-    .await
-    .unwrap();
+    let rig = hundred_lines_rig("shell_output_cap_bytes=300").await;
     let events = one_turn(&rig).await;
     let item = the_item(&events, "commandExecution");
     let aggregated = item["aggregatedOutput"].as_str().unwrap();
@@ -202,14 +191,10 @@ async fn the_clients_copy_is_capped_but_the_stream_is_complete() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_character_split_between_two_writes_streams_intact() {
     // "é" is two bytes; the command writes them apart, so they arrive in separate reads.
-    let rig = ToolRig::start(
-        shell_then_done(json!({
-            "command": ["sh", "-c", "printf 'caf\\303'; sleep 0.2; printf '\\251!\\n'"],
-        })),
-        Options::default().unconfined(),
-    )
-    .await
-    .unwrap();
+    let rig = unconfined_rig(shell_then_done(json!({
+        "command": ["sh", "-c", "printf 'caf\\303'; sleep 0.2; printf '\\251!\\n'"],
+    })))
+    .await;
     let events = one_turn(&rig).await;
     let item = the_item(&events, "commandExecution");
     assert_eq!(item["aggregatedOutput"], "café!\n");
@@ -226,25 +211,19 @@ async fn a_sandbox_denial_offers_escalation_and_accepting_runs_the_command() {
     )
     .await
     .unwrap();
-    let mut c = rig.client("t").await.unwrap();
-    let thread = rig.thread(&mut c).await.unwrap();
-    let turn = c.start_turn(&thread, "touch it").await.unwrap();
-    let req = c
-        .server_request("item/commandExecution/requestApproval")
-        .await
-        .unwrap();
+    let (mut c, _thread, turn) = rig.start_turn("t", "touch it").await.unwrap();
+    let req = c.server_request(COMMAND_APPROVAL).await.unwrap();
     let reason = req["params"]["reason"].as_str().unwrap();
     assert!(reason.contains("sandbox"), "{reason}");
     assert!(!rig.path("escalated").exists());
-    c.respond(&req, json!({"decision": "accept"})).unwrap();
-    let events = c.until_turn_completed(&turn).await.unwrap();
+    let events = c.decide_and_finish(&req, "accept", &turn).await.unwrap();
     assert_eq!(turn_status(&events), "completed");
     assert!(rig.path("escalated").exists(), "the approved command ran");
     let item = the_item(&events, "commandExecution");
     assert_eq!(item["status"], "completed");
     assert_eq!(item["exitCode"], 0);
     assert_eq!(
-        server_requests(&events, "item/commandExecution/requestApproval").len(),
+        server_requests(&events, COMMAND_APPROVAL).len(),
         0,
         "asked only once"
     );
@@ -262,7 +241,7 @@ async fn a_sandbox_denial_without_approvals_tells_the_model() {
     let events = one_turn(&rig).await;
     assert_eq!(turn_status(&events), "completed");
     assert!(!rig.path("never-made").exists());
-    assert!(server_requests(&events, "item/commandExecution/requestApproval").is_empty());
+    assert!(server_requests(&events, COMMAND_APPROVAL).is_empty());
     let item = the_item(&events, "commandExecution");
     assert_eq!(item["status"], "failed");
     let output = rig.model_saw(2, "c1").await.unwrap();
@@ -272,21 +251,15 @@ async fn a_sandbox_denial_without_approvals_tells_the_model() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_arguments_are_answered_not_fatal() {
-    let rig = ToolRig::start(
-        vec![
-            Scripted::responses(vec![
-                Step::created(),
-                Step::function_call("c1", "shell", r#"{"command": "not an argv"}"#),
-                Step::function_call("c2", "shell", r#"{"command": []}"#),
-                Step::function_call("c3", "no_such_tool", "{}"),
-                Step::completed(Usage::default()),
-            ]),
-            Scripted::responses_text("done"),
-        ],
-        Options::default().unconfined(),
-    )
-    .await
-    .unwrap();
+    let rig = unconfined_rig(vec![
+        tool_calls(vec![
+            Step::function_call("c1", "shell", r#"{"command": "not an argv"}"#),
+            Step::function_call("c2", "shell", r#"{"command": []}"#),
+            Step::function_call("c3", "no_such_tool", "{}"),
+        ]),
+        Scripted::responses_text("done"),
+    ])
+    .await;
     let events = one_turn(&rig).await;
     assert_eq!(turn_status(&events), "completed");
     let c1 = rig.model_saw(2, "c1").await.unwrap();
