@@ -102,3 +102,41 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::GenerateTs(args) => crate::schema_gen::generate_ts(&args.out),
     }
 }
+
+/// An error and its causes on one line, each cause left out when the message before it already
+/// says it: many errors here name their source in their own message (`cannot read config file
+/// X: No such file…`), and printing the whole chain would say it twice.
+pub fn describe_error(e: &anyhow::Error) -> String {
+    let mut out = e.to_string();
+    let mut previous = out.clone();
+    for cause in e.chain().skip(1) {
+        let text = cause.to_string();
+        if !previous.contains(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+        previous = text;
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cause_already_in_the_message_is_said_once() {
+        let io = std::io::Error::new(std::io::ErrorKind::NotFound, "No such file");
+        let config = crate::config::ConfigError::Read {
+            path: PathBuf::from("/x.toml"),
+            source: io,
+        };
+        let e = anyhow::Error::new(config).context("loading the configuration");
+        assert_eq!(
+            describe_error(&e),
+            "loading the configuration: cannot read config file /x.toml: No such file"
+        );
+        let plain = anyhow::anyhow!("inner").context("outer");
+        assert_eq!(describe_error(&plain), "outer: inner");
+    }
+}

@@ -14,7 +14,7 @@ fn main() -> std::process::ExitCode {
     match agentd::cli::run(cli) {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("agentd: {e:#}");
+            eprintln!("agentd: {}", agentd::cli::describe_error(&e));
             std::process::ExitCode::FAILURE
         }
     }

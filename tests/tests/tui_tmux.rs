@@ -264,10 +264,11 @@ async fn a_full_turn_with_an_approval_over_websocket() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_turn_over_a_spawned_stdio_daemon_which_exits_with_the_client() {
+async fn a_spawned_stdio_daemon_is_restarted_after_a_crash_and_exits_with_the_client() {
     let mock = MockLlm::start(vec![
         one_response(vec![shell_call(&["echo", "spawned and streaming"])]),
         Scripted::responses_text("Finished over stdio."),
+        Scripted::responses_text("Answered by the restarted daemon."),
     ])
     .await
     .unwrap();
@@ -317,6 +318,40 @@ async fn a_turn_over_a_spawned_stdio_daemon_which_exits_with_the_client() {
     ])
     .await
     .unwrap();
+
+    // The daemon dies under the client: it is started again on the same data directory, the
+    // thread is caught up, and the conversation goes on.
+    let pattern = format!("agentd serve --data-dir {}", data.display());
+    let first = spawned_daemon(&pattern).expect("the TUI spawned a daemon");
+    let killed = Command::new("kill")
+        .args(["-KILL", &first.to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let deadline = Instant::now() + SCREEN_WAIT;
+    while spawned_daemon(&pattern).is_none_or(|pid| pid == first) {
+        assert!(Instant::now() < deadline, "no daemon was started again");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // The new daemon's `initialize` answer is what puts its name on the status line.
+    tmux.wait_for(&["connected to agentd"]).await.unwrap();
+    tmux.type_text("are you back").unwrap();
+    tmux.keys(&["Enter"]).unwrap();
+    let screen = tmux
+        .wait_for(&["› are you back", "Answered by the restarted daemon."])
+        .await
+        .unwrap();
+    assert_eq!(
+        screen.matches("Finished over stdio.").count(),
+        1,
+        "{screen}"
+    );
+    assert_eq!(
+        screen.matches("── turn completed ──").count(),
+        2,
+        "{screen}"
+    );
+
     tmux.keys(&["C-q"]).unwrap();
     assert_eq!(exit_status(&exit_file).await.unwrap(), "0");
 
@@ -332,6 +367,36 @@ async fn a_turn_over_a_spawned_stdio_daemon_which_exits_with_the_client() {
         "{threads}"
     );
     assert_eq!(threads["data"][0]["preview"], "stream something");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_spawned_daemon_that_cannot_start_says_why() {
+    let dir = tempfile::tempdir().unwrap();
+    let line = format!(
+        "env XDG_CONFIG_HOME={} {} --agentd {} --cwd {} -- --config /nonexistent/agentd.toml",
+        quoted(dir.path().display().to_string()),
+        quoted(tui_bin().unwrap().display().to_string()),
+        quoted(agentd_bin().unwrap().display().to_string()),
+        quoted(dir.path().display().to_string()),
+    );
+    let exit_file = dir.path().join("exit");
+    let tmux = Tmux::start(&recording_exit(&line, &exit_file), 140, 20).unwrap();
+    tmux.wait_for(&[
+        "disconnected: agentd exited: agentd: cannot read config file /nonexistent/agentd.toml",
+    ])
+    .await
+    .unwrap();
+    tmux.keys(&["C-q"]).unwrap();
+    assert_eq!(exit_status(&exit_file).await.unwrap(), "0");
+}
+
+/// The pid of the process whose command line contains `pattern`, if one runs.
+fn spawned_daemon(pattern: &str) -> Option<u32> {
+    let out = Command::new("pgrep").args(["-f", pattern]).output().ok()?;
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .next()
+        .and_then(|l| l.trim().parse().ok())
 }
 
 /// A loopback port nothing listens on right now.

@@ -4,6 +4,7 @@
 
 use std::path::PathBuf;
 use std::process::Stdio;
+use std::sync::{Arc, Mutex};
 
 use anyhow::{bail, Context, Result};
 use futures_util::{SinkExt, StreamExt};
@@ -42,11 +43,6 @@ impl Endpoint {
             Endpoint::WebSocket { url, .. } => url.clone(),
             Endpoint::Spawn { agentd, .. } => format!("{} serve (stdio)", agentd.display()),
         }
-    }
-
-    /// Only a WebSocket can be re-dialled: a spawned daemon that exited is gone.
-    pub fn can_reconnect(&self) -> bool {
-        matches!(self, Endpoint::WebSocket { .. })
     }
 }
 
@@ -142,14 +138,29 @@ fn spawn(agentd: &PathBuf, args: &[String]) -> Result<Connection> {
         .args(args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
-        // The daemon's logs would draw over the screen; it keeps them to itself.
-        .stderr(Stdio::null())
+        // The daemon's logs would draw over the screen: they are read here instead, and the
+        // last one explains an exit (a config error, a locked data directory).
+        .stderr(Stdio::piped())
         .kill_on_drop(true)
         .spawn()
         .with_context(|| format!("starting {} serve", agentd.display()))?;
-    let (Some(mut stdin), Some(stdout)) = (child.stdin.take(), child.stdout.take()) else {
+    let (Some(mut stdin), Some(stdout), Some(stderr)) =
+        (child.stdin.take(), child.stdout.take(), child.stderr.take())
+    else {
         bail!("{} serve started without pipes", agentd.display());
     };
+    let last_log = Arc::new(Mutex::new(String::new()));
+    let log = last_log.clone();
+    tokio::spawn(async move {
+        let mut lines = BufReader::new(stderr).lines();
+        while let Ok(Some(line)) = lines.next_line().await {
+            if !line.trim().is_empty() {
+                if let Ok(mut last) = log.lock() {
+                    *last = line;
+                }
+            }
+        }
+    });
     let (out_tx, mut out_rx) = mpsc::unbounded_channel::<String>();
     let (in_tx, in_rx) = mpsc::unbounded_channel();
 
@@ -174,6 +185,14 @@ fn spawn(agentd: &PathBuf, args: &[String]) -> Result<Connection> {
                 Ok(None) => break "agentd exited".to_string(),
                 Err(e) => break format!("reading from agentd: {e}"),
             }
+        };
+        // Its stderr closes with it; a moment lets the reader take the last line.
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        let last = last_log.lock().map(|l| l.clone()).unwrap_or_default();
+        let reason = if last.is_empty() {
+            reason
+        } else {
+            format!("{reason}: {}", crate::render::sanitize(&last))
         };
         let _ = in_tx.send(Incoming::Closed(reason));
     });

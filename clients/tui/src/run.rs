@@ -1,6 +1,7 @@
 //! The event loop: keys and daemon messages into the app, its frames out, one redraw per batch.
-//! A dropped WebSocket is re-dialled with backoff; the app then resumes the open thread from
-//! its last `seq`, so nothing is lost or shown twice.
+//! A dropped WebSocket is re-dialled, and a spawned daemon that exited is started again, with
+//! backoff; the app then resumes the open thread from its last `seq`, so nothing is lost or
+//! shown twice.
 
 use std::time::Duration;
 
@@ -108,6 +109,10 @@ async fn event_loop(
             },
             incoming = next_incoming(&mut conn) => {
                 let mut open = handle(app, incoming);
+                if open {
+                    // The daemon spoke: the connection works, so a later drop retries quickly.
+                    backoff = RETRY_MIN;
+                }
                 let mut n = 1;
                 while open && n < BATCH {
                     let Some(c) = &mut conn else { break };
@@ -118,10 +123,13 @@ async fn event_loop(
                     n += 1;
                 }
                 if !open {
+                    // A dropped WebSocket is dialled again; a spawned daemon that exited is
+                    // started again (on the same data directory, so the thread carries on).
+                    // A daemon that exits before saying anything (a config error) is retried
+                    // ever more slowly.
                     conn = None;
-                    if endpoint.can_reconnect() {
-                        retry_at = Some(Instant::now() + backoff);
-                    }
+                    retry_at = Some(Instant::now() + backoff);
+                    backoff = (backoff * 2).min(RETRY_MAX);
                 }
             },
             () = retry_due(retry_at) => {
@@ -129,7 +137,6 @@ async fn event_loop(
                     Ok(Ok(c)) => {
                         conn = Some(c);
                         retry_at = None;
-                        backoff = RETRY_MIN;
                         app.on_connected();
                     }
                     Ok(Err(e)) => {
