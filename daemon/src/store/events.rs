@@ -2,7 +2,7 @@
 
 use sqlx::{QueryBuilder, Row, Sqlite};
 
-use super::rows::{CommitBatch, Projection};
+use super::rows::{CommitBatch, Projection, RowWrite};
 use super::{SqlContext, Store, StoreError};
 
 /// Rows per multi-row INSERT: one statement per 200 events instead of one per event keeps the
@@ -18,13 +18,31 @@ pub struct StoredEvent {
 }
 
 impl Store {
-    /// Commits one actor batch atomically: events, projections, then the thread row.
+    /// Commits one actor batch atomically: the thread row (inserted or every column
+    /// overwritten), events, then projections.
     pub async fn commit(&self, batch: &CommitBatch) -> Result<(), StoreError> {
+        self.commit_with(batch, RowWrite::Upsert).await
+    }
+
+    /// [`Store::commit`], writing the thread row as `row` says: the actor knows when a batch
+    /// only advances `updated_at`/`last_seq` of a row already stored.
+    pub async fn commit_with(&self, batch: &CommitBatch, row: RowWrite) -> Result<(), StoreError> {
+        let result = self.commit_batch(batch, row).await;
+        if result.is_ok() {
+            self.wal.committed();
+        }
+        result
+    }
+
+    async fn commit_batch(&self, batch: &CommitBatch, row: RowWrite) -> Result<(), StoreError> {
         if batch.projections.is_empty() && batch.events.len() <= EVENTS_PER_STATEMENT {
-            return self.commit_events_only(batch).await;
+            return self.commit_events_only(batch, row).await;
         }
         let mut tx = self.writer.begin().await.ctx("beginning a commit")?;
-        super::threads::upsert_thread(&mut tx, &batch.thread).await?;
+        match row {
+            RowWrite::Upsert => super::threads::upsert_thread(&mut tx, &batch.thread).await?,
+            RowWrite::Progress => super::threads::advance_thread(&mut tx, &batch.thread).await?,
+        }
         for chunk in batch.events.chunks(EVENTS_PER_STATEMENT) {
             let mut q: QueryBuilder<Sqlite> = QueryBuilder::new(
                 "INSERT INTO events (thread_id, seq, kind, payload, created_at) ",
@@ -70,37 +88,29 @@ impl Store {
     /// COMMIT as one multi-statement query, whose arguments sqlx binds across the statements in
     /// order. Through a `Transaction` the same batch costs a round trip per statement, each a
     /// wake-up of the worker thread and one of ours: that, not SQLite, was most of a commit.
-    /// The upsert must stay the same as `threads::upsert_thread` (see the test below). Unlike a
-    /// `Transaction`, nothing rolls back if this future is dropped half-way; the actor always
-    /// awaits its commit to the end.
-    async fn commit_events_only(&self, batch: &CommitBatch) -> Result<(), StoreError> {
+    /// The upsert and the progress update must stay the same as `threads::upsert_thread` and
+    /// `threads::advance_thread` (see the test below). Unlike a `Transaction`, nothing rolls
+    /// back if this future is dropped half-way; the actor always awaits its commit to the end.
+    async fn commit_events_only(
+        &self,
+        batch: &CommitBatch,
+        write: RowWrite,
+    ) -> Result<(), StoreError> {
         let t = &batch.thread;
-        let mut q: QueryBuilder<Sqlite> = QueryBuilder::new(
-            "BEGIN; INSERT INTO threads (id, session_id, forked_from_id, name, preview, cwd, \
-             model, model_provider, settings, ephemeral, archived, created_at, updated_at, \
-             last_seq) VALUES (",
-        );
-        let mut row = q.separated(", ");
-        row.push_bind(&t.id)
-            .push_bind(&t.session_id)
-            .push_bind(&t.forked_from_id)
-            .push_bind(&t.name)
-            .push_bind(&t.preview)
-            .push_bind(&t.cwd)
-            .push_bind(&t.model)
-            .push_bind(&t.model_provider)
-            .push_bind(t.settings.to_string())
-            .push_bind(t.ephemeral)
-            .push_bind(t.archived)
-            .push_bind(t.created_at)
-            .push_bind(t.updated_at)
-            .push_bind(t.last_seq as i64);
-        q.push(
-            ") ON CONFLICT (id) DO UPDATE SET name = excluded.name, preview = excluded.preview, \
-             cwd = excluded.cwd, model = excluded.model, model_provider = excluded.model_provider, \
-             settings = excluded.settings, archived = excluded.archived, \
-             updated_at = excluded.updated_at, last_seq = excluded.last_seq; ",
-        );
+        let mut q: QueryBuilder<Sqlite> = QueryBuilder::new("BEGIN; ");
+        match write {
+            RowWrite::Upsert => push_upsert_thread(&mut q, t),
+            RowWrite::Progress => {
+                // A thread that is not stored makes the events INSERT fail its foreign key.
+                q.push("UPDATE threads SET updated_at = ");
+                q.push_bind(t.updated_at);
+                q.push(", last_seq = ");
+                q.push_bind(t.last_seq as i64);
+                q.push(" WHERE id = ");
+                q.push_bind(&t.id);
+                q.push("; ");
+            }
+        }
         if !batch.events.is_empty() {
             q.push("INSERT INTO events (thread_id, seq, kind, payload, created_at) ");
             q.push_values(&batch.events, |mut b, e| {
@@ -152,11 +162,41 @@ impl Store {
     }
 }
 
+/// Appends the thread upsert of `threads::upsert_thread` to a multi-statement query.
+fn push_upsert_thread<'a>(q: &mut QueryBuilder<'a, Sqlite>, t: &'a crate::store::ThreadRow) {
+    q.push(
+        "INSERT INTO threads (id, session_id, forked_from_id, name, preview, cwd, model, \
+         model_provider, settings, ephemeral, archived, created_at, updated_at, last_seq) VALUES (",
+    );
+    let mut row = q.separated(", ");
+    row.push_bind(&t.id)
+        .push_bind(&t.session_id)
+        .push_bind(&t.forked_from_id)
+        .push_bind(&t.name)
+        .push_bind(&t.preview)
+        .push_bind(&t.cwd)
+        .push_bind(&t.model)
+        .push_bind(&t.model_provider)
+        .push_bind(t.settings.to_string())
+        .push_bind(t.ephemeral)
+        .push_bind(t.archived)
+        .push_bind(t.created_at)
+        .push_bind(t.updated_at)
+        .push_bind(t.last_seq as i64);
+    q.push(
+        ") ON CONFLICT (id) DO UPDATE SET name = excluded.name, preview = excluded.preview, \
+         cwd = excluded.cwd, model = excluded.model, model_provider = excluded.model_provider, \
+         settings = excluded.settings, archived = excluded.archived, \
+         updated_at = excluded.updated_at, last_seq = excluded.last_seq; ",
+    );
+}
+
 #[cfg(test)]
 mod tests {
     use serde_json::json;
 
-    use crate::store::{CommitBatch, NewEvent, Projection, Store, ThreadRow, TurnRow};
+    use crate::store::checkpoint::CheckpointPolicy;
+    use crate::store::{CommitBatch, NewEvent, Projection, RowWrite, Store, ThreadRow, TurnRow};
 
     fn event(seq: u64) -> NewEvent {
         NewEvent {
@@ -268,5 +308,173 @@ mod tests {
         };
         store.commit(&next).await.unwrap();
         assert_eq!(store.events_after("t", 0, 100).await.unwrap().len(), 5);
+    }
+
+    fn turn(position: i64) -> Projection {
+        Projection::Turn(TurnRow {
+            id: format!("turn{position}"),
+            thread_id: "t".into(),
+            position,
+            status: "completed".into(),
+            error: None,
+            started_at: None,
+            completed_at: None,
+            duration_ms: None,
+            usage: None,
+            client_request_id: None,
+            rolled_back: false,
+        })
+    }
+
+    /// Checkpoints everything, so that the next commit starts the WAL over; then the frame
+    /// count after that commit is what it wrote.
+    async fn wal_frames_of(store: &Store, batch: &CommitBatch, write: RowWrite) -> i64 {
+        let copy = "PRAGMA wal_checkpoint(PASSIVE)";
+        sqlx::query(copy).execute(&store.writer).await.unwrap();
+        store.commit_with(batch, write).await.unwrap();
+        let row = sqlx::query(copy).fetch_one(&store.writer).await.unwrap();
+        sqlx::Row::get::<i64, _>(&row, 1)
+    }
+
+    /// `RowWrite::Progress` sets `updated_at` and `last_seq` only, on both commit paths; it
+    /// refuses a thread that is not stored; and it writes fewer WAL pages than the upsert
+    /// (which rewrites the `cwd` and `archived` index entries).
+    #[tokio::test]
+    async fn progress_commits_set_only_progress_and_write_fewer_pages() {
+        let dir = tempfile::tempdir().unwrap();
+        // No background checkpoints: this test counts the WAL's frames itself.
+        let quiet = CheckpointPolicy {
+            interval: std::time::Duration::from_secs(3600),
+            commits_per_wake: u64::MAX,
+            ..CheckpointPolicy::default()
+        };
+        let store = Store::open_with(&dir.path().join("agentd.db"), quiet)
+            .await
+            .unwrap();
+        let mut row = ThreadRow {
+            id: "t".into(),
+            session_id: "s".into(),
+            forked_from_id: None,
+            name: Some("n".into()),
+            preview: "p".into(),
+            cwd: "/c".into(),
+            model: "m".into(),
+            model_provider: "mp".into(),
+            settings: json!({"k": 1}),
+            ephemeral: false,
+            archived: false,
+            created_at: 1,
+            updated_at: 1,
+            last_seq: 1,
+        };
+        // Not stored yet: a progress update is refused on both paths, and nothing is written.
+        let orphan = CommitBatch {
+            thread: row.clone(),
+            events: vec![event(1)],
+            projections: Vec::new(),
+        };
+        assert!(store
+            .commit_with(&orphan, RowWrite::Progress)
+            .await
+            .is_err());
+        let orphan = CommitBatch {
+            projections: vec![turn(0)],
+            ..orphan
+        };
+        assert!(store
+            .commit_with(&orphan, RowWrite::Progress)
+            .await
+            .is_err());
+        assert_eq!(store.thread("t").await.unwrap(), None);
+
+        let first = CommitBatch {
+            thread: row.clone(),
+            events: vec![event(1)],
+            projections: Vec::new(),
+        };
+        store.commit_with(&first, RowWrite::Upsert).await.unwrap();
+        let mut upsert_frames = Vec::new();
+        let mut progress_frames = Vec::new();
+        for seq in 2..=9u64 {
+            row.updated_at = seq as i64;
+            row.last_seq = seq;
+            let batch = CommitBatch {
+                thread: row.clone(),
+                events: vec![event(seq)],
+                projections: Vec::new(),
+            };
+            if seq % 2 == 0 {
+                upsert_frames.push(wal_frames_of(&store, &batch, RowWrite::Upsert).await);
+            } else {
+                progress_frames.push(wal_frames_of(&store, &batch, RowWrite::Progress).await);
+            }
+        }
+        assert_eq!(store.thread("t").await.unwrap(), Some(row.clone()));
+        let upsert: i64 = upsert_frames.iter().sum();
+        let progress: i64 = progress_frames.iter().sum();
+        assert!(
+            progress < upsert,
+            "progress commits wrote {progress_frames:?} pages, upserts {upsert_frames:?}"
+        );
+
+        // The `Transaction` path: a stale row in the batch changes nothing but the progress.
+        let stale = ThreadRow {
+            name: Some("ignored".into()),
+            cwd: "/ignored".into(),
+            updated_at: 10,
+            last_seq: 10,
+            ..row.clone()
+        };
+        let batch = CommitBatch {
+            thread: stale,
+            events: vec![event(10)],
+            projections: vec![turn(0)],
+        };
+        store.commit_with(&batch, RowWrite::Progress).await.unwrap();
+        row.updated_at = 10;
+        row.last_seq = 10;
+        assert_eq!(store.thread("t").await.unwrap(), Some(row));
+        assert_eq!(store.events_after("t", 0, 100).await.unwrap().len(), 10);
+    }
+
+    #[test]
+    fn only_progress_differs_ignores_exactly_updated_at_and_last_seq() {
+        let row = ThreadRow {
+            id: "t".into(),
+            session_id: "s".into(),
+            forked_from_id: None,
+            name: None,
+            preview: String::new(),
+            cwd: "/c".into(),
+            model: "m".into(),
+            model_provider: "mp".into(),
+            settings: json!({}),
+            ephemeral: false,
+            archived: false,
+            created_at: 1,
+            updated_at: 1,
+            last_seq: 1,
+        };
+        let advanced = ThreadRow {
+            updated_at: 2,
+            last_seq: 5,
+            ..row.clone()
+        };
+        assert!(advanced.only_progress_differs(&row));
+        let renamed = ThreadRow {
+            name: Some("n".into()),
+            ..advanced.clone()
+        };
+        assert!(!renamed.only_progress_differs(&row));
+        let archived = ThreadRow {
+            archived: true,
+            ..advanced.clone()
+        };
+        assert!(!archived.only_progress_differs(&row));
+        let moved = ThreadRow {
+            cwd: "/d".into(),
+            ..advanced
+        };
+        assert!(!moved.only_progress_differs(&row));
     }
 }

@@ -6,6 +6,7 @@
 //! retries); reads use a small pool of read-only connections so a large replay never waits behind
 //! a commit.
 
+mod checkpoint;
 mod events;
 mod history;
 mod lock;
@@ -17,10 +18,12 @@ mod threads;
 pub use events::StoredEvent;
 pub use lock::DataDirLock;
 pub use rows::{
-    CommitBatch, HistoryEntry, HistoryRow, ItemRow, NewEvent, Projection, SearchCursor, SearchHit,
-    SearchQuery, ThreadListQuery, ThreadRow, TurnRow,
+    CommitBatch, HistoryEntry, HistoryRow, ItemRow, NewEvent, Projection, RowWrite, SearchCursor,
+    SearchHit, SearchQuery, ThreadListQuery, ThreadRow, TurnRow,
 };
 pub use search::match_expression;
+
+use std::sync::Arc;
 
 use sqlx::SqlitePool;
 
@@ -63,13 +66,16 @@ impl<T> SqlContext<T> for Result<T, sqlx::Error> {
 pub struct Store {
     writer: SqlitePool,
     reader: SqlitePool,
+    /// Checkpoints the WAL in the background (the writer never does; see `checkpoint.rs`).
+    wal: Arc<checkpoint::WalCheckpointer>,
 }
 
 impl Store {
-    /// Closes both pools, waiting for in-flight statements; called on shutdown so WAL is
-    /// checkpointed cleanly.
+    /// Closes the writer (waiting for in-flight statements), then lets the checkpoint task copy
+    /// and empty the WAL, then closes the readers; called on shutdown.
     pub async fn close(&self) {
         self.writer.close().await;
+        self.wal.stop().await;
         self.reader.close().await;
     }
 }

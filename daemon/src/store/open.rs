@@ -10,13 +10,25 @@ use std::time::Duration;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::Row;
 
+use super::checkpoint::{CheckpointPolicy, WalCheckpointer};
 use super::{SqlContext, Store, StoreError};
+
+/// How long a statement waits for a lock before failing with `SQLITE_BUSY`.
+const WRITER_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
 impl Store {
     /// Opens (creating if missing) the database at `path`, checks it, and migrates it.
     pub async fn open(path: &Path) -> Result<Store, StoreError> {
+        Store::open_with(path, CheckpointPolicy::default()).await
+    }
+
+    /// [`Store::open`] with a chosen checkpoint schedule (tests use a fast one).
+    pub(crate) async fn open_with(
+        path: &Path,
+        checkpoints: CheckpointPolicy,
+    ) -> Result<Store, StoreError> {
         let corrupt = |detail: String| {
             StoreError::Corrupt(format!(
                 "the database {} is corrupt or not an agentd database ({detail}); refusing to \
@@ -33,14 +45,25 @@ impl Store {
             // transaction; the actor's group commit then amortises the rest.
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
-            .busy_timeout(Duration::from_secs(5))
+            .busy_timeout(WRITER_BUSY_TIMEOUT)
             .pragma("cache_size", "-8000");
+        let writer_options = options
+            .clone()
+            // Never checkpoint inside a commit: the background task does (see `checkpoint.rs`).
+            .pragma("wal_autocheckpoint", "0")
+            // When the writer starts the WAL over after a large burst, it cuts the file back to
+            // 16 MiB, so one burst does not keep its disk space forever.
+            .pragma("journal_size_limit", "16777216");
         let writer = SqlitePoolOptions::new()
+            // No `SELECT 1` round trip to sqlx's worker thread before each commit: a local
+            // SQLite connection does not go stale, and that ping was a quarter of a one-delta
+            // commit's thread wake-ups.
+            .test_before_acquire(false)
             .max_connections(1)
             .min_connections(1)
             .idle_timeout(None)
             .max_lifetime(None)
-            .connect_with(options.clone())
+            .connect_with(writer_options)
             .await
             .map_err(|e| classify_open_error(e, &corrupt))?;
 
@@ -54,13 +77,24 @@ impl Store {
         }
         MIGRATOR.run(&writer).await?;
 
+        let wal = WalCheckpointer::start(
+            options.clone(),
+            writer.clone(),
+            WRITER_BUSY_TIMEOUT,
+            checkpoints,
+        )
+        .await?;
         let reader = SqlitePoolOptions::new()
             .max_connections(4)
             .min_connections(0)
             .connect_with(options.read_only(true))
             .await
             .ctx("opening read connections")?;
-        Ok(Store { writer, reader })
+        Ok(Store {
+            writer,
+            reader,
+            wal: std::sync::Arc::new(wal),
+        })
     }
 }
 

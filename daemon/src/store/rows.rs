@@ -23,6 +23,56 @@ pub struct ThreadRow {
     pub last_seq: u64,
 }
 
+impl ThreadRow {
+    /// Whether `self` differs from `other` in nothing but `updated_at` and `last_seq`: what
+    /// every streamed batch changes. The destructuring names every column, so a new column
+    /// must be decided on here.
+    pub fn only_progress_differs(&self, other: &ThreadRow) -> bool {
+        let ThreadRow {
+            id,
+            session_id,
+            forked_from_id,
+            name,
+            preview,
+            cwd,
+            model,
+            model_provider,
+            settings,
+            ephemeral,
+            archived,
+            created_at,
+            updated_at: _,
+            last_seq: _,
+        } = self;
+        *id == other.id
+            && *session_id == other.session_id
+            && *forked_from_id == other.forked_from_id
+            && *name == other.name
+            && *preview == other.preview
+            && *cwd == other.cwd
+            && *model == other.model
+            && *model_provider == other.model_provider
+            && *settings == other.settings
+            && *ephemeral == other.ephemeral
+            && *archived == other.archived
+            && *created_at == other.created_at
+    }
+}
+
+/// How a commit writes the thread row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RowWrite {
+    /// Insert it, or overwrite every updatable column: a new thread, or any change the store
+    /// may not have yet.
+    #[default]
+    Upsert,
+    /// The stored row already equals this one apart from `updated_at` and `last_seq` (see
+    /// [`ThreadRow::only_progress_differs`]): set just those two. The upsert's `DO UPDATE`
+    /// names `cwd` and `archived`, so it also rewrites their index entries, which are the
+    /// extra WAL pages of every delta commit.
+    Progress,
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct TurnRow {
     pub id: String,

@@ -43,6 +43,28 @@ pub(super) async fn upsert_thread(
     Ok(())
 }
 
+/// The thread row's part of a batch that only advanced it (see [`super::RowWrite::Progress`]).
+/// Touches no indexed column, so no index entry is rewritten.
+pub(super) async fn advance_thread(
+    conn: &mut SqliteConnection,
+    t: &ThreadRow,
+) -> Result<(), StoreError> {
+    let done = sqlx::query("UPDATE threads SET updated_at = ?, last_seq = ? WHERE id = ?")
+        .bind(t.updated_at)
+        .bind(t.last_seq as i64)
+        .bind(&t.id)
+        .execute(conn)
+        .await
+        .ctx("saving a thread's progress")?;
+    if done.rows_affected() != 1 {
+        return Err(StoreError::Decode {
+            context: "saving a thread's progress",
+            detail: format!("thread {} is not stored", t.id),
+        });
+    }
+    Ok(())
+}
+
 pub(super) async fn upsert_turn(
     conn: &mut SqliteConnection,
     t: &TurnRow,

@@ -17,7 +17,7 @@ use super::catchup;
 use super::event::{frame_for, PendingEvent};
 use super::subscriber::{ConnectionId, Subscriber};
 use super::{unix_now, ThreadError};
-use crate::store::{CommitBatch, NewEvent, Projection, Store, ThreadRow};
+use crate::store::{CommitBatch, NewEvent, Projection, RowWrite, Store, ThreadRow};
 
 /// Commands waiting beyond this many events are left for the next batch, so one huge burst
 /// cannot delay the first subscriber's delivery indefinitely.
@@ -342,6 +342,8 @@ pub(super) struct ThreadActor {
     pub(super) row: ThreadRow,
     /// The row as last committed: `last_seq` here is what the store holds.
     committed: ThreadRow,
+    /// Whether `committed` is in the store (false for a new thread until its first commit).
+    row_stored: bool,
     next_seq: u64,
     pending: Vec<PendingEvent>,
     pub(super) projections: Vec<Projection>,
@@ -387,6 +389,7 @@ impl ThreadActor {
             store: store.clone(),
             next_seq: row.last_seq + 1,
             committed: row.clone(),
+            row_stored: committed,
             row,
             pending: Vec::new(),
             projections: Vec::new(),
@@ -633,9 +636,17 @@ impl ThreadActor {
                 .collect(),
             projections: std::mem::take(&mut self.projections),
         };
-        match self.store.commit(&batch).await {
+        // Most batches (every streamed delta) only advance `last_seq`/`updated_at`; the store
+        // then skips the upsert that rewrites the row's index entries.
+        let row_write = if self.row_stored && self.row.only_progress_differs(&self.committed) {
+            RowWrite::Progress
+        } else {
+            RowWrite::Upsert
+        };
+        match self.store.commit_with(&batch, row_write).await {
             Ok(()) => {
                 self.committed = self.row.clone();
+                self.row_stored = true;
                 self.row_dirty = false;
                 self.fan_out(&events);
                 self.answer(deferred, None);
