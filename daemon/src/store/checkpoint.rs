@@ -311,35 +311,16 @@ mod tests {
     use std::path::Path;
     use std::time::{Duration, Instant};
 
-    use serde_json::json;
     use sqlx::{ConnectOptions, Connection};
 
     use super::CheckpointPolicy;
-    use crate::store::{CommitBatch, NewEvent, RowWrite, Store, ThreadRow};
-
-    fn thread_row(last_seq: u64) -> ThreadRow {
-        ThreadRow {
-            id: "t".into(),
-            session_id: "s".into(),
-            forked_from_id: None,
-            name: None,
-            preview: String::new(),
-            cwd: "/c".into(),
-            model: "m".into(),
-            model_provider: "mp".into(),
-            settings: json!({}),
-            ephemeral: false,
-            archived: false,
-            created_at: 1,
-            updated_at: 1,
-            last_seq,
-        }
-    }
+    use crate::store::fixtures::thread_row;
+    use crate::store::{CommitBatch, NewEvent, RowWrite, Store};
 
     /// Commits event `seq` (a 200-byte payload: 3–4 WAL pages per commit).
     async fn commit_delta(store: &Store, seq: u64) {
         let batch = CommitBatch {
-            thread: thread_row(seq),
+            thread: thread_row("t", seq),
             events: vec![NewEvent {
                 seq,
                 kind: "item/agentMessage/delta".into(),

@@ -196,7 +196,8 @@ mod tests {
     use serde_json::json;
 
     use crate::store::checkpoint::CheckpointPolicy;
-    use crate::store::{CommitBatch, NewEvent, Projection, RowWrite, Store, ThreadRow, TurnRow};
+    use crate::store::fixtures::{thread_row, turn};
+    use crate::store::{CommitBatch, NewEvent, RowWrite, Store, ThreadRow};
 
     fn event(seq: u64) -> NewEvent {
         NewEvent {
@@ -262,19 +263,7 @@ mod tests {
         let slow = CommitBatch {
             thread: row.clone(),
             events: vec![event(4)],
-            projections: vec![Projection::Turn(TurnRow {
-                id: "turn".into(),
-                thread_id: "t".into(),
-                position: 0,
-                status: "completed".into(),
-                error: None,
-                started_at: None,
-                completed_at: None,
-                duration_ms: None,
-                usage: None,
-                client_request_id: None,
-                rolled_back: false,
-            })],
+            projections: vec![turn("turn", 0)],
         };
         store.commit(&slow).await.unwrap();
         assert_eq!(store.thread("t").await.unwrap(), Some(row));
@@ -308,22 +297,6 @@ mod tests {
         };
         store.commit(&next).await.unwrap();
         assert_eq!(store.events_after("t", 0, 100).await.unwrap().len(), 5);
-    }
-
-    fn turn(position: i64) -> Projection {
-        Projection::Turn(TurnRow {
-            id: format!("turn{position}"),
-            thread_id: "t".into(),
-            position,
-            status: "completed".into(),
-            error: None,
-            started_at: None,
-            completed_at: None,
-            duration_ms: None,
-            usage: None,
-            client_request_id: None,
-            rolled_back: false,
-        })
     }
 
     /// Checkpoints everything, so that the next commit starts the WAL over; then the frame
@@ -378,7 +351,7 @@ mod tests {
             .await
             .is_err());
         let orphan = CommitBatch {
-            projections: vec![turn(0)],
+            projections: vec![turn("turn0", 0)],
             ..orphan
         };
         assert!(store
@@ -428,7 +401,7 @@ mod tests {
         let batch = CommitBatch {
             thread: stale,
             events: vec![event(10)],
-            projections: vec![turn(0)],
+            projections: vec![turn("turn0", 0)],
         };
         store.commit_with(&batch, RowWrite::Progress).await.unwrap();
         row.updated_at = 10;
@@ -439,22 +412,7 @@ mod tests {
 
     #[test]
     fn only_progress_differs_ignores_exactly_updated_at_and_last_seq() {
-        let row = ThreadRow {
-            id: "t".into(),
-            session_id: "s".into(),
-            forked_from_id: None,
-            name: None,
-            preview: String::new(),
-            cwd: "/c".into(),
-            model: "m".into(),
-            model_provider: "mp".into(),
-            settings: json!({}),
-            ephemeral: false,
-            archived: false,
-            created_at: 1,
-            updated_at: 1,
-            last_seq: 1,
-        };
+        let row = thread_row("t", 1);
         let advanced = ThreadRow {
             updated_at: 2,
             last_seq: 5,

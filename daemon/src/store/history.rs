@@ -154,44 +154,8 @@ impl Store {
 mod tests {
     use serde_json::json;
 
-    use crate::store::{
-        CommitBatch, HistoryRow, ItemRow, Projection, SearchQuery, Store, ThreadRow, TurnRow,
-    };
-
-    fn thread(id: &str) -> ThreadRow {
-        ThreadRow {
-            id: id.into(),
-            session_id: id.into(),
-            forked_from_id: None,
-            name: None,
-            preview: String::new(),
-            cwd: "/".into(),
-            model: "m".into(),
-            model_provider: "p".into(),
-            settings: json!({}),
-            ephemeral: false,
-            archived: false,
-            created_at: 0,
-            updated_at: 0,
-            last_seq: 0,
-        }
-    }
-
-    fn turn(id: &str, position: i64) -> Projection {
-        Projection::Turn(TurnRow {
-            id: id.into(),
-            thread_id: "t".into(),
-            position,
-            status: "completed".into(),
-            error: None,
-            started_at: None,
-            completed_at: None,
-            duration_ms: None,
-            usage: None,
-            client_request_id: None,
-            rolled_back: false,
-        })
-    }
+    use crate::store::fixtures::{thread_row, turn};
+    use crate::store::{CommitBatch, HistoryRow, ItemRow, Projection, SearchQuery, Store};
 
     fn said(turn: &str, text: &str) -> Vec<Projection> {
         vec![
@@ -213,7 +177,7 @@ mod tests {
 
     async fn commit(store: &Store, projections: Vec<Projection>) {
         let batch = CommitBatch {
-            thread: thread("t"),
+            thread: thread_row("t", 0),
             events: Vec::new(),
             projections,
         };

@@ -8,6 +8,8 @@
 
 mod checkpoint;
 mod events;
+#[cfg(test)]
+mod fixtures;
 mod history;
 mod lock;
 mod open;
