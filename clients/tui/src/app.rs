@@ -612,7 +612,14 @@ impl App {
             KeyCode::Tab | KeyCode::BackTab => {
                 self.focus = match self.focus {
                     Focus::Threads => Focus::Composer,
-                    Focus::Composer => Focus::Threads,
+                    Focus::Composer => {
+                        // Threads other clients started announce themselves only to their
+                        // subscribers: the list is read again whenever it is looked at.
+                        if self.connected {
+                            self.refresh_threads();
+                        }
+                        Focus::Threads
+                    }
                 };
                 return;
             }

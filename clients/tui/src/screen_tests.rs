@@ -411,7 +411,7 @@ fn picking_a_thread_from_the_list_opens_it_with_its_history() {
     let mut second = thread_json("t2", 5);
     second["preview"] = json!("second thread");
     second["status"] = json!({"type": "active", "activeFlags": ["waitingOnApproval"]});
-    let mut app = connected(vec![first, second.clone()]);
+    let mut app = connected(vec![first.clone(), second.clone()]);
     let shown = screen(&app, 100, 24);
     assert!(
         shown.contains("Threads (2)") && shown.contains("? second thread"),
@@ -419,6 +419,13 @@ fn picking_a_thread_from_the_list_opens_it_with_its_history() {
     );
     key(&mut app, KeyCode::Tab);
     assert_eq!(app.focus, Focus::Threads);
+    let frames = sent(&mut app);
+    let list = the_request(&frames, "thread/list");
+    reply(
+        &mut app,
+        list,
+        json!({"data": [first, second.clone()], "nextCursor": null}),
+    );
     key(&mut app, KeyCode::Down);
     key(&mut app, KeyCode::Enter);
     let frames = sent(&mut app);
