@@ -12,15 +12,16 @@ use std::collections::HashMap;
 use agentd_protocol::jsonrpc::{ErrorObject, Message, Request, RequestId};
 use agentd_protocol::methods::{
     CommandExecutionRequestApproval, FileChangeRequestApproval, Initialize, ThreadList,
-    ThreadResume, ThreadStart, TurnInterrupt, TurnStart, TurnSteer, INITIALIZED_NOTIFICATION,
+    ThreadResume, ThreadSearch, ThreadStart, TurnInterrupt, TurnStart, TurnSteer,
+    INITIALIZED_NOTIFICATION,
 };
 use agentd_protocol::{
     ClientInfo, ClientMethod, CommandExecutionRequestApprovalParams,
     FileChangeRequestApprovalParams, FileUpdateChange, InitializeParams, ServerRequestMethod,
     ServerRequestResolvedNotification, Thread, ThreadListParams, ThreadNameUpdatedNotification,
-    ThreadOverrides, ThreadResumeParams, ThreadStartParams, ThreadStartedNotification,
-    ThreadStatusChangedNotification, TurnInterruptParams, TurnStartParams, TurnSteerParams,
-    UserInput,
+    ThreadOverrides, ThreadResumeParams, ThreadSearchParams, ThreadStartParams,
+    ThreadStartedNotification, ThreadStatusChangedNotification, TurnInterruptParams,
+    TurnStartParams, TurnSteerParams, UserInput,
 };
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use serde::de::DeserializeOwned;
@@ -55,6 +56,8 @@ pub enum ApprovalKind {
 enum Pending {
     Initialize,
     ThreadList,
+    /// `thread/search` for the query the list then shows.
+    Search,
     ThreadStart,
     /// `rebuild`: replace the transcript with the result (opening a thread, after a rollback);
     /// otherwise the result only confirms a catch-up whose events were replayed before it.
@@ -72,6 +75,7 @@ impl Pending {
         match self {
             Pending::Initialize => "initialize",
             Pending::ThreadList => "listing threads",
+            Pending::Search => "searching",
             Pending::ThreadStart => "starting a thread",
             Pending::Resume { .. } => "opening the thread",
             Pending::TurnStart => "starting the turn",
@@ -94,6 +98,10 @@ pub struct App {
     pub composer: String,
     /// Oldest first; the first is the one on screen.
     pub approvals: Vec<Approval>,
+    /// The thread list's search: the query (being typed while `search_editing`), whose hits the
+    /// list shows instead of every thread; `None` lists them all.
+    pub search: Option<String>,
+    pub search_editing: bool,
     /// The latest thing worth telling the user.
     pub status: String,
     /// Transcript lines scrolled back from the bottom (0 follows the stream).
@@ -131,6 +139,8 @@ impl App {
             focus: Focus::Composer,
             composer: String::new(),
             approvals: Vec::new(),
+            search: None,
+            search_editing: false,
             status: "connecting…".into(),
             scroll: 0,
             scroll_limit: Cell::new(usize::MAX),
@@ -278,6 +288,16 @@ impl App {
                     self.selected = at;
                 }
                 self.selected = self.selected.min(self.threads.len().saturating_sub(1));
+            }
+            Pending::Search => {
+                let r: <ThreadSearch as ClientMethod>::Response = decode("search result", result)?;
+                self.threads = r.data.into_iter().map(|hit| hit.thread).collect();
+                self.selected = 0;
+                let query = self.search.clone().unwrap_or_default();
+                self.status = match self.threads.len() {
+                    1 => format!("1 thread matches “{query}”"),
+                    n => format!("{n} threads match “{query}”"),
+                };
             }
             Pending::ThreadStart => {
                 let r: <ThreadStart as ClientMethod>::Response =
@@ -486,7 +506,17 @@ impl App {
         self.request::<ThreadResume>(params, Pending::Resume { thread_id, rebuild });
     }
 
+    /// Reads the list again: every thread, or the hits of the search in force.
     fn refresh_threads(&mut self) {
+        if let Some(query) = self.search.clone().filter(|q| !q.is_empty()) {
+            let params = ThreadSearchParams {
+                query,
+                limit: Some(100),
+                ..Default::default()
+            };
+            self.request::<ThreadSearch>(params, Pending::Search);
+            return;
+        }
         let params = ThreadListParams {
             limit: Some(100),
             ..Default::default()
@@ -650,6 +680,26 @@ impl App {
     }
 
     fn thread_list_key(&mut self, code: KeyCode) {
+        if self.search_editing {
+            match code {
+                KeyCode::Char(c) => self.search.get_or_insert_with(String::new).push(c),
+                KeyCode::Backspace => {
+                    if let Some(q) = &mut self.search {
+                        q.pop();
+                    }
+                }
+                KeyCode::Enter => {
+                    self.search_editing = false;
+                    if self.search.as_ref().is_some_and(|q| q.trim().is_empty()) {
+                        self.search = None;
+                    }
+                    self.refresh_threads();
+                }
+                KeyCode::Esc => self.clear_search(),
+                _ => {}
+            }
+            return;
+        }
         match code {
             KeyCode::Up | KeyCode::Char('k') => self.selected = self.selected.saturating_sub(1),
             KeyCode::Down | KeyCode::Char('j') if self.selected + 1 < self.threads.len() => {
@@ -669,8 +719,19 @@ impl App {
             KeyCode::Char('n') => self.new_thread(),
             KeyCode::Char('r') => self.refresh_threads(),
             KeyCode::Char('q') => self.quit = true,
+            KeyCode::Char('/') => {
+                self.search = Some(String::new());
+                self.search_editing = true;
+            }
+            KeyCode::Esc if self.search.is_some() => self.clear_search(),
             _ => {}
         }
+    }
+
+    fn clear_search(&mut self) {
+        self.search = None;
+        self.search_editing = false;
+        self.refresh_threads();
     }
 
     fn composer_key(&mut self, code: KeyCode) {

@@ -597,3 +597,35 @@ fn a_thread_named_on_the_command_line_opens_after_the_handshake() {
         "a reconnect catches up, it does not reopen"
     );
 }
+
+#[test]
+fn slash_searches_the_threads_and_esc_lists_them_all_again() {
+    let mut app = connected(vec![thread_json("t1", 0), thread_json("t2", 0)]);
+    key(&mut app, KeyCode::Tab);
+    sent(&mut app);
+    type_text(&mut app, "/quasar");
+    assert!(screen(&app, 100, 24).contains("Search: quasar"));
+    assert!(sent(&mut app).is_empty(), "nothing is asked while typing");
+    key(&mut app, KeyCode::Enter);
+    let frames = sent(&mut app);
+    let search = the_request(&frames, "thread/search");
+    assert_eq!(search["params"]["query"], "quasar");
+    let mut hit = thread_json("t2", 0);
+    hit["preview"] = json!("the quasar thread");
+    reply(
+        &mut app,
+        search,
+        json!({"data": [{"thread": hit, "snippet": "the [quasar] thread"}], "nextCursor": null}),
+    );
+    let shown = screen(&app, 100, 24);
+    assert!(
+        shown.contains("“quasar” (1)") && shown.contains("the quasar thread"),
+        "{shown}"
+    );
+    assert!(app.status.contains("1 thread matches"), "{}", app.status);
+    key(&mut app, KeyCode::Char('r'));
+    the_request(&sent(&mut app), "thread/search");
+    key(&mut app, KeyCode::Esc);
+    the_request(&sent(&mut app), "thread/list");
+    assert!(screen(&app, 100, 24).contains("Threads ("));
+}

@@ -82,7 +82,11 @@ fn draw_threads(frame: &mut Frame, app: &App, area: Rect) {
             Block::default()
                 .borders(Borders::ALL)
                 .border_style(border(focused))
-                .title(format!(" Threads ({}) ", app.threads.len())),
+                .title(match (&app.search, app.search_editing) {
+                    (Some(q), true) => format!(" Search: {}▏", sanitize(q)),
+                    (Some(q), false) => format!(" “{}” ({}) ", sanitize(q), app.threads.len()),
+                    (None, _) => format!(" Threads ({}) ", app.threads.len()),
+                }),
         )
         .highlight_style(highlight);
     let mut state = ListState::default();
