@@ -208,3 +208,64 @@ async fn two_clients_watch_one_turn_identically() {
     assert_eq!(ea, eb);
     assert_consecutive(&ea);
 }
+
+/// A burst of model chunks outruns the commits: deltas that queue behind the commit in flight
+/// reach clients merged, as fewer events with the same text in the same order, seqs still
+/// consecutive — and a replay from the log gives exactly what was sent live.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_of_deltas_arrives_merged_with_the_same_text() {
+    let chunks: Vec<String> = (0..3000).map(|i| format!("w{i} ")).collect();
+    let chunk_refs: Vec<&str> = chunks.iter().map(String::as_str).collect();
+    let (_mock, d) = daemon_with_mock(
+        vec![Scripted::responses(vec![
+            Step::created(),
+            Step::message(&chunk_refs),
+            Step::completed(Usage::default()),
+        ])],
+        "responses",
+    )
+    .await
+    .unwrap();
+    let mut c = d.client("t").await.unwrap();
+    let thread = c.start_thread(json!({})).await.unwrap();
+    let turn = c.start_turn(&thread, "stream a lot").await.unwrap();
+    let events = c.until_turn_completed(&turn).await.unwrap();
+    assert_consecutive(&events);
+    let deltas = of_method(&events, "item/agentMessage/delta");
+    let text: String = deltas
+        .iter()
+        .map(|e| e["params"]["delta"].as_str().unwrap())
+        .collect();
+    assert_eq!(text, chunks.concat());
+    assert!(
+        deltas.len() < chunks.len(),
+        "{} chunks became {} delta events: nothing was merged",
+        chunks.len(),
+        deltas.len()
+    );
+    assert!(deltas
+        .iter()
+        .all(|e| e["params"]["delta"].as_str().unwrap().len() <= 16 * 1024));
+
+    // The log holds the merged events: a second client replaying it sees the same deltas.
+    let mut late = d.client("late").await.unwrap();
+    late.call(
+        "thread/resume",
+        json!({"threadId": thread, "afterSeq": 0, "excludeTurns": true}),
+    )
+    .await
+    .unwrap();
+    let last_seq = events.last().unwrap()["params"]["seq"].as_u64().unwrap();
+    let replayed = late.thread_events(&thread, last_seq).await.unwrap();
+    let replayed_deltas: Vec<&Value> = of_method(&replayed, "item/agentMessage/delta");
+    assert_eq!(
+        replayed_deltas
+            .iter()
+            .map(|e| (&e["params"]["seq"], &e["params"]["delta"]))
+            .collect::<Vec<_>>(),
+        deltas
+            .iter()
+            .map(|e| (&e["params"]["seq"], &e["params"]["delta"]))
+            .collect::<Vec<_>>()
+    );
+}

@@ -22,6 +22,63 @@ use crate::store::{CommitBatch, NewEvent, Projection, RowWrite, Store, ThreadRow
 /// Commands waiting beyond this many events are left for the next batch, so one huge burst
 /// cannot delay the first subscriber's delivery indefinitely.
 const MAX_EVENTS_PER_COMMIT: usize = 4096;
+
+/// Largest delta text a merged event carries (bytes); past it the next delta starts a new event,
+/// so no client gets one huge frame.
+const MAX_MERGED_DELTA: usize = 16 * 1024;
+
+/// The streamed-delta methods, and what identifies the text a delta extends.
+const MERGEABLE: [&str; 3] = [
+    "item/agentMessage/delta",
+    "item/reasoning/summaryTextDelta",
+    "item/commandExecution/outputDelta",
+];
+
+/// Which text a delta extends: its turn, item and (for reasoning) summary part.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct MergeKey {
+    turn_id: String,
+    item_id: String,
+    summary_index: Option<i64>,
+}
+
+impl MergeKey {
+    fn of(method: &str, params: &Value) -> Option<MergeKey> {
+        if !MERGEABLE.contains(&method) || !params.get("delta").is_some_and(Value::is_string) {
+            return None;
+        }
+        Some(MergeKey {
+            turn_id: params.get("turnId")?.as_str()?.to_owned(),
+            item_id: params.get("itemId")?.as_str()?.to_owned(),
+            summary_index: params.get("summaryIndex").and_then(Value::as_i64),
+        })
+    }
+}
+
+/// An event with its seq, waiting for the commit; its params stay a `Value` until then so a
+/// streamed delta can still be merged into it.
+#[derive(Debug)]
+struct Queued {
+    seq: u64,
+    kind: String,
+    params: Value,
+    /// Set for a streamed delta that later deltas of the same text may extend.
+    merge: Option<MergeKey>,
+    merged_bytes: usize,
+}
+
+impl Queued {
+    fn seal(self) -> PendingEvent {
+        let payload = self.params.to_string();
+        let frame = frame_for(&self.kind, &payload);
+        PendingEvent {
+            seq: self.seq,
+            kind: self.kind,
+            payload,
+            frame,
+        }
+    }
+}
 /// Depth of the actor's command queue; senders wait when it is full (back-pressure on the
 /// producer — a turn's model stream — never on subscribers).
 const COMMAND_QUEUE: usize = 1024;
@@ -345,7 +402,7 @@ pub(super) struct ThreadActor {
     /// Whether `committed` is in the store (false for a new thread until its first commit).
     row_stored: bool,
     next_seq: u64,
-    pending: Vec<PendingEvent>,
+    pending: Vec<Queued>,
     pub(super) projections: Vec<Projection>,
     pub(super) deferred: Vec<Deferred>,
     row_dirty: bool,
@@ -524,11 +581,21 @@ impl ThreadActor {
                 projections,
                 reply,
             } => {
-                let seq = self.push_event(&method, params);
-                self.projections.extend(projections);
-                if let Some(reply) = reply {
-                    self.deferred.push(Deferred::Seq(reply, seq));
+                match reply {
+                    // Only fire-and-forget deltas merge: a caller waiting for its seq gets an
+                    // event of its own.
+                    None if projections.is_empty() => {
+                        self.push_streamed(&method, params);
+                    }
+                    None => {
+                        self.push_event(&method, params);
+                    }
+                    Some(reply) => {
+                        let seq = self.push_event(&method, params);
+                        self.deferred.push(Deferred::Seq(reply, seq));
+                    }
                 }
+                self.projections.extend(projections);
             }
             Command::Snapshot { reply } => {
                 let _ = reply.send(self.committed.clone());
@@ -597,15 +664,45 @@ impl ThreadActor {
         if let Value::Object(map) = &mut params {
             map.insert("seq".into(), Value::from(seq));
         }
-        let payload = params.to_string();
-        let frame = frame_for(method, &payload);
-        self.pending.push(PendingEvent {
+        self.pending.push(Queued {
             seq,
             kind: method.to_owned(),
-            payload,
-            frame,
+            params,
+            merge: None,
+            merged_bytes: 0,
         });
         self.row_dirty = true;
+        seq
+    }
+
+    /// Queues a streamed delta (`item/*Delta`, `item/agentMessage/delta`), merging it into the
+    /// event queued just before it when that is a delta of the same item (and summary part)
+    /// with room left: while a commit is in flight, a burst of deltas then becomes one event
+    /// per item per batch instead of one per model chunk, so what waits behind the commit is
+    /// committed and delivered at once. The text, its order and the seq sequence are unchanged;
+    /// only the number of events is smaller. A paced stream, each delta committed before the
+    /// next arrives, is not merged at all.
+    fn push_streamed(&mut self, method: &str, params: Value) -> u64 {
+        let key = MergeKey::of(method, &params);
+        let addition = params.get("delta").and_then(Value::as_str).unwrap_or("");
+        if let (Some(key), Some(last)) = (&key, self.pending.last_mut()) {
+            if last.kind == method
+                && last.merge.as_ref() == Some(key)
+                && last.merged_bytes + addition.len() <= MAX_MERGED_DELTA
+            {
+                if let Some(Value::String(text)) = last.params.get_mut("delta") {
+                    text.push_str(addition);
+                    last.merged_bytes += addition.len();
+                    return last.seq;
+                }
+            }
+        }
+        let merged_bytes = addition.len();
+        let seq = self.push_event(method, params);
+        if let Some(last) = self.pending.last_mut() {
+            last.merge = key;
+            last.merged_bytes = merged_bytes;
+        }
         seq
     }
 
@@ -622,7 +719,11 @@ impl ThreadActor {
         if !self.pending.is_empty() {
             self.row.updated_at = now;
         }
-        let events = std::mem::take(&mut self.pending);
+        // Serialised once, now that no delta can be merged into them any more.
+        let events: Vec<PendingEvent> = std::mem::take(&mut self.pending)
+            .into_iter()
+            .map(Queued::seal)
+            .collect();
         let batch = CommitBatch {
             thread: self.row.clone(),
             events: events

@@ -321,9 +321,39 @@ pub fn stamp_of(text: &str) -> Option<u64> {
     super::ws::u64_after(text, STAMP_KEY)
 }
 
+/// Every stamp in a frame: the daemon merges deltas that queue behind a commit, so one
+/// `item/agentMessage/delta` may carry several of the source's deltas, each with its stamp.
+pub fn stamps_of(text: &str) -> Vec<u64> {
+    let Some(start) = text.find(STAMP_KEY) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    let mut rest = &text[start + STAMP_KEY.len() - 2..];
+    while let Some(at) = rest.find("t:") {
+        let digits = &rest[at + 2..];
+        let n = digits.bytes().take_while(u8::is_ascii_digit).count();
+        if n == STAMP_DIGITS && digits.as_bytes().get(n) == Some(&b';') {
+            if let Ok(stamp) = digits[..n].parse() {
+                out.push(stamp);
+            }
+        }
+        rest = &digits[n..];
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reads_every_stamp_of_a_merged_delta() {
+        let one = format!("t:{:015};abc", 12_345_678);
+        let two = format!("t:{:015};defgt", 99);
+        let frame = format!(r#"{{"params":{{"delta":"{one}{two}","seq":4}}}}"#);
+        assert_eq!(stamps_of(&frame), vec![12_345_678, 99]);
+        assert!(stamps_of(r#"{"params":{"delta":"plain"}}"#).is_empty());
+    }
 
     #[test]
     fn reads_the_stamp_back() {
