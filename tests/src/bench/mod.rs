@@ -6,6 +6,7 @@
 pub mod append;
 pub mod daemon;
 pub mod fanout;
+pub mod flood;
 pub mod history;
 pub mod rss;
 pub mod sandbox;
@@ -136,6 +137,11 @@ pub const BENCHES: &[Bench] = &[
         name: "sandbox",
         about: "cost of the sandbox per spawned command: /bin/true direct vs `agentd sandbox-exec`",
         run: |c| Box::pin(sandbox::run(c)),
+    },
+    Bench {
+        name: "flood",
+        about: "another connection's thread/read latency while one connection floods requests",
+        run: |c| Box::pin(flood::run(c)),
     },
 ];
 
