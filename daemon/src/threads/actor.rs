@@ -27,33 +27,16 @@ const MAX_EVENTS_PER_COMMIT: usize = 4096;
 /// so no client gets one huge frame.
 const MAX_MERGED_DELTA: usize = 16 * 1024;
 
-/// The streamed-delta methods, and what identifies the text a delta extends.
+/// The streamed-delta methods: consecutive queued deltas of one of these may be merged.
 const MERGEABLE: [&str; 3] = [
     "item/agentMessage/delta",
     "item/reasoning/summaryTextDelta",
     "item/commandExecution/outputDelta",
 ];
 
-/// Which text a delta extends: its turn, item and (for reasoning) summary part.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct MergeKey {
-    turn_id: String,
-    item_id: String,
-    summary_index: Option<i64>,
-}
-
-impl MergeKey {
-    fn of(method: &str, params: &Value) -> Option<MergeKey> {
-        if !MERGEABLE.contains(&method) || !params.get("delta").is_some_and(Value::is_string) {
-            return None;
-        }
-        Some(MergeKey {
-            turn_id: params.get("turnId")?.as_str()?.to_owned(),
-            item_id: params.get("itemId")?.as_str()?.to_owned(),
-            summary_index: params.get("summaryIndex").and_then(Value::as_i64),
-        })
-    }
-}
+/// The params that name the text a delta extends: its turn, item and (for reasoning) summary
+/// part. Two deltas extend the same text when these are equal.
+const MERGE_KEY: [&str; 3] = ["turnId", "itemId", "summaryIndex"];
 
 /// An event with its seq, waiting for the commit; its params stay a `Value` until then so a
 /// streamed delta can still be merged into it.
@@ -62,9 +45,8 @@ struct Queued {
     seq: u64,
     kind: String,
     params: Value,
-    /// Set for a streamed delta that later deltas of the same text may extend.
-    merge: Option<MergeKey>,
-    merged_bytes: usize,
+    /// A fire-and-forget streamed delta, which later deltas of the same text may extend.
+    mergeable: bool,
 }
 
 impl Queued {
@@ -584,8 +566,8 @@ impl ThreadActor {
                 match reply {
                     // Only fire-and-forget deltas merge: a caller waiting for its seq gets an
                     // event of its own.
-                    None if projections.is_empty() => {
-                        self.push_streamed(&method, params);
+                    None if projections.is_empty() && MERGEABLE.contains(&method.as_str()) => {
+                        self.push_streamed(&method, params)
                     }
                     None => {
                         self.push_event(&method, params);
@@ -668,8 +650,7 @@ impl ThreadActor {
             seq,
             kind: method.to_owned(),
             params,
-            merge: None,
-            merged_bytes: 0,
+            mergeable: false,
         });
         self.row_dirty = true;
         seq
@@ -682,28 +663,28 @@ impl ThreadActor {
     /// committed and delivered at once. The text, its order and the seq sequence are unchanged;
     /// only the number of events is smaller. A paced stream, each delta committed before the
     /// next arrives, is not merged at all.
-    fn push_streamed(&mut self, method: &str, params: Value) -> u64 {
-        let key = MergeKey::of(method, &params);
-        let addition = params.get("delta").and_then(Value::as_str).unwrap_or("");
-        if let (Some(key), Some(last)) = (&key, self.pending.last_mut()) {
-            if last.kind == method
-                && last.merge.as_ref() == Some(key)
-                && last.merged_bytes + addition.len() <= MAX_MERGED_DELTA
-            {
-                if let Some(Value::String(text)) = last.params.get_mut("delta") {
+    fn push_streamed(&mut self, method: &str, params: Value) {
+        let Some(addition) = params.get("delta").and_then(Value::as_str) else {
+            self.push_event(method, params);
+            return;
+        };
+        if let Some(last) = self.pending.last_mut() {
+            let same_text = last.mergeable
+                && last.kind == method
+                && MERGE_KEY
+                    .iter()
+                    .all(|k| last.params.get(k) == params.get(k));
+            if let Some(Value::String(text)) = last.params.get_mut("delta") {
+                if same_text && text.len() + addition.len() <= MAX_MERGED_DELTA {
                     text.push_str(addition);
-                    last.merged_bytes += addition.len();
-                    return last.seq;
+                    return;
                 }
             }
         }
-        let merged_bytes = addition.len();
-        let seq = self.push_event(method, params);
+        self.push_event(method, params);
         if let Some(last) = self.pending.last_mut() {
-            last.merge = key;
-            last.merged_bytes = merged_bytes;
+            last.mergeable = true;
         }
-        seq
     }
 
     /// Commits the batch, then fans it out, then answers the commands that made it.
