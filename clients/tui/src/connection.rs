@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 use std::process::Stdio;
-use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 use futures_util::{SinkExt, StreamExt};
@@ -15,6 +15,9 @@ use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
 use tokio_tungstenite::tungstenite::Message as WsMessage;
+
+/// How long a spawned daemon's stderr may stay open after its stdout closed, for its last line.
+const STDERR_GRACE: Duration = Duration::from_millis(500);
 
 /// What the daemon side of the pipe produced.
 #[derive(Debug)]
@@ -149,17 +152,16 @@ fn spawn(agentd: &PathBuf, args: &[String]) -> Result<Connection> {
     else {
         bail!("{} serve started without pipes", agentd.display());
     };
-    let last_log = Arc::new(Mutex::new(String::new()));
-    let log = last_log.clone();
-    tokio::spawn(async move {
+    // Ends when the daemon's stderr closes, with its last line.
+    let last_log = tokio::spawn(async move {
+        let mut last = String::new();
         let mut lines = BufReader::new(stderr).lines();
         while let Ok(Some(line)) = lines.next_line().await {
             if !line.trim().is_empty() {
-                if let Ok(mut last) = log.lock() {
-                    *last = line;
-                }
+                last = line;
             }
         }
+        last
     });
     let (out_tx, mut out_rx) = mpsc::unbounded_channel::<String>();
     let (in_tx, in_rx) = mpsc::unbounded_channel();
@@ -186,9 +188,12 @@ fn spawn(agentd: &PathBuf, args: &[String]) -> Result<Connection> {
                 Err(e) => break format!("reading from agentd: {e}"),
             }
         };
-        // Its stderr closes with it; a moment lets the reader take the last line.
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        let last = last_log.lock().map(|l| l.clone()).unwrap_or_default();
+        // Its stderr closes with it (bounded: a child of the daemon could hold it open).
+        let last = tokio::time::timeout(STDERR_GRACE, last_log)
+            .await
+            .ok()
+            .and_then(Result::ok)
+            .unwrap_or_default();
         let reason = if last.is_empty() {
             reason
         } else {
@@ -201,4 +206,18 @@ fn spawn(agentd: &PathBuf, args: &[String]) -> Result<Connection> {
         incoming: in_rx,
         _child: Some(child),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_frame_that_is_not_json_is_reported_not_fatal() {
+        assert!(matches!(parse(r#"{"id":1}"#), Incoming::Message(_)));
+        match parse("{not json") {
+            Incoming::Garbled(why) => assert!(why.contains("not JSON"), "{why}"),
+            other => panic!("{other:?}"),
+        }
+    }
 }

@@ -265,7 +265,6 @@ pub fn tail_lines(t: &Transcript, width: usize, wanted: usize) -> (Vec<Line<'sta
     count += plan.len();
     chunks.push(plan);
     let mut entries = t.entries.iter().rev();
-    let mut whole = true;
     while count < wanted {
         let Some(entry) = entries.next() else { break };
         let mut lines = Vec::new();
@@ -274,9 +273,7 @@ pub fn tail_lines(t: &Transcript, width: usize, wanted: usize) -> (Vec<Line<'sta
         count += lines.len();
         chunks.push(lines);
     }
-    if entries.next().is_some() {
-        whole = false;
-    }
+    let whole = entries.next().is_none();
     let mut out = Vec::with_capacity(count);
     for chunk in chunks.into_iter().rev() {
         out.extend(chunk);
