@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use anyhow::{anyhow, bail, Context, Result};
 use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::{Child, Command};
+use tokio::process::{Child, ChildStderr, Command};
 use tokio::sync::mpsc;
 
 pub use crate::client::Client;
@@ -171,15 +171,20 @@ fn base_command(opts: &Options, data_dir: &Path, temp_root: &Path) -> Result<Com
     Ok(cmd)
 }
 
+/// A spawned daemon before it is known to listen: its temporary directory, data directory,
+/// process and stderr.
+type Spawned = (tempfile::TempDir, PathBuf, Child, ChildStderr);
+
 impl Agentd {
-    /// Starts `agentd serve --listen ws://127.0.0.1:0` and waits for its address.
-    pub async fn start(opts: Options) -> Result<Agentd> {
+    /// `agentd serve --listen …` (default `ws://127.0.0.1:0`) in a fresh temporary directory,
+    /// with stderr piped: what [`Agentd::start`] and [`Agentd::start_failing`] share.
+    fn spawn_ws(opts: &Options) -> Result<Spawned> {
         let temp = tempfile::tempdir()?;
         let data_dir = opts
             .data_dir
             .clone()
             .unwrap_or_else(|| temp.path().join("data"));
-        let mut cmd = base_command(&opts, &data_dir, temp.path())?;
+        let mut cmd = base_command(opts, &data_dir, temp.path())?;
         cmd.args([
             "--listen",
             opts.listen.as_deref().unwrap_or("ws://127.0.0.1:0"),
@@ -189,6 +194,12 @@ impl Agentd {
         .stderr(Stdio::piped());
         let mut child = cmd.spawn().context("spawning agentd")?;
         let stderr = child.stderr.take().context("no stderr")?;
+        Ok((temp, data_dir, child, stderr))
+    }
+
+    /// Starts `agentd serve --listen ws://127.0.0.1:0` and waits for its address.
+    pub async fn start(opts: Options) -> Result<Agentd> {
+        let (temp, data_dir, child, stderr) = Self::spawn_ws(&opts)?;
         let (tx, rx) = mpsc::unbounded_channel();
         let mut lines = BufReader::new(stderr).lines();
         let (address, token) = tokio::time::timeout(TIMEOUT, async {
@@ -228,21 +239,7 @@ impl Agentd {
     /// Starts a daemon that is expected to refuse to start: waits for it to exit and returns its
     /// exit status and everything it wrote to stderr. Fails if it starts listening instead.
     pub async fn start_failing(opts: Options) -> Result<(std::process::ExitStatus, String)> {
-        let temp = tempfile::tempdir()?;
-        let data_dir = opts
-            .data_dir
-            .clone()
-            .unwrap_or_else(|| temp.path().join("data"));
-        let mut cmd = base_command(&opts, &data_dir, temp.path())?;
-        cmd.args([
-            "--listen",
-            opts.listen.as_deref().unwrap_or("ws://127.0.0.1:0"),
-        ])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped());
-        let mut child = cmd.spawn().context("spawning agentd")?;
-        let stderr = child.stderr.take().context("no stderr")?;
+        let (_temp, _data_dir, mut child, stderr) = Self::spawn_ws(&opts)?;
         let mut lines = BufReader::new(stderr).lines();
         let mut text = String::new();
         let read = tokio::time::timeout(TIMEOUT, async {

@@ -16,20 +16,26 @@ impl Options {
     /// retry delays and a short idle timeout so fault tests stay fast.
     pub fn mock_provider(self, base_url: &str, wire_api: &str) -> Self {
         let mut o = self;
-        for kv in [
-            "model=\"mock-model\"".to_string(),
-            "model_provider=\"mock\"".to_string(),
-            "model_providers.mock.name=\"Mock\"".to_string(),
-            format!("model_providers.mock.base_url=\"{base_url}\""),
-            format!("model_providers.mock.wire_api=\"{wire_api}\""),
-            "model_providers.mock.request_max_retries=2".to_string(),
-            "model_providers.mock.stream_max_retries=2".to_string(),
-            "model_providers.mock.stream_idle_timeout_ms=1500".to_string(),
-        ] {
+        for kv in mock_provider_settings(base_url, wire_api) {
             o = o.arg("-c").arg(kv);
         }
         o
     }
+}
+
+/// The `-c KEY=VALUE` settings of [`Options::mock_provider`], for a daemon started some other
+/// way (e.g. spawned by a client on stdio).
+pub fn mock_provider_settings(base_url: &str, wire_api: &str) -> Vec<String> {
+    vec![
+        "model=\"mock-model\"".to_string(),
+        "model_provider=\"mock\"".to_string(),
+        "model_providers.mock.name=\"Mock\"".to_string(),
+        format!("model_providers.mock.base_url=\"{base_url}\""),
+        format!("model_providers.mock.wire_api=\"{wire_api}\""),
+        "model_providers.mock.request_max_retries=2".to_string(),
+        "model_providers.mock.stream_max_retries=2".to_string(),
+        "model_providers.mock.stream_idle_timeout_ms=1500".to_string(),
+    ]
 }
 
 impl Client {

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use agentd_tests::harness::agentd_bin;
 use agentd_tests::mock_llm::{MockLlm, Scripted, Step, Usage};
 use agentd_tests::tools::ToolRig;
+use agentd_tests::turns::mock_provider_settings;
 use agentd_tests::{Agentd, Client, Options};
 use anyhow::{bail, Context, Result};
 use serde_json::json;
@@ -282,15 +283,13 @@ async fn a_spawned_stdio_daemon_is_restarted_after_a_crash_and_exits_with_the_cl
         std::fs::create_dir_all(d).unwrap();
     }
     let mut serve = vec!["--data-dir".to_string(), data.display().to_string()];
-    for kv in [
-        "model=\"mock-model\"".to_string(),
-        "model_provider=\"mock\"".to_string(),
-        "model_providers.mock.name=\"Mock\"".to_string(),
-        format!("model_providers.mock.base_url=\"{}\"", mock.base_url()),
-        "model_providers.mock.wire_api=\"responses\"".to_string(),
-        "approval_policy=\"never\"".to_string(),
-        "sandbox_mode=\"danger-full-access\"".to_string(),
-    ] {
+    for kv in mock_provider_settings(&mock.base_url(), "responses")
+        .into_iter()
+        .chain([
+            "approval_policy=\"never\"".into(),
+            "sandbox_mode=\"danger-full-access\"".into(),
+        ])
+    {
         serve.push("-c".into());
         serve.push(kv);
     }
@@ -465,4 +464,45 @@ async fn after_the_daemon_restarts_the_client_reconnects_and_misses_nothing() {
     );
     tmux.keys(&["C-q"]).unwrap();
     assert_eq!(exit_status(&exit_file).await.unwrap(), "0");
+}
+
+/// Bad input that is found before the screen is taken over: an error on stderr, exit 1, and no
+/// terminal escape sequences written.
+#[test]
+fn a_bad_directory_or_an_unreachable_daemon_fails_with_a_plain_error() {
+    let port = free_port();
+    for (args, expected) in [
+        (
+            vec![
+                "--connect".to_string(),
+                format!("ws://127.0.0.1:{port}"),
+                "--cwd".into(),
+                "/nonexistent/dir".into(),
+            ],
+            "--cwd /nonexistent/dir does not exist",
+        ),
+        (
+            vec!["--connect".to_string(), format!("ws://127.0.0.1:{port}")],
+            "connecting to ws://127.0.0.1:",
+        ),
+        (
+            vec!["--connect".to_string(), "not a url".into()],
+            "not a url is not a WebSocket URL",
+        ),
+    ] {
+        let out = Command::new(tui_bin().unwrap())
+            .args(&args)
+            .env_remove("AGENTD_TOKEN")
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {stderr}");
+        assert!(stderr.starts_with("agentd-tui: "), "{args:?}: {stderr}");
+        assert!(stderr.contains(expected), "{args:?}: {stderr}");
+        assert!(
+            out.stdout.is_empty(),
+            "the terminal was touched: {:?}",
+            out.stdout
+        );
+    }
 }
