@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::transport::Limits;
+use crate::config::Limits;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -51,8 +51,14 @@ pub struct ServeArgs {
     /// Requests a connection may have waiting before new ones are answered -32001.
     #[arg(long, default_value_t = Limits::default().request_queue)]
     pub request_queue: usize,
+    /// WebSocket connections served at once; more are refused with HTTP 503.
+    #[arg(long, default_value_t = Limits::default().max_connections)]
+    pub max_connections: usize,
     /// Read this config file (it must exist) instead of `$XDG_CONFIG_HOME/agentd/config.toml`.
-    #[arg(long, value_name = "PATH")]
+    #[arg(long = "config-file", value_name = "PATH")]
+    pub config_file: Option<PathBuf>,
+    /// Deprecated spelling of `--config-file` (kept for one release when it names a file).
+    #[arg(long = "config", value_name = "PATH", hide = true)]
     pub config: Option<PathBuf>,
     /// Set a config key for this run, over the file and profile; repeatable, later wins. The
     /// value is read as TOML, else as a plain string: `-c model=o3`,
@@ -75,11 +81,48 @@ impl Default for ServeArgs {
             max_frame_bytes: Limits::default().max_frame_bytes,
             outbound_queue: Limits::default().outbound_queue,
             request_queue: Limits::default().request_queue,
+            max_connections: Limits::default().max_connections,
+            config_file: None,
             config: None,
             config_overrides: Vec::new(),
             profile: None,
             no_auth: false,
         }
+    }
+}
+
+impl ServeArgs {
+    /// The library's options for these flags.
+    pub fn into_options(self) -> anyhow::Result<crate::server::ServeOptions> {
+        let listen = self
+            .listen
+            .parse::<crate::server::Listen>()
+            .map_err(anyhow::Error::msg)?;
+        let config_file = match (self.config_file, self.config) {
+            (Some(file), _) => Some(file),
+            (None, Some(old)) => {
+                eprintln!(
+                    "agentd: warning: `--config FILE` is deprecated; use `--config-file {}`",
+                    old.display()
+                );
+                Some(old)
+            }
+            (None, None) => None,
+        };
+        Ok(crate::server::ServeOptions {
+            listen,
+            data_dir: self.data_dir,
+            limits: Limits {
+                max_frame_bytes: self.max_frame_bytes,
+                outbound_queue: self.outbound_queue,
+                request_queue: self.request_queue,
+                max_connections: self.max_connections,
+            },
+            config_file,
+            config_overrides: self.config_overrides,
+            profile: self.profile,
+            no_auth: self.no_auth,
+        })
     }
 }
 
@@ -90,7 +133,9 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             let runtime = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
                 .build()?;
-            let result = runtime.block_on(crate::server::serve(args));
+            let result = args
+                .into_options()
+                .and_then(|opts| runtime.block_on(crate::server::serve(opts)));
             // Not a plain drop: that would wait for a blocking stdin read that may never end.
             runtime.shutdown_timeout(std::time::Duration::from_millis(200));
             result

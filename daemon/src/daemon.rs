@@ -1,18 +1,18 @@
 //! The daemon's shared state, handed to every connection: store, thread hub, config, limits.
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
 
 use agentd_protocol::jsonrpc::{ErrorObject, RequestId};
 use serde_json::Value;
 
-use crate::config::{Config, LoadedConfig};
+use crate::config::{Config, Limits, LoadedConfig};
 use crate::store::Store;
 use crate::threads::{ConnInfo, ConnectionId, ThreadHub};
-use crate::transport::Limits;
 
 pub struct Daemon {
-    pub hub: ThreadHub,
+    pub hub: Arc<ThreadHub>,
     pub config: Config,
     /// The config with where each key came from (for `config/read`); `config` is its `config`.
     pub loaded: LoadedConfig,
@@ -20,6 +20,8 @@ pub struct Daemon {
     /// agentd's config directory (reported to Codex clients as `codexHome`).
     pub config_dir: PathBuf,
     next_connection: AtomicU64,
+    /// Connections open now, every transport counted.
+    open_connections: AtomicUsize,
 }
 
 impl Daemon {
@@ -33,12 +35,13 @@ impl Daemon {
         let config_dir = loaded.config_dir.clone();
         let services = crate::agent::AgentServices::new(config.clone(), &config_dir)?;
         Ok(Daemon {
-            hub: ThreadHub::new(store, std::sync::Arc::new(services)),
+            hub: Arc::new(ThreadHub::new(store, Arc::new(services))),
             config,
             limits,
             config_dir,
             loaded,
             next_connection: AtomicU64::new(1),
+            open_connections: AtomicUsize::new(0),
         })
     }
 
@@ -46,50 +49,39 @@ impl Daemon {
         self.next_connection.fetch_add(1, Ordering::Relaxed)
     }
 
+    /// Counts a connection in or out (`rpc::serve` does, once each).
+    pub fn count_connection(&self, open: bool) {
+        if open {
+            self.open_connections.fetch_add(1, Ordering::Relaxed);
+        } else {
+            self.open_connections.fetch_sub(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Connections open now.
+    pub fn connections(&self) -> usize {
+        self.open_connections.load(Ordering::Relaxed)
+    }
+
     /// Interrupts every running turn and waits (up to `wait`) for them to end: the daemon is
     /// stopping, and a turn must end `interrupted` with its subscribers told, not be cut off.
     pub async fn interrupt_running_turns(&self, wait: std::time::Duration) {
-        let store = self.hub.store();
-        let ids = match store.threads_with_running_turns().await {
-            Ok(ids) => ids,
-            Err(e) => {
-                tracing::error!(error = %e, "cannot list running turns at shutdown");
-                return;
+        let running = self.hub.active().await;
+        for handle in &running {
+            if let Err(e) = handle.interrupt_running().await {
+                tracing::debug!(thread = %handle.id(), error = %e, "interrupt at shutdown");
             }
-        };
-        let mut running = Vec::new();
-        for id in ids {
-            let Some(handle) = self.hub.loaded(&id).await else {
-                continue;
-            };
-            let turns = store.turns(&id).await.unwrap_or_default();
-            for turn in turns.into_iter().filter(|t| t.status == "inProgress") {
-                if let Err(e) = handle.interrupt_turn(turn.id.clone()).await {
-                    tracing::debug!(thread = %id, turn = %turn.id, error = %e, "interrupt at shutdown");
-                }
-            }
-            running.push(id);
         }
         let deadline = tokio::time::Instant::now() + wait;
-        while !running.is_empty() && tokio::time::Instant::now() < deadline {
-            let mut still = Vec::new();
-            for id in running {
-                let busy = store
-                    .turns(&id)
-                    .await
-                    .map(|ts| ts.iter().any(|t| t.status == "inProgress"))
-                    .unwrap_or(false);
-                if busy {
-                    still.push(id);
-                }
-            }
-            running = still;
-            if !running.is_empty() {
-                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-            }
+        let still = |h: &&crate::threads::ActorHandle| {
+            matches!(h.status(), agentd_protocol::ThreadStatus::Active { .. })
+        };
+        while running.iter().any(|h| still(&h)) && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
         }
-        if !running.is_empty() {
-            tracing::warn!(threads = running.len(), "turns still running at shutdown");
+        let left = running.iter().filter(still).count();
+        if left > 0 {
+            tracing::warn!(threads = left, "turns still running at shutdown");
         }
     }
 

@@ -1,18 +1,24 @@
 //! agentd: a headless coding-agent daemon.
 //!
-//! Layers, with one-way arrows (see `shared/design/ARCHITECTURE.md`):
-//! `transport` → `rpc` → `threads` → (`agent` → `model`, `tools`), with `store` used by threads
-//! through a narrow API and `config` loaded once and passed down.
+//! Layers, with one-way arrows (docs/ARCHITECTURE.md; `tests/layers.rs` checks them):
+//! `cli` → `server` → `transport` → `rpc` → `daemon` → `threads` → `agent` → `tools` → `port`
+//! → (`model`, `sandbox`, `auth`) → (`config`, `store`) → leaves (`clock`, `paths`, `errors`,
+//! `heap`, `json_splice`, `schema_gen`).
 
 pub mod agent;
 pub mod auth;
 pub mod cli;
+pub mod clock;
 pub mod config;
 pub mod daemon;
+pub mod errors;
 #[doc(hidden)]
 pub mod fuzzing;
+pub mod heap;
 pub mod json_splice;
 pub mod model;
+pub mod paths;
+pub mod port;
 pub mod rpc;
 pub mod sandbox;
 pub mod schema_gen;
@@ -21,3 +27,6 @@ pub mod store;
 pub mod threads;
 pub mod tools;
 pub mod transport;
+
+#[cfg(test)]
+mod layers;

@@ -7,6 +7,7 @@
 //! a reader can hold the two side by side; agentd-only types are named in the same style. The
 //! main types are re-exported at the crate root: `agentd_protocol::Thread`.
 
+pub mod error_data;
 pub mod hook;
 pub mod item;
 pub mod jsonrpc;

@@ -7,8 +7,10 @@
 
 use std::path::Path;
 
+use agentd::clock::unix_now;
+use agentd::store::TurnState;
 use agentd::store::{CommitBatch, ItemRow, NewEvent, Projection, Store, ThreadRow, TurnRow};
-use agentd::threads::{turns_from_rows, unix_now};
+use agentd::threads::turns_from_rows;
 use agentd_tests::{Agentd, Client, Options};
 use serde_json::{json, Value};
 use sqlx::sqlite::SqliteConnectOptions;
@@ -41,7 +43,11 @@ fn turn_row(id: &str, position: i64, rolled_back: bool) -> TurnRow {
         id: id.into(),
         thread_id: THREAD.into(),
         position,
-        status: if position == 2 { "failed" } else { "completed" }.into(),
+        status: if position == 2 {
+            TurnState::Failed
+        } else {
+            TurnState::Completed
+        },
         error: (position == 2).then(|| json!({"message": "model said \"no\"\n\tbye"})),
         started_at: Some(1_700_000_000 + position),
         completed_at: Some(1_700_000_010 + position),

@@ -15,20 +15,21 @@
 //! one, or after a restart — starts from the summary.
 
 use agentd_protocol::{ContextCompactionItem, ThreadItem};
-use serde_json::{json, Value};
 use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
 use crate::model::{
     HistoryItem, ModelClient, ModelError, ModelEvent, ModelRequest, OutputItem, Usage,
 };
-use crate::store::{ItemRow, Projection};
-use crate::threads::{now_ms, ThreadError, TurnEmitter};
+use crate::port::{ThreadError, TurnEmitter};
+use crate::store::Projection;
 
 /// Share of the context window at which auto compaction starts when no explicit limit is set.
 const DEFAULT_LIMIT_PERCENT: u64 = 90;
 /// Most tokens of recent user messages kept verbatim beside the summary.
 const USER_MESSAGE_BUDGET: u64 = 20_000;
+/// Largest summary accepted, in bytes of text.
+const MAX_SUMMARY_BYTES: usize = 1024 * 1024;
 /// Summarisation requests that overflow the window are retried with the oldest part of the
 /// history dropped, at most this many times.
 const SUMMARY_ATTEMPTS: usize = 4;
@@ -164,7 +165,7 @@ impl Compaction<'_> {
     ) -> Result<Vec<HistoryItem>, CompactError> {
         let id = uuid::Uuid::now_v7().to_string();
         let position = self.emitter.next_position();
-        let item = ThreadItem::ContextCompaction(ContextCompactionItem { id: id.clone() });
+        let item = ThreadItem::ContextCompaction(ContextCompactionItem { id });
         self.emitter.item_started(&item).await?;
         let summary = summarise(self.client, self.model, history, self.cancel).await;
         let mut projections = Vec::new();
@@ -172,36 +173,22 @@ impl Compaction<'_> {
             Ok(text) => {
                 let compacted = compacted_history(history, &text, self.policy.user_budget());
                 projections.push(Projection::CompactHistory {
-                    thread_id: self.emitter.thread_id.clone(),
-                    turn_id: self.emitter.turn_id.clone(),
+                    thread_id: self.emitter.thread_id().to_owned(),
+                    turn_id: self.emitter.turn_id().to_owned(),
                 });
                 projections.extend(self.emitter.history_rows(&compacted));
                 self.policy.context_tokens = estimate_history(&compacted);
                 self.policy.fresh = true;
                 projections.push(Projection::ContextTokens {
-                    turn_id: self.emitter.turn_id.clone(),
+                    turn_id: self.emitter.turn_id().to_owned(),
                     tokens: self.policy.context_tokens,
                 });
                 Ok(compacted)
             }
             Err(e) => Err(e),
         };
-        let payload = serde_json::to_value(&item).unwrap_or(Value::Null);
-        projections.push(Projection::Item(ItemRow {
-            id,
-            thread_id: self.emitter.thread_id.clone(),
-            turn_id: self.emitter.turn_id.clone(),
-            position,
-            kind: "contextCompaction".into(),
-            payload,
-        }));
         self.emitter
-            .event(
-                "item/completed",
-                json!({"threadId": self.emitter.thread_id, "turnId": self.emitter.turn_id,
-                       "item": item, "completedAtMs": now_ms()}),
-                projections,
-            )
+            .item_completed_with(&item, position, projections)
             .await?;
         compacted
     }
@@ -253,7 +240,16 @@ async fn read_text(
 ) -> Result<String, CompactError> {
     let mut done: Vec<String> = Vec::new();
     let mut streamed = String::new();
+    let mut kept = 0usize;
     loop {
+        // A summary replaces the history: one larger than the cap is no summary (and a hostile
+        // stream must not grow this without end).
+        if streamed.len() + kept > MAX_SUMMARY_BYTES {
+            return Err(CompactError::Model(ModelError::Incomplete(format!(
+                "the summary is longer than {} KiB",
+                MAX_SUMMARY_BYTES / 1024
+            ))));
+        }
         let event = tokio::select! {
             _ = cancel.cancelled() => return Err(CompactError::Interrupted),
             e = rx.recv() => e,
@@ -269,10 +265,14 @@ async fn read_text(
             Some(Ok(ModelEvent::ItemDone {
                 item: OutputItem::Message { text },
                 ..
-            })) => done.push(text),
+            })) => {
+                kept += text.len();
+                done.push(text)
+            }
             Some(Ok(ModelEvent::Retrying { .. })) => {
                 done.clear();
                 streamed.clear();
+                kept = 0;
             }
             Some(Ok(ModelEvent::Completed { .. })) => {
                 return Ok(if done.is_empty() {

@@ -1,9 +1,10 @@
 //! The agent loop: runs one turn from the user's input to the model's last word.
 //!
 //! A turn is a task of its own. It builds the model request from the thread's history and
-//! instructions, streams the response, turns output into thread items (emitted through the
-//! thread actor, so every event is ordered and committed before anyone sees it), runs tool calls,
-//! and loops until the model ends the turn — then ends it in exactly one `turn/completed`.
+//! instructions, streams the response, turns output into thread items (sent through its
+//! [`ThreadLink`](crate::port::ThreadLink), so every event is ordered and committed by the thread
+//! before anyone sees it), runs tool calls, and loops until the model ends the turn — then ends
+//! it in exactly one `turn/completed`.
 
 mod compaction;
 mod instructions;
@@ -12,4 +13,5 @@ mod turn;
 
 pub use instructions::{build_instructions, BASE_INSTRUCTIONS};
 pub use services::AgentServices;
+pub use turn::fold;
 pub use turn::{spawn_turn, TurnSpec};

@@ -1,6 +1,5 @@
 //! What every turn needs from the daemon: the config, one HTTP client per provider (so
-//! connections are pooled across turns and threads), the exec policy, and the
-//! `acceptForSession` memory of each thread.
+//! connections are pooled across turns and threads), the exec policy, the sandbox and the tools.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -11,14 +10,13 @@ use crate::config::Config;
 use crate::model::{ModelClient, ModelError};
 use crate::sandbox::Sandbox;
 use crate::tools::execpolicy::{ExecPolicy, PolicyError};
-use crate::tools::{SessionApprovals, ShellLimits};
+use crate::tools::{ShellLimits, ToolRegistry};
 
 pub struct AgentServices {
     pub config: Config,
     clients: Mutex<HashMap<String, Arc<ModelClient>>>,
     /// Rules from the config dir, loaded (and validated) at start.
     global_policy: ExecPolicy,
-    sessions: Mutex<HashMap<String, Arc<SessionApprovals>>>,
     pub approval_timeout: Duration,
     pub shell_limits: ShellLimits,
     /// Confinement for commands: probed at start (in the background), used by the shell tool.
@@ -44,7 +42,6 @@ impl AgentServices {
             config,
             clients: Mutex::new(HashMap::new()),
             global_policy,
-            sessions: Mutex::new(HashMap::new()),
             approval_timeout,
             shell_limits,
             sandbox,
@@ -80,11 +77,9 @@ impl AgentServices {
         policy
     }
 
-    pub fn session_approvals(&self, thread_id: &str) -> Arc<SessionApprovals> {
-        match self.sessions.lock() {
-            Ok(mut s) => s.entry(thread_id.to_owned()).or_default().clone(),
-            Err(_) => Arc::new(SessionApprovals::default()),
-        }
+    /// The tools a turn offers.
+    pub fn tools(&self) -> ToolRegistry {
+        ToolRegistry::builtin()
     }
 }
 

@@ -17,7 +17,12 @@ pub struct TokenArgs {
     pub command: TokenCommand,
     /// The config file whose directory holds `tokens.toml` (default:
     /// `$XDG_CONFIG_HOME/agentd/`).
-    #[arg(long, value_name = "PATH", global = true)]
+    #[arg(
+        long = "config-file",
+        alias = "config",
+        value_name = "PATH",
+        global = true
+    )]
     pub config: Option<PathBuf>,
     /// Where the database lives; only used as the config directory when neither
     /// `$XDG_CONFIG_HOME` nor `$HOME` is set, as `serve` does.
@@ -66,7 +71,7 @@ pub fn token_file(
             .parent()
             .map(|p| p.to_path_buf())
             .unwrap_or_else(|| PathBuf::from("/")),
-        None => match crate::server::default_config_dir() {
+        None => match crate::paths::default_config_dir() {
             Ok(dir) => dir,
             Err(e) => match data_dir {
                 Some(d) => d.clone(),

@@ -34,6 +34,8 @@ pub struct ConfigToml {
     pub instructions: Option<String>,
     pub developer_instructions: Option<String>,
     pub approval_timeout_ms: Option<u64>,
+    /// agentd: seconds a thread nobody uses stays loaded before it is unloaded.
+    pub thread_idle_unload_secs: Option<u64>,
     pub shell_timeout_ms: Option<u64>,
     pub shell_output_cap_bytes: Option<usize>,
     pub shell_model_output_bytes: Option<usize>,

@@ -13,6 +13,7 @@
 
 mod error;
 mod file;
+mod limits;
 mod load;
 mod overrides;
 mod providers;
@@ -28,6 +29,13 @@ use agentd_protocol::{AskForApproval, SandboxMode};
 use serde::{Deserialize, Serialize, Serializer};
 
 pub use error::ConfigError;
+pub use limits::Limits;
+pub use resolve::validate_origin;
+
+/// Threads (Linux counts threads against `RLIMIT_NPROC`) a sandboxed command may have at once
+/// unless `sandbox_max_processes` says otherwise: enough for a parallel build, few enough that a
+/// fork bomb stops long before the machine does.
+pub const DEFAULT_SANDBOX_MAX_PROCESSES: u64 = 1024;
 pub use load::{LoadOptions, LoadedConfig, Origin};
 pub use providers::{
     DEFAULT_REQUEST_MAX_RETRIES, DEFAULT_STREAM_IDLE_TIMEOUT_MS, DEFAULT_STREAM_MAX_RETRIES,
@@ -64,6 +72,9 @@ pub struct Config {
     /// How long a tool waits for an approval before counting it declined. Long, because an
     /// approval outlives a client's reconnect; bounded, so a forgotten turn still ends.
     pub approval_timeout_ms: u64,
+    /// Seconds a thread with no subscriber, no running turn and no pending approval stays
+    /// loaded before its memory is given back (it loads again on the next request).
+    pub thread_idle_unload_secs: u64,
     /// A shell command's timeout when the model gives none.
     pub shell_timeout_ms: u64,
     /// Bytes of a command's output kept for clients (the rest is cut with a marker).
@@ -201,13 +212,14 @@ impl Config {
             approval_policy: AskForApproval::OnRequest,
             sandbox_mode: SandboxMode::WorkspaceWrite,
             sandbox_workspace_write: WorkspaceWriteConfig::default(),
-            sandbox_max_processes: crate::sandbox::DEFAULT_MAX_PROCESSES,
+            sandbox_max_processes: DEFAULT_SANDBOX_MAX_PROCESSES,
             model_context_window: None,
             model_auto_compact_token_limit: None,
             model_reasoning_effort: None,
             instructions: None,
             developer_instructions: None,
             approval_timeout_ms: 60 * 60 * 1000,
+            thread_idle_unload_secs: 300,
             shell_timeout_ms: 10_000,
             shell_output_cap_bytes: 1024 * 1024,
             shell_model_output_bytes: 10 * 1024,

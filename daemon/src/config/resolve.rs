@@ -62,6 +62,12 @@ pub(super) fn resolve(
         c.approval_timeout_ms,
         &bad,
     )?;
+    c.thread_idle_unload_secs = positive(
+        "thread_idle_unload_secs",
+        t.thread_idle_unload_secs,
+        c.thread_idle_unload_secs,
+        &bad,
+    )?;
     c.shell_timeout_ms = positive(
         "shell_timeout_ms",
         t.shell_timeout_ms,
@@ -132,8 +138,7 @@ pub(super) fn resolve(
         };
     }
     for (i, origin) in t.allowed_origins.iter().flatten().enumerate() {
-        crate::auth::origin::validate(origin)
-            .map_err(|m| bad("allowed_origins", format!("entry {i}: {m}")))?;
+        validate_origin(origin).map_err(|m| bad("allowed_origins", format!("entry {i}: {m}")))?;
     }
     c.allowed_origins = t.allowed_origins.unwrap_or_default();
     if let Some(tls) = t.tls {
@@ -333,4 +338,21 @@ fn model_info(m: ModelToml, key: &str, bad: &Bad) -> Result<ModelInfo, ConfigErr
         default_reasoning_effort: m.default_reasoning_effort,
         supported_reasoning_efforts: m.supported_reasoning_efforts,
     })
+}
+
+/// Checks a configured origin: `http://` or `https://`, a host, no path.
+pub fn validate_origin(origin: &str) -> Result<(), String> {
+    let rest = origin
+        .strip_prefix("http://")
+        .or_else(|| origin.strip_prefix("https://"))
+        .ok_or_else(|| {
+            format!("{origin:?} is not an origin: it must start with http:// or https://")
+        })?;
+    let rest = rest.trim_end_matches('/');
+    if rest.is_empty() || rest.contains('/') || rest.contains('*') || rest.contains(' ') {
+        return Err(format!(
+            "{origin:?} is not an origin: write scheme://host[:port], no path or wildcard"
+        ));
+    }
+    Ok(())
 }

@@ -18,10 +18,10 @@ use tokio::sync::mpsc;
 use super::decode::{decode, Decoded, Frame, Incoming, Rejected};
 use super::dispatch::{dispatch, Answer};
 use super::error::RpcError;
+use super::link::{Inbound, Link};
 use crate::auth::Scope;
 use crate::daemon::Daemon;
 use crate::threads::{CatchUp, ConnInfo, ConnectionId, Subscriber};
-use crate::transport::{Inbound, Link};
 
 /// Per-connection state the handlers see.
 pub struct Session {
@@ -62,7 +62,9 @@ pub async fn serve(daemon: Arc<Daemon>, link: Link) {
         outbound,
         peer,
         scope,
+        permit: _permit,
     } = link;
+    daemon.count_connection(true);
     tracing::debug!(conn, %peer, %scope, "connection opened");
     let (work_tx, work_rx) = mpsc::channel::<Work>(daemon.limits.request_queue);
     let mut info = ConnInfo::new(conn);
@@ -127,6 +129,7 @@ pub async fn serve(daemon: Arc<Daemon>, link: Link) {
     }
     drop(work_tx);
     let _ = worker.await;
+    daemon.count_connection(false);
     tracing::debug!(conn, %peer, "connection closed");
 }
 

@@ -1,7 +1,10 @@
 //! Every error that reaches a client maps to one JSON-RPC code, here and nowhere else.
 
+use agentd_protocol::error_data::{
+    ForbiddenData, InternalErrorData, InvalidParamsData, MethodNotFoundData, ThreadNotFoundData,
+};
 use agentd_protocol::jsonrpc::{self, ErrorObject};
-use serde_json::json;
+use serde::Serialize;
 
 use crate::store::StoreError;
 use crate::threads::ThreadError;
@@ -31,7 +34,9 @@ impl RpcError {
             jsonrpc::METHOD_NOT_FOUND,
             format!("method not found: {method}"),
         )
-        .with_data(json!({ "method": method }))
+        .with_data(MethodNotFoundData {
+            method: method.to_owned(),
+        })
     }
 
     /// Bad params, naming the offending field (a dotted path, `""` for the params as a whole).
@@ -45,7 +50,9 @@ impl RpcError {
             jsonrpc::INVALID_PARAMS,
             format!("invalid params: {where_}: {detail}"),
         )
-        .with_data(json!({ "field": field }))
+        .with_data(InvalidParamsData {
+            field: field.to_owned(),
+        })
     }
 
     pub fn not_initialized() -> Self {
@@ -72,7 +79,11 @@ impl RpcError {
             jsonrpc::FORBIDDEN,
             format!("forbidden: {method} needs a {needed} token; this connection's is {have}"),
         )
-        .with_data(json!({ "method": method, "scope": have, "needed": needed }))
+        .with_data(ForbiddenData {
+            method: method.to_owned(),
+            scope: have.to_string(),
+            needed: needed.to_string(),
+        })
     }
 
     pub fn not_found(what: impl std::fmt::Display) -> Self {
@@ -83,17 +94,27 @@ impl RpcError {
         Self::new(jsonrpc::CONFLICT, format!("conflict: {what}"))
     }
 
-    /// A bug or an environment failure: logged with its context, reported without internals.
+    /// A bug or an environment failure: logged with its context under a fresh id; the client
+    /// gets the id, not the store's or driver's text.
     pub fn internal(context: &str, err: impl std::fmt::Display) -> Self {
-        tracing::error!(%context, error = %err, "internal error");
-        Self::new(
-            jsonrpc::INTERNAL_ERROR,
-            format!("internal error: {context}: {err}"),
-        )
+        let id = crate::errors::incident_id();
+        tracing::error!(error_id = %id, %context, error = %err, "internal error");
+        Self::logged(&id)
     }
 
-    pub fn with_data(mut self, data: serde_json::Value) -> Self {
-        self.0.data = Some(data);
+    /// An internal error already logged under `id`.
+    pub fn logged(id: &str) -> Self {
+        Self::new(
+            jsonrpc::INTERNAL_ERROR,
+            format!("internal error (id {id}); the daemon's log has the details"),
+        )
+        .with_data(InternalErrorData {
+            error_id: id.to_owned(),
+        })
+    }
+
+    pub fn with_data(mut self, data: impl Serialize) -> Self {
+        self.0.data = serde_json::to_value(data).ok();
         self
     }
 
@@ -105,14 +126,13 @@ impl RpcError {
 impl From<ThreadError> for RpcError {
     fn from(e: ThreadError) -> Self {
         match e {
-            ThreadError::NotFound(id) => {
-                RpcError::not_found(format!("thread {id}")).with_data(json!({ "threadId": id }))
-            }
+            ThreadError::NotFound(id) => RpcError::not_found(format!("thread {id}"))
+                .with_data(ThreadNotFoundData { thread_id: id }),
             ThreadError::Conflict(what) => RpcError::conflict(what),
             ThreadError::Invalid(field, detail) => RpcError::invalid_params(field, detail),
-            ThreadError::Closed(_) | ThreadError::CommitFailed(_) => {
-                RpcError::internal("thread", e)
-            }
+            // The actor logged the failed commit under this id.
+            ThreadError::CommitFailed(id) => RpcError::logged(&id),
+            ThreadError::Closed(_) => RpcError::internal("thread", e),
             ThreadError::Store(s) => RpcError::from(s),
         }
     }

@@ -12,9 +12,10 @@ use super::connection::Session;
 use super::dispatch::{Answer, Handled};
 use super::error::RpcError;
 use super::thread::{resolve_cwd, start_response, turns_of, with_turns};
+use crate::clock::unix_now;
 use crate::daemon::Daemon;
 use crate::store::{match_expression, SearchCursor, SearchQuery, ThreadRow};
-use crate::threads::{settings_of, thread_from_row, unix_now};
+use crate::threads::{settings_of, thread_from_row};
 
 /// `thread/search` page size when the client gives none, and the most it may ask for.
 const DEFAULT_SEARCH_PAGE: u32 = 20;

@@ -13,6 +13,7 @@ pub mod dispatch;
 pub mod error;
 mod history;
 mod initialize;
+pub mod link;
 mod thread;
 mod turn;
 

@@ -13,11 +13,10 @@ use agentd_protocol::{
 use super::connection::Session;
 use super::dispatch::{Answer, Handled};
 use super::error::RpcError;
+use crate::clock::unix_now;
 use crate::daemon::Daemon;
 use crate::store::{ThreadListQuery, ThreadRow};
-use crate::threads::{
-    settings_of, thread_from_row, turns_json, unix_now, ThreadSettings, ThreadUpdate,
-};
+use crate::threads::{settings_of, thread_from_row, turns_json, ThreadSettings, ThreadUpdate};
 
 /// Longest accepted thread name, in characters.
 const MAX_NAME_CHARS: usize = 512;

@@ -53,9 +53,8 @@ pub use probe::SandboxLevel;
 /// and `.agents` (instructions and skills the agent itself reads).
 pub const PROTECTED_NAMES: [&str; 3] = [".git", ".agentd", ".agents"];
 
-/// Threads (Linux counts threads against `RLIMIT_NPROC`) a sandboxed command may have at once:
-/// enough for a parallel build, few enough that a fork bomb stops long before the machine does.
-pub const DEFAULT_MAX_PROCESSES: u64 = 1024;
+/// The process cap when none is configured (see the config's default).
+pub const DEFAULT_MAX_PROCESSES: u64 = crate::config::DEFAULT_SANDBOX_MAX_PROCESSES;
 
 /// Largest file a sandboxed command may write (`RLIMIT_FSIZE`).
 pub const DEFAULT_MAX_FILE_SIZE: u64 = 16 * 1024 * 1024 * 1024;

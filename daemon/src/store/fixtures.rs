@@ -31,7 +31,7 @@ pub(crate) fn turn(id: &str, position: i64) -> Projection {
         id: id.into(),
         thread_id: "t".into(),
         position,
-        status: "completed".into(),
+        status: super::TurnState::Completed,
         error: None,
         started_at: None,
         completed_at: None,

@@ -21,7 +21,7 @@ pub use events::StoredEvent;
 pub use lock::DataDirLock;
 pub use rows::{
     CommitBatch, HistoryEntry, HistoryRow, ItemRow, NewEvent, Projection, RowWrite, SearchCursor,
-    SearchHit, SearchQuery, ThreadListQuery, ThreadRow, TurnRow,
+    SearchHit, SearchQuery, ThreadListQuery, ThreadRow, TurnRow, TurnState,
 };
 pub use search::match_expression;
 

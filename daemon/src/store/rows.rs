@@ -3,6 +3,8 @@
 
 use serde_json::Value;
 
+use super::StoreError;
+
 /// One thread's stored metadata. `settings` holds per-thread choices (approval policy, sandbox
 /// policy, instructions) as JSON because they change shape more often than the table should.
 #[derive(Debug, Clone, PartialEq)]
@@ -73,12 +75,50 @@ pub enum RowWrite {
     Progress,
 }
 
+/// Where a stored turn is. Stored as its wire spelling; any other stored text is a decode
+/// error (logged, failing the read), never read as some default.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TurnState {
+    InProgress,
+    Completed,
+    Interrupted,
+    Failed,
+}
+
+impl TurnState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TurnState::InProgress => "inProgress",
+            TurnState::Completed => "completed",
+            TurnState::Interrupted => "interrupted",
+            TurnState::Failed => "failed",
+        }
+    }
+
+    pub fn parse(text: &str) -> Result<Self, StoreError> {
+        match text {
+            "inProgress" => Ok(TurnState::InProgress),
+            "completed" => Ok(TurnState::Completed),
+            "interrupted" => Ok(TurnState::Interrupted),
+            "failed" => Ok(TurnState::Failed),
+            other => {
+                let e = StoreError::Decode {
+                    context: "reading a turn's status",
+                    detail: format!("unknown turn status {other:?}"),
+                };
+                tracing::error!(error = %e, "stored turn has an unknown status");
+                Err(e)
+            }
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct TurnRow {
     pub id: String,
     pub thread_id: String,
     pub position: i64,
-    pub status: String,
+    pub status: TurnState,
     pub error: Option<Value>,
     pub started_at: Option<i64>,
     pub completed_at: Option<i64>,

@@ -4,7 +4,7 @@
 use sqlx::sqlite::SqliteRow;
 use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
 
-use super::rows::{HistoryRow, ItemRow, ThreadListQuery, ThreadRow, TurnRow};
+use super::rows::{HistoryRow, ItemRow, ThreadListQuery, ThreadRow, TurnRow, TurnState};
 use super::{SqlContext, Store, StoreError};
 
 const THREAD_COLUMNS: &str = "id, session_id, forked_from_id, name, preview, cwd, model, \
@@ -79,7 +79,7 @@ pub(super) async fn upsert_turn(
     .bind(&t.id)
     .bind(&t.thread_id)
     .bind(t.position)
-    .bind(&t.status)
+    .bind(t.status.as_str())
     .bind(t.error.as_ref().map(|v| v.to_string()))
     .bind(t.started_at)
     .bind(t.completed_at)
@@ -184,7 +184,7 @@ fn turn_from_row(r: &SqliteRow) -> Result<TurnRow, StoreError> {
         id: r.try_get("id").ctx(CTX)?,
         thread_id: r.try_get("thread_id").ctx(CTX)?,
         position: r.try_get("position").ctx(CTX)?,
-        status: r.try_get("status").ctx(CTX)?,
+        status: TurnState::parse(r.try_get("status").ctx(CTX)?)?,
         error: opt_json_column(r, "error", CTX)?,
         started_at: r.try_get("started_at").ctx(CTX)?,
         completed_at: r.try_get("completed_at").ctx(CTX)?,

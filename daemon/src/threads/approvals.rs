@@ -10,14 +10,18 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Mutex;
 
-use agentd_protocol::jsonrpc::{ErrorObject, RequestId};
-use agentd_protocol::{ApprovalDecision, ThreadActiveFlag, ThreadStatus};
+use agentd_protocol::jsonrpc::{ErrorObject, Request, RequestId, Version};
+use agentd_protocol::{
+    ApprovalDecision, ResolvedBy, ServerRequestResolvedNotification, ThreadActiveFlag, ThreadStatus,
+};
 use bytes::Bytes;
-use serde_json::{json, Value};
+use serde_json::Value;
 use tokio::sync::oneshot;
 
 use super::actor::ThreadActor;
+use super::event::notice_frame;
 use super::subscriber::{ConnectionId, Subscriber};
+use crate::port::{ApprovalOutcome, ApprovalRequest};
 
 /// Per-connection bookkeeping shared by the connection's reader and the actors that send it
 /// requests: which of our request ids belong to which thread's approval.
@@ -71,17 +75,9 @@ impl ConnInfo {
     }
 }
 
-/// How an approval ended, for the turn that asked.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ApprovalOutcome {
-    pub decision: ApprovalDecision,
-    pub decided_by: String,
-}
-
 pub(super) struct PendingApproval {
     id: u64,
-    method: String,
-    params: Value,
+    request: ApprovalRequest,
     waiter: Option<oneshot::Sender<ApprovalOutcome>>,
     /// Where it was sent: connection, our request id there, and how to reach it.
     sent: Vec<(Subscriber, i64)>,
@@ -99,24 +95,27 @@ impl Approvals {
     }
 }
 
-fn request_frame(id: i64, method: &str, params: &Value) -> Bytes {
-    let msg = json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params});
-    Bytes::from(msg.to_string())
+fn request_frame(id: i64, request: &ApprovalRequest) -> Bytes {
+    let msg = Request {
+        jsonrpc: Version,
+        id: RequestId::Integer(id),
+        method: request.method().to_owned(),
+        params: Some(request.params()),
+    };
+    Bytes::from(serde_json::to_string(&msg).unwrap_or_default())
 }
 
 impl ThreadActor {
     pub(super) fn request_approval(
         &mut self,
-        method: String,
-        params: Value,
+        request: ApprovalRequest,
         waiter: oneshot::Sender<ApprovalOutcome>,
     ) -> u64 {
         self.approvals.next_id += 1;
         let id = self.approvals.next_id;
         let mut pending = PendingApproval {
             id,
-            method,
-            params,
+            request,
             waiter: Some(waiter),
             sent: Vec::new(),
         };
@@ -150,13 +149,9 @@ impl ThreadActor {
             return;
         };
         let decision = match outcome {
-            Ok(v) => match v
-                .get("decision")
-                .cloned()
-                .map(serde_json::from_value::<ApprovalDecision>)
-            {
-                Some(Ok(d)) => d,
-                _ => {
+            Ok(v) => match self.approvals.pending[ix].request.decision_in(&v) {
+                Some(d) => d,
+                None => {
                     tracing::warn!(thread = %self.row.id, conn, answer = %v, "invalid approval answer ignored");
                     return;
                 }
@@ -196,14 +191,16 @@ impl ThreadActor {
         let seq = self.committed_seq();
         for (sub, request_id) in pending.sent {
             sub.conn_info.forget(request_id);
-            let params = json!({
-                "threadId": self.row.id, "requestId": request_id, "decision": decision,
-                "resolvedBy": {"clientName": by}, "seq": seq,
-            });
-            let _ = sub.tx.try_send(super::event::frame_for(
-                "serverRequest/resolved",
-                &params.to_string(),
-            ));
+            let notice = ServerRequestResolvedNotification {
+                thread_id: self.row.id.clone(),
+                request_id: RequestId::Integer(request_id),
+                decision,
+                resolved_by: ResolvedBy {
+                    client_name: by.clone(),
+                },
+                seq,
+            };
+            let _ = sub.tx.try_send(notice_frame(&notice));
         }
         self.refresh_waiting_flag();
     }
@@ -228,7 +225,7 @@ fn send_to(thread_id: &str, pending: &mut PendingApproval, sub: Subscriber) {
         return;
     }
     let request_id = sub.conn_info.register(thread_id, pending.id);
-    let frame = request_frame(request_id, &pending.method, &pending.params);
+    let frame = request_frame(request_id, &pending.request);
     if sub.tx.try_send(frame).is_ok() {
         pending.sent.push((sub, request_id));
     } else {

@@ -6,8 +6,8 @@
 //! switch it to live delivery *at the seq it reached*; the actor agrees only if nothing newer
 //! has been committed meanwhile, so the hand-over point is exact.
 
-use super::actor::{ActorHandle, GoLive};
 use super::event::frame_for;
+use super::handle::{ActorHandle, GoLive};
 use super::subscriber::Subscriber;
 
 const PAGE: u32 = 1024;

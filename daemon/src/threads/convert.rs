@@ -1,43 +1,18 @@
 //! Between stored rows and wire types. The store knows nothing of the protocol; this is the one
 //! place where a row becomes a `Thread` or `Turn`.
 
-use agentd_protocol::{
-    AskForApproval, SandboxPolicy, SessionSource, Thread, ThreadItem, ThreadStatus, Turn,
-    TurnStatus,
-};
-use serde::{Deserialize, Serialize};
+use agentd_protocol::{SessionSource, Thread, ThreadItem, ThreadStatus, Turn};
 
 use crate::json_splice::{write_json_with, SpliceError};
+use crate::port::ThreadSettings;
 use crate::store::{ItemRow, ThreadRow, TurnRow};
-
-/// Per-thread choices kept in the thread row's `settings` JSON.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ThreadSettings {
-    pub approval_policy: AskForApproval,
-    pub sandbox: SandboxPolicy,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub base_instructions: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub developer_instructions: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub reasoning_effort: Option<String>,
-}
 
 /// The settings of a stored thread; a row written by an older version falls back to defaults
 /// rather than making the thread unreadable.
 pub fn settings_of(row: &ThreadRow) -> ThreadSettings {
     serde_json::from_value(row.settings.clone()).unwrap_or_else(|e| {
         tracing::warn!(thread = %row.id, error = %e, "thread settings unreadable; using defaults");
-        ThreadSettings {
-            approval_policy: AskForApproval::OnRequest,
-            sandbox: SandboxPolicy::ReadOnly {
-                network_access: false,
-            },
-            base_instructions: None,
-            developer_instructions: None,
-            reasoning_effort: None,
-        }
+        ThreadSettings::default()
     })
 }
 
@@ -64,20 +39,11 @@ pub fn thread_from_row(row: &ThreadRow, status: ThreadStatus, turns: Vec<Turn>) 
     }
 }
 
-fn turn_status(s: &str) -> TurnStatus {
-    match s {
-        "completed" => TurnStatus::Completed,
-        "interrupted" => TurnStatus::Interrupted,
-        "failed" => TurnStatus::Failed,
-        _ => TurnStatus::InProgress,
-    }
-}
-
 /// A turn row as a wire `Turn`, without its items.
 fn turn_from_row(t: TurnRow) -> Turn {
     Turn {
         id: t.id,
-        status: turn_status(&t.status),
+        status: t.status.into(),
         error: t.error.and_then(|e| serde_json::from_value(e).ok()),
         items: Vec::new(),
         started_at: t.started_at,
@@ -170,7 +136,7 @@ mod tests {
             id: id.into(),
             thread_id: "t".into(),
             position: 0,
-            status: "failed".into(),
+            status: crate::store::TurnState::Failed,
             error: Some(json!({"message": "said \"no\"\n"})),
             started_at: Some(1),
             completed_at: Some(2),

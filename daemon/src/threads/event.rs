@@ -1,9 +1,10 @@
-//! Building wire frames for thread events.
+//! Building wire frames for thread events and notices.
 //!
 //! An event is serialised once: its params text goes into the log and, wrapped in the JSON-RPC
 //! notification envelope by plain concatenation, into every subscriber's queue as the same
 //! shared `Bytes`. Fan-out to N subscribers is then N reference-count increments.
 
+use agentd_protocol::ServerNotification;
 use bytes::Bytes;
 
 /// The NDJSON/WebSocket frame of a notification whose params are already JSON text.
@@ -21,13 +22,11 @@ pub fn frame_for(method: &str, params_json: &str) -> Bytes {
     Bytes::from(s)
 }
 
-/// An event assigned a seq, waiting for its commit.
-#[derive(Debug, Clone)]
-pub(super) struct PendingEvent {
-    pub seq: u64,
-    pub kind: String,
-    pub payload: String,
-    pub frame: Bytes,
+/// The frame of a notice to one connection (not a logged event): `serverRequest/resolved`,
+/// `thread/resyncRequired`.
+pub(super) fn notice_frame<N: ServerNotification>(notice: &N) -> Bytes {
+    let params = serde_json::to_string(notice).unwrap_or_else(|_| "{}".to_owned());
+    frame_for(N::METHOD, &params)
 }
 
 #[cfg(test)]

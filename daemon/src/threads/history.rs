@@ -10,11 +10,13 @@
 
 use std::collections::HashMap;
 
-use serde_json::json;
+use agentd_protocol::ThreadRolledBackNotification;
 
-use super::actor::{ActorHandle, Command, Deferred, Reply, ThreadActor};
+use super::actor::ThreadActor;
+use super::commit::Deferred;
+use super::handle::{ActorHandle, Command, Reply};
 use super::ThreadError;
-use crate::store::{HistoryEntry, HistoryRow, ItemRow, Projection, ThreadRow, TurnRow};
+use crate::store::{HistoryEntry, HistoryRow, ItemRow, Projection, ThreadRow, TurnRow, TurnState};
 
 /// What `thread/rollback` answers, once its event is committed.
 #[derive(Debug, Clone)]
@@ -101,10 +103,12 @@ impl ThreadActor {
             thread_id: thread_id.clone(),
             turn_ids: dropped,
         });
-        self.push_event(
-            "thread/rolledBack",
-            json!({"threadId": thread_id, "numTurns": n, "changedFiles": changed_files}),
-        );
+        self.push(&ThreadRolledBackNotification {
+            thread_id,
+            num_turns: n,
+            changed_files: changed_files.clone(),
+            seq: 0,
+        });
         Ok(changed_files)
     }
 
@@ -139,7 +143,7 @@ impl ThreadActor {
         let turns: Vec<TurnRow> = turns
             .into_iter()
             .take(end)
-            .filter(|t| Some(t.id.as_str()) != running && t.status != "inProgress")
+            .filter(|t| Some(t.id.as_str()) != running && t.status != TurnState::InProgress)
             .collect();
         let kept: std::collections::HashSet<&str> = turns.iter().map(|t| t.id.as_str()).collect();
         let items = self

@@ -1,24 +1,39 @@
-//! The thread hub: finds the actor of a loaded thread, loads a stored one on first use, and
-//! creates new threads.
+//! The thread hub: finds the actor of a loaded thread, loads a stored one on first use, creates
+//! new threads, and unloads threads nobody uses.
+//!
+//! Unloading: a thread that no client subscribes to, with no running turn and no pending
+//! question, is idle; after `idle_unload` of that its actor commits, stops and is forgotten, so
+//! memory does not grow with every thread ever opened. It is invisible to clients: the next
+//! request loads it again from the store and its seqs continue. The sweep removes an actor only
+//! while holding the map's lock and only when the map's handle is the last one (no request,
+//! replay or connection holds another), so nothing can reach an actor that is stopping.
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
+use std::time::Duration;
 
-use agentd_protocol::ThreadStatus;
+use agentd_protocol::{ThreadStartedNotification, ThreadStatus};
 use tokio::sync::Mutex;
 
-use super::actor::{ActorHandle, ThreadActor};
+use super::actor::{Spawn, ThreadActor};
 use super::convert::thread_from_row;
+use super::handle::ActorHandle;
+use super::idle::IdleClock;
 use super::ThreadError;
 use crate::agent::AgentServices;
-use crate::store::{Projection, Store, ThreadRow};
+use crate::store::{Projection, Store, ThreadRow, TurnState};
+
+struct Entry {
+    handle: ActorHandle,
+    idle: Arc<IdleClock>,
+}
 
 pub struct ThreadHub {
     store: Store,
     services: Arc<AgentServices>,
     /// A tokio mutex because loading awaits the store; holding it across the load is what stops
     /// two connections from spawning two actors for one thread.
-    actors: Mutex<HashMap<String, ActorHandle>>,
+    actors: Mutex<HashMap<String, Entry>>,
 }
 
 impl ThreadHub {
@@ -32,6 +47,10 @@ impl ThreadHub {
 
     pub fn store(&self) -> &Store {
         &self.store
+    }
+
+    pub fn services(&self) -> &Arc<AgentServices> {
+        &self.services
     }
 
     /// Starts a new thread: spawns its actor and commits the row with its `thread/started`
@@ -50,30 +69,42 @@ impl ThreadHub {
         turn_count: i64,
     ) -> Result<ActorHandle, ThreadError> {
         let id = row.id.clone();
-        let started = thread_from_row(&row, ThreadStatus::Idle, Vec::new());
-        let handle = ThreadActor::spawn(
-            self.store.clone(),
-            self.services.clone(),
-            row,
-            false,
-            Vec::new(),
-            turn_count,
-        );
-        self.actors.lock().await.insert(id.clone(), handle.clone());
-        let params = serde_json::json!({ "thread": started });
-        if let Err(e) = handle.emit("thread/started", params, projections).await {
-            self.actors.lock().await.remove(&id);
-            handle.shutdown().await;
+        let started = ThreadStartedNotification {
+            thread: thread_from_row(&row, ThreadStatus::Idle, Vec::new()),
+            seq: 0,
+        };
+        let handle = self
+            .insert(Spawn {
+                store: self.store.clone(),
+                services: self.services.clone(),
+                row,
+                stored: false,
+                stale_turns: Vec::new(),
+                turn_count,
+            })
+            .await;
+        if let Err(e) = handle.emit(&started, projections).await {
+            if let Some(entry) = self.actors.lock().await.remove(&id) {
+                entry.handle.shutdown().await;
+            }
             return Err(e);
         }
         Ok(handle)
     }
 
+    async fn insert(&self, spawn: Spawn) -> ActorHandle {
+        let id = spawn.row.id.clone();
+        let (handle, idle) = ThreadActor::spawn(spawn);
+        let mine = handle.clone();
+        self.actors.lock().await.insert(id, Entry { handle, idle });
+        mine
+    }
+
     /// The actor of a thread, loading it from the store if needed.
     pub async fn load(&self, id: &str) -> Result<ActorHandle, ThreadError> {
         let mut actors = self.actors.lock().await;
-        if let Some(h) = actors.get(id) {
-            return Ok(h.clone());
+        if let Some(entry) = actors.get(id) {
+            return Ok(entry.handle.clone());
         }
         let row = self
             .store
@@ -81,28 +112,34 @@ impl ThreadHub {
             .await?
             .ok_or_else(|| ThreadError::NotFound(id.to_owned()))?;
         let turns = self.store.turns(id).await?;
-        let count = turns.len() as i64;
+        let turn_count = turns.len() as i64;
         // A turn still "in progress" in the store was cut off by a crash or kill: the actor ends
         // it `interrupted` before anything else.
-        let stale: Vec<_> = turns
+        let stale_turns: Vec<_> = turns
             .into_iter()
-            .filter(|t| t.status == "inProgress")
+            .filter(|t| t.status == TurnState::InProgress)
             .collect();
-        let handle = ThreadActor::spawn(
-            self.store.clone(),
-            self.services.clone(),
+        let (handle, idle) = ThreadActor::spawn(Spawn {
+            store: self.store.clone(),
+            services: self.services.clone(),
             row,
-            true,
-            stale,
-            count,
-        );
-        actors.insert(id.to_owned(), handle.clone());
-        Ok(handle)
+            stored: true,
+            stale_turns,
+            turn_count,
+        });
+        let mine = handle.clone();
+        actors.insert(id.to_owned(), Entry { handle, idle });
+        Ok(mine)
     }
 
     /// The actor of a thread if it is loaded; never touches the store.
     pub async fn loaded(&self, id: &str) -> Option<ActorHandle> {
-        self.actors.lock().await.get(id).cloned()
+        self.actors.lock().await.get(id).map(|e| e.handle.clone())
+    }
+
+    /// How many threads are loaded.
+    pub async fn loaded_count(&self) -> usize {
+        self.actors.lock().await.len()
     }
 
     /// The status of each given thread: a loaded thread reports its actor's, any other is
@@ -112,9 +149,20 @@ impl ThreadHub {
         ids.map(|id| {
             actors
                 .get(id)
-                .map_or(ThreadStatus::NotLoaded, |h| h.status())
+                .map_or(ThreadStatus::NotLoaded, |e| e.handle.status())
         })
         .collect()
+    }
+
+    /// Threads with a turn running now.
+    pub async fn active(&self) -> Vec<ActorHandle> {
+        self.actors
+            .lock()
+            .await
+            .values()
+            .filter(|e| matches!(e.handle.status(), ThreadStatus::Active { .. }))
+            .map(|e| e.handle.clone())
+            .collect()
     }
 
     /// Drops a connection's subscriptions on the given threads.
@@ -137,13 +185,55 @@ impl ThreadHub {
         Ok(ids.len())
     }
 
-    pub fn services(&self) -> &Arc<AgentServices> {
-        &self.services
+    /// Unloads the threads idle for at least `idle`; returns how many.
+    pub async fn sweep(&self, idle: Duration) -> usize {
+        let mut actors = self.actors.lock().await;
+        let idle_ids: Vec<String> = actors
+            .iter()
+            .filter(|(_, e)| e.handle.leases() == 1 && e.idle.idle_for().is_some_and(|d| d >= idle))
+            .map(|(id, _)| id.clone())
+            .collect();
+        let mut stopping = Vec::with_capacity(idle_ids.len());
+        for id in &idle_ids {
+            if let Some(entry) = actors.remove(id) {
+                stopping.push(entry.handle);
+            }
+        }
+        drop(actors);
+        for handle in &stopping {
+            handle.shutdown().await;
+        }
+        if !stopping.is_empty() {
+            tracing::debug!(threads = stopping.len(), "unloaded idle threads");
+            crate::heap::release_free_memory();
+        }
+        stopping.len()
+    }
+
+    /// Sweeps every `idle / 4` (at least once a second) for as long as the hub lives.
+    pub fn start_unloading(self: &Arc<Self>, idle: Duration) {
+        let hub: Weak<ThreadHub> = Arc::downgrade(self);
+        let period = (idle / 4)
+            .max(Duration::from_secs(1))
+            .min(idle.max(Duration::from_millis(100)));
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(period).await;
+                let Some(hub) = hub.upgrade() else { return };
+                hub.sweep(idle).await;
+            }
+        });
     }
 
     /// Stops every actor after it has committed what it holds.
     pub async fn shutdown(&self) {
-        let handles: Vec<ActorHandle> = self.actors.lock().await.drain().map(|(_, h)| h).collect();
+        let handles: Vec<ActorHandle> = self
+            .actors
+            .lock()
+            .await
+            .drain()
+            .map(|(_, e)| e.handle)
+            .collect();
         for h in handles {
             h.shutdown().await;
         }

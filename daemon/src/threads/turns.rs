@@ -1,28 +1,34 @@
 //! The actor's side of turns: at most one running turn per thread, `turn/start` idempotency,
 //! steering input into the running turn, interrupts, and the status changes around them.
 //!
-//! The turn itself runs in its own task (`agent::run_turn`) and talks back through the actor's
-//! queue like any producer, so its events are ordered and committed like every other event.
+//! The turn itself runs in its own task (`agent::spawn_turn`) and talks back through its
+//! `ThreadLink`, so its events are ordered and committed like every other event.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 
 use agentd_protocol::{
-    ThreadActiveFlag, ThreadItem, ThreadStatus, Turn, TurnStartParams, TurnStatus, UserInput,
+    ItemCompletedNotification, ItemStartedNotification, ThreadItem, ThreadStatus,
+    ThreadStatusChangedNotification, Turn, TurnCompletedNotification, TurnStartParams,
+    TurnStartResponse, TurnStartedNotification, TurnStatus, TurnSteerResponse, UserInput,
     UserMessageItem,
 };
-use serde_json::{json, Value};
+use serde_json::Value;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use super::actor::{ActorHandle, Deferred, Reply, ThreadActor};
+use super::actor::ThreadActor;
+use super::commit::Deferred;
 use super::convert::settings_of;
-use super::{unix_now, ThreadError};
+use super::handle::{ActorHandle, Reply};
+use super::ThreadError;
 use crate::agent::{self, TurnSpec};
+use crate::clock::{now_ms, unix_now};
 use crate::model::HistoryItem;
-use crate::store::{HistoryRow, ItemRow, Projection, TurnRow};
+use crate::port::{input_text, ThreadLink, ThreadSettings};
+use crate::store::{HistoryRow, ItemRow, Projection, TurnRow, TurnState};
 
 /// Remembered `clientRequestId`s per thread; beyond this the oldest are forgotten.
-const IDEMPOTENCY_MEMORY: usize = 1024;
+const IDEMPOTENCY_MEMORY: usize = 256;
 /// Longest preview kept for thread lists, in characters.
 const PREVIEW_CHARS: usize = 200;
 
@@ -45,14 +51,9 @@ pub(super) enum TurnCommand {
     Compact {
         reply: Reply<Value>,
     },
-    /// From the turn task, after it has queued its `turn/completed`.
-    Finished {
-        turn_id: String,
-    },
-    /// From the turn task: it is (or no longer is) waiting on an approval.
-    Waiting {
-        turn_id: String,
-        waiting: bool,
+    /// Interrupt whatever turn runs (the daemon is stopping); answers whether one did.
+    InterruptRunning {
+        reply: Reply<bool>,
     },
 }
 
@@ -62,22 +63,22 @@ struct RunningTurn {
     steer: mpsc::UnboundedSender<Vec<UserInput>>,
 }
 
-pub(super) struct TurnState {
+pub(super) struct TurnSlot {
     running: Option<RunningTurn>,
     /// Turns the thread has had (the next turn's position).
     count: i64,
     /// `clientRequestId` → the first answer, so retries return it and start nothing.
     answered: HashMap<String, Value>,
-    answered_order: std::collections::VecDeque<String>,
+    answered_order: VecDeque<String>,
 }
 
-impl TurnState {
+impl TurnSlot {
     pub(super) fn new(count: i64) -> Self {
-        TurnState {
+        TurnSlot {
             running: None,
             count,
             answered: HashMap::new(),
-            answered_order: Default::default(),
+            answered_order: VecDeque::new(),
         }
     }
 
@@ -104,102 +105,34 @@ impl TurnState {
         self.answered_order.push_back(key.clone());
         self.answered.insert(key, answer);
     }
-}
 
-/// Joins the text parts of an input for the model; images are not sent yet.
-pub fn input_text(input: &[UserInput]) -> String {
-    input
-        .iter()
-        .filter_map(|i| match i {
-            UserInput::Text { text, .. } => Some(text.as_str()),
-            _ => None,
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
-}
-
-pub fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
+    fn conflict(&self, thread_id: &str) -> Result<(), ThreadError> {
+        match &self.running {
+            Some(r) => Err(ThreadError::Conflict(format!(
+                "turn {} is already running on thread {thread_id}",
+                r.id
+            ))),
+            None => Ok(()),
+        }
+    }
 }
 
 impl ThreadActor {
     pub(super) fn handle_turn(&mut self, cmd: TurnCommand) {
         match cmd {
-            TurnCommand::Start { params, reply } => {
-                let key = params
-                    .client_request_id
-                    .clone()
-                    .map(|k| format!("start:{k}"));
-                if let Some(prev) = key.as_ref().and_then(|k| self.turns.answered.get(k)) {
-                    let _ = reply.send(Ok(prev.clone()));
-                    return;
-                }
-                match self.start_turn(*params) {
-                    Ok(answer) => {
-                        if let Some(k) = key {
-                            self.turns.remember(k, answer.clone());
-                        }
-                        self.deferred.push(Deferred::Json(reply, answer));
-                    }
-                    Err(e) => {
-                        let _ = reply.send(Err(e));
-                    }
-                }
-            }
+            TurnCommand::Start { params, reply } => self.on_start(*params, reply),
             TurnCommand::Steer {
                 input,
                 expected_turn_id,
                 client_request_id,
                 reply,
-            } => {
-                let key = client_request_id.map(|k| format!("steer:{k}"));
-                if let Some(prev) = key.as_ref().and_then(|k| self.turns.answered.get(k)) {
-                    let _ = reply.send(Ok(prev.clone()));
-                    return;
-                }
-                let answer = match &self.turns.running {
-                    None => Err(ThreadError::Conflict(format!(
-                        "no turn is running on thread {}",
-                        self.row.id
-                    ))),
-                    Some(r) if r.id != expected_turn_id => Err(ThreadError::Conflict(format!(
-                        "expectedTurnId {expected_turn_id} is stale: the running turn is {}",
-                        r.id
-                    ))),
-                    Some(r) => {
-                        let _ = r.steer.send(input);
-                        Ok(json!({ "turnId": r.id }))
-                    }
-                };
-                if let (Ok(a), Some(k)) = (&answer, key) {
-                    self.turns.remember(k, a.clone());
-                }
-                let _ = reply.send(answer);
-            }
+            } => self.on_steer(input, expected_turn_id, client_request_id, reply),
             TurnCommand::Interrupt { turn_id, reply } => {
-                let answer = match &self.turns.running {
-                    Some(r) if r.id == turn_id => {
-                        r.cancel.cancel();
-                        Ok(())
-                    }
-                    // Already over: interrupting it again is a harmless no-op.
-                    _ if self
-                        .turns
-                        .answered
-                        .values()
-                        .any(|v| v["turn"]["id"] == turn_id) =>
-                    {
-                        Ok(())
-                    }
-                    _ => Err(ThreadError::NotFound(format!(
-                        "turn {turn_id} on thread {}",
-                        self.row.id
-                    ))),
-                };
-                let _ = reply.send(answer);
+                let _ = reply.send(self.interrupt(&turn_id));
+            }
+            TurnCommand::InterruptRunning { reply } => {
+                self.turns.cancel_running();
+                let _ = reply.send(Ok(self.turns.is_running()));
             }
             TurnCommand::Compact { reply } => match self.start_compaction() {
                 Ok(answer) => self.deferred.push(Deferred::Json(reply, answer)),
@@ -207,32 +140,100 @@ impl ThreadActor {
                     let _ = reply.send(Err(e));
                 }
             },
-            TurnCommand::Finished { turn_id } => {
-                if self.turns.running.as_ref().is_some_and(|r| r.id == turn_id) {
-                    self.cancel_all_approvals();
-                    self.turns.running = None;
-                    self.set_status(ThreadStatus::Idle);
+        }
+    }
+
+    fn on_start(&mut self, params: TurnStartParams, reply: Reply<Value>) {
+        let key = params
+            .client_request_id
+            .clone()
+            .map(|k| format!("start:{k}"));
+        if let Some(prev) = key.as_ref().and_then(|k| self.turns.answered.get(k)) {
+            let _ = reply.send(Ok(prev.clone()));
+            return;
+        }
+        match self.start_turn(params) {
+            Ok(answer) => {
+                if let Some(k) = key {
+                    self.turns.remember(k, answer.clone());
                 }
+                self.deferred.push(Deferred::Json(reply, answer));
             }
-            TurnCommand::Waiting { turn_id, waiting } => {
-                if self.turns.running.as_ref().is_some_and(|r| r.id == turn_id) {
-                    let flags = if waiting {
-                        vec![ThreadActiveFlag::WaitingOnApproval]
-                    } else {
-                        Vec::new()
-                    };
-                    self.set_status(ThreadStatus::Active {
-                        active_flags: flags,
-                    });
-                }
+            Err(e) => {
+                let _ = reply.send(Err(e));
             }
+        }
+    }
+
+    fn on_steer(
+        &mut self,
+        input: Vec<UserInput>,
+        expected_turn_id: String,
+        client_request_id: Option<String>,
+        reply: Reply<Value>,
+    ) {
+        let key = client_request_id.map(|k| format!("steer:{k}"));
+        if let Some(prev) = key.as_ref().and_then(|k| self.turns.answered.get(k)) {
+            let _ = reply.send(Ok(prev.clone()));
+            return;
+        }
+        let answer = match &self.turns.running {
+            None => Err(ThreadError::Conflict(format!(
+                "no turn is running on thread {}",
+                self.row.id
+            ))),
+            Some(r) if r.id != expected_turn_id => Err(ThreadError::Conflict(format!(
+                "expectedTurnId {expected_turn_id} is stale: the running turn is {}",
+                r.id
+            ))),
+            Some(r) => {
+                let _ = r.steer.send(input);
+                to_value(&TurnSteerResponse {
+                    turn_id: r.id.clone(),
+                })
+            }
+        };
+        if let (Ok(a), Some(k)) = (&answer, key) {
+            self.turns.remember(k, a.clone());
+        }
+        let _ = reply.send(answer);
+    }
+
+    fn interrupt(&mut self, turn_id: &str) -> Result<(), ThreadError> {
+        match &self.turns.running {
+            Some(r) if r.id == turn_id => {
+                r.cancel.cancel();
+                Ok(())
+            }
+            // Already over: interrupting it again is a harmless no-op.
+            _ if self
+                .turns
+                .answered
+                .values()
+                .any(|v| v["turn"]["id"] == turn_id) =>
+            {
+                Ok(())
+            }
+            _ => Err(ThreadError::NotFound(format!(
+                "turn {turn_id} on thread {}",
+                self.row.id
+            ))),
+        }
+    }
+
+    /// The running turn has queued its `turn/completed`.
+    pub(super) fn turn_finished(&mut self, turn_id: &str) {
+        if self.turns.running.as_ref().is_some_and(|r| r.id == turn_id) {
+            self.cancel_all_approvals();
+            self.turns.running = None;
+            self.set_status(ThreadStatus::Idle);
         }
     }
 
     /// Ends a turn the store still shows running after a restart.
     pub(super) fn end_stale_turn(&mut self, mut t: TurnRow) {
         let now = unix_now();
-        t.status = "interrupted".into();
+        t.status = TurnState::Interrupted;
         t.completed_at = Some(now);
         t.duration_ms = t.started_at.map(|s| (now - s).max(0) * 1000);
         let turn = Turn {
@@ -252,9 +253,13 @@ impl ThreadActor {
             .error
             .as_ref()
             .and_then(|e| serde_json::to_value(e).ok());
-        let id = self.row.id.clone();
         self.projections.push(Projection::Turn(t));
-        self.push_event("turn/completed", json!({ "threadId": id, "turn": turn }));
+        let thread_id = self.row.id.clone();
+        self.push(&TurnCompletedNotification {
+            thread_id,
+            turn,
+            seq: 0,
+        });
     }
 
     pub(super) fn set_status(&mut self, status: ThreadStatus) {
@@ -262,22 +267,18 @@ impl ThreadActor {
             return;
         }
         let _ = self.status.send(status.clone());
-        let id = self.row.id.clone();
-        self.push_event(
-            "thread/status/changed",
-            json!({ "threadId": id, "status": status }),
-        );
+        let thread_id = self.row.id.clone();
+        self.push(&ThreadStatusChangedNotification {
+            thread_id,
+            status,
+            seq: 0,
+        });
     }
 
     /// Starts a turn: records it, emits `turn/started` and the user's message, and spawns the
     /// turn task. Returns the `turn/start` answer, sent once this batch is committed.
     fn start_turn(&mut self, p: TurnStartParams) -> Result<Value, ThreadError> {
-        if let Some(r) = &self.turns.running {
-            return Err(ThreadError::Conflict(format!(
-                "turn {} is already running on thread {}",
-                r.id, self.row.id
-            )));
-        }
+        self.turns.conflict(&self.row.id)?;
         if p.input.is_empty() {
             return Err(ThreadError::Invalid("input", "must not be empty".into()));
         }
@@ -317,22 +318,17 @@ impl ThreadActor {
     /// Starts a turn that compacts the history and ends (`thread/compact/start`); its answer is
     /// `{}`, its progress the turn's events.
     fn start_compaction(&mut self) -> Result<Value, ThreadError> {
-        if let Some(r) = &self.turns.running {
-            return Err(ThreadError::Conflict(format!(
-                "turn {} is already running on thread {}",
-                r.id, self.row.id
-            )));
-        }
+        self.turns.conflict(&self.row.id)?;
         let settings = settings_of(&self.row);
         self.launch_turn(settings, None, None)?;
-        Ok(json!({}))
+        Ok(Value::Object(Default::default()))
     }
 
     /// Records a new turn, emits `turn/started` (and the user's message, if any) and spawns the
     /// turn task: a normal turn with `input`, a compaction turn without.
     fn launch_turn(
         &mut self,
-        settings: super::ThreadSettings,
+        settings: ThreadSettings,
         client_request_id: Option<String>,
         input: Option<Vec<UserInput>>,
     ) -> Result<Value, ThreadError> {
@@ -355,7 +351,7 @@ impl ThreadActor {
             id: turn_id.clone(),
             thread_id: thread_id.clone(),
             position,
-            status: "inProgress".into(),
+            status: TurnState::InProgress,
             error: None,
             started_at: Some(started_at),
             completed_at: None,
@@ -364,83 +360,79 @@ impl ThreadActor {
             client_request_id,
             rolled_back: false,
         }));
-        self.push_event(
-            "turn/started",
-            json!({ "threadId": thread_id, "turn": turn }),
-        );
+        self.push(&TurnStartedNotification {
+            thread_id: thread_id.clone(),
+            turn: turn.clone(),
+            seq: 0,
+        });
         self.set_status(ThreadStatus::Active {
             active_flags: Vec::new(),
         });
         let compact_only = input.is_none();
         if let Some(input) = input {
-            let item_id = uuid::Uuid::now_v7().to_string();
-            self.push_user_message(&turn_id, item_id, input, 0);
+            self.push_user_message(&turn_id, input);
         }
-
         let cancel = CancellationToken::new();
-        let (steer_tx, steer_rx) = mpsc::unbounded_channel();
+        let (steer_tx, steer) = mpsc::unbounded_channel();
         let spec = TurnSpec {
-            thread_id,
-            turn_id: turn_id.clone(),
             started_at,
             cwd: self.row.cwd.clone(),
             model: self.row.model.clone(),
             provider: self.row.model_provider.clone(),
             settings,
+            session: self.session.clone(),
             compact_only,
+            cancel: cancel.clone(),
+            steer,
         };
-        let handle = self
-            .self_handle()
-            .ok_or_else(|| ThreadError::Closed(self.row.id.clone()))?;
-        agent::spawn_turn(
-            self.services.clone(),
-            TurnLink {
-                handle,
-                turn_id: turn_id.clone(),
-            },
-            spec,
-            cancel.clone(),
-            steer_rx,
+        let link = ThreadLink::new(
+            thread_id,
+            turn_id.clone(),
+            self.store.clone(),
+            self.port_sender(),
         );
+        agent::spawn_turn(self.services.clone(), link, spec);
         self.turns.running = Some(RunningTurn {
             id: turn_id,
             cancel,
             steer: steer_tx,
         });
-        Ok(json!({ "turn": turn }))
+        to_value(&TurnStartResponse { turn })
     }
 
-    /// Emits a user message item (started + completed) and its history entry.
-    fn push_user_message(
-        &mut self,
-        turn_id: &str,
-        item_id: String,
-        input: Vec<UserInput>,
-        position: i64,
-    ) {
+    /// Emits the turn's first item, the user's message (started + completed, position 0), and
+    /// its history entry.
+    fn push_user_message(&mut self, turn_id: &str, input: Vec<UserInput>) {
         let thread_id = self.row.id.clone();
         let text = input_text(&input);
+        let item_id = uuid::Uuid::now_v7().to_string();
         let item = ThreadItem::UserMessage(UserMessageItem {
             id: item_id.clone(),
             content: input,
         });
         let now = now_ms();
-        self.push_event(
-            "item/started",
-            json!({"threadId": thread_id, "turnId": turn_id, "item": item, "startedAtMs": now}),
-        );
-        self.push_event(
-            "item/completed",
-            json!({"threadId": thread_id, "turnId": turn_id, "item": item, "completedAtMs": now}),
-        );
+        self.push(&ItemStartedNotification {
+            thread_id: thread_id.clone(),
+            turn_id: turn_id.to_owned(),
+            item: item.clone(),
+            started_at_ms: now,
+            seq: 0,
+        });
         self.projections.push(Projection::Item(ItemRow {
             id: item_id,
             thread_id: thread_id.clone(),
             turn_id: turn_id.to_owned(),
-            position,
+            position: 0,
             kind: "userMessage".into(),
             payload: serde_json::to_value(&item).unwrap_or(Value::Null),
         }));
+        self.push(&ItemCompletedNotification {
+            thread_id: thread_id.clone(),
+            turn_id: turn_id.to_owned(),
+            item,
+            completed_at_ms: now,
+            seq: 0,
+        });
         let history = HistoryItem::UserMessage { text };
         self.projections.push(Projection::History(HistoryRow {
             thread_id,
@@ -450,32 +442,8 @@ impl ThreadActor {
     }
 }
 
-/// What a turn task holds to talk to its thread.
-#[derive(Clone)]
-pub struct TurnLink {
-    pub handle: ActorHandle,
-    pub turn_id: String,
-}
-
-impl TurnLink {
-    /// Tells the actor the turn is over; sent after `turn/completed` was queued, so no event of
-    /// the turn can follow it.
-    pub async fn finished(&self) {
-        self.handle
-            .send_turn_command(TurnCommand::Finished {
-                turn_id: self.turn_id.clone(),
-            })
-            .await;
-    }
-
-    pub async fn waiting_on_approval(&self, waiting: bool) {
-        self.handle
-            .send_turn_command(TurnCommand::Waiting {
-                turn_id: self.turn_id.clone(),
-                waiting,
-            })
-            .await;
-    }
+fn to_value<T: serde::Serialize>(answer: &T) -> Result<Value, ThreadError> {
+    serde_json::to_value(answer).map_err(|e| ThreadError::Invalid("answer", e.to_string()))
 }
 
 impl ActorHandle {
@@ -504,6 +472,12 @@ impl ActorHandle {
 
     pub async fn interrupt_turn(&self, turn_id: String) -> Result<(), ThreadError> {
         self.turn_command(|reply| TurnCommand::Interrupt { turn_id, reply })
+            .await
+    }
+
+    /// Interrupts the running turn, if any; true when one was running.
+    pub async fn interrupt_running(&self) -> Result<bool, ThreadError> {
+        self.turn_command(|reply| TurnCommand::InterruptRunning { reply })
             .await
     }
 

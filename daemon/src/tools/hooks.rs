@@ -24,14 +24,15 @@ use std::time::{Duration, Instant};
 use agentd_protocol::{
     HookCompletedNotification, HookEventName, HookExecutionMode, HookHandlerType, HookInfo,
     HookOutputEntry, HookOutputEntryKind, HookRunStatus, HookRunSummary, HookScope, HookSource,
-    HookStartedNotification, ServerNotification,
+    HookStartedNotification,
 };
 use serde_json::{json, Map, Value};
 use tokio_util::sync::CancellationToken;
 
 use super::exec::{self, ExecError, ExecRequest, Stream};
+use crate::clock::unix_now;
 use crate::config::{HookConfig, HooksConfig, Origin};
-use crate::threads::{unix_now, ThreadError, TurnEmitter};
+use crate::port::{ThreadError, TurnEmitter};
 
 /// Bytes of a hook's stderr kept as its reason; the rest is cut.
 const REASON_CAP: usize = 8 * 1024;
@@ -177,8 +178,8 @@ impl HookSite<'_> {
         }
         let mut payload = Map::new();
         payload.insert("event".into(), event.name().into());
-        payload.insert("threadId".into(), self.emitter.thread_id.clone().into());
-        payload.insert("turnId".into(), self.emitter.turn_id.clone().into());
+        payload.insert("threadId".into(), self.emitter.thread_id().into());
+        payload.insert("turnId".into(), self.emitter.turn_id().into());
         payload.insert("cwd".into(), self.cwd.display().to_string().into());
         if let Value::Object(details) = details {
             payload.extend(details);
@@ -229,19 +230,13 @@ impl HookSite<'_> {
             entries: Vec::new(),
         };
         let started = HookStartedNotification {
-            thread_id: self.emitter.thread_id.clone(),
-            turn_id: Some(self.emitter.turn_id.clone()),
+            thread_id: self.emitter.thread_id().to_owned(),
+            turn_id: Some(self.emitter.turn_id().to_owned()),
             run: run.clone(),
             hook: info.clone(),
             seq: 0,
         };
-        self.emitter
-            .event(
-                HookStartedNotification::METHOD,
-                serde_json::to_value(&started).unwrap_or(Value::Null),
-                Vec::new(),
-            )
-            .await?;
+        self.emitter.notify(&started, Vec::new()).await?;
 
         let clock = Instant::now();
         let end = self.execute(hook, input).await;
@@ -259,7 +254,7 @@ impl HookSite<'_> {
             ),
         };
         if let RunEnd::Failed(why) = &end {
-            tracing::warn!(thread = %self.emitter.thread_id, turn = %self.emitter.turn_id,
+            tracing::warn!(thread = %self.emitter.thread_id(), turn = %self.emitter.turn_id(),
                 event = event.name(), command = %info.command, "hook failed: {why}; carrying on");
         }
         run.status = status;
@@ -273,21 +268,15 @@ impl HookSite<'_> {
             });
         }
         let completed = HookCompletedNotification {
-            thread_id: self.emitter.thread_id.clone(),
-            turn_id: Some(self.emitter.turn_id.clone()),
+            thread_id: self.emitter.thread_id().to_owned(),
+            turn_id: Some(self.emitter.turn_id().to_owned()),
             run,
             hook: info,
             outcome: status,
             reason,
             seq: 0,
         };
-        self.emitter
-            .event(
-                HookCompletedNotification::METHOD,
-                serde_json::to_value(&completed).unwrap_or(Value::Null),
-                Vec::new(),
-            )
-            .await?;
+        self.emitter.notify(&completed, Vec::new()).await?;
         Ok(match end {
             RunEnd::Blocked(reason) => Some(reason),
             _ => None,

@@ -43,6 +43,7 @@ where
             outbound: out_tx,
             peer,
             scope: crate::auth::Scope::Admin,
+            permit: None,
         },
         writer,
     )
@@ -145,6 +146,7 @@ mod tests {
             max_frame_bytes: limit,
             outbound_queue: 8,
             request_queue: 8,
+            max_connections: 8,
         };
         let (mut link, _writer) = link_over(server_r, tokio::io::sink(), limits, "test".into());
         client_w.write_all(input).await.unwrap();

@@ -24,7 +24,7 @@ use hyper::header::{
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
 use tokio_rustls::TlsAcceptor;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
@@ -48,6 +48,8 @@ pub async fn serve(
     tls: Option<TlsAcceptor>,
     mut shutdown: tokio::sync::watch::Receiver<bool>,
 ) {
+    // One permit per WebSocket connection, held for its life: the cap is visible in one line.
+    let slots = Arc::new(Semaphore::new(limits.max_connections));
     loop {
         let (stream, peer) = tokio::select! {
             r = listener.accept() => match r {
@@ -62,18 +64,22 @@ pub async fn serve(
             _ = shutdown.changed() => return,
         };
         let _ = stream.set_nodelay(true);
-        let accept = accept.clone();
-        let gate = gate.clone();
+        let front = Front {
+            limits,
+            accept: accept.clone(),
+            gate: gate.clone(),
+            slots: slots.clone(),
+        };
         let tls = tls.clone();
         tokio::spawn(async move {
             match tls {
-                None => serve_http(stream, peer, limits, accept, gate).await,
+                None => serve_http(stream, peer, front).await,
                 Some(acceptor) => {
                     // A peer that connects and says nothing must not hold a task forever.
                     let handshake =
                         tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await;
                     match handshake {
-                        Ok(Ok(stream)) => serve_http(stream, peer, limits, accept, gate).await,
+                        Ok(Ok(stream)) => serve_http(stream, peer, front).await,
                         Ok(Err(e)) => tracing::debug!(%peer, error = %e, "TLS handshake failed"),
                         Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
                     }
@@ -86,15 +92,24 @@ pub async fn serve(
 /// How long a TLS client may take to finish its handshake.
 const TLS_HANDSHAKE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
+/// What every HTTP connection of the listener shares.
+#[derive(Clone)]
+struct Front {
+    limits: Limits,
+    accept: Accept,
+    gate: Arc<Gate>,
+    /// The connection cap ([`Limits::max_connections`]).
+    slots: Arc<Semaphore>,
+}
+
 /// One HTTP/1.1 connection (plain or TLS): health checks, or one WebSocket upgrade.
-async fn serve_http<S>(stream: S, peer: SocketAddr, limits: Limits, accept: Accept, gate: Arc<Gate>)
+async fn serve_http<S>(stream: S, peer: SocketAddr, front: Front)
 where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
     let service = hyper::service::service_fn(move |req| {
-        let accept = accept.clone();
-        let gate = gate.clone();
-        async move { Ok::<_, Infallible>(route(req, peer, limits, accept, &gate)) }
+        let front = front.clone();
+        async move { Ok::<_, Infallible>(route(req, peer, &front)) }
     });
     let conn = hyper::server::conn::http1::Builder::new()
         .serve_connection(TokioIo::new(stream), service)
@@ -110,13 +125,8 @@ fn text_response(status: StatusCode, body: &'static str) -> Response<Full<Bytes>
     resp
 }
 
-fn route(
-    mut req: Request<Incoming>,
-    peer: SocketAddr,
-    limits: Limits,
-    accept: Accept,
-    gate: &Gate,
-) -> Response<Full<Bytes>> {
+fn route(mut req: Request<Incoming>, peer: SocketAddr, front: &Front) -> Response<Full<Bytes>> {
+    let limits = front.limits;
     let is_upgrade = req
         .headers()
         .get(UPGRADE)
@@ -132,7 +142,7 @@ fn route(
         };
     }
     // Checked before anything else about the upgrade; the refusal says nothing but its status.
-    let grant = match gate.admit(req.headers()) {
+    let grant = match front.gate.admit(req.headers()) {
         Ok(grant) => grant,
         Err(refusal) => {
             tracing::info!(%peer, ?refusal, "websocket handshake refused");
@@ -142,6 +152,10 @@ fn route(
             };
             return text_response(status, "");
         }
+    };
+    let Ok(permit) = front.slots.clone().try_acquire_owned() else {
+        tracing::warn!(%peer, cap = limits.max_connections, "websocket connection refused: at the connection cap");
+        return text_response(StatusCode::SERVICE_UNAVAILABLE, "too many connections\n");
     };
     let key = match req.headers().get(SEC_WEBSOCKET_KEY) {
         Some(k)
@@ -157,6 +171,7 @@ fn route(
     };
     let on_upgrade = hyper::upgrade::on(&mut req);
     let subprotocol = grant.subprotocol.clone();
+    let accept = front.accept.clone();
     tokio::spawn(async move {
         match on_upgrade.await {
             Ok(upgraded) => {
@@ -175,7 +190,7 @@ fn route(
                 )
                 .await;
                 tracing::debug!(%peer, token = %grant.name, scope = %grant.scope, "websocket connection admitted");
-                accept(pump(ws, limits, peer.to_string(), grant));
+                accept(pump(ws, limits, peer.to_string(), grant, permit));
             }
             Err(e) => tracing::debug!(%peer, error = %e, "websocket upgrade failed"),
         }
@@ -208,7 +223,13 @@ fn codec_limit(max_frame_bytes: usize) -> usize {
 /// Splits the socket into a reader task and a writer task joined to the [`Link`] channels.
 /// The reader stops, and the writer sends a close frame, when the grant's `closed` fires (token
 /// revoked, daemon stopping).
-fn pump<S>(ws: WebSocketStream<S>, limits: Limits, peer: String, grant: Grant) -> Link
+fn pump<S>(
+    ws: WebSocketStream<S>,
+    limits: Limits,
+    peer: String,
+    grant: Grant,
+    permit: OwnedSemaphorePermit,
+) -> Link
 where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
@@ -309,5 +330,6 @@ where
         outbound: out_tx,
         peer,
         scope: grant.scope,
+        permit: Some(permit),
     }
 }

@@ -9,9 +9,10 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use agentd::agent::AgentServices;
+use agentd::clock::unix_now;
 use agentd::config::Config;
 use agentd::store::{Store, ThreadRow};
-use agentd::threads::{unix_now, ThreadHub};
+use agentd::threads::{ThreadHub, ThreadUpdate};
 use anyhow::{anyhow, Context, Result};
 use serde_json::{json, Value};
 
@@ -142,11 +143,9 @@ pub async fn emit_in_process(db: &Path, tasks: usize, total: u64) -> Result<(u64
     let mut set = tokio::task::JoinSet::new();
     for t in 0..tasks {
         let h = handle.clone();
-        let id = id.clone();
         set.spawn(async move {
             for i in 0..per_task {
-                let params = json!({"threadId": id, "threadName": format!("n{t}-{i}")});
-                h.emit("thread/name/updated", params, Vec::new()).await?;
+                h.update(ThreadUpdate::SetName(format!("n{t}-{i}"))).await?;
             }
             Ok::<_, anyhow::Error>(())
         });

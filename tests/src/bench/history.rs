@@ -11,10 +11,10 @@ use std::path::Path;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
+use agentd::clock::unix_now;
 use agentd::store::{
     CommitBatch, HistoryRow, ItemRow, NewEvent, Projection, Store, ThreadRow, TurnRow,
 };
-use agentd::threads::unix_now;
 use anyhow::{bail, Context, Result};
 use serde_json::{json, Value};
 use tokio::io::{AsyncBufReadExt, BufReader};
@@ -313,7 +313,7 @@ fn turn_row(thread: &str, id: &str, position: i64) -> TurnRow {
         id: id.to_owned(),
         thread_id: thread.to_owned(),
         position,
-        status: "completed".into(),
+        status: agentd::store::TurnState::Completed,
         error: None,
         started_at: Some(unix_now()),
         completed_at: Some(unix_now()),

@@ -31,7 +31,7 @@ pub fn run(args: ExecpolicyArgs) -> anyhow::Result<()> {
         ExecpolicyCommand::Check { rules, command } => {
             let dirs = if rules.is_empty() {
                 let mut d = Vec::new();
-                if let Ok(config) = crate::server::default_config_dir() {
+                if let Ok(config) = crate::paths::default_config_dir() {
                     d.push(config.join("rules"));
                 }
                 d.push(PathBuf::from(".agentd").join("rules"));

@@ -1,0 +1,219 @@
+//! One turn, start to finish: the turn task, its loop of model requests and tool calls, and its
+//! one `turn/completed`.
+//!
+//! Files: `fold.rs` (model events → items, pure), `request.rs` (one model request streamed
+//! into items), `calls.rs` (running the tool calls a response asked for), `lifecycle.rs`
+//! (the hooks at the two ends of a turn, and steered input), `finish.rs` (the end).
+
+mod calls;
+mod finish;
+pub mod fold;
+mod lifecycle;
+mod request;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Instant;
+
+use agentd_protocol::{TokenUsageBreakdown, TurnError, UserInput};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use super::compaction::{CompactError, Compaction, CompactionPolicy};
+use super::instructions::build_instructions;
+use super::services::AgentServices;
+use crate::model::{HistoryItem, ModelClient, ModelError};
+use crate::port::{ThreadError, ThreadLink, ThreadSettings, TurnEmitter};
+use crate::tools::SessionApprovals;
+
+/// What the thread hands a new turn.
+pub struct TurnSpec {
+    pub started_at: i64,
+    pub cwd: String,
+    pub model: String,
+    pub provider: String,
+    pub settings: ThreadSettings,
+    /// The thread's `acceptForSession` answers (owned by the thread, shared by its turns).
+    pub session: Arc<SessionApprovals>,
+    /// A `thread/compact/start` turn: compact the history and end.
+    pub compact_only: bool,
+    /// Interrupts the turn.
+    pub cancel: CancellationToken,
+    /// Input sent with `turn/steer`, taken before each model request.
+    pub steer: mpsc::UnboundedReceiver<Vec<UserInput>>,
+}
+
+/// How a turn ended.
+pub(crate) enum Ending {
+    Completed,
+    Interrupted,
+    Failed(TurnError),
+}
+
+impl Ending {
+    fn failed(message: impl Into<String>, kind: &str) -> Self {
+        Ending::Failed(TurnError {
+            message: message.into(),
+            kind: Some(kind.to_owned()),
+        })
+    }
+}
+
+impl From<ModelError> for Ending {
+    fn from(e: ModelError) -> Self {
+        Ending::failed(e.to_string(), e.kind())
+    }
+}
+
+impl From<CompactError> for Ending {
+    fn from(e: CompactError) -> Self {
+        match e {
+            CompactError::Interrupted => Ending::Interrupted,
+            CompactError::Model(e) => e.into(),
+            CompactError::Thread(e) => e.into(),
+        }
+    }
+}
+
+impl From<ThreadError> for Ending {
+    fn from(e: ThreadError) -> Self {
+        Ending::failed(e.to_string(), "internal")
+    }
+}
+
+impl From<fold::StreamViolation> for Ending {
+    fn from(e: fold::StreamViolation) -> Self {
+        Ending::failed(e.to_string(), "responseInvalid")
+    }
+}
+
+/// Starts the turn task. It always ends by queueing exactly one `turn/completed` and then
+/// telling the thread it is finished.
+pub fn spawn_turn(services: Arc<AgentServices>, link: ThreadLink, spec: TurnSpec) {
+    tokio::spawn(async move {
+        let clock = Instant::now();
+        let mut run = TurnRun::new(services, link.clone(), spec);
+        let ending = match run.run().await {
+            Ok(()) => Ending::Completed,
+            Err(e) => e,
+        };
+        run.finish(ending, clock).await;
+        link.finished().await;
+    });
+}
+
+struct TurnRun {
+    services: Arc<AgentServices>,
+    emitter: TurnEmitter,
+    spec: TurnSpec,
+    cwd: PathBuf,
+    history: Vec<HistoryItem>,
+    usage_total: TokenUsageBreakdown,
+    usage_turn: TokenUsageBreakdown,
+    turn_diff: String,
+    /// A Stop hook already sent the agent on in this turn (it may do so once).
+    stop_hook_continued: bool,
+    compaction: CompactionPolicy,
+}
+
+impl TurnRun {
+    fn new(services: Arc<AgentServices>, link: ThreadLink, spec: TurnSpec) -> Self {
+        TurnRun {
+            compaction: CompactionPolicy::new(&services.config),
+            cwd: PathBuf::from(&spec.cwd),
+            services,
+            emitter: TurnEmitter::new(link),
+            spec,
+            history: Vec::new(),
+            usage_total: TokenUsageBreakdown::default(),
+            usage_turn: TokenUsageBreakdown::default(),
+            turn_diff: String::new(),
+            stop_hook_continued: false,
+        }
+    }
+
+    fn cancel(&self) -> &CancellationToken {
+        &self.spec.cancel
+    }
+
+    async fn run(&mut self) -> Result<(), Ending> {
+        self.load().await?;
+        let client = self.services.client_for(&self.spec.provider)?;
+        if self.spec.compact_only {
+            return self.compact(&client).await;
+        }
+        let instructions = build_instructions(
+            self.spec.settings.base_instructions.as_deref(),
+            self.spec.settings.developer_instructions.as_deref(),
+            &self.cwd,
+        );
+        // UserPromptSubmit may refuse the prompt before the model sees it.
+        self.user_prompt_hooks().await?;
+        let tools = self.services.tools();
+        loop {
+            self.take_steered_input().await?;
+            if self.cancel().is_cancelled() {
+                return Err(Ending::Interrupted);
+            }
+            if self.compaction.due() {
+                self.compact(&client).await?;
+            }
+            let calls = self.request(&client, &instructions, &tools).await?;
+            if calls.is_empty() {
+                // New input steered in while the model answered still needs an answer; a Stop
+                // hook may send the agent on, once.
+                if self.spec.steer.is_empty() && !self.stop_hooks_continue().await? {
+                    return Ok(());
+                }
+                continue;
+            }
+            self.run_calls(calls, &tools).await?;
+        }
+    }
+
+    /// Reads the thread's history and usage so far. Everything queued before this turn (the
+    /// previous turn's last items, this turn's user message) is committed once the barrier
+    /// answers, so the store read is complete.
+    async fn load(&mut self) -> Result<(), Ending> {
+        let link = self.emitter.link();
+        link.barrier().await?;
+        let store = link.store();
+        let thread_id = link.thread_id().to_owned();
+        for v in store.history(&thread_id).await.map_err(ThreadError::from)? {
+            match serde_json::from_value::<HistoryItem>(v) {
+                Ok(h) => self.history.push(h),
+                Err(e) => tracing::warn!(error = %e, "skipping an unreadable history entry"),
+            }
+        }
+        for t in store.turns(&thread_id).await.map_err(ThreadError::from)? {
+            if let Some(u) = t
+                .usage
+                .and_then(|u| serde_json::from_value::<TokenUsageBreakdown>(u).ok())
+            {
+                self.usage_total = self.usage_total.add(&u);
+            }
+        }
+        let context = store
+            .context_tokens(&thread_id)
+            .await
+            .map_err(ThreadError::from)?;
+        self.compaction.start(context, &self.history);
+        Ok(())
+    }
+
+    /// Replaces the history with a summary of it (see `compaction.rs`).
+    async fn compact(&mut self, client: &ModelClient) -> Result<(), Ending> {
+        if self.history.is_empty() {
+            return Ok(());
+        }
+        let compaction = Compaction {
+            client,
+            model: &self.spec.model,
+            emitter: &mut self.emitter,
+            cancel: &self.spec.cancel,
+            policy: &mut self.compaction,
+        };
+        self.history = compaction.run(&self.history).await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,21 @@
+//! What thread operations fail with. Defined beside the port because turns and tools return it
+//! too; `rpc::error` maps each kind to one JSON-RPC code.
+
+use crate::store::StoreError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ThreadError {
+    #[error("thread not found: {0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{0}: {1}")]
+    Invalid(&'static str, String),
+    #[error("thread {0} is shutting down")]
+    Closed(String),
+    /// The commit failed; the string is the id it was logged under.
+    #[error("could not save the change (error id {0})")]
+    CommitFailed(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}

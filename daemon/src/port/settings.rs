@@ -1,0 +1,33 @@
+//! The per-thread choices a turn runs under, kept in the thread row's `settings` JSON.
+
+use agentd_protocol::{AskForApproval, SandboxPolicy};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ThreadSettings {
+    pub approval_policy: AskForApproval,
+    pub sandbox: SandboxPolicy,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base_instructions: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub developer_instructions: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reasoning_effort: Option<String>,
+}
+
+impl Default for ThreadSettings {
+    /// What a thread whose stored settings cannot be read falls back to: the most careful
+    /// policy that still works (read-only, ask on request).
+    fn default() -> Self {
+        ThreadSettings {
+            approval_policy: AskForApproval::OnRequest,
+            sandbox: SandboxPolicy::ReadOnly {
+                network_access: false,
+            },
+            base_instructions: None,
+            developer_instructions: None,
+            reasoning_effort: None,
+        }
+    }
+}

@@ -1,0 +1,231 @@
+//! The actor's group commit: events wait in a queue with their seqs, are committed in one
+//! transaction per batch, and only then fanned out and answered.
+//!
+//! Streamed deltas still queued behind the commit in flight are merged into one event per item
+//! (`docs/decisions/010-merged-deltas.md`): the text, its order and the seq sequence are
+//! unchanged, only the number of events is smaller.
+
+use agentd_protocol::ServerNotification;
+use bytes::Bytes;
+use serde_json::Value;
+
+use super::actor::ThreadActor;
+use super::handle::Reply;
+use super::ThreadError;
+use crate::clock::unix_now;
+use crate::store::{CommitBatch, NewEvent, RowWrite, ThreadRow};
+
+/// Largest delta text a merged event carries (bytes); past it the next delta starts a new event,
+/// so no client gets one huge frame.
+const MAX_MERGED_DELTA: usize = 16 * 1024;
+
+/// The streamed-delta methods: consecutive queued deltas of one of these may be merged.
+const MERGEABLE: [&str; 3] = [
+    "item/agentMessage/delta",
+    "item/reasoning/summaryTextDelta",
+    "item/commandExecution/outputDelta",
+];
+
+/// The params that name the text a delta extends: its turn, item and (for reasoning) summary
+/// part. Two deltas extend the same text when these are equal.
+const MERGE_KEY: [&str; 3] = ["turnId", "itemId", "summaryIndex"];
+
+/// An event with its seq, waiting for the commit; its params stay a `Value` until then so a
+/// streamed delta can still be merged into it.
+#[derive(Debug)]
+pub(super) struct Queued {
+    seq: u64,
+    kind: &'static str,
+    params: Value,
+    /// A fire-and-forget streamed delta, which later deltas of the same text may extend.
+    mergeable: bool,
+}
+
+/// An event serialised once, committed, and then sent to every subscriber as the same bytes.
+#[derive(Debug, Clone)]
+pub(super) struct Sealed {
+    pub seq: u64,
+    pub kind: &'static str,
+    pub payload: String,
+    pub frame: Bytes,
+}
+
+impl Queued {
+    fn seal(self) -> Sealed {
+        let payload = self.params.to_string();
+        let frame = super::event::frame_for(self.kind, &payload);
+        Sealed {
+            seq: self.seq,
+            kind: self.kind,
+            payload,
+            frame,
+        }
+    }
+}
+
+/// An answer held back until the batch it belongs to is committed.
+pub(super) enum Deferred {
+    Row(Reply<ThreadRow>),
+    Seq(Reply<u64>, u64),
+    Unit(Reply<()>),
+    Json(Reply<Value>, Value),
+    Rollback(Reply<super::history::RollbackOutcome>, Vec<String>),
+}
+
+impl ThreadActor {
+    /// Queues a notification of this thread; returns its seq.
+    pub(super) fn push<N: ServerNotification>(&mut self, notification: &N) -> u64 {
+        match serde_json::to_value(notification) {
+            Ok(params) => self.push_event(N::METHOD, params),
+            Err(e) => {
+                tracing::error!(thread = %self.row.id, method = N::METHOD, error = %e, "cannot serialise an event");
+                0
+            }
+        }
+    }
+
+    /// Assigns the next seq, stamps it into the params and queues the event.
+    pub(super) fn push_event(&mut self, method: &'static str, mut params: Value) -> u64 {
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        if let Value::Object(map) = &mut params {
+            map.insert("seq".into(), Value::from(seq));
+        }
+        self.pending.push(Queued {
+            seq,
+            kind: method,
+            params,
+            mergeable: false,
+        });
+        self.row_dirty = true;
+        seq
+    }
+
+    /// Queues an event from a turn: a streamed delta may be merged into the delta queued just
+    /// before it when that extends the same text and has room left. A paced stream, each delta
+    /// committed before the next arrives, is not merged at all.
+    pub(super) fn push_from_turn(&mut self, method: &'static str, params: Value, plain: bool) {
+        if !plain || !MERGEABLE.contains(&method) {
+            self.push_event(method, params);
+            return;
+        }
+        let Some(addition) = params.get("delta").and_then(Value::as_str) else {
+            self.push_event(method, params);
+            return;
+        };
+        if let Some(last) = self.pending.last_mut() {
+            let same_text = last.mergeable
+                && last.kind == method
+                && MERGE_KEY
+                    .iter()
+                    .all(|k| last.params.get(k) == params.get(k));
+            if let Some(Value::String(text)) = last.params.get_mut("delta") {
+                if same_text && text.len() + addition.len() <= MAX_MERGED_DELTA {
+                    text.push_str(addition);
+                    return;
+                }
+            }
+        }
+        self.push_event(method, params);
+        if let Some(last) = self.pending.last_mut() {
+            last.mergeable = true;
+        }
+    }
+
+    pub(super) fn pending_events(&self) -> usize {
+        self.pending.len()
+    }
+
+    /// Commits the batch, then fans it out, then answers the commands that made it.
+    pub(super) async fn flush(&mut self) {
+        let deferred = std::mem::take(&mut self.deferred);
+        if !self.row_dirty && self.pending.is_empty() && self.projections.is_empty() {
+            // Nothing to write: answers waiting on "committed" (barriers) are already true.
+            self.answer(deferred, None);
+            return;
+        }
+        let now = unix_now();
+        self.row.last_seq = self.next_seq - 1;
+        if !self.pending.is_empty() {
+            self.row.updated_at = now;
+        }
+        // Serialised once, now that no delta can be merged into them any more.
+        let events: Vec<Sealed> = std::mem::take(&mut self.pending)
+            .into_iter()
+            .map(Queued::seal)
+            .collect();
+        let batch = CommitBatch {
+            thread: self.row.clone(),
+            events: events
+                .iter()
+                .map(|e| NewEvent {
+                    seq: e.seq,
+                    kind: e.kind.to_owned(),
+                    payload: e.payload.clone(),
+                    created_at: now,
+                })
+                .collect(),
+            projections: std::mem::take(&mut self.projections),
+        };
+        // Most batches (every streamed delta) only advance `last_seq`/`updated_at`; the store
+        // then skips the upsert that rewrites the row's index entries.
+        let row_write = if self.row_stored && self.row.only_progress_differs(&self.committed) {
+            RowWrite::Progress
+        } else {
+            RowWrite::Upsert
+        };
+        match self.store.commit_with(&batch, row_write).await {
+            Ok(()) => {
+                self.committed = self.row.clone();
+                self.row_stored = true;
+                self.row_dirty = false;
+                self.fan_out(&events);
+                self.answer(deferred, None);
+            }
+            Err(e) => {
+                // Nothing of the batch reached a client; rewind so seq stays gap-free.
+                let id = crate::errors::log_id(&e);
+                tracing::error!(thread = %self.row.id, error = %e, error_id = %id, "commit failed; events dropped");
+                self.row = self.committed.clone();
+                self.next_seq = self.committed.last_seq + 1;
+                self.answer(deferred, Some(id));
+            }
+        }
+    }
+
+    /// Answers held-back commands: with their results, or with the commit's failure.
+    fn answer(&self, deferred: Vec<Deferred>, failure: Option<String>) {
+        let err = || ThreadError::CommitFailed(failure.clone().unwrap_or_default());
+        let failed = failure.is_some();
+        for d in deferred {
+            match d {
+                Deferred::Row(r) => {
+                    let _ = r.send(if failed {
+                        Err(err())
+                    } else {
+                        Ok(self.committed.clone())
+                    });
+                }
+                Deferred::Seq(r, seq) => {
+                    let _ = r.send(if failed { Err(err()) } else { Ok(seq) });
+                }
+                Deferred::Unit(r) => {
+                    let _ = r.send(if failed { Err(err()) } else { Ok(()) });
+                }
+                Deferred::Json(r, v) => {
+                    let _ = r.send(if failed { Err(err()) } else { Ok(v) });
+                }
+                Deferred::Rollback(r, changed_files) => {
+                    let _ = r.send(if failed {
+                        Err(err())
+                    } else {
+                        Ok(super::history::RollbackOutcome {
+                            thread: self.committed.clone(),
+                            changed_files,
+                        })
+                    });
+                }
+            }
+        }
+    }
+}
