@@ -85,7 +85,7 @@ fuzz:
 		done; \
 	else \
 		echo "fuzz: no nightly toolchain; running the stable smoke fuzzer for $(FUZZ_SECS) s per target"; \
-		AGENTD_FUZZ_SECS=$(FUZZ_SECS) $(CARGO) test -p agentd-tests --test fuzz_smoke -- --nocapture; \
+		AGENTD_FUZZ_SECS=$(FUZZ_SECS) $(CARGO) test -p agentd-tests --test e2e fuzz_smoke -- --nocapture; \
 	fi
 
 ## The TypeScript SDK (clients/typescript): npm ci, tsc, then `node --test` against the built

@@ -83,6 +83,11 @@ impl Daemon {
         if left > 0 {
             tracing::warn!(threads = left, "turns still running at shutdown");
         }
+        // A thread's status turns idle when its turn says it is done, which is before the
+        // batch holding its `turn/completed` is committed and sent; wait for that too.
+        for handle in &running {
+            let _ = handle.barrier().await;
+        }
     }
 
     /// A client answered one of our requests (an approval): route it to the thread that asked.

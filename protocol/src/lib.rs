@@ -16,6 +16,8 @@ pub mod methods;
 pub mod notification;
 pub mod params;
 pub mod policy;
+#[doc(hidden)]
+pub mod reference;
 pub mod schema;
 pub mod thread;
 pub mod turn;

@@ -61,7 +61,7 @@ pub(crate) fn assert_matches_file(file: &str, name: Option<&str>, value: &Value)
 
 /// `shared/reference/codex-app-server/` beside the workspace.
 pub(crate) fn codex_reference_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/reference/codex-app-server")
+    crate::reference::reference_dir("codex-app-server")
 }
 
 fn definition<'a>(bundle: &'a Value, name: &str) -> &'a Value {

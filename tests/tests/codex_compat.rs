@@ -21,7 +21,7 @@ use agentd_tests::{Agentd, Client, Options};
 use serde_json::{json, Value};
 
 fn reference_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/reference/codex-app-server")
+    agentd_protocol::reference::reference_dir("codex-app-server")
 }
 
 fn read_json(file: &str) -> Value {

@@ -2,8 +2,6 @@
 //! profile and `-c` overrides, where each came from, secrets redacted, in shapes Codex clients
 //! accept.
 
-use std::path::PathBuf;
-
 use agentd_tests::{Agentd, Options};
 use serde_json::{json, Value};
 
@@ -38,8 +36,8 @@ approval_policy = "untrusted"
 
 /// Validates `value` against a definition of Codex's app-server schema.
 fn assert_codex_valid(definition: &str, value: &Value) {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../shared/reference/codex-app-server/codex_app_server_protocol.v2.schemas.json");
+    let dir = agentd_protocol::reference::reference_dir("codex-app-server")
+        .join("codex_app_server_protocol.v2.schemas.json");
     let text = std::fs::read_to_string(&dir).unwrap();
     let bundle: Value = serde_json::from_str(&text).unwrap();
     let schema = json!({

@@ -2,8 +2,6 @@
 //! assembly (text, both reasoning fields, tool-call fragments, Ollama's whole calls), freeform
 //! tools, usage, the request body, and how a stream may end.
 
-mod model_support;
-
 use agentd::model::{HistoryItem, ModelError, ModelEvent, OutputItem, ToolSpec, Usage, WireApi};
 use agentd_tests::mock_llm::{ChatQuirks, ChatStep, MockLlm, ReasoningField, Scripted};
 use serde_json::json;

@@ -1,8 +1,6 @@
 //! The Responses API client against the real mock model server over loopback: how the stream
 //! becomes events and items, and what the request carries.
 
-mod model_support;
-
 use agentd::model::{HistoryItem, ModelError, ModelEvent, OutputItem, ToolSpec, Usage, WireApi};
 use agentd_tests::mock_llm::{MockLlm, Scripted, Step, Usage as MockUsage};
 use serde_json::json;

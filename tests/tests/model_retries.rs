@@ -2,8 +2,6 @@
 //! go wrong: request retries and server hints, errors that must not be retried, broken,
 //! silent and malformed streams, and cancellation.
 
-mod model_support;
-
 use std::time::{Duration, Instant};
 
 use agentd::model::{ModelError, ModelEvent, WireApi};

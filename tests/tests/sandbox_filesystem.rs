@@ -3,7 +3,7 @@
 //! and no mount call can change that, even for a root daemon. Run through `agentd
 //! sandbox-exec` directly, exactly as the daemon runs it.
 
-mod sandbox_support;
+use crate::sandbox_support;
 
 use sandbox_support::{confinement_or_refusal, Workspace};
 
@@ -231,6 +231,9 @@ fn a_protected_symlink_dangling_into_the_workspace_cannot_be_brought_to_life() {
          || echo denied; (echo evil > .git/config) 2>/dev/null || echo denied",
     );
     assert_eq!(r.stdout, "denied\ndenied\n", "{r:?}");
+    // The placeholder that kept the target from being created is removed by the helper's
+    // cleaner after the command is reported done (off its critical path): wait for that.
+    ws.assert_listing(&[".git"]);
     assert!(
         !ws.path("real-git").exists(),
         "nothing is left behind: {r:?}"

@@ -2,7 +2,7 @@
 //! and work with it — always against a listener this test starts on 127.0.0.1, never any
 //! other address.
 
-mod sandbox_support;
+use crate::sandbox_support;
 
 use std::io::Read;
 use std::net::{TcpListener, UdpSocket};

@@ -2,7 +2,7 @@
 //! limit a fork bomb runs into, children that die with the command, an environment without
 //! secrets, and the command's exit status passed through.
 
-mod sandbox_support;
+use crate::sandbox_support;
 
 use std::time::Duration;
 

@@ -3,7 +3,7 @@
 //! a normal result marked `sandbox denied`, and — where the approval policy lets a person be
 //! asked — an approved escalation runs the command unconfined.
 
-mod sandbox_support;
+use crate::sandbox_support;
 
 use std::time::Duration;
 

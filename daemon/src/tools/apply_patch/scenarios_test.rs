@@ -16,18 +16,7 @@ const PARTIAL_APPLICATION_CASE: &str = "015_failure_after_partial_success_leaves
 const KEEP_FILE: &str = ".keep";
 
 fn scenarios_dir() -> PathBuf {
-    if let Ok(dir) = std::env::var("APPLY_PATCH_SCENARIOS") {
-        return PathBuf::from(dir);
-    }
-    // From `/work/main/daemon` this is `/work/shared/...`; the absolute fallback covers crates
-    // that live elsewhere, such as a scratch copy of this module.
-    let relative =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/reference/apply-patch-scenarios");
-    if relative.is_dir() {
-        relative
-    } else {
-        PathBuf::from("/work/shared/reference/apply-patch-scenarios")
-    }
+    agentd_protocol::reference::reference_dir("apply-patch-scenarios")
 }
 
 /// One filesystem entry of a snapshot.
