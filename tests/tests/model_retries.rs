@@ -16,7 +16,7 @@ async fn respond(mock: &MockLlm) -> Vec<Outcome> {
 }
 
 /// Requests the provider refused: which are sent again, and when.
-mod model_retries {
+mod request_retries {
     use super::*;
 
     #[tokio::test]
