@@ -74,7 +74,7 @@ schema-tsc:
 ## installed if missing; new inputs go to target/fuzz-corpus, crashes to tests/fuzz/artifacts).
 ## Without a nightly toolchain: the stable smoke fuzzer over the same entry points, as long.
 FUZZ_SECS ?= 60
-FUZZ_TARGETS := rpc_frame sse apply_patch exec_policy
+FUZZ_TARGETS := rpc_frame sse model_fold apply_patch exec_policy
 fuzz:
 	@if rustup toolchain list 2>/dev/null | grep -q '^nightly'; then \
 		$(CARGO) +nightly fuzz --version >/dev/null 2>&1 || $(CARGO) install cargo-fuzz --locked || exit 1; \

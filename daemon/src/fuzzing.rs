@@ -99,3 +99,133 @@ pub fn exec_policy(bytes: &[u8]) {
         let _ = policy.assess(&["bash".to_owned(), "-lc".to_owned(), line.to_owned()]);
     }
 }
+
+/// The consumer of a model stream: events folded into thread items, as a turn does (see
+/// `agent::fold`). The first byte picks the source of the events: a provider body through the
+/// SSE parser and an assembler (what a real stream yields), or events decoded straight from the
+/// bytes (numbers the assemblers would never produce, such as a summary index of 2^32-1).
+pub fn model_fold(bytes: &[u8]) {
+    use crate::agent::fold::{ResponseFold, Step};
+    let Some((&mode, body)) = bytes.split_first() else {
+        return;
+    };
+    let events = match mode % 3 {
+        0 => crate::model::fuzz_sse(crate::model::WireApi::Responses, body, 7),
+        1 => crate::model::fuzz_sse(crate::model::WireApi::Chat, body, 7),
+        _ => raw_events(body),
+    };
+    let mut fold = ResponseFold::default();
+    let mut effects = Vec::new();
+    let mut next = 0i64;
+    for event in events {
+        let step = fold.apply(
+            event,
+            &mut || {
+                next += 1;
+                next
+            },
+            &mut effects,
+        );
+        match step {
+            Ok(Step::More) | Ok(Step::Retrying { .. }) => {}
+            Ok(Step::Completed(_)) | Err(_) => break,
+        }
+    }
+    fold.close_open(&mut effects);
+    check_effects(&effects);
+}
+
+/// Every item started is completed exactly once, at the position it started with.
+fn check_effects(effects: &[crate::agent::fold::Effect]) {
+    use crate::agent::fold::Effect;
+    let mut open = std::collections::HashMap::new();
+    for e in effects {
+        match e {
+            Effect::Started(item) => {
+                assert!(
+                    open.insert(item.id().to_owned(), ()).is_none(),
+                    "started twice"
+                );
+            }
+            Effect::Completed { item, .. } => {
+                assert!(
+                    open.remove(item.id()).is_some(),
+                    "completed without a start"
+                );
+            }
+            Effect::MessageDelta { item_id, .. } | Effect::ReasoningDelta { item_id, .. } => {
+                assert!(
+                    open.contains_key(item_id.as_str()),
+                    "a delta of no open item"
+                );
+            }
+        }
+    }
+    assert!(open.is_empty(), "items left open");
+}
+
+/// Model events from a compact byte code: an op byte, then its numbers and text.
+fn raw_events(mut bytes: &[u8]) -> Vec<crate::model::ModelEvent> {
+    use crate::model::{ModelEvent, OutputItem};
+    let mut out = Vec::new();
+    while let Some((&op, rest)) = bytes.split_first() {
+        bytes = rest;
+        let index = take_u32(&mut bytes);
+        let text = take_text(&mut bytes);
+        out.push(match op % 7 {
+            0 => ModelEvent::TextDelta {
+                output_index: index,
+                delta: text,
+            },
+            1 => ModelEvent::ReasoningSummaryDelta {
+                output_index: index,
+                summary_index: take_u32(&mut bytes),
+                delta: text,
+            },
+            2 => ModelEvent::ItemDone {
+                output_index: index,
+                item: OutputItem::Message { text },
+            },
+            3 => ModelEvent::ItemDone {
+                output_index: index,
+                item: OutputItem::Reasoning {
+                    summary: vec![text; (index % 100) as usize],
+                    encrypted_content: None,
+                },
+            },
+            4 => ModelEvent::ItemDone {
+                output_index: index,
+                item: OutputItem::FunctionCall {
+                    call_id: index.to_string(),
+                    name: "shell".into(),
+                    arguments: text,
+                },
+            },
+            5 => ModelEvent::Retrying {
+                attempt: index,
+                max: index,
+                reason: text,
+            },
+            _ => ModelEvent::Completed { usage: None },
+        });
+    }
+    out
+}
+
+fn take_u32(bytes: &mut &[u8]) -> u32 {
+    let n = bytes.len().min(4);
+    let mut word = [0u8; 4];
+    word[..n].copy_from_slice(&bytes[..n]);
+    *bytes = &bytes[n..];
+    u32::from_le_bytes(word)
+}
+
+fn take_text(bytes: &mut &[u8]) -> String {
+    let Some((&len, rest)) = bytes.split_first() else {
+        return String::new();
+    };
+    let n = rest.len().min(usize::from(len));
+    let text = String::from_utf8_lossy(&rest[..n]).into_owned();
+    *bytes = &rest[n..];
+    text
+}

@@ -26,3 +26,43 @@ fn xdg_dir(var: &str, fallback: &str) -> anyhow::Result<PathBuf> {
         .with_context(|| format!("neither {var} nor HOME is set; pass --data-dir"))?;
     Ok(PathBuf::from(home).join(fallback).join("agentd"))
 }
+
+/// Reads a regular file of at most `limit` bytes. Files from a repository (AGENTS.md, project
+/// rules, files a patch edits) are as hostile as anything else: a huge one, or a symlink to
+/// `/dev/zero`, must cost an error, not the daemon's memory. Symlinks are followed (the caller
+/// checks where they may lead); what they reach must be a regular file.
+pub fn read_limited(path: &std::path::Path, limit: u64) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let file = std::fs::File::open(path)?;
+    if !file.metadata()?.is_file() {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            format!("{} is not a regular file", path.display()),
+        ));
+    }
+    let mut bytes = Vec::new();
+    file.take(limit.saturating_add(1)).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > limit {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::FileTooLarge,
+            format!("{} is larger than {limit} bytes", path.display()),
+        ));
+    }
+    Ok(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::read_limited;
+
+    #[test]
+    fn reads_within_the_limit_and_refuses_beyond_it_and_non_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("f");
+        std::fs::write(&f, b"12345").unwrap();
+        assert_eq!(read_limited(&f, 5).unwrap(), b"12345");
+        assert!(read_limited(&f, 4).is_err());
+        assert!(read_limited(dir.path(), 100).is_err());
+        assert!(read_limited(std::path::Path::new("/dev/zero"), 100).is_err());
+    }
+}

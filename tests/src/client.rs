@@ -541,6 +541,47 @@ impl Client {
         result.map(|()| events)
     }
 
+    /// This thread's notifications with a `seq` above `after_seq` that the daemon has committed so
+    /// far, in arrival order: asks `thread/read` for the thread's `lastSeq`, then collects the
+    /// thread's notifications through it (none when `lastSeq` is not above `after_seq`). Events
+    /// are committed before they are sent, so this is everything that followed `after_seq` by the
+    /// time the read was answered — the positive signal to wait on before asserting that some
+    /// event did *not* follow. Other messages are kept, in order, for later reads.
+    pub async fn events_after(&mut self, thread_id: &str, after_seq: u64) -> Result<Vec<Value>> {
+        let read = self
+            .call("thread/read", json!({"threadId": thread_id}))
+            .await?;
+        let head = read["thread"]["lastSeq"]
+            .as_u64()
+            .with_context(|| format!("thread/read without thread.lastSeq: {read}"))?;
+        if head <= after_seq {
+            return Ok(Vec::new());
+        }
+        let events = self.thread_events(thread_id, head).await?;
+        Ok(events
+            .into_iter()
+            .filter(|e| seq_of(e).is_none_or(|s| s > after_seq))
+            .collect())
+    }
+
+    /// Everything already received and not yet consumed (buffered messages first), without
+    /// waiting for more.
+    pub fn take_received(&mut self) -> Vec<Value> {
+        let mut out: Vec<Value> = self.pending.drain(..).collect();
+        while let Ok(r) = self.inbox.try_recv() {
+            match r {
+                Received::Json(v) => out.push(v),
+                Received::Garbage(g) => panic!("daemon sent non-JSON: {g}"),
+                Received::Pong(p) => self.pongs.push(p),
+                Received::Closed => {
+                    self.closed = true;
+                    break;
+                }
+            }
+        }
+        out
+    }
+
     /// Reads until a pong arrives (keeping other messages for later reads); returns its payload.
     pub async fn wait_for_pong(&mut self, timeout: Duration) -> Result<Vec<u8>> {
         let deadline = tokio::time::Instant::now() + timeout;

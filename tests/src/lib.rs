@@ -6,6 +6,7 @@
 pub mod access;
 pub mod client;
 pub mod harness;
+pub mod json;
 pub mod mock_llm;
 pub mod tools;
 pub mod turns;

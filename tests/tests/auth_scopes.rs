@@ -2,8 +2,6 @@
 //! nothing (-32003), is not asked approvals and cannot answer them; `control` drives turns and
 //! approvals; `admin` everything.
 
-use std::time::Duration;
-
 use agentd_tests::access::{connect_with_token, create_token};
 use agentd_tests::mock_llm::Scripted;
 use agentd_tests::tools::{shell_call, tool_calls, ToolRig, COMMAND_APPROVAL};
@@ -115,14 +113,15 @@ async fn an_observer_is_not_asked_and_its_answer_is_ignored() {
     }
     obs.send_json(&json!({"id": req["id"], "result": {"decision": "accept"}}))
         .unwrap();
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    assert!(!rig.path("x").exists(), "the observer's answer did nothing");
+    // The daemon reads a connection's frames in order: once the observer's next request is
+    // answered, its answers before it have been handled.
     let t = obs.read_thread(&thread).await.unwrap();
     assert_eq!(
         t["thread"]["status"]["activeFlags"],
         json!(["waitingOnApproval"]),
         "{t}"
     );
+    assert!(!rig.path("x").exists(), "the observer's answer did nothing");
 
     let events = ctl.decide_and_finish(&req, "accept", &turn).await.unwrap();
     let resolved = of_method(&events, "serverRequest/resolved");

@@ -5,6 +5,7 @@
 
 use std::time::Duration;
 
+use agentd_tests::json::assert_null;
 use agentd_tests::{Agentd, Client, Options, StdioAgentd};
 use serde_json::{json, Value};
 
@@ -248,7 +249,7 @@ fn check(expect: &Expect, got: &[Value]) -> Result<(), String> {
         Expect::Nothing => Err(format!("expected no answer, got {got:?}")),
         Expect::Ok(id) => {
             let m = one()?;
-            if &m["id"] == id && m.get("result").is_some() {
+            if m.get("id") == Some(id) && m.get("result").is_some() {
                 Ok(())
             } else {
                 Err(format!("expected a result for {id}, got {m}"))
@@ -257,7 +258,9 @@ fn check(expect: &Expect, got: &[Value]) -> Result<(), String> {
         Expect::Error(code, id) => {
             let m = one()?;
             let field_ok = *code != -32602 || m["error"]["data"]["field"].is_string();
-            if m["error"]["code"] == *code && &m["id"] == id && m["jsonrpc"] == "2.0" && field_ok {
+            // `get`: an id of `null` must be there, not just index as null.
+            let id_ok = m.get("id") == Some(id);
+            if m["error"]["code"] == *code && id_ok && m["jsonrpc"] == "2.0" && field_ok {
                 Ok(())
             } else {
                 Err(format!("expected {code} for {id}, got {m}"))
@@ -326,7 +329,7 @@ async fn the_same_corpus_over_stdio_plus_bytes_that_are_not_utf8() {
             .await
             .unwrap();
         assert_eq!(m["error"]["code"], -32700, "{m}");
-        assert_eq!(m["id"], Value::Null);
+        assert_null(&m, "id");
     }
     d.client
         .call("thread/read", json!({"threadId": thread}))

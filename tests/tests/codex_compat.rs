@@ -16,8 +16,9 @@ use std::collections::{BTreeSet, HashMap};
 use std::path::PathBuf;
 use std::time::Duration;
 
+use agentd_tests::client::event_thread_id;
 use agentd_tests::mock_llm::{MockLlm, Scripted, Step, Usage};
-use agentd_tests::{Agentd, Client, Options};
+use agentd_tests::{Agentd, Client, Options, TIMEOUT};
 use serde_json::{json, Value};
 
 fn reference_dir() -> PathBuf {
@@ -509,7 +510,7 @@ async fn what_agentd_sends_on_the_shared_surface_validates_against_codex() {
         json!({"threadId": thread}),
     )
     .await;
-    call(
+    let forked = call(
         &mut c,
         &mut codex,
         &mut report,
@@ -517,8 +518,19 @@ async fn what_agentd_sends_on_the_shared_surface_validates_against_codex() {
         json!({"threadId": thread}),
     )
     .await;
-    // Notifications sent after the last turn (name/updated, the fork's thread/started, …).
-    for m in c.drain(Duration::from_millis(500)).await {
+    let fork = forked["thread"]["id"].as_str().unwrap().to_owned();
+    // Notifications sent after the last turn: read until the rename's thread/name/updated and the
+    // fork's thread/started have come, then check what else came with them.
+    let mut awaited = vec![
+        ("thread/name/updated", thread.as_str()),
+        ("thread/started", fork.as_str()),
+    ];
+    while !awaited.is_empty() {
+        let m = c.next_message(TIMEOUT).await.unwrap();
+        check_message(&mut codex, &mut report, &m);
+        awaited.retain(|&(method, id)| !(m["method"] == method && event_thread_id(&m) == Some(id)));
+    }
+    for m in c.take_received() {
         check_message(&mut codex, &mut report, &m);
     }
 

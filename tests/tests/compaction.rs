@@ -3,8 +3,7 @@
 //! near the limit, when the provider answers `context_length_exceeded`, and on
 //! `thread/compact/start`. The next request carries the summary, not the old history.
 
-use std::time::Duration;
-
+use agentd_tests::client::seq_of;
 use agentd_tests::mock_llm::{Scripted, Step, Usage};
 use agentd_tests::turns::{input_texts, of_method, HistoryRig};
 use agentd_tests::{Client, Options};
@@ -43,9 +42,14 @@ fn limit(tokens: u64) -> Options {
 /// Runs a turn to its end and returns its events; asserts exactly one `turn/completed`.
 async fn turn(c: &mut Client, thread: &str, text: &str) -> Vec<Value> {
     let events = c.run_turn(thread, text).await.unwrap();
-    let t = &events.last().unwrap()["params"]["turn"]["id"];
-    // Nothing of this turn may follow its turn/completed.
-    let late = c.drain(Duration::from_millis(200)).await;
+    let completed = events.last().unwrap();
+    let t = &completed["params"]["turn"]["id"];
+    // Nothing of this turn may follow its turn/completed: of every event the thread committed
+    // after it by the time a later thread/read is answered, none is the turn's.
+    let late = c
+        .events_after(thread, seq_of(completed).unwrap())
+        .await
+        .unwrap();
     assert!(
         late.iter()
             .all(|m| &m["params"]["turn"]["id"] != t && &m["params"]["turnId"] != t),

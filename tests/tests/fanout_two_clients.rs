@@ -81,6 +81,8 @@ async fn two_clients_on_one_thread_receive_identical_event_sequences() {
             .call("thread/read", json!({"threadId": id}))
             .await
             .unwrap();
+        // Nothing came before the answer either.
+        assert!(!c.has_buffered());
         assert_eq!(read["thread"]["lastSeq"], last);
         assert_eq!(read["thread"]["name"], format!("name {}", RENAMES - 1));
         assert_eq!(read["thread"]["archived"], false);

@@ -14,6 +14,7 @@ type Target = fn(&[u8]);
 const TARGETS: &[(&str, Target)] = &[
     ("rpc_frame", agentd::fuzzing::rpc_frame),
     ("sse", agentd::fuzzing::sse),
+    ("model_fold", agentd::fuzzing::model_fold),
     ("apply_patch", agentd::fuzzing::apply_patch),
     ("exec_policy", agentd::fuzzing::exec_policy),
 ];

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use agentd_tests::harness::agentd_bin;
 use agentd_tests::mock_llm::{MockLlm, Scripted, Step, Usage};
-use agentd_tests::{Agentd, Client, Options};
+use agentd_tests::{Agentd, Client, Options, TIMEOUT};
 use serde_json::json;
 use sqlx::sqlite::SqliteConnectOptions;
 use sqlx::{ConnectOptions, Row};
@@ -57,7 +57,7 @@ async fn sigterm_mid_turn_ends_it_interrupted_and_exits_0_within_5s() {
     assert!(took < Duration::from_secs(5), "took {took:?}");
 
     // The client was told before the connection closed.
-    let events = c.drain(Duration::from_millis(300)).await;
+    let events = c.read_until_closed(TIMEOUT).await.unwrap();
     let done: Vec<_> = events
         .iter()
         .filter(|e| e["method"] == "turn/completed")
@@ -108,7 +108,8 @@ async fn sigint_on_stdio_mid_turn_does_the_same() {
         .unwrap();
     assert!(status.success(), "{status}");
     assert!(t0.elapsed() < Duration::from_secs(5));
-    let events = c.drain(Duration::from_millis(300)).await;
+    // Everything the daemon wrote before it exited, up to the end of its output.
+    let events = c.read_until_closed(TIMEOUT).await.unwrap();
     assert!(
         events
             .iter()

@@ -207,12 +207,15 @@ async fn stdio_answers_every_request_sent_before_stdin_closes() {
     // Request answers in request order; the parse error (answered without queueing) anywhere.
     let ids: Vec<Value> = got
         .iter()
-        .map(|m| m["id"].clone())
-        .filter(|id| !id.is_null())
+        .filter_map(|m| m.get("id").filter(|id| !id.is_null()).cloned())
         .collect();
     let expected: Vec<Value> = (0..=REQUESTS).map(Value::from).collect();
     assert_eq!(ids, expected, "answers lost at exit: {got:?}");
-    let parse_errors: Vec<&Value> = got.iter().filter(|m| m["id"].is_null()).collect();
+    // Answered with `"id": null` (present, not just indexing as null).
+    let parse_errors: Vec<&Value> = got
+        .iter()
+        .filter(|m| m.get("id") == Some(&Value::Null))
+        .collect();
     assert_eq!(parse_errors.len(), 1, "{got:?}");
     assert_eq!(error_code(parse_errors[0]), Some(-32700));
     let status = tokio::time::timeout(TIMEOUT, child.wait())

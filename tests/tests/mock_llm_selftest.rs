@@ -369,7 +369,8 @@ async fn gate_blocks_the_stream_until_released() {
         }
     }
     mock.wait_for_gates(1, SECOND).await.unwrap();
-    // ...then nothing until release.
+    // ...then nothing until release. A fixed wait: holding is the absence of output over time,
+    // and no message of the mock's marks that it is still holding.
     let waited = tokio::time::timeout(Duration::from_millis(150), evs.next()).await;
     assert!(waited.is_err(), "an event passed the gate: {waited:?}");
     mock.release(1);
@@ -392,6 +393,7 @@ async fn stall_keeps_the_connection_open_and_silent() {
     let mut evs = events(post(&format!("{}/chat/completions", mock.base_url()), json!({})).await);
     evs.next().await.unwrap();
     let start = Instant::now();
+    // A fixed wait: silence for a while is what a stall is, so only time can show it.
     let silent = tokio::time::timeout(Duration::from_millis(250), evs.next()).await;
     assert!(silent.is_err(), "data arrived during the stall");
     let after = tokio::time::timeout(SECOND, evs.next())
@@ -455,6 +457,7 @@ async fn records_requests_and_flags_unpaired_tool_outputs() {
     assert!(violations[0].contains("request #2"));
     assert!(violations[0].contains("call_missing"));
 
+    // A fixed wait: what is tested is that the helper gives up after its timeout.
     let err = mock.wait_for_requests(3, Duration::from_millis(50)).await;
     assert!(err.is_err());
 }

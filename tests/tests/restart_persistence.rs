@@ -3,6 +3,7 @@
 //! "events before effects").
 
 use agentd_tests::client::seq_of;
+use agentd_tests::json::assert_null;
 use agentd_tests::{Agentd, Client, Options};
 use serde_json::{json, Value};
 
@@ -19,7 +20,7 @@ async fn list_all(c: &mut Client, archived: bool) -> Vec<Value> {
         .call("thread/list", json!({"archived": archived, "limit": 100}))
         .await
         .unwrap();
-    assert_eq!(r["nextCursor"], Value::Null);
+    assert_null(&r, "nextCursor");
     r["data"].as_array().unwrap().iter().map(durable).collect()
 }
 

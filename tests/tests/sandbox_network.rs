@@ -55,24 +55,27 @@ fn udp_to_a_loopback_socket_needs_network() {
     }
     let ws = Workspace::new();
     let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
-    sock.set_read_timeout(Some(Duration::from_millis(500)))
-        .unwrap();
     let port = sock.local_addr().unwrap().port();
-    let script = format!("exec bash -c 'echo datagram > /dev/udp/127.0.0.1/{port} && echo sent'");
+    let script = |payload: &str| {
+        format!("exec bash -c 'echo {payload} > /dev/udp/127.0.0.1/{port} && echo sent'")
+    };
 
-    let off = run(&ws, false, &script);
+    let off = run(&ws, false, &script("blocked"));
     assert_ne!(off.code, 0, "{off:?}");
+
+    let on = run(&ws, true, &script("datagram"));
+    assert!(on.ok(), "{on:?}");
+    sock.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
     let mut buf = [0u8; 64];
+    let (n, _) = sock.recv_from(&mut buf).unwrap();
+    // The datagram sent with network is the first and only one to arrive: the one without was
+    // sent before it, so had it got out it would have arrived first.
+    assert_eq!(&buf[..n], b"datagram\n", "nothing arrives without network");
+    sock.set_nonblocking(true).unwrap();
     assert!(
         sock.recv_from(&mut buf).is_err(),
         "nothing arrives without network"
     );
-
-    let on = run(&ws, true, &script);
-    assert!(on.ok(), "{on:?}");
-    sock.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-    let (n, _) = sock.recv_from(&mut buf).unwrap();
-    assert_eq!(&buf[..n], b"datagram\n");
 }
 
 /// A one-question DNS server on 127.0.0.1: answers every A query with 127.0.0.7.

@@ -7,7 +7,8 @@ use crate::sandbox_support;
 use std::time::Duration;
 
 use sandbox_support::{
-    confinement_or_refusal, finish_within, signal, wait_for_file, Workspace, SETUP_FAILED,
+    confinement_or_refusal, finish_within, signal, unique_marker, wait_for_file,
+    wait_until_no_process_mentions, Workspace, SETUP_FAILED,
 };
 
 #[test]
@@ -114,11 +115,15 @@ fn children_die_with_the_command_when_it_is_terminated() {
     let flags = ws.write_flags();
     let flags: Vec<&str> = flags.iter().map(String::as_str).collect();
     // A child that ignores SIGTERM (its `sleep` inherits that) and detaches into a session of
-    // its own: only the end of the sandbox can stop it from creating `survivor`.
+    // its own: only the end of the sandbox can stop it from creating `survivor`. The marker in
+    // its script lets the test see when it is gone.
+    let marker = unique_marker("survivor");
     let child = ws.spawn_group(
         &flags,
-        "setsid sh -c 'trap \"\" TERM; sleep 1.5; touch survivor' & \
-         touch started; sleep 30",
+        &format!(
+            "setsid sh -c 'trap \"\" TERM; sleep 1.5; touch survivor; : {marker}' & \
+             touch started; sleep 30"
+        ),
     );
     let pid = child.id();
     assert!(wait_for_file(&ws.path("started"), Duration::from_secs(10)));
@@ -126,7 +131,12 @@ fn children_die_with_the_command_when_it_is_terminated() {
     signal(pid, "TERM");
     let r = finish_within(child, Duration::from_secs(5));
     assert_eq!(r.code, 128 + 15, "{r:?}");
-    std::thread::sleep(Duration::from_secs(2));
+    // Once no process of the script is left, `survivor` exists if the child outlived the
+    // sandbox, and never will otherwise.
+    assert!(
+        wait_until_no_process_mentions(&marker, Duration::from_secs(10)),
+        "processes of the command still run"
+    );
     assert!(
         !ws.path("survivor").exists(),
         "the detached child died with the sandbox"

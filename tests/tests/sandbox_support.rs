@@ -254,3 +254,45 @@ pub fn wait_for_file(path: &Path, within: Duration) -> bool {
     }
     true
 }
+
+/// A string no other process's command line holds, to put in a script so that
+/// [`wait_until_no_process_mentions`] can tell when every process running it is gone.
+pub fn unique_marker(what: &str) -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    format!("agentd-e2e-{what}-{}-{nanos}", std::process::id())
+}
+
+/// Waits until no process on the machine has `marker` in its command line (true), or `within`
+/// passes (false). A script holding the marker shows it in the command line of every shell that
+/// runs it, subshells included, and of the `sandbox-exec` helper that started it: once none is
+/// left, nothing of the script can still act — the positive signal to wait on before asserting
+/// that something it would have done did not happen. (End the script's commands with a builtin,
+/// such as `: MARKER`, so that no shell execs its last command in place of itself.)
+pub fn wait_until_no_process_mentions(marker: &str, within: Duration) -> bool {
+    let deadline = Instant::now() + within;
+    while any_process_mentions(marker) {
+        if Instant::now() >= deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    true
+}
+
+fn any_process_mentions(marker: &str) -> bool {
+    let marker = marker.as_bytes();
+    std::fs::read_dir("/proc")
+        .expect("reading /proc")
+        .filter_map(Result::ok)
+        .filter(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .bytes()
+                .all(|b| b.is_ascii_digit())
+        })
+        .filter_map(|e| std::fs::read(e.path().join("cmdline")).ok())
+        .any(|cmdline| cmdline.windows(marker.len()).any(|w| w == marker))
+}

@@ -13,7 +13,7 @@ use agentd_tests::tools::{
     COMMAND_APPROVAL,
 };
 use agentd_tests::Options;
-use sandbox_support::confinement_or_refusal;
+use sandbox_support::{confinement_or_refusal, unique_marker, wait_until_no_process_mentions};
 use serde_json::{json, Value};
 
 /// One model response calling `shell` once per argument object (call ids c1, c2, …), then
@@ -104,6 +104,8 @@ async fn a_confined_command_writes_its_workspace_and_a_denial_reaches_the_model(
         names.sort();
         names
     };
+    // Polled: a detached cleaner removes them after the command is reported done (see
+    // `Workspace::assert_listing`), so no message of the daemon's marks that moment.
     let deadline = std::time::Instant::now() + Duration::from_secs(5);
     while listing() != ["inside.txt"] && std::time::Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(10)).await;
@@ -161,6 +163,8 @@ async fn a_declined_escalation_tells_the_model_what_the_sandbox_said() {
     assert!(seen.contains("sandbox denied"), "{seen}");
     assert!(seen.contains("declined"), "{seen}");
     assert!(seen.contains("Read-only file system"), "{seen}");
+    // Polled: a detached cleaner removes the placeholder after the command is reported done, so
+    // no message of the daemon's marks that moment (and nothing can create it any more).
     let deadline = std::time::Instant::now() + Duration::from_secs(5);
     while rig.path(".agents").exists() && std::time::Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(10)).await;
@@ -237,9 +241,12 @@ async fn a_timeout_kills_the_commands_children_too() {
     if !confinement_or_refusal() {
         return;
     }
+    // The marker in the script lets the test see when the last process running it is gone.
+    let marker = unique_marker("survivor");
+    let script = format!("trap '' TERM; (sleep 2; touch survivor; : {marker}) & sleep 30");
     let rig = confined_rig(
         shell_calls(&[json!({
-            "command": ["sh", "-c", "trap '' TERM; (sleep 2; touch survivor) & sleep 30"],
+            "command": ["sh", "-c", script],
             "timeout_ms": 500,
         })]),
         "never",
@@ -249,7 +256,14 @@ async fn a_timeout_kills_the_commands_children_too() {
     assert_eq!(turn_status(&events), "completed");
     let items = completed_items(&events, "commandExecution");
     assert_eq!(items[0]["exitCode"], 124, "{:#?}", items[0]);
-    tokio::time::sleep(Duration::from_secs(3)).await;
+    // Once no process of the script is left, `survivor` exists if the background child outlived
+    // the command, and never will otherwise.
+    let gone = tokio::task::spawn_blocking(move || {
+        wait_until_no_process_mentions(&marker, Duration::from_secs(10))
+    })
+    .await
+    .unwrap();
+    assert!(gone, "processes of the command still run");
     assert!(
         !rig.path("survivor").exists(),
         "the background child died with the command"

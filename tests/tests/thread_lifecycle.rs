@@ -2,6 +2,7 @@
 //! `thread/unarchive`, `thread/unsubscribe` and `thread/name/set` (PROTOCOL.md §4–§6).
 
 use agentd_tests::client::{error_code, seq_of};
+use agentd_tests::json::assert_null;
 use agentd_tests::{Agentd, Client, Options, TIMEOUT};
 use serde_json::{json, Value};
 
@@ -48,7 +49,7 @@ fn assert_thread_shape(t: &Value) {
     }
     assert!(t["id"].is_string(), "{t}");
     assert_eq!(t["source"], "appServer", "{t}");
-    assert_eq!(t["projectId"], Value::Null, "{t}");
+    assert_null(t, "projectId");
     assert_eq!(t["cliVersion"], env!("CARGO_PKG_VERSION"), "{t}");
     assert!(t["createdAt"].is_i64() && t["updatedAt"].is_i64(), "{t}");
     assert!(t["lastSeq"].is_u64(), "{t}");
@@ -123,7 +124,7 @@ async fn start_with_null_cwd_and_codex_extra_fields_succeeds() {
     // fields agentd does not know.
     let request = include_str!("../fixtures/codex-thread-start.json").trim();
     let sent: Value = serde_json::from_str(request).unwrap();
-    assert_eq!(sent["params"]["cwd"], Value::Null);
+    assert_null(&sent["params"], "cwd");
     c.send_raw(request).unwrap();
     let answer = c.response(&sent["id"]).await.unwrap();
     let r = answer

@@ -4,6 +4,7 @@
 use std::collections::HashSet;
 use std::path::PathBuf;
 
+use agentd_tests::json::{assert_null, field};
 use agentd_tests::{Agentd, Client, Options};
 use serde_json::{json, Value};
 
@@ -61,7 +62,7 @@ async fn pages(c: &mut Client, params: Value) -> Vec<Vec<Value>> {
         p["cursor"] = cursor;
         let r = c.call("thread/list", p).await.unwrap();
         out.push(r["data"].as_array().unwrap().clone());
-        cursor = r["nextCursor"].clone();
+        cursor = field(&r, "nextCursor").clone();
         if cursor.is_null() {
             return out;
         }
@@ -186,5 +187,5 @@ async fn the_cwd_filter_lists_only_threads_started_there() {
         .await
         .unwrap();
     assert_eq!(r["data"], json!([]));
-    assert_eq!(r["nextCursor"], Value::Null);
+    assert_null(&r, "nextCursor");
 }

@@ -5,6 +5,7 @@
 use std::collections::HashSet;
 
 use agentd_tests::client::error_code;
+use agentd_tests::json::assert_null;
 use agentd_tests::mock_llm::{MockLlm, Scripted, Step, Usage};
 use agentd_tests::{Agentd, Client, Options};
 use serde_json::{json, Value};
@@ -92,7 +93,7 @@ async fn ranking_pagination_archive_and_restart_over_500_threads() {
     // once in a long message; the snippet marks the match.
     let page = search(&mut c, json!({"query": "zebra"})).await;
     assert_eq!(hit_ids(&page), [ids[7].clone(), ids[42].clone()]);
-    assert_eq!(page["nextCursor"], Value::Null);
+    assert_null(&page, "nextCursor");
     let snippet = page["data"][1]["snippet"].as_str().unwrap();
     assert!(snippet.contains("**zebra**"), "{snippet}");
     assert_eq!(page["data"][0]["thread"]["preview"], "zebra zebra zebra");

@@ -38,15 +38,28 @@ pub fn agents_md_files(cwd: &Path) -> Vec<(PathBuf, String)> {
     dirs.into_iter()
         .filter_map(|dir| {
             let path = dir.join("AGENTS.md");
-            let bytes = std::fs::read(&path).ok()?;
-            let mut text = String::from_utf8_lossy(&bytes[..bytes.len().min(MAX_AGENTS_MD_BYTES)])
-                .into_owned();
-            if bytes.len() > MAX_AGENTS_MD_BYTES {
+            let (bytes, cut) = read_head(&path, MAX_AGENTS_MD_BYTES)?;
+            let mut text = String::from_utf8_lossy(&bytes).into_owned();
+            if cut {
                 text.push_str("\n[AGENTS.md truncated]");
             }
             Some((path, text))
         })
         .collect()
+}
+
+/// The first `limit` bytes of a regular file, and whether there was more.
+fn read_head(path: &Path, limit: usize) -> Option<(Vec<u8>, bool)> {
+    use std::io::Read;
+    let file = std::fs::File::open(path).ok()?;
+    if !file.metadata().ok()?.is_file() {
+        return None;
+    }
+    let mut bytes = Vec::new();
+    file.take(limit as u64 + 1).read_to_end(&mut bytes).ok()?;
+    let cut = bytes.len() > limit;
+    bytes.truncate(limit);
+    Some((bytes, cut))
 }
 
 pub fn build_instructions(base: Option<&str>, developer: Option<&str>, cwd: &Path) -> String {

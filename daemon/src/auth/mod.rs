@@ -80,26 +80,48 @@ impl FromStr for Scope {
 /// to dispatch without a line here is closed rather than open (a unit test checks that every
 /// method agentd serves has its line).
 const METHOD_SCOPES: &[(&str, Scope)] = &[
+    // observe: every read, list and search; resuming and leaving a thread.
     ("initialize", Scope::Observe),
-    ("thread/list", Scope::Observe),
     ("thread/read", Scope::Observe),
+    ("thread/list", Scope::Observe),
     ("thread/search", Scope::Observe),
-    ("thread/resume", Scope::Observe),
-    ("thread/unsubscribe", Scope::Observe),
+    ("thread/turns/list", Scope::Observe),
+    ("thread/items/list", Scope::Observe),
+    ("thread/loaded/list", Scope::Observe),
     ("model/list", Scope::Observe),
     ("config/read", Scope::Observe),
-    ("account/read", Scope::Observe),
     ("configRequirements/read", Scope::Observe),
+    ("account/read", Scope::Observe),
+    ("account/rateLimits/read", Scope::Observe),
+    ("skills/list", Scope::Observe),
+    ("hooks/list", Scope::Observe),
+    ("plugin/installed", Scope::Observe),
+    ("collaborationMode/list", Scope::Observe),
+    ("permissionProfile/list", Scope::Observe),
+    ("mcpServerStatus/list", Scope::Observe),
+    ("memory/read", Scope::Observe),
+    ("instructions/list", Scope::Observe),
+    ("thread/goal/get", Scope::Observe),
+    ("thread/resume", Scope::Observe),
+    ("thread/unsubscribe", Scope::Observe),
+    // control: everything that starts, drives or answers.
     ("thread/start", Scope::Control),
     ("thread/fork", Scope::Control),
+    ("thread/rollback", Scope::Control),
+    ("thread/revert", Scope::Control),
+    ("thread/name/set", Scope::Control),
     ("thread/archive", Scope::Control),
     ("thread/unarchive", Scope::Control),
-    ("thread/name/set", Scope::Control),
-    ("thread/rollback", Scope::Control),
     ("thread/compact/start", Scope::Control),
     ("turn/start", Scope::Control),
     ("turn/steer", Scope::Control),
     ("turn/interrupt", Scope::Control),
+    ("memory/rebuild", Scope::Control),
+    // admin: named here for the table's sake; anything absent needs admin too.
+    ("command/exec", Scope::Admin),
+    ("thread/delete", Scope::Admin),
+    ("memory/reset", Scope::Admin),
+    ("config/mcpServer/reload", Scope::Admin),
 ];
 
 /// The scope a connection needs to call `method`.
@@ -333,6 +355,53 @@ mod tests {
             assert!(
                 METHOD_SCOPES.iter().any(|(m, _)| m == method),
                 "{method} has no line in METHOD_SCOPES"
+            );
+        }
+    }
+
+    /// The table above is PROTOCOL.md §9's, read from the design document itself (beside the
+    /// repository, as CI lays it out; `$AGENTD_DESIGN_DIR` to point elsewhere).
+    #[test]
+    fn the_scope_table_is_the_protocols() {
+        let dir = std::env::var_os("AGENTD_DESIGN_DIR")
+            .map(std::path::PathBuf::from)
+            .unwrap_or_else(|| {
+                std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/design")
+            });
+        let path = dir.join("PROTOCOL.md");
+        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+            panic!(
+                "PROTOCOL.md is expected at {} (shared/design beside the repository): {e}",
+                path.display()
+            )
+        });
+        let mut documented = 0;
+        for line in text.lines() {
+            let scope = match line.split('|').nth(1).map(str::trim) {
+                Some("observe") => Scope::Observe,
+                Some("control") => Scope::Control,
+                Some("admin") => Scope::Admin,
+                _ => continue,
+            };
+            for method in line
+                .split('`')
+                .skip(1)
+                .step_by(2)
+                .filter(|m| m.contains('/') || *m == "initialize")
+            {
+                assert_eq!(method_scope(method), scope, "{method} in PROTOCOL.md §9");
+                documented += 1;
+            }
+        }
+        assert!(
+            documented > 30,
+            "the §9 table was not found in {}",
+            path.display()
+        );
+        for (method, scope) in METHOD_SCOPES {
+            assert!(
+                text.contains(&format!("`{method}`")),
+                "{method} ({scope}) is not in PROTOCOL.md §9"
             );
         }
     }

@@ -117,15 +117,57 @@ impl LoadedConfig {
     }
 }
 
+/// Reads the config file and layers the profile and the `-c` overrides on it (module docs).
 pub fn load(opts: &LoadOptions) -> Result<LoadedConfig, ConfigError> {
-    let (path, required) = match &opts.config_path {
+    let (path, required) = config_file_path(opts);
+    let text = read_file(&path, required)?;
+    let (file_table, file_toml) = parse_file(text.as_deref(), &path)?;
+    let overrides = parse_overrides(&opts.overrides)?;
+
+    let file_origin = Origin::File(path.clone());
+    let profile = pick_profile(opts, &overrides, &file_toml, &file_origin);
+    let (merged, origins) = merge_layers(
+        file_table,
+        &path,
+        text.is_some(),
+        &file_toml,
+        profile.as_ref(),
+        &overrides,
+    )?;
+
+    // Each part was valid alone and merging keeps types, so this fails only on a bug; say where.
+    let merged = file::validate(merged, "the merged config")?;
+    let mut config = resolve(merged, &origins)?;
+    config.profile = profile.map(|(name, _)| name);
+
+    let mut loaded = LoadedConfig {
+        config,
+        origins: BTreeMap::new(),
+        config_dir: opts.config_dir.clone(),
+        file: text.as_ref().map(|_| path.clone()),
+        file_version: text.as_deref().map(|t| sha256_hex(t.as_bytes())),
+        command_line_version: sha256_hex(
+            format!("{:?}\n{:?}", opts.profile, opts.overrides).as_bytes(),
+        ),
+    };
+    loaded.origins = report_origins(&loaded, &origins);
+    Ok(loaded)
+}
+
+/// The file to read and whether it must exist: `--config` must, the default file may be absent.
+fn config_file_path(opts: &LoadOptions) -> (PathBuf, bool) {
+    match &opts.config_path {
         // Absolute, because origins report it to clients that may run elsewhere.
         Some(p) => (std::path::absolute(p).unwrap_or_else(|_| p.clone()), true),
         None => (opts.config_dir.join("config.toml"), false),
-    };
-    let text = read_file(&path, required)?;
+    }
+}
+
+/// The file as a raw table (for merging) and as validated keys (for the profile lookup); an
+/// absent file is an empty layer.
+fn parse_file(text: Option<&str>, path: &Path) -> Result<(Table, ConfigToml), ConfigError> {
     let origin_label = path.display().to_string();
-    let (mut file_table, file_toml) = match &text {
+    Ok(match text {
         Some(text) => {
             let table: Table = toml::from_str(text).map_err(|e| ConfigError::Syntax {
                 origin: origin_label.clone(),
@@ -135,10 +177,12 @@ pub fn load(opts: &LoadOptions) -> Result<LoadedConfig, ConfigError> {
             (table, parsed)
         }
         None => (Table::new(), ConfigToml::default()),
-    };
+    })
+}
 
-    let overrides = opts
-        .overrides
+/// Parses and validates every `-c` argument on its own, so an error names the one at fault.
+fn parse_overrides(texts: &[String]) -> Result<Vec<Override>, ConfigError> {
+    texts
         .iter()
         .map(|text| {
             let o = overrides::parse(text)?;
@@ -152,12 +196,18 @@ pub fn load(opts: &LoadOptions) -> Result<LoadedConfig, ConfigError> {
             file::validate(o.table.clone(), &format!("-c {text}"))?;
             Ok(o)
         })
-        .collect::<Result<Vec<Override>, ConfigError>>()?;
+        .collect()
+}
 
-    let mut origins = BTreeMap::new();
-    let file_origin = Origin::File(path.clone());
-    // The profile: `--profile`, else the last `-c profile=…`, else the file's `profile` key.
-    let profile = match &opts.profile {
+/// The profile: `--profile`, else the last `-c profile=…`, else the file's `profile` key; with
+/// the layer that chose it.
+fn pick_profile(
+    opts: &LoadOptions,
+    overrides: &[Override],
+    file_toml: &ConfigToml,
+    file_origin: &Origin,
+) -> Option<(String, Origin)> {
+    match &opts.profile {
         Some(name) => Some((
             name.clone(),
             Origin::CommandLine {
@@ -177,13 +227,26 @@ pub fn load(opts: &LoadOptions) -> Result<LoadedConfig, ConfigError> {
                 _ => None,
             })
             .or_else(|| file_toml.profile.clone().map(|n| (n, file_origin.clone()))),
-    };
+    }
+}
 
+/// Merges file, profile and overrides, in that order, into one table, with the layer that set
+/// each leaf. `file_exists` is for an unknown profile's error, which says where it looked.
+fn merge_layers(
+    mut file_table: Table,
+    path: &Path,
+    file_exists: bool,
+    file_toml: &ConfigToml,
+    profile: Option<&(String, Origin)>,
+    overrides: &[Override],
+) -> Result<(Table, BTreeMap<String, Origin>), ConfigError> {
+    let mut origins = BTreeMap::new();
+    let file_origin = Origin::File(path.to_owned());
     let profiles = file_table.remove("profiles");
     file_table.remove("profile");
     let mut merged = Table::new();
     merge(&mut merged, file_table, "", &file_origin, &mut origins);
-    if let Some((name, from)) = &profile {
+    if let Some((name, from)) = profile {
         let table = match &profiles {
             Some(Value::Table(all)) => all.get(name),
             _ => None,
@@ -191,18 +254,18 @@ pub fn load(opts: &LoadOptions) -> Result<LoadedConfig, ConfigError> {
         let Some(Value::Table(table)) = table else {
             return Err(unknown_profile(
                 name,
-                text.is_some().then_some(&path),
-                &file_toml,
+                file_exists.then_some(path),
+                file_toml,
             ));
         };
         let origin = Origin::Profile {
             name: name.clone(),
-            file: path.clone(),
+            file: path.to_owned(),
         };
         merge(&mut merged, table.clone(), "", &origin, &mut origins);
         origins.insert("profile".to_owned(), from.clone());
     }
-    for o in &overrides {
+    for o in overrides {
         let mut table = o.table.clone();
         table.remove("profile");
         let origin = Origin::CommandLine {
@@ -210,34 +273,24 @@ pub fn load(opts: &LoadOptions) -> Result<LoadedConfig, ConfigError> {
         };
         merge(&mut merged, table, "", &origin, &mut origins);
     }
+    Ok((merged, origins))
+}
 
-    // Each part was valid alone and merging keeps types, so this fails only on a bug; say where.
-    let merged = file::validate(merged, "the merged config")?;
-    let mut config = resolve(merged, &origins)?;
-    config.profile = profile.map(|(name, _)| name);
-
-    let mut loaded = LoadedConfig {
-        config,
-        origins: BTreeMap::new(),
-        config_dir: opts.config_dir.clone(),
-        file: text.as_ref().map(|_| path.clone()),
-        file_version: text.as_deref().map(|t| sha256_hex(t.as_bytes())),
-        command_line_version: sha256_hex(
-            format!("{:?}\n{:?}", opts.profile, opts.overrides).as_bytes(),
-        ),
-    };
-    // Report exactly the keys of the effective config: those a layer set keep that layer,
-    // the rest are defaults.
+/// Report exactly the keys of the effective config: those a layer set keep that layer, the
+/// rest are defaults.
+fn report_origins(
+    loaded: &LoadedConfig,
+    origins: &BTreeMap<String, Origin>,
+) -> BTreeMap<String, Origin> {
     let mut leaves = Vec::new();
     collect_leaves(&loaded.redacted_json(), "", &mut leaves);
-    loaded.origins = leaves
+    leaves
         .into_iter()
         .map(|key| {
             let origin = origins.get(&key).cloned().unwrap_or(Origin::Default);
             (key, origin)
         })
-        .collect();
-    Ok(loaded)
+        .collect()
 }
 
 fn read_file(path: &Path, required: bool) -> Result<Option<String>, ConfigError> {
@@ -251,7 +304,7 @@ fn read_file(path: &Path, required: bool) -> Result<Option<String>, ConfigError>
     }
 }
 
-fn unknown_profile(name: &str, file: Option<&PathBuf>, parsed: &ConfigToml) -> ConfigError {
+fn unknown_profile(name: &str, file: Option<&Path>, parsed: &ConfigToml) -> ConfigError {
     let known: Vec<&str> = parsed
         .profiles
         .iter()

@@ -8,7 +8,8 @@ use std::path::PathBuf;
 
 use super::error::ConfigError;
 use super::file::{
-    ConfigToml, HookCommandToml, HookToml, ModelToml, ProviderToml, TlsToml, WorkspaceWriteToml,
+    ConfigToml, HookCommandToml, HookToml, HooksToml, ModelToml, ProviderToml, TlsToml,
+    WorkspaceWriteToml,
 };
 use super::load::{join_key, Origin};
 use super::providers;
@@ -20,7 +21,7 @@ use super::{
 /// Turns the merged table into a [`Config`], filling defaults and checking what no single
 /// layer could (a value that is well-typed but unusable is reported with the layer that set it).
 pub(super) fn resolve(
-    t: ConfigToml,
+    mut t: ConfigToml,
     origins: &BTreeMap<String, Origin>,
 ) -> Result<Config, ConfigError> {
     let bad = |key: &str, message: String| ConfigError::BadValue {
@@ -28,12 +29,41 @@ pub(super) fn resolve(
         key: key.to_owned(),
         message,
     };
+    // The tables are resolved after the top-level keys (checks keep their order).
+    let model_providers = t.model_providers.take();
+    let models = t.models.take();
+    let hooks = t.hooks.take();
+    let allowed_origins = t.allowed_origins.take();
+    let tls = t.tls.take();
+
+    let mut c = Config::defaults();
+    apply_top_level(&mut c, t, &bad)?;
+    apply_providers(&mut c, model_providers.unwrap_or_default(), &bad)?;
+    for (name, m) in models.unwrap_or_default() {
+        let key = join_key("models", &name);
+        c.models.insert(name, model_info(m, &key, &bad)?);
+    }
+    if let Some(h) = hooks {
+        c.hooks = hooks_config(h, origins)?;
+    }
+    for (i, origin) in allowed_origins.iter().flatten().enumerate() {
+        validate_origin(origin).map_err(|m| bad("allowed_origins", format!("entry {i}: {m}")))?;
+    }
+    c.allowed_origins = allowed_origins.unwrap_or_default();
+    if let Some(tls) = tls {
+        c.tls = Some(tls_config(tls, origins, &bad)?);
+    }
+    Ok(c)
+}
+
+/// The scalar top-level keys (and `[sandbox_workspace_write]`): each replaces its default,
+/// after the check that it is usable.
+fn apply_top_level(c: &mut Config, t: ConfigToml, bad: &Bad) -> Result<(), ConfigError> {
     let non_empty = |key: &str, value: Option<String>| match value {
         Some(v) if v.trim().is_empty() => Err(bad(key, "must not be empty".to_owned())),
         other => Ok(other),
     };
 
-    let mut c = Config::defaults();
     if let Some(model) = non_empty("model", t.model)? {
         c.model = model;
     }
@@ -43,13 +73,13 @@ pub(super) fn resolve(
     c.approval_policy = t.approval_policy.unwrap_or(c.approval_policy);
     c.sandbox_mode = t.sandbox_mode.unwrap_or(c.sandbox_mode);
     if let Some(ww) = t.sandbox_workspace_write {
-        apply_workspace_write(&mut c, ww, &bad)?;
+        apply_workspace_write(c, ww, bad)?;
     }
     c.sandbox_max_processes = positive(
         "sandbox_max_processes",
         t.sandbox_max_processes,
         c.sandbox_max_processes,
-        &bad,
+        bad,
     )?;
     c.model_context_window = t.model_context_window;
     c.model_auto_compact_token_limit = t.model_auto_compact_token_limit;
@@ -60,34 +90,43 @@ pub(super) fn resolve(
         "approval_timeout_ms",
         t.approval_timeout_ms,
         c.approval_timeout_ms,
-        &bad,
+        bad,
     )?;
     c.thread_idle_unload_secs = positive(
         "thread_idle_unload_secs",
         t.thread_idle_unload_secs,
         c.thread_idle_unload_secs,
-        &bad,
+        bad,
     )?;
     c.shell_timeout_ms = positive(
         "shell_timeout_ms",
         t.shell_timeout_ms,
         c.shell_timeout_ms,
-        &bad,
+        bad,
     )?;
     c.shell_output_cap_bytes = positive(
         "shell_output_cap_bytes",
         t.shell_output_cap_bytes,
         c.shell_output_cap_bytes,
-        &bad,
+        bad,
     )?;
     c.shell_model_output_bytes = positive(
         "shell_model_output_bytes",
         t.shell_model_output_bytes,
         c.shell_model_output_bytes,
-        &bad,
+        bad,
     )?;
+    Ok(())
+}
 
-    for (id, p) in t.model_providers.unwrap_or_default() {
+/// `[model_providers.*]`: a built-in provider is changed field by field, a new one needs a
+/// `base_url`; then the selected `model_provider` must be among them.
+fn apply_providers(
+    c: &mut Config,
+    configured: BTreeMap<String, ProviderToml>,
+    bad: &Bad,
+) -> Result<(), ConfigError> {
+    for (id, p) in configured {
         let key = join_key("model_providers", &id);
         let base = match c.providers.remove(&id) {
             Some(built_in) => built_in,
@@ -101,7 +140,7 @@ pub(super) fn resolve(
                 providers::provider(&id, &id, url, WireApi::Responses)
             }
         };
-        let provider = apply_provider(base, p, &key, &bad)?;
+        let provider = apply_provider(base, p, &key, bad)?;
         c.providers.insert(id, provider);
     }
     if !c.providers.contains_key(&c.model_provider) {
@@ -115,36 +154,29 @@ pub(super) fn resolve(
             ),
         ));
     }
+    Ok(())
+}
 
-    for (name, m) in t.models.unwrap_or_default() {
-        let key = join_key("models", &name);
-        c.models.insert(name, model_info(m, &key, &bad)?);
-    }
-    if let Some(h) = t.hooks {
-        let event = |name: &str, list: Option<Vec<HookToml>>| {
-            let key = format!("hooks.{name}");
-            let origin = origins.get(&key).cloned().unwrap_or(Origin::Default);
-            list.unwrap_or_default()
-                .into_iter()
-                .enumerate()
-                .map(|(i, hook)| hook_config(hook, &format!("{key}[{i}]"), &origin))
-                .collect::<Result<Vec<_>, _>>()
-        };
-        c.hooks = HooksConfig {
-            pre_tool_use: event("PreToolUse", h.pre_tool_use)?,
-            post_tool_use: event("PostToolUse", h.post_tool_use)?,
-            user_prompt_submit: event("UserPromptSubmit", h.user_prompt_submit)?,
-            stop: event("Stop", h.stop)?,
-        };
-    }
-    for (i, origin) in t.allowed_origins.iter().flatten().enumerate() {
-        validate_origin(origin).map_err(|m| bad("allowed_origins", format!("entry {i}: {m}")))?;
-    }
-    c.allowed_origins = t.allowed_origins.unwrap_or_default();
-    if let Some(tls) = t.tls {
-        c.tls = Some(tls_config(tls, origins, &bad)?);
-    }
-    Ok(c)
+/// `[hooks]`: every event's list checked hook by hook, each remembering the layer that set it.
+fn hooks_config(
+    h: HooksToml,
+    origins: &BTreeMap<String, Origin>,
+) -> Result<HooksConfig, ConfigError> {
+    let event = |name: &str, list: Option<Vec<HookToml>>| {
+        let key = format!("hooks.{name}");
+        let origin = origins.get(&key).cloned().unwrap_or(Origin::Default);
+        list.unwrap_or_default()
+            .into_iter()
+            .enumerate()
+            .map(|(i, hook)| hook_config(hook, &format!("{key}[{i}]"), &origin))
+            .collect::<Result<Vec<_>, _>>()
+    };
+    Ok(HooksConfig {
+        pre_tool_use: event("PreToolUse", h.pre_tool_use)?,
+        post_tool_use: event("PostToolUse", h.post_tool_use)?,
+        user_prompt_submit: event("UserPromptSubmit", h.user_prompt_submit)?,
+        stop: event("Stop", h.stop)?,
+    })
 }
 
 /// Both PEM files are needed; a relative path is read from the directory of the file that set it.

@@ -121,6 +121,10 @@ fn tool(spec: &ToolSpec) -> Value {
     })
 }
 
+/// Tool calls one response may assemble, and the bytes of their arguments.
+const MAX_HELD_CALLS: usize = 256;
+const MAX_HELD_CALL_BYTES: usize = 32 * 1024 * 1024;
+
 /// One tool call being assembled from fragments.
 #[derive(Debug)]
 struct PendingCall {
@@ -196,7 +200,7 @@ impl ChatAssembler {
         // `n` is never set, so there is one choice; other indices would be a server bug.
         if let Some(choice) = choices.and_then(|c| c.first()) {
             if let Some(delta) = choice.get("delta") {
-                self.on_delta(delta, out);
+                self.on_delta(delta, out)?;
             }
             if let Some(reason) = choice.get("finish_reason").and_then(Value::as_str) {
                 self.finish_reason = Some(reason.to_owned());
@@ -216,7 +220,7 @@ impl ChatAssembler {
         self.finish(out)
     }
 
-    fn on_delta(&mut self, delta: &Value, out: &mut Vec<ModelEvent>) {
+    fn on_delta(&mut self, delta: &Value, out: &mut Vec<ModelEvent>) -> Result<(), Failure> {
         let reasoning = ["reasoning", "reasoning_content"]
             .iter()
             .filter_map(|key| delta.get(*key).and_then(Value::as_str))
@@ -242,7 +246,27 @@ impl ChatAssembler {
             for fragment in fragments {
                 self.on_tool_fragment(fragment);
             }
+            self.check_held_calls()?;
         }
+        Ok(())
+    }
+
+    /// Tool calls are held until the response ends (they are not streamed to the turn), so
+    /// their number and size are capped here: a server sending fragments without end must not
+    /// grow memory without end.
+    fn check_held_calls(&self) -> Result<(), Failure> {
+        let bytes: usize = self
+            .calls
+            .iter()
+            .map(|c| c.arguments.len() + c.name.len())
+            .sum();
+        if self.calls.len() > MAX_HELD_CALLS || bytes > MAX_HELD_CALL_BYTES {
+            return Err(Failure::Fatal(ModelError::Refused(format!(
+                "more than {MAX_HELD_CALLS} tool calls or {} MiB of their arguments",
+                MAX_HELD_CALL_BYTES / (1024 * 1024)
+            ))));
+        }
+        Ok(())
     }
 
     /// Merges one tool-call fragment. OpenAI sends `id` and name only in a call's first

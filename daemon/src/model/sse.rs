@@ -77,7 +77,7 @@ pub(crate) async fn forward(
     tx: &EventSender,
     idle_timeout: Duration,
 ) -> StreamEnd {
-    let mut events = response.bytes_stream().eventsource();
+    let mut events = bounded(response.bytes_stream(), MAX_EVENT_BYTES).eventsource();
     let mut forwarded = false;
     let mut out = Vec::new();
     loop {
@@ -86,6 +86,12 @@ pub(crate) async fn forward(
                 idle_timeout,
             )))),
             Ok(None) => assembler.on_end(&mut out).map(|()| Flow::Finished),
+            Ok(Some(Err(EventStreamError::Transport(BodyError::TooLarge(limit))))) => {
+                Err(Failure::Fatal(ModelError::Refused(format!(
+                    "an event larger than {} MiB",
+                    limit / (1024 * 1024)
+                ))))
+            }
             Ok(Some(Err(err))) => Err(Failure::retry(ModelError::Stream(read_error(err)))),
             Ok(Some(Ok(event))) => assembler.on_event(&event, &mut out),
         };
@@ -106,10 +112,71 @@ pub(crate) async fn forward(
 }
 
 /// `EventStreamError` does not expose its transport error as a `source`, so unwrap it here.
-fn read_error(err: EventStreamError<reqwest::Error>) -> String {
+fn read_error(err: EventStreamError<BodyError>) -> String {
     match err {
-        EventStreamError::Transport(err) => error_chain(&err.without_url()),
+        EventStreamError::Transport(BodyError::Read(err)) => error_chain(&err.without_url()),
+        EventStreamError::Transport(BodyError::TooLarge(limit)) => {
+            format!("an event larger than {limit} bytes")
+        }
         other => other.to_string(),
+    }
+}
+
+/// Largest SSE event (bytes between blank lines) read from a provider: the parser buffers an
+/// event whole, so without a limit a stream that never ends its event grows memory without end.
+/// Generous: a tool call's whole arguments (a large patch) arrive in one event.
+pub(crate) const MAX_EVENT_BYTES: usize = 16 * 1024 * 1024;
+
+/// Why the response body stopped.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum BodyError {
+    #[error(transparent)]
+    Read(reqwest::Error),
+    #[error("an event over {0} bytes")]
+    TooLarge(usize),
+}
+
+/// The body's chunks, ended by an error once one event (bytes since the last blank line) grows
+/// past `limit`.
+fn bounded<S>(
+    body: S,
+    limit: usize,
+) -> impl futures_util::Stream<Item = Result<bytes::Bytes, BodyError>>
+where
+    S: futures_util::Stream<Item = Result<bytes::Bytes, reqwest::Error>>,
+{
+    let mut meter = EventMeter::default();
+    body.map(move |chunk| {
+        let chunk = chunk.map_err(BodyError::Read)?;
+        if meter.feed(&chunk) > limit {
+            return Err(BodyError::TooLarge(limit));
+        }
+        Ok(chunk)
+    })
+}
+
+/// Counts the bytes of the SSE event in progress: a blank line (`\n\n`, `\r` ignored) ends one.
+#[derive(Default)]
+pub(crate) struct EventMeter {
+    in_event: usize,
+    after_newline: bool,
+}
+
+impl EventMeter {
+    /// Feeds bytes; returns the size of the event in progress.
+    pub(crate) fn feed(&mut self, bytes: &[u8]) -> usize {
+        for &b in bytes {
+            match b {
+                b'\n' if self.after_newline => self.in_event = 0,
+                b'\n' => self.after_newline = true,
+                b'\r' => {}
+                _ => {
+                    self.after_newline = false;
+                    self.in_event += 1;
+                }
+            }
+        }
+        self.in_event
     }
 }
 
@@ -137,7 +204,7 @@ pub(crate) fn error_chain(err: &dyn std::error::Error) -> String {
 /// the wire format's assembler, exactly as a live response is read: the entry point of the
 /// `sse` fuzz target. Returns how many model events came out.
 #[doc(hidden)]
-pub fn fuzz_sse(wire: WireApi, bytes: &[u8], chunk: usize) -> usize {
+pub fn fuzz_sse(wire: WireApi, bytes: &[u8], chunk: usize) -> Vec<ModelEvent> {
     use std::pin::Pin;
     use std::task::{Context, Poll, Waker};
 
@@ -158,7 +225,7 @@ pub fn fuzz_sse(wire: WireApi, bytes: &[u8], chunk: usize) -> usize {
     let mut events = futures_util::stream::iter(pieces).eventsource();
     let mut cx = Context::from_waker(Waker::noop());
     let mut out = Vec::new();
-    let mut produced = 0;
+    let mut produced = Vec::new();
     // An iterator stream is always ready; `Pending` would be a parser bug and ends the loop.
     while let Poll::Ready(next) = Pin::new(&mut events).poll_next(&mut cx) {
         let flow = match next {
@@ -166,11 +233,34 @@ pub fn fuzz_sse(wire: WireApi, bytes: &[u8], chunk: usize) -> usize {
             Some(Err(_)) => break,
             Some(Ok(event)) => assembler.on_event(&event, &mut out),
         };
-        produced += out.len();
-        out.clear();
+        produced.append(&mut out);
         if !matches!(flow, Ok(Flow::More)) {
             break;
         }
     }
     produced
+}
+
+#[cfg(test)]
+mod meter_tests {
+    use super::EventMeter;
+
+    #[test]
+    fn a_blank_line_ends_the_event_across_chunks_and_carriage_returns() {
+        let mut m = EventMeter::default();
+        assert_eq!(m.feed(b"data: abc\n"), 9);
+        assert_eq!(m.feed(b"\r\n"), 0);
+        assert_eq!(m.feed(b"data: x"), 7);
+        assert_eq!(m.feed(b"\n"), 7);
+        assert_eq!(m.feed(b"\ndata"), 4);
+    }
+
+    #[test]
+    fn an_event_that_never_ends_keeps_growing() {
+        let mut m = EventMeter::default();
+        for _ in 0..100 {
+            m.feed(b"data: 0123456789\n");
+        }
+        assert_eq!(m.feed(b""), 1600);
+    }
 }

@@ -162,6 +162,9 @@ pub enum ModelError {
     Incomplete(String),
     #[error("provider configuration: {0}")]
     Config(String),
+    /// The stream broke a limit (an event too large to buffer): refused, not retried.
+    #[error("the response stream was refused: {0}")]
+    Refused(String),
 }
 
 impl ModelError {
@@ -176,6 +179,7 @@ impl ModelError {
             ModelError::Failed { .. } => "responseFailed",
             ModelError::Incomplete(_) => "responseIncomplete",
             ModelError::Config(_) => "badConfig",
+            ModelError::Refused(_) => "responseInvalid",
         }
     }
 }

@@ -69,7 +69,7 @@ pub async fn ask(
     let (waiter, mut outcome) = oneshot::channel();
     let (reply, id) = oneshot::channel();
     link.send(PortRequest::RequestApproval {
-        request,
+        request: Box::new(request),
         waiter,
         reply,
     })

@@ -48,7 +48,8 @@ pub enum PortRequest {
     },
     /// Ask every subscriber (now and later); `reply` gets the approval's id, `waiter` its outcome.
     RequestApproval {
-        request: ApprovalRequest,
+        /// Boxed: it is much larger than the other requests, which fill the queue.
+        request: Box<ApprovalRequest>,
         waiter: oneshot::Sender<ApprovalOutcome>,
         reply: oneshot::Sender<u64>,
     },

@@ -2,15 +2,18 @@
 //! config and the environment) and no managed requirements, but Codex clients cannot start
 //! without asking, so both answer with the empty truth.
 
-use serde_json::json;
+use agentd_protocol::{ConfigRequirementsReadResponse, GetAccountResponse};
 
 use super::dispatch::Handled;
 use super::error::RpcError;
 
 pub fn read<P>(_params: P) -> Result<Handled, RpcError> {
-    Handled::new(json!({ "account": null, "requiresOpenaiAuth": false }))
+    Handled::new(GetAccountResponse {
+        account: None,
+        requires_openai_auth: false,
+    })
 }
 
 pub fn config_requirements<P>(_params: P) -> Result<Handled, RpcError> {
-    Handled::new(json!({}))
+    Handled::new(ConfigRequirementsReadResponse { requirements: None })
 }

@@ -38,7 +38,24 @@ pub struct Session {
     pub scope: Scope,
 }
 
+/// Threads one connection may be subscribed to at once: each keeps its thread loaded, so the
+/// number is a client's to choose only up to here.
+pub const MAX_SUBSCRIPTIONS: usize = 1024;
+
 impl Session {
+    /// Refuses a subscription beyond [`MAX_SUBSCRIPTIONS`] (a thread already subscribed to is
+    /// always fine).
+    pub fn may_subscribe(&self, thread_id: Option<&str>) -> Result<(), RpcError> {
+        let known = thread_id.is_some_and(|id| self.subscriptions.contains(id));
+        if !known && self.subscriptions.len() >= MAX_SUBSCRIPTIONS {
+            return Err(RpcError::conflict(format!(
+                "this connection is subscribed to {MAX_SUBSCRIPTIONS} threads, the most it \
+                 may be; unsubscribe from some first"
+            )));
+        }
+        Ok(())
+    }
+
     pub fn subscriber(&self) -> Subscriber {
         Subscriber {
             conn: self.conn,

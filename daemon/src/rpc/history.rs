@@ -78,6 +78,7 @@ pub async fn fork(
         updated_at: now,
         last_seq: 0,
     };
+    session.may_subscribe(None)?;
     let handle = daemon.hub.create_with(row, projections, turn_count).await?;
     let (row, catch_up) = handle.subscribe(session.subscriber(), Some(0)).await?;
     session.subscriptions.insert(row.id.clone());

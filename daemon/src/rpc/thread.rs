@@ -105,6 +105,7 @@ pub async fn start(
         updated_at: now,
         last_seq: 0,
     };
+    session.may_subscribe(None)?;
     let handle = daemon.hub.create(row).await?;
     // Subscribing from seq 0 replays `thread/started` right after this answer.
     let (row, catch_up) = handle.subscribe(session.subscriber(), Some(0)).await?;
@@ -117,6 +118,7 @@ pub async fn resume(
     session: &mut Session,
     p: ThreadResumeParams,
 ) -> Result<Answer, RpcError> {
+    session.may_subscribe(Some(&p.thread_id))?;
     let handle = daemon.hub.load(&p.thread_id).await?;
     let (row, catch_up) = handle.subscribe(session.subscriber(), p.after_seq).await?;
     session.subscriptions.insert(row.id.clone());

@@ -44,6 +44,8 @@ struct MountAttr {
 /// Devices the sandbox gets, bound from the host's `/dev`.
 const DEVICES: [&str; 6] = ["null", "zero", "full", "random", "urandom", "tty"];
 
+/// Builds the view described above, steps 1 to 4 in that order; called in init's private
+/// mount namespace.
 pub(crate) fn build(writable_roots: &[PathBuf], protected: &[ProtectedPath]) -> anyhow::Result<()> {
     mount(
         None::<&str>,
@@ -54,6 +56,25 @@ pub(crate) fn build(writable_roots: &[PathBuf], protected: &[ProtectedPath]) -> 
     )
     .context("cannot make mounts private")?;
 
+    let roots = bind_roots(writable_roots)?;
+    bind_protected(protected)?;
+
+    build_dev()?;
+    mount(
+        Some("proc"),
+        "/proc",
+        Some("proc"),
+        MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC,
+        None::<&str>,
+    )
+    .context("cannot mount a fresh /proc for the sandbox's PID namespace")?;
+
+    apply_read_only(&roots, protected)
+}
+
+/// Step 2 for the writable roots: binds each existing one onto itself, and returns them in the
+/// order they were bound (step 4 makes them writable in that order too).
+fn bind_roots(writable_roots: &[PathBuf]) -> anyhow::Result<Vec<&PathBuf>> {
     // Shallow roots first, so a root inside another is bound on top of it.
     let mut roots: Vec<&PathBuf> = writable_roots.iter().filter(|r| r.is_dir()).collect();
     roots.sort_by_key(|r| r.components().count());
@@ -62,6 +83,12 @@ pub(crate) fn build(writable_roots: &[PathBuf], protected: &[ProtectedPath]) -> 
             bind_self(root)?;
         }
     }
+    Ok(roots)
+}
+
+/// Step 2 for the protected paths: each becomes a mount of its own (a bind, a pinned symlink,
+/// or an empty tmpfs over a placeholder).
+fn bind_protected(protected: &[ProtectedPath]) -> anyhow::Result<()> {
     // One empty tmpfs covers the first placeholder; the others get binds of it (a bind is
     // cheaper than another superblock).
     let mut empty: Option<&Path> = None;
@@ -94,23 +121,18 @@ pub(crate) fn build(writable_roots: &[PathBuf], protected: &[ProtectedPath]) -> 
             }
         }
     }
+    Ok(())
+}
 
-    build_dev()?;
-    mount(
-        Some("proc"),
-        "/proc",
-        Some("proc"),
-        MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC,
-        None::<&str>,
-    )
-    .context("cannot mount a fresh /proc for the sandbox's PID namespace")?;
-
+/// Step 4: everything read-only, then the scratch mounts and writable roots writable again,
+/// then the protected paths read-only again (checked to be ours), so protection wins.
+fn apply_read_only(roots: &[&PathBuf], protected: &[ProtectedPath]) -> anyhow::Result<()> {
     set_read_only(Path::new("/"), true, true).context("cannot make / read-only")?;
     // The sandbox's own scratch mounts stay writable; nothing there reaches the host.
     for scratch in ["/proc", "/dev/shm", "/dev/pts"] {
         let _ = set_read_only(Path::new(scratch), false, false);
     }
-    for root in &roots {
+    for root in roots {
         // Recursively when possible; a locked read-only mount below the root makes that
         // fail, and then only the root itself is made writable.
         if set_read_only(root, false, true).is_err() {

@@ -228,8 +228,13 @@ impl Host {
         Ok(())
     }
 
-    /// The stdio client left: serve on while another client is attached or a turn runs.
+    /// The stdio client left: serve on while another client is attached or a turn runs. The
+    /// process lets go of its stdio first, so whoever started it sees it close, as if it had
+    /// exited.
     async fn linger(&self, signals: &mut ShutdownSignals) {
+        if self.daemon.connections() > 0 || !self.daemon.hub.active().await.is_empty() {
+            release_stdio();
+        }
         loop {
             let attached = self.daemon.connections();
             let running = self.daemon.hub.active().await.len();
@@ -283,6 +288,22 @@ impl Host {
         local::remove(&self.data_dir);
         self.store.close().await;
         tracing::info!("stopped");
+    }
+}
+
+/// Points stdin and stdout at `/dev/null`: the parent's pipes close, and nothing can write
+/// protocol bytes to a reader that left.
+fn release_stdio() {
+    if let Ok(null) = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/null")
+    {
+        use std::os::fd::AsRawFd;
+        for fd in [0, 1] {
+            // SAFETY: dup2 onto the standard descriptors; `null` stays open for the call.
+            unsafe { libc::dup2(null.as_raw_fd(), fd) };
+        }
     }
 }
 

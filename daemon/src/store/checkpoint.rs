@@ -173,6 +173,8 @@ struct Writer {
     busy_timeout: Duration,
 }
 
+/// The task: a round whenever the tick or a wake-up finds commits (or unfinished work) since
+/// the last one, until told to stop; then the final checkpoint.
 async fn run(
     mut conn: SqliteConnection,
     writer: Writer,
@@ -187,11 +189,11 @@ async fn run(
     // Whether the last round left work behind (readers in the way): retry on the next tick
     // even if nothing was committed since.
     let mut unfinished = false;
-    // A `TRUNCATE` that a reader kept busy held the writer for up to `TRUNCATE_BUSY_TIMEOUT`;
-    // the next one waits this long, doubling up to 8 s, so a
-    // reader that keeps a snapshot open cannot stall commits again and again.
-    let mut truncate_backoff = policy.interval;
-    let mut truncate_not_before = tokio::time::Instant::now();
+    let mut backoff = TruncateBackoff {
+        interval: policy.interval,
+        backoff: policy.interval,
+        not_before: tokio::time::Instant::now(),
+    };
     loop {
         tokio::select! {
             _ = tick.tick() => {}
@@ -206,47 +208,83 @@ async fn run(
         }
         shared.checkpointed_at.store(commits, Ordering::Relaxed);
         shared.rounds.fetch_add(1, Ordering::Relaxed);
-        let wal = match checkpoint(&mut conn, "PASSIVE").await {
-            Ok(wal) => wal,
-            Err(e) => {
-                tracing::warn!(error = %e, "WAL checkpoint failed");
-                unfinished = true;
-                continue;
-            }
-        };
-        unfinished = wal.busy || wal.copied < wal.frames;
-        if wal.frames <= policy.truncate_above_frames {
-            continue;
-        }
-        if tokio::time::Instant::now() < truncate_not_before {
-            // Still too large: come back after the back-off even if nothing is committed.
-            unfinished = true;
-            continue;
-        }
-        tracing::info!(
-            frames = wal.frames,
-            copied = wal.copied,
-            "the WAL is large; running a TRUNCATE checkpoint on the writer"
-        );
-        let truncated = match truncate_on_writer(&writer).await {
-            Ok(wal) => !wal.busy,
-            Err(e) => {
-                tracing::warn!(error = %e, "TRUNCATE checkpoint failed");
-                false
-            }
-        };
-        if truncated {
-            shared.truncations.fetch_add(1, Ordering::Relaxed);
-            truncate_backoff = policy.interval;
-            unfinished = false;
-        } else {
-            truncate_not_before = tokio::time::Instant::now() + truncate_backoff;
-            truncate_backoff = (truncate_backoff * 2).min(MAX_TRUNCATE_BACKOFF);
-            unfinished = true;
-        }
+        unfinished = round(&mut conn, &writer, &shared, &policy, &mut backoff).await;
     }
-    // The writer is closed (or the store dropped): copy everything and empty the WAL, so the next
-    // start has nothing to recover. The last connection to close would checkpoint anyway.
+    final_checkpoint(conn).await;
+}
+
+/// A `TRUNCATE` that a reader kept busy held the writer for up to `TRUNCATE_BUSY_TIMEOUT`;
+/// the next one waits this long, doubling up to 8 s, so a
+/// reader that keeps a snapshot open cannot stall commits again and again.
+struct TruncateBackoff {
+    /// The policy's interval: the back-off after a `TRUNCATE` that succeeded.
+    interval: Duration,
+    backoff: Duration,
+    not_before: tokio::time::Instant,
+}
+
+impl TruncateBackoff {
+    /// A `TRUNCATE` emptied the WAL: the next may run as soon as it is needed.
+    fn succeeded(&mut self) {
+        self.backoff = self.interval;
+    }
+
+    /// Readers kept a `TRUNCATE` busy: hold off the next one, for longer each time.
+    fn failed(&mut self) {
+        self.not_before = tokio::time::Instant::now() + self.backoff;
+        self.backoff = (self.backoff * 2).min(MAX_TRUNCATE_BACKOFF);
+    }
+}
+
+/// One checkpoint round: `PASSIVE`, then a `TRUNCATE` on the writer when the WAL is still too
+/// large (and the back-off allows). Returns whether it left work behind for the next tick.
+async fn round(
+    conn: &mut SqliteConnection,
+    writer: &Writer,
+    shared: &Shared,
+    policy: &CheckpointPolicy,
+    backoff: &mut TruncateBackoff,
+) -> bool {
+    let wal = match checkpoint(conn, "PASSIVE").await {
+        Ok(wal) => wal,
+        Err(e) => {
+            tracing::warn!(error = %e, "WAL checkpoint failed");
+            return true;
+        }
+    };
+    let unfinished = wal.busy || wal.copied < wal.frames;
+    if wal.frames <= policy.truncate_above_frames {
+        return unfinished;
+    }
+    if tokio::time::Instant::now() < backoff.not_before {
+        // Still too large: come back after the back-off even if nothing is committed.
+        return true;
+    }
+    tracing::info!(
+        frames = wal.frames,
+        copied = wal.copied,
+        "the WAL is large; running a TRUNCATE checkpoint on the writer"
+    );
+    let truncated = match truncate_on_writer(writer).await {
+        Ok(wal) => !wal.busy,
+        Err(e) => {
+            tracing::warn!(error = %e, "TRUNCATE checkpoint failed");
+            false
+        }
+    };
+    if truncated {
+        shared.truncations.fetch_add(1, Ordering::Relaxed);
+        backoff.succeeded();
+        false
+    } else {
+        backoff.failed();
+        true
+    }
+}
+
+/// The writer is closed (or the store dropped): copy everything and empty the WAL, so the next
+/// start has nothing to recover. The last connection to close would checkpoint anyway.
+async fn final_checkpoint(mut conn: SqliteConnection) {
     match checkpoint(&mut conn, "TRUNCATE").await {
         Ok(wal) if wal.busy => tracing::debug!("final checkpoint found the database busy"),
         Ok(_) => {}

@@ -9,6 +9,13 @@ use super::{SqlContext, Store, StoreError};
 /// per-event cost near SQLite's own (5 binds × 200 stays far below the variable limit).
 const EVENTS_PER_STATEMENT: usize = 200;
 
+/// Batches of at most this many events use a prepared statement kept in the connection's cache;
+/// larger ones are prepared for the one use. Each batch size is a different statement, and a
+/// cached statement of hundreds of rows costs hundreds of KiB: caching every size a burst
+/// produced kept megabytes for statements that rarely come back. Small batches (a paced
+/// stream's one delta) are the hot path and stay cached.
+const CACHED_BATCH: usize = 8;
+
 /// An event read back from the log.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StoredEvent {
@@ -54,7 +61,11 @@ impl Store {
                     .push_bind(&e.payload)
                     .push_bind(e.created_at);
             });
-            q.build().execute(&mut *tx).await.ctx("appending events")?;
+            q.build()
+                .persistent(chunk.len() <= CACHED_BATCH)
+                .execute(&mut *tx)
+                .await
+                .ctx("appending events")?;
         }
         for p in &batch.projections {
             match p {
@@ -124,7 +135,8 @@ impl Store {
         }
         q.push("COMMIT");
         let mut conn = self.writer.acquire().await.ctx("beginning a commit")?;
-        if let Err(e) = q.build().execute(&mut *conn).await {
+        let cached = batch.events.len() <= CACHED_BATCH;
+        if let Err(e) = q.build().persistent(cached).execute(&mut *conn).await {
             // A statement failed and the ones after it (COMMIT included) did not run: end the
             // transaction before the connection goes back to the pool.
             let _ = sqlx::query("ROLLBACK").execute(&mut *conn).await;

@@ -73,6 +73,24 @@ pub struct Store {
 }
 
 impl Store {
+    /// Lets every connection give its page cache back (`PRAGMA shrink_memory`): after a burst
+    /// of thousands of threads the caches hold megabytes of pages nobody will read soon. Idle
+    /// read connections are taken all at once so each one gets it.
+    pub async fn release_memory(&self) {
+        let _ = sqlx::query("PRAGMA shrink_memory")
+            .execute(&self.writer)
+            .await;
+        let mut held = Vec::new();
+        while let Some(conn) = self.reader.try_acquire() {
+            held.push(conn);
+        }
+        for conn in &mut held {
+            let _ = sqlx::query("PRAGMA shrink_memory")
+                .execute(&mut **conn)
+                .await;
+        }
+    }
+
     /// Closes the writer (waiting for in-flight statements), then lets the checkpoint task copy
     /// and empty the WAL, then closes the readers; called on shutdown.
     pub async fn close(&self) {

@@ -87,6 +87,8 @@ impl Store {
         let reader = SqlitePoolOptions::new()
             .max_connections(4)
             .min_connections(0)
+            // A read connection nobody used for a minute is closed, and its page cache with it.
+            .idle_timeout(std::time::Duration::from_secs(60))
             .connect_with(options.read_only(true))
             .await
             .ctx("opening read connections")?;

@@ -49,8 +49,9 @@ pub(super) struct ThreadActor {
     pub(super) services: Arc<AgentServices>,
     /// `acceptForSession` answers, shared with the thread's turns; dropped with the actor.
     pub(super) session: Arc<SessionApprovals>,
-    /// Where the running turn's requests arrive; the sender is cloned into each turn's link.
-    port_tx: mpsc::Sender<PortRequest>,
+    /// Where the running turn's requests arrive; opened for each turn (an idle thread has none,
+    /// so it does not hold a channel's buffer).
+    port: Option<mpsc::Receiver<PortRequest>>,
     /// Published when the actor has nothing to do, for the hub's unloading.
     pub(super) idle: Arc<IdleClock>,
     shutdown_reply: Option<oneshot::Sender<()>>,
@@ -75,7 +76,6 @@ impl ThreadActor {
     /// Spawns the actor and returns the hub's handle to it.
     pub(super) fn spawn(s: Spawn) -> (ActorHandle, Arc<IdleClock>) {
         let (tx, rx) = mpsc::channel(COMMAND_QUEUE);
-        let (port_tx, port_rx) = mpsc::channel(PORT_QUEUE);
         let (status_tx, status_rx) = watch::channel(ThreadStatus::Idle);
         let id: Arc<str> = Arc::from(s.row.id.as_str());
         let idle = Arc::new(IdleClock::default());
@@ -83,7 +83,7 @@ impl ThreadActor {
             turns: super::turns::TurnSlot::new(s.turn_count),
             services: s.services,
             session: Arc::new(SessionApprovals::default()),
-            port_tx,
+            port: None,
             idle: idle.clone(),
             shutdown_reply: None,
             history_op: None,
@@ -101,16 +101,11 @@ impl ThreadActor {
             approvals: Default::default(),
             status: status_tx,
         };
-        tokio::spawn(actor.run(rx, port_rx, s.stale_turns));
+        tokio::spawn(actor.run(rx, s.stale_turns));
         (ActorHandle::new(id, tx, status_rx, s.store), idle)
     }
 
-    async fn run(
-        mut self,
-        mut rx: mpsc::Receiver<Command>,
-        mut port: mpsc::Receiver<PortRequest>,
-        stale_turns: Vec<TurnRow>,
-    ) {
+    async fn run(mut self, mut rx: mpsc::Receiver<Command>, stale_turns: Vec<TurnRow>) {
         // A new thread's row is not written on its own: it commits with the first command's
         // batch (its `thread/started`, and a fork's copied rows), so it never exists half-made.
         if !stale_turns.is_empty() {
@@ -122,23 +117,38 @@ impl ThreadActor {
         loop {
             let idle = self.is_idle();
             self.idle.set(idle);
-            let stop = tokio::select! {
+            let mut port = self.port.take();
+            let next = tokio::select! {
                 biased;
-                cmd = rx.recv() => match cmd {
-                    Some(cmd) => self.handle(cmd),
-                    None => break,
-                },
-                Some(req) = port.recv() => {
+                cmd = rx.recv() => Next::Command(cmd),
+                req = recv_port(&mut port) => Next::Port(req),
+            };
+            self.port = port;
+            let stop = match next {
+                Next::Command(Some(cmd)) => self.handle(cmd),
+                Next::Command(None) => break,
+                Next::Port(Some(req)) => {
                     self.handle_port(req);
                     None
                 }
+                Next::Port(None) => {
+                    self.port_closed();
+                    None
+                }
             };
-            let stop = self.drain(&mut rx, &mut port, stop);
+            let stop = self.drain(&mut rx, stop);
             if self.end_batch(stop).await {
                 break;
             }
         }
         tracing::debug!(thread = %self.row.id, "thread actor stopped");
+        // The answer to a shutdown goes out once everything the actor held is freed, so whoever
+        // waits for it (the hub's unloading sweep) can give that memory back to the system.
+        let reply = self.shutdown_reply.take();
+        drop(self);
+        if let Some(reply) = reply {
+            let _ = reply.send(());
+        }
     }
 
     /// Handles every command and request already waiting, up to a batch's worth of events. A
@@ -146,7 +156,6 @@ impl ThreadActor {
     fn drain(
         &mut self,
         rx: &mut mpsc::Receiver<Command>,
-        port: &mut mpsc::Receiver<PortRequest>,
         mut stop: Option<oneshot::Sender<()>>,
     ) -> Option<oneshot::Sender<()>> {
         while stop.is_none()
@@ -155,7 +164,7 @@ impl ThreadActor {
         {
             if let Ok(cmd) = rx.try_recv() {
                 stop = self.handle(cmd);
-            } else if let Ok(req) = port.try_recv() {
+            } else if let Some(req) = self.port.as_mut().and_then(|p| p.try_recv().ok()) {
                 self.handle_port(req);
             } else {
                 break;
@@ -164,17 +173,26 @@ impl ThreadActor {
         stop
     }
 
+    /// A turn's link was dropped without its `Finished` (its task panicked): the turn is over
+    /// all the same, or the thread would wait on it forever.
+    fn port_closed(&mut self) {
+        self.port = None;
+        if let Some(id) = self.turns.running_id().map(str::to_owned) {
+            tracing::error!(thread = %self.row.id, turn = %id, "a turn ended without finishing; marking it over");
+            self.turn_finished(&id);
+        }
+    }
+
     /// Commits the batch and runs what waits behind it; true when the actor is done.
     async fn end_batch(&mut self, stop: Option<oneshot::Sender<()>>) -> bool {
         if let Some(reply) = stop {
             // A running turn is told to stop; we keep serving its events until it has
             // written its `turn/completed`, then answer the shutdown.
+            self.shutdown_reply = Some(reply);
             if self.turns.is_running() {
                 self.turns.cancel_running();
-                self.shutdown_reply = Some(reply);
             } else {
                 self.flush().await;
-                let _ = reply.send(());
                 return true;
             }
         }
@@ -184,9 +202,6 @@ impl ThreadActor {
             self.flush().await;
         }
         if self.shutdown_reply.is_some() && !self.turns.is_running() {
-            if let Some(reply) = self.shutdown_reply.take() {
-                let _ = reply.send(());
-            }
             return true;
         }
         false
@@ -214,9 +229,11 @@ impl ThreadActor {
         self.committed.last_seq
     }
 
-    /// A sender for a new turn's requests.
-    pub(super) fn port_sender(&self) -> mpsc::Sender<PortRequest> {
-        self.port_tx.clone()
+    /// Opens the port for a new turn; returns the turn's end of it.
+    pub(super) fn open_port(&mut self) -> mpsc::Sender<PortRequest> {
+        let (tx, rx) = mpsc::channel(PORT_QUEUE);
+        self.port = Some(rx);
+        tx
     }
 
     /// Applies one command; events it produces wait in `pending` for the batch commit.
@@ -263,12 +280,10 @@ impl ThreadActor {
             Command::Barrier { reply } => self.deferred.push(Deferred::Unit(reply)),
             Command::Turn(cmd) => self.handle_turn(cmd),
             Command::History(op) => self.history_op = Some(op),
-            Command::AnswerApproval {
-                approval,
-                conn,
-                client_name,
-                outcome,
-            } => self.answer_approval(approval, conn, client_name, outcome),
+            Command::AnswerApproval(a) => {
+                let a = *a;
+                self.answer_approval(a.approval, a.conn, a.client_name, a.outcome)
+            }
             Command::Shutdown { reply } => return Some(reply),
         }
         None
@@ -347,8 +362,25 @@ impl ThreadActor {
                 decision,
                 by,
             } => self.cancel_approval(approval, decision, by),
-            PortRequest::Finished { turn_id } => self.turn_finished(&turn_id),
+            PortRequest::Finished { turn_id } => {
+                self.turn_finished(&turn_id);
+                self.port = None;
+            }
         }
+    }
+}
+
+/// What woke the actor.
+enum Next {
+    Command(Option<Command>),
+    Port(Option<PortRequest>),
+}
+
+/// The next request of the running turn; never resolves while no turn has a port open.
+async fn recv_port(port: &mut Option<mpsc::Receiver<PortRequest>>) -> Option<PortRequest> {
+    match port {
+        Some(p) => p.recv().await,
+        None => std::future::pending().await,
     }
 }
 

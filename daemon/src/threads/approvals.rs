@@ -77,7 +77,7 @@ impl ConnInfo {
 
 pub(super) struct PendingApproval {
     id: u64,
-    request: ApprovalRequest,
+    request: Box<ApprovalRequest>,
     waiter: Option<oneshot::Sender<ApprovalOutcome>>,
     /// Where it was sent: connection, our request id there, and how to reach it.
     sent: Vec<(Subscriber, i64)>,
@@ -108,7 +108,7 @@ fn request_frame(id: i64, request: &ApprovalRequest) -> Bytes {
 impl ThreadActor {
     pub(super) fn request_approval(
         &mut self,
-        request: ApprovalRequest,
+        request: Box<ApprovalRequest>,
         waiter: oneshot::Sender<ApprovalOutcome>,
     ) -> u64 {
         self.approvals.next_id += 1;

@@ -73,16 +73,20 @@ pub(super) enum Command {
     Turn(super::turns::TurnCommand),
     /// Rollback or a fork's snapshot: run between batches (see `history.rs`).
     History(super::history::HistoryOp),
-    AnswerApproval {
-        approval: u64,
-        conn: ConnectionId,
-        client_name: String,
-        outcome: Result<Value, agentd_protocol::jsonrpc::ErrorObject>,
-    },
+    /// Boxed: the answer is the largest command, and every queue slot is as large as it.
+    AnswerApproval(Box<ApprovalAnswer>),
     /// Commit what is queued and stop: the daemon is stopping, or the hub unloads the thread.
     Shutdown {
         reply: oneshot::Sender<()>,
     },
+}
+
+/// A client's answer to one of the thread's approvals.
+pub(super) struct ApprovalAnswer {
+    pub approval: u64,
+    pub conn: ConnectionId,
+    pub client_name: String,
+    pub outcome: Result<Value, agentd_protocol::jsonrpc::ErrorObject>,
 }
 
 /// Cheap, cloneable access to one thread actor.
@@ -228,12 +232,12 @@ impl ActorHandle {
     ) {
         let _ = self
             .tx
-            .send(Command::AnswerApproval {
+            .send(Command::AnswerApproval(Box::new(ApprovalAnswer {
                 approval,
                 conn,
                 client_name,
                 outcome,
-            })
+            })))
             .await;
     }
 

@@ -23,6 +23,10 @@ use super::ThreadError;
 use crate::agent::AgentServices;
 use crate::store::{Projection, Store, ThreadRow, TurnState};
 
+/// A sweep that unloads at least this many threads also empties the store's page caches: they
+/// hold what those threads read and wrote.
+const BIG_SWEEP: usize = 64;
+
 struct Entry {
     handle: ActorHandle,
     idle: Arc<IdleClock>,
@@ -205,6 +209,9 @@ impl ThreadHub {
         }
         if !stopping.is_empty() {
             tracing::debug!(threads = stopping.len(), "unloaded idle threads");
+            if stopping.len() >= BIG_SWEEP {
+                self.store.release_memory().await;
+            }
             crate::heap::release_free_memory();
         }
         stopping.len()

@@ -389,7 +389,7 @@ impl ThreadActor {
             thread_id,
             turn_id.clone(),
             self.store.clone(),
-            self.port_sender(),
+            self.open_port(),
         );
         agent::spawn_turn(self.services.clone(), link, spec);
         self.turns.running = Some(RunningTurn {

@@ -26,6 +26,9 @@ use crate::sandbox;
 
 pub const NAME: &str = "shell";
 
+/// Longest a command may run when the model asks for a timeout (1 hour).
+const MAX_TIMEOUT_MS: u64 = 60 * 60 * 1000;
+
 pub struct ShellTool;
 
 impl ToolHandler for ShellTool {
@@ -225,10 +228,11 @@ impl ShellCall {
         ctx: &mut ToolCtx<'_>,
         wrapper: Vec<String>,
     ) -> Result<Result<ExecOutput, ExecError>, ThreadError> {
+        // The model's number is capped: a call cannot hold its turn (and the thread) forever.
         let timeout = self
             .args
             .timeout_ms
-            .map(std::time::Duration::from_millis)
+            .map(|ms| std::time::Duration::from_millis(ms.min(MAX_TIMEOUT_MS)))
             .unwrap_or(ctx.shell.default_timeout);
         let request = ExecRequest {
             argv: self.args.command.clone(),

@@ -14,6 +14,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use bytes::Bytes;
+use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
 use http_body_util::Full;
 use hyper::body::Incoming;
@@ -31,6 +32,7 @@ use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Role, WebSocketConfig};
 use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
 use tokio_tungstenite::WebSocketStream;
+use tokio_util::sync::CancellationToken;
 
 use super::{Inbound, Limits, Link, INBOUND_BUFFER};
 use crate::auth::{Gate, Grant, Refusal};
@@ -125,39 +127,67 @@ fn text_response(status: StatusCode, body: &'static str) -> Response<Full<Bytes>
     resp
 }
 
+/// Answers one HTTP request: plain GETs are served directly; an upgrade is admitted (gate, then
+/// connection cap, then handshake headers, in that order) and answered with 101.
 fn route(mut req: Request<Incoming>, peer: SocketAddr, front: &Front) -> Response<Full<Bytes>> {
     let limits = front.limits;
-    let is_upgrade = req
-        .headers()
-        .get(UPGRADE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.eq_ignore_ascii_case("websocket"));
-    if !is_upgrade {
-        return match (req.method(), req.uri().path()) {
-            (&Method::GET, "/healthz") => text_response(StatusCode::OK, "ok\n"),
-            // The web page (clients/web), embedded: `/`, `/app.js`, `/sdk/…`.
-            (&Method::GET, path) => super::web_assets::serve(path)
-                .unwrap_or_else(|| text_response(StatusCode::NOT_FOUND, "not found\n")),
-            _ => text_response(StatusCode::NOT_FOUND, "not found\n"),
-        };
+    if !is_websocket_upgrade(&req) {
+        return plain_http(&req);
     }
     // Checked before anything else about the upgrade; the refusal says nothing but its status.
     let grant = match front.gate.admit(req.headers()) {
         Ok(grant) => grant,
-        Err(refusal) => {
-            tracing::info!(%peer, ?refusal, "websocket handshake refused");
-            let status = match refusal {
-                Refusal::Unauthorized => StatusCode::UNAUTHORIZED,
-                Refusal::Origin => StatusCode::FORBIDDEN,
-            };
-            return text_response(status, "");
-        }
+        Err(refusal) => return refused(peer, refusal),
     };
     let Ok(permit) = front.slots.clone().try_acquire_owned() else {
         tracing::warn!(%peer, cap = limits.max_connections, "websocket connection refused: at the connection cap");
         return text_response(StatusCode::SERVICE_UNAVAILABLE, "too many connections\n");
     };
-    let key = match req.headers().get(SEC_WEBSOCKET_KEY) {
+    let Some(key) = accept_key(&req) else {
+        return text_response(StatusCode::BAD_REQUEST, "bad websocket handshake\n");
+    };
+    let on_upgrade = hyper::upgrade::on(&mut req);
+    let subprotocol = grant.subprotocol.clone();
+    let accept = front.accept.clone();
+    tokio::spawn(finish_upgrade(
+        on_upgrade, limits, peer, grant, permit, accept,
+    ));
+    switching_protocols(&key, subprotocol)
+}
+
+/// Whether the request asks for a WebSocket upgrade; anything else is plain HTTP.
+fn is_websocket_upgrade(req: &Request<Incoming>) -> bool {
+    req.headers()
+        .get(UPGRADE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case("websocket"))
+}
+
+/// The non-upgrade side of the port: health checks and the embedded web page.
+fn plain_http(req: &Request<Incoming>) -> Response<Full<Bytes>> {
+    match (req.method(), req.uri().path()) {
+        (&Method::GET, "/healthz") => text_response(StatusCode::OK, "ok\n"),
+        // The web page (clients/web), embedded: `/`, `/app.js`, `/sdk/…`.
+        (&Method::GET, path) => super::web_assets::serve(path)
+            .unwrap_or_else(|| text_response(StatusCode::NOT_FOUND, "not found\n")),
+        _ => text_response(StatusCode::NOT_FOUND, "not found\n"),
+    }
+}
+
+/// The answer to a handshake the gate refused: its status and nothing else.
+fn refused(peer: SocketAddr, refusal: Refusal) -> Response<Full<Bytes>> {
+    tracing::info!(%peer, ?refusal, "websocket handshake refused");
+    let status = match refusal {
+        Refusal::Unauthorized => StatusCode::UNAUTHORIZED,
+        Refusal::Origin => StatusCode::FORBIDDEN,
+    };
+    text_response(status, "")
+}
+
+/// The `Sec-WebSocket-Accept` value, or `None` when the handshake lacks a key or is not
+/// version 13.
+fn accept_key(req: &Request<Incoming>) -> Option<String> {
+    match req.headers().get(SEC_WEBSOCKET_KEY) {
         Some(k)
             if req
                 .headers()
@@ -165,36 +195,47 @@ fn route(mut req: Request<Incoming>, peer: SocketAddr, front: &Front) -> Respons
                 .map(|v| v.as_bytes())
                 == Some(b"13") =>
         {
-            derive_accept_key(k.as_bytes())
+            Some(derive_accept_key(k.as_bytes()))
         }
-        _ => return text_response(StatusCode::BAD_REQUEST, "bad websocket handshake\n"),
-    };
-    let on_upgrade = hyper::upgrade::on(&mut req);
-    let subprotocol = grant.subprotocol.clone();
-    let accept = front.accept.clone();
-    tokio::spawn(async move {
-        match on_upgrade.await {
-            Ok(upgraded) => {
-                let config = WebSocketConfig::default()
-                    // Idle connections are cheap only if buffers are not allocated eagerly large.
-                    .read_buffer_size(4 * 1024)
-                    // Frames fed in one burst go out in one write; nothing is allocated until
-                    // something is sent.
-                    .write_buffer_size(16 * 1024)
-                    .max_message_size(Some(codec_limit(limits.max_frame_bytes)))
-                    .max_frame_size(Some(codec_limit(limits.max_frame_bytes)));
-                let ws = WebSocketStream::from_raw_socket(
-                    TokioIo::new(upgraded),
-                    Role::Server,
-                    Some(config),
-                )
-                .await;
-                tracing::debug!(%peer, token = %grant.name, scope = %grant.scope, "websocket connection admitted");
-                accept(pump(ws, limits, peer.to_string(), grant, permit));
-            }
-            Err(e) => tracing::debug!(%peer, error = %e, "websocket upgrade failed"),
+        _ => None,
+    }
+}
+
+/// Runs after the 101 has gone out: wraps the upgraded socket in the codec and hands its
+/// [`Link`] to `accept`.
+async fn finish_upgrade(
+    on_upgrade: hyper::upgrade::OnUpgrade,
+    limits: Limits,
+    peer: SocketAddr,
+    grant: Grant,
+    permit: OwnedSemaphorePermit,
+    accept: Accept,
+) {
+    match on_upgrade.await {
+        Ok(upgraded) => {
+            let config = WebSocketConfig::default()
+                // Idle connections are cheap only if buffers are not allocated eagerly large.
+                .read_buffer_size(4 * 1024)
+                // Frames fed in one burst go out in one write; nothing is allocated until
+                // something is sent.
+                .write_buffer_size(16 * 1024)
+                .max_message_size(Some(codec_limit(limits.max_frame_bytes)))
+                .max_frame_size(Some(codec_limit(limits.max_frame_bytes)));
+            let ws = WebSocketStream::from_raw_socket(
+                TokioIo::new(upgraded),
+                Role::Server,
+                Some(config),
+            )
+            .await;
+            tracing::debug!(%peer, token = %grant.name, scope = %grant.scope, "websocket connection admitted");
+            accept(pump(ws, limits, peer.to_string(), grant, permit));
         }
-    });
+        Err(e) => tracing::debug!(%peer, error = %e, "websocket upgrade failed"),
+    }
+}
+
+/// The 101 answer to an admitted handshake.
+fn switching_protocols(key: &str, subprotocol: Option<HeaderValue>) -> Response<Full<Bytes>> {
     // Deliberately no Sec-WebSocket-Extensions (no permessage-deflate) and no compression
     // header: Codex clients offering `x-codex-app-server-compression` get plain text frames.
     let mut resp = Response::new(Full::new(Bytes::new()));
@@ -202,7 +243,7 @@ fn route(mut req: Request<Incoming>, peer: SocketAddr, front: &Front) -> Respons
     let h = resp.headers_mut();
     h.insert(CONNECTION, HeaderValue::from_static("Upgrade"));
     h.insert(UPGRADE, HeaderValue::from_static("websocket"));
-    if let Ok(v) = HeaderValue::from_str(&key) {
+    if let Ok(v) = HeaderValue::from_str(key) {
         h.insert(SEC_WEBSOCKET_ACCEPT, v);
     }
     // A browser sends its token as a subprotocol and fails the connection unless the server
@@ -234,96 +275,19 @@ where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
     let (in_tx, in_rx) = mpsc::channel(INBOUND_BUFFER);
-    let (out_tx, mut out_rx) = mpsc::channel::<Bytes>(limits.outbound_queue);
-    let (mut sink, mut stream) = ws.split();
-    let (close_tx, mut close_rx) = mpsc::channel::<Message>(1);
+    let (out_tx, out_rx) = mpsc::channel::<Bytes>(limits.outbound_queue);
+    let (sink, stream) = ws.split();
+    let (close_tx, close_rx) = mpsc::channel::<Message>(1);
 
-    let reader_peer = peer.clone();
-    let closed = grant.closed.clone();
-    tokio::spawn(async move {
-        loop {
-            let msg = tokio::select! {
-                m = stream.next() => match m {
-                    Some(m) => m,
-                    None => break,
-                },
-                _ = closed.cancelled() => {
-                    tracing::debug!(peer = %reader_peer, "closing the connection (token revoked or daemon stopping)");
-                    let _ = close_tx.try_send(Message::Close(Some(CloseFrame {
-                        code: CloseCode::Policy,
-                        reason: "access revoked or daemon stopping".into(),
-                    })));
-                    break;
-                }
-            };
-            let inbound = match msg {
-                Ok(Message::Text(t)) if t.len() > limits.max_frame_bytes => Inbound::TooLarge {
-                    len: t.len(),
-                    limit: limits.max_frame_bytes,
-                },
-                Ok(Message::Text(t)) => Inbound::Text(t.as_str().to_owned()),
-                Ok(Message::Binary(_)) => Inbound::Binary,
-                // tungstenite queues the pong itself; the writer's next flush sends it.
-                Ok(Message::Ping(_)) | Ok(Message::Pong(_)) | Ok(Message::Frame(_)) => continue,
-                Ok(Message::Close(_)) => break,
-                Err(e) => {
-                    tracing::debug!(peer = %reader_peer, error = %e, "websocket read ended");
-                    if let tokio_tungstenite::tungstenite::Error::Capacity(_) = e {
-                        let _ = close_tx.try_send(Message::Close(None));
-                    }
-                    break;
-                }
-            };
-            if in_tx.send(inbound).await.is_err() {
-                break;
-            }
-        }
-    });
-
-    let writer_peer = peer.clone();
-    tokio::spawn(async move {
-        loop {
-            let frame = tokio::select! {
-                // Frames already queued go out before a close the daemon asked for.
-                biased;
-                f = out_rx.recv() => match f {
-                    Some(f) => f,
-                    None => break,
-                },
-                Some(close) = close_rx.recv() => {
-                    let _ = sink.send(close).await;
-                    break;
-                }
-            };
-            let text = match Utf8Bytes::try_from(frame) {
-                Ok(t) => t,
-                Err(e) => {
-                    tracing::error!(peer = %writer_peer, error = %e, "dropping a non-UTF-8 outbound frame");
-                    continue;
-                }
-            };
-            if sink.feed(Message::Text(text)).await.is_err() {
-                break;
-            }
-            // Batch whatever else is already queued into the same flush.
-            let mut failed = false;
-            while let Ok(frame) = out_rx.try_recv() {
-                match Utf8Bytes::try_from(frame) {
-                    Ok(t) => {
-                        if sink.feed(Message::Text(t)).await.is_err() {
-                            failed = true;
-                            break;
-                        }
-                    }
-                    Err(e) => tracing::error!(error = %e, "dropping a non-UTF-8 outbound frame"),
-                }
-            }
-            if failed || sink.flush().await.is_err() {
-                break;
-            }
-        }
-        let _ = sink.close().await;
-    });
+    tokio::spawn(read_loop(
+        stream,
+        in_tx,
+        close_tx,
+        grant.closed.clone(),
+        limits,
+        peer.clone(),
+    ));
+    tokio::spawn(write_loop(sink, out_rx, close_rx, peer.clone()));
 
     Link {
         inbound: in_rx,
@@ -332,4 +296,116 @@ where
         scope: grant.scope,
         permit: Some(permit),
     }
+}
+
+/// The reader task: socket messages in, [`Inbound`] items out, until the peer goes away, the
+/// connection stops listening, or `closed` fires (then it asks the writer for a close frame).
+async fn read_loop<S>(
+    mut stream: SplitStream<WebSocketStream<S>>,
+    in_tx: mpsc::Sender<Inbound>,
+    close_tx: mpsc::Sender<Message>,
+    closed: CancellationToken,
+    limits: Limits,
+    reader_peer: String,
+) where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    loop {
+        let msg = tokio::select! {
+            m = stream.next() => match m {
+                Some(m) => m,
+                None => break,
+            },
+            _ = closed.cancelled() => {
+                tracing::debug!(peer = %reader_peer, "closing the connection (token revoked or daemon stopping)");
+                let _ = close_tx.try_send(Message::Close(Some(CloseFrame {
+                    code: CloseCode::Policy,
+                    reason: "access revoked or daemon stopping".into(),
+                })));
+                break;
+            }
+        };
+        let inbound = match msg {
+            Ok(Message::Text(t)) if t.len() > limits.max_frame_bytes => Inbound::TooLarge {
+                len: t.len(),
+                limit: limits.max_frame_bytes,
+            },
+            Ok(Message::Text(t)) => Inbound::Text(t.as_str().to_owned()),
+            Ok(Message::Binary(_)) => Inbound::Binary,
+            // tungstenite queues the pong itself; the writer's next flush sends it.
+            Ok(Message::Ping(_)) | Ok(Message::Pong(_)) | Ok(Message::Frame(_)) => continue,
+            Ok(Message::Close(_)) => break,
+            Err(e) => {
+                tracing::debug!(peer = %reader_peer, error = %e, "websocket read ended");
+                if let tokio_tungstenite::tungstenite::Error::Capacity(_) = e {
+                    let _ = close_tx.try_send(Message::Close(None));
+                }
+                break;
+            }
+        };
+        if in_tx.send(inbound).await.is_err() {
+            break;
+        }
+    }
+}
+
+/// The writer task: outbound frames to the socket, batched into one flush per burst, until the
+/// connection drops its sender, a write fails, or the reader asks for a close frame.
+async fn write_loop<S>(
+    mut sink: SplitSink<WebSocketStream<S>, Message>,
+    mut out_rx: mpsc::Receiver<Bytes>,
+    mut close_rx: mpsc::Receiver<Message>,
+    writer_peer: String,
+) where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    loop {
+        let frame = tokio::select! {
+            // Frames already queued go out before a close the daemon asked for.
+            biased;
+            f = out_rx.recv() => match f {
+                Some(f) => f,
+                None => break,
+            },
+            Some(close) = close_rx.recv() => {
+                let _ = sink.send(close).await;
+                break;
+            }
+        };
+        let text = match Utf8Bytes::try_from(frame) {
+            Ok(t) => t,
+            Err(e) => {
+                tracing::error!(peer = %writer_peer, error = %e, "dropping a non-UTF-8 outbound frame");
+                continue;
+            }
+        };
+        if sink.feed(Message::Text(text)).await.is_err() {
+            break;
+        }
+        if !feed_queued(&mut sink, &mut out_rx).await || sink.flush().await.is_err() {
+            break;
+        }
+    }
+    let _ = sink.close().await;
+}
+
+/// Batches whatever else is already queued into the same flush; `false` when a feed failed.
+async fn feed_queued<S>(
+    sink: &mut SplitSink<WebSocketStream<S>, Message>,
+    out_rx: &mut mpsc::Receiver<Bytes>,
+) -> bool
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    while let Ok(frame) = out_rx.try_recv() {
+        match Utf8Bytes::try_from(frame) {
+            Ok(t) => {
+                if sink.feed(Message::Text(t)).await.is_err() {
+                    return false;
+                }
+            }
+            Err(e) => tracing::error!(error = %e, "dropping a non-UTF-8 outbound frame"),
+        }
+    }
+    true
 }

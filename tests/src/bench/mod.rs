@@ -13,6 +13,7 @@ pub mod sandbox;
 pub mod sse_source;
 pub mod startup;
 pub mod stats;
+mod threads;
 pub mod turns;
 pub mod writers;
 pub mod ws;
@@ -111,6 +112,12 @@ pub const BENCHES: &[Bench] = &[
         name: "rss",
         about: "resident memory idle, and per idle initialized WebSocket connection",
         run: |c| Box::pin(rss::run(c)),
+    },
+    Bench {
+        name: "threads",
+        about:
+            "resident memory per loaded thread and after idle threads unload; the connection cap",
+        run: |c| Box::pin(threads::run(c)),
     },
     Bench {
         name: "turn",

@@ -29,6 +29,9 @@ pub(crate) enum DiskState {
     Other,
 }
 
+/// Largest file a patch may edit: all of it is read into memory to plan the edit.
+const MAX_PATCHED_FILE: u64 = 64 * 1024 * 1024;
+
 /// Reads what is at `path` without following a final symlink, with a file's permissions.
 pub(crate) fn read_state(path: &Path) -> io::Result<(DiskState, Option<Permissions>)> {
     let meta = match fs::symlink_metadata(path) {
@@ -42,7 +45,8 @@ pub(crate) fn read_state(path: &Path) -> io::Result<(DiskState, Option<Permissio
     } else if ft.is_dir() {
         (DiskState::Dir, None)
     } else if ft.is_file() {
-        (DiskState::File(fs::read(path)?), Some(meta.permissions()))
+        let bytes = crate::paths::read_limited(path, MAX_PATCHED_FILE)?;
+        (DiskState::File(bytes), Some(meta.permissions()))
     } else {
         (DiskState::Other, None)
     })

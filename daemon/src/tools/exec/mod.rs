@@ -173,48 +173,90 @@ pub async fn run_with_input(
     cancel: impl Future<Output = ()> + Send,
 ) -> Result<ExecOutput, ExecError> {
     let start = Instant::now();
-    let spawn::Spawned {
-        mut child,
-        mut stdout,
-        mut stderr,
+    let mut spawned = spawn::spawn(&req, input.is_some())?;
+    write_stdin(&mut spawned.child, input);
+    let pgid = spawned.pgid;
+    let mut guard = kill::GroupGuard::new(pgid);
+    let mut capture = output::OutputCapture::new(req.client_output_cap, req.model_output_cap);
+    // `None` for timeouts too large to represent: effectively no timeout.
+    let deadline = start.checked_add(req.timeout);
+    let mut cancel = std::pin::pin!(cancel);
+    let mut stopping = Stopping {
         pgid,
-        program,
-    } = spawn::spawn(&req, input.is_some())?;
+        stop: None,
+        kill_at: None,
+    };
+
+    let status = supervise(
+        &mut spawned,
+        &mut stopping,
+        deadline,
+        cancel.as_mut(),
+        &mut on_output,
+        &mut capture,
+    )
+    .await?;
+
+    // Pipes are closed or abandoned; make sure the group is really empty.
+    kill::sweep_group(pgid, stopping.kill_at.unwrap_or_else(Instant::now)).await;
+    guard.disarm();
+    outcome(&req, start, stopping.stop, status, capture)
+}
+
+/// Hands `input` to a task of its own that writes it to the child's stdin pipe (see
+/// [`run_with_input`] for why it must not be written inline).
+fn write_stdin(child: &mut tokio::process::Child, input: Option<Vec<u8>>) {
     if let (Some(input), Some(mut pipe)) = (input, child.stdin.take()) {
         tokio::spawn(async move {
             use tokio::io::AsyncWriteExt;
             let _ = pipe.write_all(&input).await;
         });
     }
-    let mut guard = kill::GroupGuard::new(pgid);
-    let mut capture = output::OutputCapture::new(req.client_output_cap, req.model_output_cap);
-    // `None` for timeouts too large to represent: effectively no timeout.
-    let deadline = start.checked_add(req.timeout);
-    let mut cancel = std::pin::pin!(cancel);
+}
 
+/// How far the group's shutdown has got: the select loop advances it, and the sweep and the
+/// result read it afterwards.
+struct Stopping {
+    pgid: nix::unistd::Pid,
+    stop: Option<Stop>,
+    /// Set when SIGTERM goes to the group; SIGKILL follows at this instant.
+    kill_at: Option<Instant>,
+}
+
+impl Stopping {
+    /// Sends SIGTERM to the group once and schedules the SIGKILL; later calls do nothing.
+    fn terminate(&mut self) {
+        if self.kill_at.is_none() {
+            kill::signal_group(self.pgid, Some(Signal::SIGTERM));
+            self.kill_at = Some(Instant::now() + KILL_GRACE);
+        }
+    }
+}
+
+/// The run's event loop: reads both pipes, waits for the child, and drives timeout,
+/// cancellation and the SIGTERM→SIGKILL escalation until the child has exited and its pipes
+/// are closed (or the drain time after its exit ran out).
+async fn supervise<C: Future<Output = ()>>(
+    spawned: &mut spawn::Spawned,
+    stopping: &mut Stopping,
+    deadline: Option<Instant>,
+    mut cancel: std::pin::Pin<&mut C>,
+    on_output: &mut impl FnMut(Stream, &[u8]),
+    capture: &mut output::OutputCapture,
+) -> Result<ExitStatus, ExecError> {
     let mut out_buf = vec![0u8; READ_CHUNK];
     let mut err_buf = vec![0u8; READ_CHUNK];
     let (mut out_open, mut err_open) = (true, true);
     let mut status: Option<ExitStatus> = None;
-    let mut stop: Option<Stop> = None;
-    // Set when SIGTERM goes to the group; SIGKILL follows at this instant.
-    let mut kill_at: Option<Instant> = None;
     let mut killed = false;
     let mut drain_until: Option<Instant> = None;
 
-    let terminate = |kill_at: &mut Option<Instant>| {
-        if kill_at.is_none() {
-            kill::signal_group(pgid, Some(Signal::SIGTERM));
-            *kill_at = Some(Instant::now() + KILL_GRACE);
-        }
-    };
-
-    let status = loop {
+    loop {
         if let (Some(st), false, false) = (status, out_open, err_open) {
-            break st;
+            return Ok(st);
         }
         tokio::select! {
-            r = stdout.read(&mut out_buf), if out_open => match r {
+            r = spawned.stdout.read(&mut out_buf), if out_open => match r {
                 Ok(n) if n > 0 => {
                     on_output(Stream::Stdout, &out_buf[..n]);
                     capture.push(&out_buf[..n]);
@@ -222,47 +264,53 @@ pub async fn run_with_input(
                 // EOF, or a read error on our own pipe: nothing more will come.
                 _ => out_open = false,
             },
-            r = stderr.read(&mut err_buf), if err_open => match r {
+            r = spawned.stderr.read(&mut err_buf), if err_open => match r {
                 Ok(n) if n > 0 => {
                     on_output(Stream::Stderr, &err_buf[..n]);
                     capture.push(&err_buf[..n]);
                 }
                 _ => err_open = false,
             },
-            r = child.wait(), if status.is_none() => {
+            r = spawned.child.wait(), if status.is_none() => {
                 status = Some(r.map_err(|source| ExecError::Wait {
-                    program: program.clone(),
+                    program: spawned.program.clone(),
                     source,
                 })?);
                 // The leader is gone; anything left in its group is a
                 // background straggler that would become an orphan.
-                terminate(&mut kill_at);
+                stopping.terminate();
                 drain_until = Some(Instant::now() + DRAIN_TIMEOUT);
             }
-            () = sleep_until(deadline), if stop.is_none() && status.is_none() => {
-                stop = Some(Stop::Timeout);
-                terminate(&mut kill_at);
+            () = sleep_until(deadline), if stopping.stop.is_none() && status.is_none() => {
+                stopping.stop = Some(Stop::Timeout);
+                stopping.terminate();
             }
-            () = cancel.as_mut(), if stop.is_none() && status.is_none() => {
-                stop = Some(Stop::Cancel);
-                terminate(&mut kill_at);
+            () = cancel.as_mut(), if stopping.stop.is_none() && status.is_none() => {
+                stopping.stop = Some(Stop::Cancel);
+                stopping.terminate();
             }
-            () = sleep_until(kill_at), if kill_at.is_some() && !killed => {
-                kill::signal_group(pgid, Some(Signal::SIGKILL));
+            () = sleep_until(stopping.kill_at), if stopping.kill_at.is_some() && !killed => {
+                kill::signal_group(stopping.pgid, Some(Signal::SIGKILL));
                 killed = true;
             }
             () = sleep_until(drain_until), if drain_until.is_some() => {
                 if let Some(st) = status {
-                    break st;
+                    return Ok(st);
                 }
             }
         }
-    };
+    }
+}
 
-    // Pipes are closed or abandoned; make sure the group is really empty.
-    kill::sweep_group(pgid, kill_at.unwrap_or_else(Instant::now)).await;
-    guard.disarm();
-
+/// Turns what the run left behind into its result; a cancelled run is an error that still
+/// carries the output.
+fn outcome(
+    req: &ExecRequest,
+    start: Instant,
+    stop: Option<Stop>,
+    status: ExitStatus,
+    capture: output::OutputCapture,
+) -> Result<ExecOutput, ExecError> {
     let timed_out = stop == Some(Stop::Timeout);
     let captured = capture.finish();
     let out = ExecOutput {

@@ -41,6 +41,9 @@ use std::path::{Path, PathBuf};
 use thiserror::Error;
 
 use matcher::{Rule, Scope};
+
+/// Largest rules file read (a project's `.agentd/rules` comes with the repository).
+const MAX_RULES_FILE: u64 = 1024 * 1024;
 use shell_split::Wrapped;
 
 /// What a rule says about a command. Ordered by strictness (`Allow < Prompt < Forbidden`) so
@@ -176,10 +179,13 @@ impl ExecPolicy {
         let mut policy = Self::empty();
         for dir in dirs {
             for path in rule_files(dir)? {
-                let text = std::fs::read_to_string(&path).map_err(|source| PolicyError::Io {
+                let io = |source| PolicyError::Io {
                     path: path.clone(),
                     source,
-                })?;
+                };
+                let bytes = crate::paths::read_limited(&path, MAX_RULES_FILE).map_err(io)?;
+                let text = String::from_utf8(bytes)
+                    .map_err(|e| io(std::io::Error::new(std::io::ErrorKind::InvalidData, e)))?;
                 policy.merge(Self::parse(&path.display().to_string(), &text)?);
             }
         }

@@ -104,36 +104,26 @@ fn is_assignment(word: &str) -> bool {
 /// is allowed, as the shell allows it.
 fn split_operators(script: &str) -> Option<Vec<&str>> {
     let bytes = script.as_bytes();
-    let mut segments = Vec::new();
-    let mut start = 0;
+    let mut cutter = Cutter {
+        script,
+        segments: Vec::new(),
+        start: 0,
+        word_start: true,
+        may_end: true,
+    };
     let mut i = 0;
-    // Whether the next byte begins a word (where `#`, `!`, `=`, `~`-style rules apply).
-    let mut word_start = true;
-    // Whether the last cut was `;` or a newline, after which the script may simply end.
-    let mut may_end = true;
 
     while i < bytes.len() {
         let byte = bytes[i];
-        let at_word_start = word_start;
-        word_start = false;
+        let at_word_start = cutter.word_start;
+        cutter.word_start = false;
         match byte {
-            b' ' | b'\t' => word_start = true,
+            b' ' | b'\t' => cutter.word_start = true,
             b'\'' => {
                 // Single quotes: everything literal up to the next `'`.
                 i += 1 + bytes[i + 1..].iter().position(|&b| b == b'\'')?;
             }
-            b'"' => {
-                // Double quotes: `\` escapes, but `$` and backticks still expand inside.
-                i += 1;
-                loop {
-                    match *bytes.get(i)? {
-                        b'"' => break,
-                        b'$' | b'`' => return None,
-                        b'\\' => i += 2,
-                        _ => i += 1,
-                    }
-                }
-            }
+            b'"' => i = closing_double_quote(bytes, i)?,
             b'\\' => {
                 // A backslash quotes the next byte; one at the very end is incomplete.
                 if i + 1 >= bytes.len() {
@@ -142,35 +132,24 @@ fn split_operators(script: &str) -> Option<Vec<&str>> {
                 i += 1;
             }
             b'&' | b'|' if bytes.get(i + 1) == Some(&byte) => {
-                cut(script, &mut segments, start, i)?;
+                cutter.cut_at(i, i + 2, false)?;
                 i += 1;
-                start = i + 1;
-                word_start = true;
-                may_end = false;
             }
             // A lone `&` is a background job; `|&` and `&>` are redirections.
             b'&' => return None,
             b'|' if bytes.get(i + 1) == Some(&b'&') => return None,
-            b'|' => {
-                cut(script, &mut segments, start, i)?;
-                start = i + 1;
-                word_start = true;
-                may_end = false;
-            }
+            b'|' => cutter.cut_at(i, i + 1, false)?,
             // Blank lines are fine; an empty command before `;` is a syntax error.
-            b'\n' if script[start..i].trim().is_empty() => {
-                start = i + 1;
-                word_start = true;
+            b'\n' if script[cutter.start..i].trim().is_empty() => {
+                cutter.start = i + 1;
+                cutter.word_start = true;
             }
             b';' | b'\n' => {
                 // `;;` belongs to `case`.
                 if byte == b';' && bytes.get(i + 1) == Some(&b';') {
                     return None;
                 }
-                cut(script, &mut segments, start, i)?;
-                start = i + 1;
-                word_start = true;
-                may_end = true;
+                cutter.cut_at(i, i + 1, true)?;
             }
             b'$' | b'`' | b'<' | b'>' | b'(' | b')' | b'{' | b'}' => return None,
             // Comments hide text, `!` negates a pipeline, `=cmd` is a zsh path expansion.
@@ -179,16 +158,61 @@ fn split_operators(script: &str) -> Option<Vec<&str>> {
         }
         i += 1;
     }
+    cutter.finish()
+}
 
-    if script[start..].trim().is_empty() {
-        // Only a trailing `;`/newline (or nothing at all before it) may end the script.
-        if !may_end || segments.is_empty() {
-            return None;
+/// The index of the `"` closing the double-quoted string opened at `open`, or `None` when it
+/// is unterminated or expands something: inside double quotes `\` escapes, but `$` and
+/// backticks still expand.
+fn closing_double_quote(bytes: &[u8], open: usize) -> Option<usize> {
+    let mut i = open + 1;
+    loop {
+        match *bytes.get(i)? {
+            b'"' => return Some(i),
+            b'$' | b'`' => return None,
+            b'\\' => i += 2,
+            _ => i += 1,
         }
-    } else {
-        cut(script, &mut segments, start, script.len())?;
     }
-    Some(segments)
+}
+
+/// [`split_operators`]' state between bytes: the commands cut so far and what the scan at the
+/// current position may accept.
+struct Cutter<'s> {
+    script: &'s str,
+    segments: Vec<&'s str>,
+    /// Where the current command began.
+    start: usize,
+    /// Whether the next byte begins a word (where `#`, `!`, `=`, `~`-style rules apply).
+    word_start: bool,
+    /// Whether the last cut was `;` or a newline, after which the script may simply end.
+    may_end: bool,
+}
+
+impl<'s> Cutter<'s> {
+    /// Ends the current command at `end` at an operator; the next command begins at `next`.
+    /// `may_end` says whether the operator (`;`, newline) may also end the script.
+    fn cut_at(&mut self, end: usize, next: usize, may_end: bool) -> Option<()> {
+        cut(self.script, &mut self.segments, self.start, end)?;
+        self.start = next;
+        self.word_start = true;
+        self.may_end = may_end;
+        Some(())
+    }
+
+    /// The commands, once the text after the last operator has been judged.
+    fn finish(mut self) -> Option<Vec<&'s str>> {
+        let script = self.script;
+        if script[self.start..].trim().is_empty() {
+            // Only a trailing `;`/newline (or nothing at all before it) may end the script.
+            if !self.may_end || self.segments.is_empty() {
+                return None;
+            }
+        } else {
+            cut(script, &mut self.segments, self.start, script.len())?;
+        }
+        Some(self.segments)
+    }
 }
 
 /// Pushes `script[start..end]` as a command, or fails if there is no command there.
