@@ -5,7 +5,7 @@ CARGO ?= cargo
 AGENTD_BIN := $(CURDIR)/target/debug/agentd
 NEXTEST := $(shell $(CARGO) nextest --version >/dev/null 2>&1 && echo yes)
 
-.PHONY: build release test unit lint fmt run bench demo schema schema-tsc fuzz ts-test web-build web-test clean
+.PHONY: build release test unit lint fmt run bench demo schema schema-tsc fuzz ts-test web-build web-test interop-test clean
 
 build:
 	$(CARGO) build --workspace --bins
@@ -22,6 +22,7 @@ else
 endif
 	$(MAKE) --no-print-directory ts-test
 	$(MAKE) --no-print-directory web-test
+	$(MAKE) --no-print-directory interop-test
 
 lint:
 	$(CARGO) fmt --all -- --check
@@ -116,6 +117,17 @@ web-test: build
 	else \
 		(cd clients/typescript && { test -d node_modules || npm ci --no-audit --no-fund; } && npm run build) && \
 		cd clients/web && npm ci --no-audit --no-fund && npm run check && \
+		AGENTD_BIN=$(AGENTD_BIN) MOCK_LLM_BIN=$(CURDIR)/target/debug/mock-llm npm test; \
+	fi
+
+## agentd against clients and servers nobody here wrote (tests/node): Codex's TypeScript SDK
+## driving `agentd exec`. Packages pinned by tests/node/package-lock.json; the SDK's optional
+## native Codex binary is not installed (--omit=optional: agentd is the binary it runs).
+interop-test: build
+	@if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then \
+		echo "interop-test: SKIPPED: node/npm not found (install Node.js >= 18)"; \
+	else \
+		cd tests/node && { test -d node_modules || npm ci --omit=optional --no-audit --no-fund; } && \
 		AGENTD_BIN=$(AGENTD_BIN) MOCK_LLM_BIN=$(CURDIR)/target/debug/mock-llm npm test; \
 	fi
 

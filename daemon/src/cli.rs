@@ -21,6 +21,9 @@ pub struct Cli {
 pub enum Command {
     /// Serve the protocol (the default).
     Serve(ServeArgs),
+    /// Run one turn from a script or CI job: the prompt in, the answer out (`codex exec`'s
+    /// flags; `--json` for its event stream).
+    Exec(Box<crate::exec::ExecArgs>),
     /// Print the exec policy's decision for a command: `agentd execpolicy check -- CMD…`.
     Execpolicy(crate::tools::execpolicy::cli::ExecpolicyArgs),
     /// Internal: run a command confined (the daemon re-executes itself with this).
@@ -126,44 +129,35 @@ impl ServeArgs {
     }
 }
 
-/// Runs the parsed command line.
-pub fn run(cli: Cli) -> anyhow::Result<()> {
+/// Runs the parsed command line; `exec` decides its own exit status.
+pub fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
+    let done = std::process::ExitCode::SUCCESS;
     match cli.command.unwrap_or(Command::Serve(ServeArgs::default())) {
-        Command::Serve(args) => {
-            let runtime = tokio::runtime::Builder::new_multi_thread()
-                .enable_all()
-                .build()?;
-            let result = args
-                .into_options()
-                .and_then(|opts| runtime.block_on(crate::server::serve(opts)));
-            // Not a plain drop: that would wait for a blocking stdin read that may never end.
-            runtime.shutdown_timeout(std::time::Duration::from_millis(200));
-            result
+        Command::Exec(args) => Ok(crate::exec::main(*args)),
+        Command::Serve(args) => serve(args).map(|()| done),
+        Command::Token(args) => crate::auth::cli::run(args).map(|()| done),
+        Command::Execpolicy(args) => crate::tools::execpolicy::cli::run(args).map(|()| done),
+        Command::SandboxExec(args) => crate::sandbox::cli::run(args).map(|()| done),
+        Command::GenerateJsonSchema(args) => {
+            crate::schema_gen::run_json_schema(&args).map(|()| done)
         }
-        Command::Token(args) => crate::auth::cli::run(args),
-        Command::Execpolicy(args) => crate::tools::execpolicy::cli::run(args),
-        Command::SandboxExec(args) => crate::sandbox::cli::run(args),
-        Command::GenerateJsonSchema(args) => crate::schema_gen::run_json_schema(&args),
-        Command::GenerateTs(args) => crate::schema_gen::generate_ts(&args.out),
+        Command::GenerateTs(args) => crate::schema_gen::generate_ts(&args.out).map(|()| done),
     }
 }
 
-/// An error and its causes on one line, each cause left out when the message before it already
-/// says it: many errors here name their source in their own message (`cannot read config file
-/// X: No such file…`), and printing the whole chain would say it twice.
-pub fn describe_error(e: &anyhow::Error) -> String {
-    let mut out = e.to_string();
-    let mut previous = out.clone();
-    for cause in e.chain().skip(1) {
-        let text = cause.to_string();
-        if !previous.contains(&text) {
-            out.push_str(": ");
-            out.push_str(&text);
-        }
-        previous = text;
-    }
-    out
+fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let result = args
+        .into_options()
+        .and_then(|opts| runtime.block_on(crate::server::serve(opts)));
+    // Not a plain drop: that would wait for a blocking stdin read that may never end.
+    runtime.shutdown_timeout(std::time::Duration::from_millis(200));
+    result
 }
+
+pub use crate::errors::describe as describe_error;
 
 #[cfg(test)]
 mod tests {

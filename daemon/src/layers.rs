@@ -22,6 +22,8 @@ const LAYERS: &[&[&str]] = &[
     &["rpc"],
     &["transport"],
     &["server"],
+    &["client"],
+    &["exec"],
     &["cli", "fuzzing"],
 ];
 

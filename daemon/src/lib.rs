@@ -3,15 +3,18 @@
 //! Layers, with one-way arrows (docs/ARCHITECTURE.md; `tests/layers.rs` checks them):
 //! `cli` → `server` → `transport` → `rpc` → `daemon` → `threads` → `agent` → `tools` → `port`
 //! → (`model`, `sandbox`, `auth`) → (`config`, `store`) → leaves (`clock`, `paths`, `errors`,
-//! `heap`, `json_splice`, `schema_gen`).
+//! `heap`, `json_splice`, `schema_gen`); above `server`, the daemon's own clients (`client`,
+//! then `exec`) and the command line.
 
 pub mod agent;
 pub mod auth;
 pub mod cli;
+pub mod client;
 pub mod clock;
 pub mod config;
 pub mod daemon;
 pub mod errors;
+pub mod exec;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod heap;

@@ -12,7 +12,7 @@ fn main() -> std::process::ExitCode {
         .init();
     let cli = agentd::cli::Cli::parse();
     match agentd::cli::run(cli) {
-        Ok(()) => std::process::ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(e) => {
             eprintln!("agentd: {}", agentd::cli::describe_error(&e));
             std::process::ExitCode::FAILURE

@@ -8,6 +8,7 @@
 //! main types are re-exported at the crate root: `agentd_protocol::Thread`.
 
 pub mod error_data;
+pub mod exec_event;
 pub mod hook;
 pub mod item;
 pub mod jsonrpc;
@@ -49,7 +50,9 @@ pub use params::config::*;
 pub use params::initialize::*;
 pub use params::thread::*;
 pub use params::turn::*;
-pub use policy::{ApprovalsReviewer, AskForApproval, SandboxMode, SandboxPolicy};
-pub use thread::{SessionSource, Thread, ThreadActiveFlag, ThreadStatus};
+pub use policy::{ApprovalsReviewer, AskForApproval, GranularApproval, SandboxMode, SandboxPolicy};
+pub use thread::{
+    SessionSource, SubAgentSource, Thread, ThreadActiveFlag, ThreadSpawnSource, ThreadStatus,
+};
 pub use turn::{Turn, TurnError, TurnStatus};
 pub use usage::{ThreadTokenUsage, TokenUsageBreakdown};

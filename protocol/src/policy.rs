@@ -10,11 +10,10 @@ use serde::{Deserialize, Serialize};
 
 /// When the agent must ask a client before running a tool.
 ///
-/// Codex 0.169 allows `untrusted | on-request | never` (plus a `granular` object agentd does not
-/// accept); `on-failure` is agentd's own (PROTOCOL.md §4): run sandboxed, ask only when the
-/// sandbox refused.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "kebab-case")]
+/// Codex 0.169 allows `untrusted | on-request | never` and a `granular` object; `on-failure` is
+/// agentd's own (PROTOCOL.md §4): run sandboxed, ask only when the sandbox refused. On the wire
+/// a kebab-case word, or `{"granular": {...}}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum AskForApproval {
     /// Ask for everything except commands known to be safe.
     Untrusted,
@@ -24,6 +23,112 @@ pub enum AskForApproval {
     OnRequest,
     /// Never ask; failures go back to the model.
     Never,
+    /// Decide as `on-request`, but each kind of question is either asked (`true`) or answered
+    /// "no" at once without asking anyone (`false`). `agentd exec` runs with every kind off:
+    /// nobody can answer a question in a headless run.
+    Granular(GranularApproval),
+}
+
+/// Which kinds of question a `granular` policy lets reach a person (Codex's names).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+pub struct GranularApproval {
+    /// Questions an exec-policy rule (`prompt`) or the built-in lists raise about a command.
+    pub rules: bool,
+    /// Running outside the sandbox, and writes the sandbox would not allow.
+    pub sandbox_approval: bool,
+    /// MCP tools' approvals and MCP servers' own questions.
+    pub mcp_elicitations: bool,
+    /// Codex's: accepted, and ignored.
+    #[serde(default)]
+    pub request_permissions: bool,
+    /// Codex's: accepted, and ignored.
+    #[serde(default)]
+    pub skill_approval: bool,
+}
+
+impl GranularApproval {
+    /// Every kind of question answered "no" without asking.
+    pub fn none() -> Self {
+        GranularApproval::default()
+    }
+}
+
+/// The words, in the order the schema lists them.
+const APPROVAL_WORDS: [&str; 4] = ["untrusted", "on-failure", "on-request", "never"];
+
+impl AskForApproval {
+    fn word(self) -> Option<&'static str> {
+        match self {
+            AskForApproval::Untrusted => Some("untrusted"),
+            AskForApproval::OnFailure => Some("on-failure"),
+            AskForApproval::OnRequest => Some("on-request"),
+            AskForApproval::Never => Some("never"),
+            AskForApproval::Granular(_) => None,
+        }
+    }
+}
+
+impl Serialize for AskForApproval {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        match (self.word(), self) {
+            (Some(word), _) => s.serialize_str(word),
+            (None, AskForApproval::Granular(g)) => {
+                let mut map = s.serialize_map(Some(1))?;
+                map.serialize_entry("granular", g)?;
+                map.end()
+            }
+            (None, _) => s.serialize_str("on-request"),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for AskForApproval {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        let value = serde_json::Value::deserialize(d)?;
+        if let Some(word) = value.as_str() {
+            return match word {
+                "untrusted" => Ok(AskForApproval::Untrusted),
+                "on-failure" => Ok(AskForApproval::OnFailure),
+                "on-request" => Ok(AskForApproval::OnRequest),
+                "never" => Ok(AskForApproval::Never),
+                other => Err(D::Error::unknown_variant(other, &APPROVAL_WORDS)),
+            };
+        }
+        match value.get("granular") {
+            Some(g) => serde_json::from_value(g.clone())
+                .map(AskForApproval::Granular)
+                .map_err(|e| D::Error::custom(format!("granular: {e}"))),
+            None => Err(D::Error::custom(format!(
+                "expected one of {} or {{\"granular\": {{…}}}}, not {value}",
+                APPROVAL_WORDS.join(", ")
+            ))),
+        }
+    }
+}
+
+impl JsonSchema for AskForApproval {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "AskForApproval".into()
+    }
+
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let granular = generator.subschema_for::<GranularApproval>();
+        schemars::json_schema!({
+            "description": "When the agent must ask before running a tool: a word, or a granular policy.",
+            "oneOf": [
+                {"type": "string", "enum": APPROVAL_WORDS},
+                {
+                    "title": "GranularAskForApproval",
+                    "type": "object",
+                    "properties": {"granular": granular},
+                    "required": ["granular"],
+                    "additionalProperties": false
+                }
+            ]
+        })
+    }
 }
 
 /// The sandbox a client asks for, as a single word.

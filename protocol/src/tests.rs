@@ -659,6 +659,7 @@ fn params_written_by_clients_match_codex() {
     let start = ThreadStartParams {
         overrides: overrides.clone(),
         ephemeral: Some(true),
+        session_source: None,
     };
     assert_required_fields("ThreadStartParams", &json!(start));
     let resume = ThreadResumeParams {

@@ -55,8 +55,9 @@ pub struct Thread {
     pub turns: Vec<Turn>,
 }
 
-/// Where a thread was started from (Codex `SessionSource`, its plain-string values).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+/// Where a thread was started from (Codex `SessionSource`): a word, `{"custom": name}`, or
+/// `{"subAgent": …}` for a thread another thread spawned.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub enum SessionSource {
     Cli,
@@ -65,6 +66,47 @@ pub enum SessionSource {
     #[default]
     AppServer,
     Unknown,
+    Custom(String),
+    SubAgent(SubAgentSource),
+}
+
+impl SessionSource {
+    /// The kind `thread/list {sourceKinds}` filters by (Codex `ThreadSourceKind`).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            SessionSource::Cli => "cli",
+            SessionSource::Vscode => "vscode",
+            SessionSource::Exec => "exec",
+            SessionSource::AppServer => "appServer",
+            SessionSource::Unknown | SessionSource::Custom(_) => "unknown",
+            SessionSource::SubAgent(SubAgentSource::Review) => "subAgentReview",
+            SessionSource::SubAgent(SubAgentSource::Compact) => "subAgentCompact",
+            SessionSource::SubAgent(SubAgentSource::ThreadSpawn(_)) => "subAgentThreadSpawn",
+            SessionSource::SubAgent(_) => "subAgentOther",
+        }
+    }
+}
+
+/// Which kind of sub-agent a thread is (Codex `SubAgentSource`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SubAgentSource {
+    Review,
+    Compact,
+    MemoryConsolidation,
+    ThreadSpawn(ThreadSpawnSource),
+    Other(String),
+}
+
+/// A child a thread spawned (`spawn_agent`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+pub struct ThreadSpawnSource {
+    pub parent_thread_id: String,
+    pub depth: i32,
+    #[serde(default)]
+    pub agent_nickname: Option<String>,
+    #[serde(default)]
+    pub agent_role: Option<String>,
 }
 
 /// Whether a thread is loaded and what it is doing, tagged by `type`.

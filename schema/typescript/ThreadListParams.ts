@@ -12,4 +12,9 @@ export type ThreadListParams = {
   limit?: number | null;
   /** Case-insensitive match on name and preview. */
   searchTerm?: string | null;
+  /**
+   * Only threads of these source kinds (Codex `ThreadSourceKind`: `exec`, `appServer`,
+   * `subAgentThreadSpawn`, …).
+   */
+  sourceKinds?: Array<string> | null;
 };

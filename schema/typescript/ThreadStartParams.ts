@@ -2,6 +2,7 @@
 import type { AskForApproval } from "./AskForApproval";
 import type { JsonValue } from "./JsonValue";
 import type { SandboxMode } from "./SandboxMode";
+import type { SessionSource } from "./SessionSource";
 
 /** `thread/start` params. */
 export type ThreadStartParams = {
@@ -20,4 +21,9 @@ export type ThreadStartParams = {
   modelProvider?: string | null;
   /** The requested sandbox mode (a word; results carry the policy object). */
   sandbox?: SandboxMode | null;
+  /**
+   * agentd: where the thread comes from (`exec` for `agentd exec`); default `appServer`.
+   * A client may not claim `subAgent` (the daemon sets that on the threads it spawns).
+   */
+  sessionSource?: SessionSource | null;
 };

@@ -5,6 +5,7 @@
 
 pub mod access;
 pub mod client;
+pub mod exec;
 pub mod harness;
 pub mod json;
 pub mod mock_llm;

@@ -23,6 +23,7 @@ mod config_read;
 mod connection_cap;
 mod crash_torture;
 mod data_dir_lock;
+mod exec;
 mod execpolicy_rules;
 mod fanout_two_clients;
 mod fuzz_smoke;

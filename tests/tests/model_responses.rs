@@ -182,9 +182,7 @@ mod model_request {
             .insert("X-Custom".into(), "custom-value".into());
         let mut req = request(vec![]);
         req.input = vec![
-            HistoryItem::UserMessage {
-                text: "list files".into(),
-            },
+            HistoryItem::user("list files"),
             HistoryItem::Reasoning {
                 summary: vec!["no key".into()],
                 encrypted_content: None,

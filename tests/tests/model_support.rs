@@ -46,11 +46,10 @@ pub fn request(tools: Vec<ToolSpec>) -> ModelRequest {
     ModelRequest {
         model: "gpt-test".into(),
         instructions: "You are a test.".into(),
-        input: vec![HistoryItem::UserMessage {
-            text: "hello".into(),
-        }],
+        input: vec![HistoryItem::user("hello")],
         tools,
         reasoning_effort: None,
+        output_schema: None,
     }
 }
 

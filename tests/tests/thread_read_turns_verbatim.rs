@@ -35,6 +35,9 @@ fn thread_row() -> ThreadRow {
         created_at: now,
         updated_at: now,
         last_seq: 1,
+        source: "\"appServer\"".into(),
+        source_kind: "appServer".into(),
+        parent_id: None,
     }
 }
 

@@ -207,15 +207,14 @@ async fn summarise(
     loop {
         attempt += 1;
         let mut request_input = input.clone();
-        request_input.push(HistoryItem::UserMessage {
-            text: SUMMARY_PROMPT.to_owned(),
-        });
+        request_input.push(HistoryItem::user(SUMMARY_PROMPT));
         let request = ModelRequest {
             model: model.to_owned(),
             instructions: SUMMARY_INSTRUCTIONS.to_owned(),
             input: request_input,
             tools: Vec::new(),
             reasoning_effort: None,
+            output_schema: None,
         };
         match read_text(client.stream(request), cancel).await {
             Err(CompactError::Model(ModelError::ContextLengthExceeded(_)))
@@ -313,7 +312,7 @@ pub fn compacted_history(history: &[HistoryItem], summary: &str, budget: u64) ->
     let mut kept: Vec<HistoryItem> = Vec::new();
     let mut left = budget;
     for h in history.iter().rev() {
-        let HistoryItem::UserMessage { text } = h else {
+        let HistoryItem::UserMessage { text, .. } = h else {
             continue;
         };
         if left == 0 {
@@ -328,9 +327,7 @@ pub fn compacted_history(history: &[HistoryItem], summary: &str, budget: u64) ->
             while !text.is_char_boundary(cut) {
                 cut -= 1;
             }
-            kept.push(HistoryItem::UserMessage {
-                text: format!("{}…", &text[..cut]),
-            });
+            kept.push(HistoryItem::user(format!("{}…", &text[..cut])));
             break;
         }
     }
@@ -346,7 +343,7 @@ mod tests {
     use super::*;
 
     fn user(t: &str) -> HistoryItem {
-        HistoryItem::UserMessage { text: t.into() }
+        HistoryItem::user(t)
     }
 
     #[test]

@@ -7,6 +7,7 @@
 //! it in exactly one `turn/completed`.
 
 mod compaction;
+pub mod input;
 mod instructions;
 mod services;
 mod turn;

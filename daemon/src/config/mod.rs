@@ -30,6 +30,7 @@ use serde::{Deserialize, Serialize, Serializer};
 
 pub use error::ConfigError;
 pub use limits::Limits;
+pub use overrides::sort_codex_overrides;
 pub use resolve::validate_origin;
 
 /// Threads (Linux counts threads against `RLIMIT_NPROC`) a sandboxed command may have at once

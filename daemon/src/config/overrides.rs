@@ -84,6 +84,31 @@ fn insert_at(table: &mut Table, path: &[String], value: Value) {
     }
 }
 
+/// Sorts Codex-style `-c` arguments for a command that accepts Codex's keys (`agentd exec`,
+/// `agentd app-server`): the ones agentd knows are kept; one it does not know is returned apart
+/// (the caller warns about it rather than failing, since Codex's config has many keys agentd
+/// does not); a malformed one or a bad value for a known key is an error naming it. Codex's
+/// `openai_base_url` becomes agentd's `model_providers.openai.base_url`.
+pub fn sort_codex_overrides(args: &[String]) -> Result<(Vec<String>, Vec<String>), ConfigError> {
+    let mut known = Vec::new();
+    let mut unknown = Vec::new();
+    for arg in args {
+        let text = match arg.split_once('=') {
+            Some((key, value)) if key.trim() == "openai_base_url" => {
+                format!("model_providers.openai.base_url={value}")
+            }
+            _ => arg.clone(),
+        };
+        let parsed = parse(&text)?;
+        match super::file::validate(parsed.table, &format!("-c {text}")) {
+            Ok(_) => known.push(text),
+            Err(ConfigError::UnknownKey { key, .. }) => unknown.push(key),
+            Err(e) => return Err(e),
+        }
+    }
+    Ok((known, unknown))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

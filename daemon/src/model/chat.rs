@@ -35,6 +35,11 @@ pub(crate) fn request_body(request: &ModelRequest) -> Value {
     if let Some(effort) = &request.reasoning_effort {
         body["reasoning_effort"] = json!(effort);
     }
+    if let Some(schema) = &request.output_schema {
+        body["response_format"] = json!({"type": "json_schema", "json_schema": {
+            "name": super::responses::OUTPUT_SCHEMA_NAME, "schema": schema, "strict": true,
+        }});
+    }
     body
 }
 
@@ -45,8 +50,19 @@ fn messages(request: &ModelRequest) -> Vec<Value> {
     }
     for item in &request.input {
         match item {
-            HistoryItem::UserMessage { text } => {
+            HistoryItem::UserMessage { text, images } if images.is_empty() => {
                 out.push(json!({"role": "user", "content": text}));
+            }
+            HistoryItem::UserMessage { text, images } => {
+                // Images first, then the text, as the Responses wire sends them.
+                let mut parts: Vec<Value> = images
+                    .iter()
+                    .map(|url| json!({"type": "image_url", "image_url": {"url": url}}))
+                    .collect();
+                if !text.is_empty() {
+                    parts.push(json!({"type": "text", "text": text}));
+                }
+                out.push(json!({"role": "user", "content": parts}));
             }
             HistoryItem::AssistantMessage { text } => {
                 out.push(json!({"role": "assistant", "content": text}));
@@ -485,6 +501,7 @@ mod tests {
             input: vec![call("c1"), call("c2"), output("c1"), output("c2")],
             tools: vec![],
             reasoning_effort: None,
+            output_schema: None,
         };
         let body = request_body(&request);
         let messages = body["messages"].as_array().cloned().unwrap_or_default();

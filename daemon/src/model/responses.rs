@@ -38,12 +38,20 @@ pub(crate) fn request_body(request: &ModelRequest) -> Value {
         body["reasoning"] = json!({"effort": effort, "summary": "auto"});
         body["include"] = json!(["reasoning.encrypted_content"]);
     }
+    if let Some(schema) = &request.output_schema {
+        body["text"] = json!({"format": {
+            "type": "json_schema", "name": OUTPUT_SCHEMA_NAME, "strict": true, "schema": schema,
+        }});
+    }
     body
 }
 
+/// The name structured output is sent under (the APIs require one).
+pub(crate) const OUTPUT_SCHEMA_NAME: &str = "agentd_output";
+
 fn input_item(item: &HistoryItem) -> Option<Value> {
     Some(match item {
-        HistoryItem::UserMessage { text } => user_message(text),
+        HistoryItem::UserMessage { text, images } => user_message(text, images),
         HistoryItem::AssistantMessage { text } => json!({
             "type": "message",
             "role": "assistant",
@@ -99,17 +107,21 @@ fn input_item(item: &HistoryItem) -> Option<Value> {
             "output": output,
         }),
         HistoryItem::CompactionSummary { text } => {
-            user_message(&format!("{COMPACTION_HEADER}{text}"))
+            user_message(&format!("{COMPACTION_HEADER}{text}"), &[])
         }
     })
 }
 
-fn user_message(text: &str) -> Value {
-    json!({
-        "type": "message",
-        "role": "user",
-        "content": [{"type": "input_text", "text": text}],
-    })
+/// A user message: its images first, then its text.
+fn user_message(text: &str, images: &[String]) -> Value {
+    let mut content: Vec<Value> = images
+        .iter()
+        .map(|url| json!({"type": "input_image", "image_url": url}))
+        .collect();
+    if !text.is_empty() || content.is_empty() {
+        content.push(json!({"type": "input_text", "text": text}));
+    }
+    json!({"type": "message", "role": "user", "content": content})
 }
 
 fn tool(spec: &ToolSpec) -> Value {
@@ -315,6 +327,7 @@ mod tests {
             ],
             tools: vec![],
             reasoning_effort: None,
+            output_schema: None,
         };
         let body = request_body(&request);
         let input = body["input"].as_array().cloned().unwrap_or_default();

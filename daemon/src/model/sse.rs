@@ -216,6 +216,7 @@ pub fn fuzz_sse(wire: WireApi, bytes: &[u8], chunk: usize) -> Vec<ModelEvent> {
         input: Vec::new(),
         tools: Vec::new(),
         reasoning_effort: None,
+        output_schema: None,
     };
     let mut assembler = Assembler::new(wire, &request);
     let pieces: Vec<Result<bytes::Bytes, std::convert::Infallible>> = bytes

@@ -13,9 +13,12 @@ use serde_json::Value;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum HistoryItem {
-    /// Text the user sent (several inputs of one turn may be joined).
+    /// Text the user sent (several inputs of one turn may be joined), and the images that came
+    /// with it as URLs (`https:` or `data:`), sent before the text.
     UserMessage {
         text: String,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        images: Vec<String>,
     },
     AssistantMessage {
         text: String,
@@ -52,6 +55,16 @@ pub enum HistoryItem {
     },
 }
 
+impl HistoryItem {
+    /// A user message of text alone.
+    pub fn user(text: impl Into<String>) -> Self {
+        HistoryItem::UserMessage {
+            text: text.into(),
+            images: Vec::new(),
+        }
+    }
+}
+
 /// A tool the model may call.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ToolSpec {
@@ -83,6 +96,8 @@ pub struct ModelRequest {
     pub input: Vec<HistoryItem>,
     pub tools: Vec<ToolSpec>,
     pub reasoning_effort: Option<String>,
+    /// A JSON Schema the answer must follow (structured output), sent strict.
+    pub output_schema: Option<Value>,
 }
 
 /// Token counts as providers report them.

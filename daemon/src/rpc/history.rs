@@ -77,6 +77,9 @@ pub async fn fork(
         created_at: now,
         updated_at: now,
         last_seq: 0,
+        source: src.source.clone(),
+        source_kind: src.source_kind.clone(),
+        parent_id: src.parent_id.clone(),
     };
     session.may_subscribe(None)?;
     let handle = daemon.hub.create_with(row, projections, turn_count).await?;

@@ -3,8 +3,8 @@
 use std::path::{Path, PathBuf};
 
 use agentd_protocol::{
-    ApprovalsReviewer, SandboxPolicy, ThreadArchiveParams, ThreadArchiveResponse, ThreadListParams,
-    ThreadListResponse, ThreadReadParams, ThreadReadResponse, ThreadResumeParams,
+    ApprovalsReviewer, SandboxPolicy, SessionSource, ThreadArchiveParams, ThreadArchiveResponse,
+    ThreadListParams, ThreadListResponse, ThreadReadParams, ThreadReadResponse, ThreadResumeParams,
     ThreadSetNameParams, ThreadSetNameResponse, ThreadStartParams, ThreadStartResponse,
     ThreadStatus, ThreadUnarchiveParams, ThreadUnarchiveResponse, ThreadUnsubscribeParams,
     ThreadUnsubscribeResponse, ThreadUnsubscribeStatus,
@@ -81,6 +81,15 @@ pub async fn start(
     };
     let settings = serde_json::to_value(&settings)
         .map_err(|e| RpcError::internal("serialising thread settings", e))?;
+    let source = match p.session_source.clone().unwrap_or_default() {
+        SessionSource::SubAgent(_) => {
+            return Err(RpcError::invalid_params(
+                "sessionSource",
+                "subAgent threads are started by the daemon (spawn_agent), not by clients",
+            ))
+        }
+        other => other,
+    };
     let id = uuid::Uuid::now_v7().to_string();
     let now = unix_now();
     let row = ThreadRow {
@@ -104,6 +113,10 @@ pub async fn start(
         created_at: now,
         updated_at: now,
         last_seq: 0,
+        source_kind: source.kind().to_owned(),
+        source: serde_json::to_string(&source)
+            .map_err(|e| RpcError::internal("serialising the thread's source", e))?,
+        parent_id: None,
     };
     session.may_subscribe(None)?;
     let handle = daemon.hub.create(row).await?;
@@ -178,6 +191,8 @@ pub async fn list(daemon: &Daemon, p: ThreadListParams) -> Result<Handled, RpcEr
         archived: p.archived.unwrap_or(false),
         cwd: cwds.into_iter().next(),
         search_term: p.search_term.clone(),
+        source_kinds: p.source_kinds.clone().unwrap_or_default(),
+        parent_id: None,
         after_id: p.cursor.clone(),
         limit: limit + 1,
     };

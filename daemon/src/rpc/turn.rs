@@ -6,11 +6,16 @@ use agentd_protocol::{
 
 use super::dispatch::Handled;
 use super::error::RpcError;
+use crate::agent::input::history_of;
 use crate::daemon::Daemon;
 
 pub async fn start(daemon: &Daemon, p: TurnStartParams) -> Result<Handled, RpcError> {
+    if let Some(schema) = &p.output_schema {
+        check_output_schema(schema)?;
+    }
+    let history = history_of(&p.input).await?;
     let handle = daemon.hub.load(&p.thread_id).await?;
-    let answer = handle.start_turn(p).await?;
+    let answer = handle.start_turn(p, history).await?;
     Ok(Handled {
         result: answer,
         after: None,
@@ -21,9 +26,10 @@ pub async fn steer(daemon: &Daemon, p: TurnSteerParams) -> Result<Handled, RpcEr
     if p.input.is_empty() {
         return Err(RpcError::invalid_params("input", "must not be empty"));
     }
+    let history = history_of(&p.input).await?;
     let handle = daemon.hub.load(&p.thread_id).await?;
     let answer = handle
-        .steer_turn(p.input, p.expected_turn_id, p.client_request_id)
+        .steer_turn(p.input, history, p.expected_turn_id, p.client_request_id)
         .await?;
     Ok(Handled {
         result: answer,
@@ -35,4 +41,30 @@ pub async fn interrupt(daemon: &Daemon, p: TurnInterruptParams) -> Result<Handle
     let handle = daemon.hub.load(&p.thread_id).await?;
     handle.interrupt_turn(p.turn_id).await?;
     Handled::new(TurnInterruptResponse {})
+}
+
+/// Structured output wants an object schema at the root (both wires refuse anything else, and
+/// refusing it here names the field instead of failing the turn later).
+fn check_output_schema(schema: &serde_json::Value) -> Result<(), RpcError> {
+    let Some(object) = schema.as_object() else {
+        return Err(RpcError::invalid_params(
+            "outputSchema",
+            "must be a JSON Schema object",
+        ));
+    };
+    if object.get("type").and_then(|t| t.as_str()) != Some("object") {
+        return Err(RpcError::invalid_params(
+            "outputSchema",
+            "the root must be `\"type\": \"object\"`",
+        ));
+    }
+    if let Some(props) = object.get("properties") {
+        if !props.is_object() {
+            return Err(RpcError::invalid_params(
+                "outputSchema.properties",
+                "must be an object",
+            ));
+        }
+    }
+    Ok(())
 }

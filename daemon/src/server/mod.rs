@@ -8,6 +8,7 @@
 //! while anyone else is attached or a turn runs, then exits.
 
 mod attach;
+pub use attach::CONNECT_PATIENCE;
 pub mod local;
 mod signals;
 

@@ -9,13 +9,6 @@ use super::{SqlContext, Store, StoreError};
 /// per-event cost near SQLite's own (5 binds × 200 stays far below the variable limit).
 const EVENTS_PER_STATEMENT: usize = 200;
 
-/// Batches of at most this many events use a prepared statement kept in the connection's cache;
-/// larger ones are prepared for the one use. Each batch size is a different statement, and a
-/// cached statement of hundreds of rows costs hundreds of KiB: caching every size a burst
-/// produced kept megabytes for statements that rarely come back. Small batches (a paced
-/// stream's one delta) are the hot path and stay cached.
-const CACHED_BATCH: usize = 8;
-
 /// An event read back from the log.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StoredEvent {
@@ -61,11 +54,7 @@ impl Store {
                     .push_bind(&e.payload)
                     .push_bind(e.created_at);
             });
-            q.build()
-                .persistent(chunk.len() <= CACHED_BATCH)
-                .execute(&mut *tx)
-                .await
-                .ctx("appending events")?;
+            q.build().execute(&mut *tx).await.ctx("appending events")?;
         }
         for p in &batch.projections {
             match p {
@@ -135,8 +124,7 @@ impl Store {
         }
         q.push("COMMIT");
         let mut conn = self.writer.acquire().await.ctx("beginning a commit")?;
-        let cached = batch.events.len() <= CACHED_BATCH;
-        if let Err(e) = q.build().persistent(cached).execute(&mut *conn).await {
+        if let Err(e) = q.build().execute(&mut *conn).await {
             // A statement failed and the ones after it (COMMIT included) did not run: end the
             // transaction before the connection goes back to the pool.
             let _ = sqlx::query("ROLLBACK").execute(&mut *conn).await;
@@ -178,7 +166,8 @@ impl Store {
 fn push_upsert_thread<'a>(q: &mut QueryBuilder<'a, Sqlite>, t: &'a crate::store::ThreadRow) {
     q.push(
         "INSERT INTO threads (id, session_id, forked_from_id, name, preview, cwd, model, \
-         model_provider, settings, ephemeral, archived, created_at, updated_at, last_seq) VALUES (",
+         model_provider, settings, ephemeral, archived, created_at, updated_at, last_seq, \
+         source, source_kind, parent_id) VALUES (",
     );
     let mut row = q.separated(", ");
     row.push_bind(&t.id)
@@ -194,7 +183,10 @@ fn push_upsert_thread<'a>(q: &mut QueryBuilder<'a, Sqlite>, t: &'a crate::store:
         .push_bind(t.archived)
         .push_bind(t.created_at)
         .push_bind(t.updated_at)
-        .push_bind(t.last_seq as i64);
+        .push_bind(t.last_seq as i64)
+        .push_bind(&t.source)
+        .push_bind(&t.source_kind)
+        .push_bind(&t.parent_id);
     q.push(
         ") ON CONFLICT (id) DO UPDATE SET name = excluded.name, preview = excluded.preview, \
          cwd = excluded.cwd, model = excluded.model, model_provider = excluded.model_provider, \
@@ -241,6 +233,9 @@ mod tests {
             created_at: 1,
             updated_at: 2,
             last_seq: 2,
+            source: "\"appServer\"".into(),
+            source_kind: "appServer".into(),
+            parent_id: None,
         };
         // A new thread, through the fast path.
         let fast = CommitBatch {
@@ -351,6 +346,9 @@ mod tests {
             created_at: 1,
             updated_at: 1,
             last_seq: 1,
+            source: "\"appServer\"".into(),
+            source_kind: "appServer".into(),
+            parent_id: None,
         };
         // Not stored yet: a progress update is refused on both paths, and nothing is written.
         let orphan = CommitBatch {

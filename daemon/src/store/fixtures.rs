@@ -22,6 +22,9 @@ pub(crate) fn thread_row(id: &str, last_seq: u64) -> ThreadRow {
         created_at: 1,
         updated_at: 1,
         last_seq,
+        source: "\"appServer\"".into(),
+        source_kind: "appServer".into(),
+        parent_id: None,
     }
 }
 

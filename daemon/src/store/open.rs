@@ -16,6 +16,9 @@ use super::{SqlContext, Store, StoreError};
 /// How long a statement waits for a lock before failing with `SQLITE_BUSY`.
 const WRITER_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// Prepared statements the writer keeps (sqlx's default is 100).
+const WRITER_STATEMENTS: usize = 32;
+
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
 impl Store {
@@ -54,6 +57,9 @@ impl Store {
             // When the writer starts the WAL over after a large burst, it cuts the file back to
             // 16 MiB, so one burst does not keep its disk space forever.
             .pragma("journal_size_limit", "16777216");
+        // Every batch size is a statement of its own, and one of hundreds of rows is hundreds
+        // of KiB prepared: the cache keeps the sizes in use, not every size a burst produced.
+        let writer_options = writer_options.statement_cache_capacity(WRITER_STATEMENTS);
         let writer = SqlitePoolOptions::new()
             // No `SELECT 1` round trip to sqlx's worker thread before each commit: a local
             // SQLite connection does not go stale, and that ping was a quarter of a one-delta

@@ -23,6 +23,12 @@ pub struct ThreadRow {
     pub created_at: i64,
     pub updated_at: i64,
     pub last_seq: u64,
+    /// Where the thread comes from, as JSON text (the wire's `SessionSource`).
+    pub source: String,
+    /// The source's kind, for filtering lists (`exec`, `appServer`, `subAgentThreadSpawn`, …).
+    pub source_kind: String,
+    /// The thread that spawned this one (sub-agents).
+    pub parent_id: Option<String>,
 }
 
 impl ThreadRow {
@@ -45,6 +51,9 @@ impl ThreadRow {
             created_at,
             updated_at: _,
             last_seq: _,
+            source,
+            source_kind,
+            parent_id,
         } = self;
         *id == other.id
             && *session_id == other.session_id
@@ -58,6 +67,9 @@ impl ThreadRow {
             && *ephemeral == other.ephemeral
             && *archived == other.archived
             && *created_at == other.created_at
+            && *source == other.source
+            && *source_kind == other.source_kind
+            && *parent_id == other.parent_id
     }
 }
 
@@ -210,6 +222,10 @@ pub struct ThreadListQuery {
     pub archived: bool,
     pub cwd: Option<String>,
     pub search_term: Option<String>,
+    /// Only these source kinds (empty: all).
+    pub source_kinds: Vec<String>,
+    /// Only children of this thread.
+    pub parent_id: Option<String>,
     /// The id of the last thread of the previous page.
     pub after_id: Option<String>,
     pub limit: u32,

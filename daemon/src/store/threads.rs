@@ -8,7 +8,8 @@ use super::rows::{HistoryRow, ItemRow, ThreadListQuery, ThreadRow, TurnRow, Turn
 use super::{SqlContext, Store, StoreError};
 
 const THREAD_COLUMNS: &str = "id, session_id, forked_from_id, name, preview, cwd, model, \
-     model_provider, settings, ephemeral, archived, created_at, updated_at, last_seq";
+     model_provider, settings, ephemeral, archived, created_at, updated_at, last_seq, source, \
+     source_kind, parent_id";
 
 pub(super) async fn upsert_thread(
     conn: &mut SqliteConnection,
@@ -16,8 +17,9 @@ pub(super) async fn upsert_thread(
 ) -> Result<(), StoreError> {
     sqlx::query(
         "INSERT INTO threads (id, session_id, forked_from_id, name, preview, cwd, model, \
-         model_provider, settings, ephemeral, archived, created_at, updated_at, last_seq) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
+         model_provider, settings, ephemeral, archived, created_at, updated_at, last_seq, \
+         source, source_kind, parent_id) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
          ON CONFLICT (id) DO UPDATE SET name = excluded.name, preview = excluded.preview, \
          cwd = excluded.cwd, model = excluded.model, model_provider = excluded.model_provider, \
          settings = excluded.settings, archived = excluded.archived, \
@@ -37,6 +39,9 @@ pub(super) async fn upsert_thread(
     .bind(t.created_at)
     .bind(t.updated_at)
     .bind(t.last_seq as i64)
+    .bind(&t.source)
+    .bind(&t.source_kind)
+    .bind(&t.parent_id)
     .execute(conn)
     .await
     .ctx("saving a thread")?;
@@ -175,6 +180,9 @@ pub(super) fn thread_from_row(r: &SqliteRow) -> Result<ThreadRow, StoreError> {
         created_at: r.try_get("created_at").ctx(CTX)?,
         updated_at: r.try_get("updated_at").ctx(CTX)?,
         last_seq: r.try_get::<i64, _>("last_seq").ctx(CTX)? as u64,
+        source: r.try_get("source").ctx(CTX)?,
+        source_kind: r.try_get("source_kind").ctx(CTX)?,
+        parent_id: r.try_get("parent_id").ctx(CTX)?,
     })
 }
 
@@ -236,6 +244,17 @@ impl Store {
                 .push(" ESCAPE '\\' OR preview LIKE ")
                 .push_bind(pattern)
                 .push(" ESCAPE '\\')");
+        }
+        if !q.source_kinds.is_empty() {
+            b.push(" AND source_kind IN (");
+            let mut kinds = b.separated(", ");
+            for kind in &q.source_kinds {
+                kinds.push_bind(kind);
+            }
+            b.push(")");
+        }
+        if let Some(parent) = &q.parent_id {
+            b.push(" AND parent_id = ").push_bind(parent);
         }
         if let Some(after) = &q.after_id {
             b.push(" AND id < ").push_bind(after);

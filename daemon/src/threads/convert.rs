@@ -16,6 +16,15 @@ pub fn settings_of(row: &ThreadRow) -> ThreadSettings {
     })
 }
 
+/// The thread's source; a stored value this version cannot read is shown as `unknown` (and
+/// logged): it describes the thread, it does not drive anything.
+fn source_of(row: &ThreadRow) -> SessionSource {
+    serde_json::from_str(&row.source).unwrap_or_else(|e| {
+        tracing::warn!(thread = %row.id, error = %e, source = %row.source, "unreadable thread source");
+        SessionSource::Unknown
+    })
+}
+
 pub fn thread_from_row(row: &ThreadRow, status: ThreadStatus, turns: Vec<Turn>) -> Thread {
     Thread {
         id: row.id.clone(),
@@ -29,7 +38,7 @@ pub fn thread_from_row(row: &ThreadRow, status: ThreadStatus, turns: Vec<Turn>) 
         updated_at: row.updated_at,
         ephemeral: row.ephemeral,
         cli_version: env!("CARGO_PKG_VERSION").to_owned(),
-        source: SessionSource::AppServer,
+        source: source_of(row),
         project_id: None,
         forked_from_id: row.forked_from_id.clone(),
         archived: row.archived,

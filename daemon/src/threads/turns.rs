@@ -35,10 +35,13 @@ const PREVIEW_CHARS: usize = 200;
 pub(super) enum TurnCommand {
     Start {
         params: Box<TurnStartParams>,
+        /// What the model gets for the input (read and checked by the caller).
+        history: Box<HistoryItem>,
         reply: Reply<Value>,
     },
     Steer {
         input: Vec<UserInput>,
+        history: Box<HistoryItem>,
         expected_turn_id: String,
         client_request_id: Option<String>,
         reply: Reply<Value>,
@@ -60,7 +63,16 @@ pub(super) enum TurnCommand {
 struct RunningTurn {
     id: String,
     cancel: CancellationToken,
-    steer: mpsc::UnboundedSender<Vec<UserInput>>,
+    steer: mpsc::UnboundedSender<(Vec<UserInput>, HistoryItem)>,
+}
+
+/// What a new turn starts from.
+struct Launch {
+    settings: ThreadSettings,
+    client_request_id: Option<String>,
+    /// The user's input and its history entry; `None` for a compaction turn.
+    input: Option<(Vec<UserInput>, HistoryItem)>,
+    output_schema: Option<Value>,
 }
 
 pub(super) struct TurnSlot {
@@ -120,13 +132,23 @@ impl TurnSlot {
 impl ThreadActor {
     pub(super) fn handle_turn(&mut self, cmd: TurnCommand) {
         match cmd {
-            TurnCommand::Start { params, reply } => self.on_start(*params, reply),
+            TurnCommand::Start {
+                params,
+                history,
+                reply,
+            } => self.on_start(*params, *history, reply),
             TurnCommand::Steer {
                 input,
+                history,
                 expected_turn_id,
                 client_request_id,
                 reply,
-            } => self.on_steer(input, expected_turn_id, client_request_id, reply),
+            } => self.on_steer(
+                (input, *history),
+                expected_turn_id,
+                client_request_id,
+                reply,
+            ),
             TurnCommand::Interrupt { turn_id, reply } => {
                 let _ = reply.send(self.interrupt(&turn_id));
             }
@@ -143,7 +165,7 @@ impl ThreadActor {
         }
     }
 
-    fn on_start(&mut self, params: TurnStartParams, reply: Reply<Value>) {
+    fn on_start(&mut self, params: TurnStartParams, history: HistoryItem, reply: Reply<Value>) {
         let key = params
             .client_request_id
             .clone()
@@ -152,7 +174,7 @@ impl ThreadActor {
             let _ = reply.send(Ok(prev.clone()));
             return;
         }
-        match self.start_turn(params) {
+        match self.start_turn(params, history) {
             Ok(answer) => {
                 if let Some(k) = key {
                     self.turns.remember(k, answer.clone());
@@ -167,7 +189,7 @@ impl ThreadActor {
 
     fn on_steer(
         &mut self,
-        input: Vec<UserInput>,
+        input: (Vec<UserInput>, HistoryItem),
         expected_turn_id: String,
         client_request_id: Option<String>,
         reply: Reply<Value>,
@@ -277,7 +299,11 @@ impl ThreadActor {
 
     /// Starts a turn: records it, emits `turn/started` and the user's message, and spawns the
     /// turn task. Returns the `turn/start` answer, sent once this batch is committed.
-    fn start_turn(&mut self, p: TurnStartParams) -> Result<Value, ThreadError> {
+    fn start_turn(
+        &mut self,
+        p: TurnStartParams,
+        history: HistoryItem,
+    ) -> Result<Value, ThreadError> {
         self.turns.conflict(&self.row.id)?;
         if p.input.is_empty() {
             return Err(ThreadError::Invalid("input", "must not be empty".into()));
@@ -312,26 +338,38 @@ impl ThreadActor {
         if self.row.preview.is_empty() {
             self.row.preview = text.chars().take(PREVIEW_CHARS).collect();
         }
-        self.launch_turn(settings, p.client_request_id, Some(p.input))
+        let launch = Launch {
+            settings,
+            client_request_id: p.client_request_id,
+            input: Some((p.input, history)),
+            output_schema: p.output_schema,
+        };
+        self.launch_turn(launch)
     }
 
     /// Starts a turn that compacts the history and ends (`thread/compact/start`); its answer is
     /// `{}`, its progress the turn's events.
     fn start_compaction(&mut self) -> Result<Value, ThreadError> {
         self.turns.conflict(&self.row.id)?;
-        let settings = settings_of(&self.row);
-        self.launch_turn(settings, None, None)?;
+        let launch = Launch {
+            settings: settings_of(&self.row),
+            client_request_id: None,
+            input: None,
+            output_schema: None,
+        };
+        self.launch_turn(launch)?;
         Ok(Value::Object(Default::default()))
     }
 
     /// Records a new turn, emits `turn/started` (and the user's message, if any) and spawns the
     /// turn task: a normal turn with `input`, a compaction turn without.
-    fn launch_turn(
-        &mut self,
-        settings: ThreadSettings,
-        client_request_id: Option<String>,
-        input: Option<Vec<UserInput>>,
-    ) -> Result<Value, ThreadError> {
+    fn launch_turn(&mut self, launch: Launch) -> Result<Value, ThreadError> {
+        let Launch {
+            settings,
+            client_request_id,
+            input,
+            output_schema,
+        } = launch;
         let thread_id = self.row.id.clone();
         let turn_id = uuid::Uuid::now_v7().to_string();
         let started_at = unix_now();
@@ -369,8 +407,8 @@ impl ThreadActor {
             active_flags: Vec::new(),
         });
         let compact_only = input.is_none();
-        if let Some(input) = input {
-            self.push_user_message(&turn_id, input);
+        if let Some((input, history)) = input {
+            self.push_user_message(&turn_id, input, history);
         }
         let cancel = CancellationToken::new();
         let (steer_tx, steer) = mpsc::unbounded_channel();
@@ -382,6 +420,7 @@ impl ThreadActor {
             settings,
             session: self.session.clone(),
             compact_only,
+            output_schema,
             cancel: cancel.clone(),
             steer,
         };
@@ -402,9 +441,8 @@ impl ThreadActor {
 
     /// Emits the turn's first item, the user's message (started + completed, position 0), and
     /// its history entry.
-    fn push_user_message(&mut self, turn_id: &str, input: Vec<UserInput>) {
+    fn push_user_message(&mut self, turn_id: &str, input: Vec<UserInput>, history: HistoryItem) {
         let thread_id = self.row.id.clone();
-        let text = input_text(&input);
         let item_id = uuid::Uuid::now_v7().to_string();
         let item = ThreadItem::UserMessage(UserMessageItem {
             id: item_id.clone(),
@@ -433,7 +471,6 @@ impl ThreadActor {
             completed_at_ms: now,
             seq: 0,
         });
-        let history = HistoryItem::UserMessage { text };
         self.projections.push(Projection::History(HistoryRow {
             thread_id,
             turn_id: turn_id.to_owned(),
@@ -447,9 +484,14 @@ fn to_value<T: serde::Serialize>(answer: &T) -> Result<Value, ThreadError> {
 }
 
 impl ActorHandle {
-    pub async fn start_turn(&self, params: TurnStartParams) -> Result<Value, ThreadError> {
+    pub async fn start_turn(
+        &self,
+        params: TurnStartParams,
+        history: HistoryItem,
+    ) -> Result<Value, ThreadError> {
         self.turn_command(|reply| TurnCommand::Start {
             params: Box::new(params),
+            history: Box::new(history),
             reply,
         })
         .await
@@ -458,11 +500,13 @@ impl ActorHandle {
     pub async fn steer_turn(
         &self,
         input: Vec<UserInput>,
+        history: HistoryItem,
         expected_turn_id: String,
         client_request_id: Option<String>,
     ) -> Result<Value, ThreadError> {
         self.turn_command(|reply| TurnCommand::Steer {
             input,
+            history: Box::new(history),
             expected_turn_id,
             client_request_id,
             reply,

@@ -10,7 +10,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use agentd_protocol::{ApprovalDecision, AskForApproval, ThreadItem};
+use agentd_protocol::{ApprovalDecision, ThreadItem};
 use tokio_util::sync::CancellationToken;
 
 use super::execpolicy::ExecPolicy;
@@ -197,7 +197,7 @@ async fn escalate(
     approved: bool,
 ) -> Result<ToolOutcome, ThreadError> {
     if !approved {
-        if ctx.settings.approval_policy == AskForApproval::Never {
+        if !policy::may_ask_to_escalate(ctx.settings.approval_policy) {
             let done = call.denied(denial, None);
             return started.finish(ctx, &mut *call, done).await;
         }

@@ -2,7 +2,7 @@
 //! needs a person's yes first, or cannot run at all. One table for every tool; the exec policy
 //! (rules and the built-in safe/dangerous lists) speaks for commands.
 
-use agentd_protocol::AskForApproval;
+use agentd_protocol::{AskForApproval, GranularApproval};
 
 use super::execpolicy::{Assessment, Decision, Safety};
 use super::handler::Risk;
@@ -22,6 +22,9 @@ pub enum Verdict {
 
 pub fn verdict(policy: AskForApproval, risk: &Risk) -> Verdict {
     use AskForApproval::*;
+    if let Granular(allowed) = policy {
+        return granular(allowed, risk);
+    }
     match risk {
         Risk::Inert => Verdict::Run,
         Risk::ReadOnly => match policy {
@@ -40,12 +43,58 @@ pub fn verdict(policy: AskForApproval, risk: &Risk) -> Verdict {
             (Untrusted, _) => Verdict::Ask(String::new()),
             (OnRequest | OnFailure, true) => Verdict::Run,
             (OnRequest | OnFailure, false) => Verdict::Ask(String::new()),
+            (Granular(_), _) => Verdict::Ask(String::new()),
         },
         Risk::Command {
             assessment,
             escalate,
             justification,
         } => command_verdict(policy, assessment, *escalate, justification.as_deref()),
+    }
+}
+
+/// A `granular` policy decides as `on-request`; a question of a kind it does not let through is
+/// answered "no" at once, and the model is told why.
+fn granular(allowed: GranularApproval, risk: &Risk) -> Verdict {
+    let reason = match verdict(AskForApproval::OnRequest, risk) {
+        Verdict::Ask(reason) => reason,
+        other => return other,
+    };
+    let (kind, open) = match risk {
+        Risk::Command {
+            assessment,
+            escalate: true,
+            ..
+        } if assessment.rule.is_none() && !matches!(assessment.safety, Safety::Dangerous(_)) => {
+            ("sandbox_approval", allowed.sandbox_approval)
+        }
+        Risk::Command { .. } => ("rules", allowed.rules),
+        Risk::WritesFiles { .. } => ("sandbox_approval", allowed.sandbox_approval),
+        Risk::ReadOnly | Risk::Mutating | Risk::Inert => {
+            ("mcp_elicitations", allowed.mcp_elicitations)
+        }
+    };
+    if open {
+        return Verdict::Ask(reason);
+    }
+    let why = if reason.is_empty() {
+        "it needs approval".to_owned()
+    } else {
+        reason
+    };
+    Verdict::Refuse(format!(
+        "not run: {why}, and nobody can approve it in this run (approval policy granular, \
+         {kind} = false)"
+    ))
+}
+
+/// Whether a person may be asked to run a call outside the sandbox after the sandbox refused
+/// it: not when approvals are off, nor when a `granular` policy keeps sandbox questions shut.
+pub fn may_ask_to_escalate(policy: AskForApproval) -> bool {
+    match policy {
+        AskForApproval::Never => false,
+        AskForApproval::Granular(allowed) => allowed.sandbox_approval,
+        _ => true,
     }
 }
 
@@ -123,6 +172,8 @@ fn approval_reason(
             .or(dangerous)
             .or_else(|| escalate.then(|| "asks to run outside the sandbox".to_owned())),
         AskForApproval::OnFailure => rule_prompt.or(dangerous),
+        // Decided as `on-request` by the caller.
+        AskForApproval::Granular(_) => None,
     }
 }
 
@@ -166,6 +217,33 @@ mod tests {
         assert_eq!(verdict(OnRequest, &rw), Verdict::Run);
         assert!(matches!(verdict(OnRequest, &ro), Verdict::Ask(_)));
         assert!(matches!(verdict(Untrusted, &rw), Verdict::Ask(_)));
+    }
+
+    #[test]
+    fn granular_asks_nobody_about_what_it_shuts_and_says_why() {
+        let shut = AskForApproval::Granular(GranularApproval::none());
+        assert!(matches!(
+            verdict(shut, &command(&["rm", "-rf", "/"])),
+            Verdict::Refuse(r) if r.contains("potentially destructive") && r.contains("rules = false")
+        ));
+        assert!(matches!(
+            verdict(shut, &Risk::WritesFiles { writable: false }),
+            Verdict::Refuse(r) if r.contains("sandbox_approval = false")
+        ));
+        assert_eq!(verdict(shut, &command(&["ls"])), Verdict::Run);
+        assert_eq!(
+            verdict(shut, &Risk::WritesFiles { writable: true }),
+            Verdict::Run
+        );
+        let open = AskForApproval::Granular(GranularApproval {
+            rules: true,
+            ..GranularApproval::none()
+        });
+        assert!(matches!(
+            verdict(open, &command(&["rm", "-rf", "/"])),
+            Verdict::Ask(_)
+        ));
+        assert!(!may_ask_to_escalate(shut));
     }
 
     #[test]

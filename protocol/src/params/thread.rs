@@ -9,7 +9,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::policy::{ApprovalsReviewer, AskForApproval, SandboxMode, SandboxPolicy};
-use crate::thread::Thread;
+use crate::thread::{SessionSource, Thread};
 
 /// Settings a client may override when it starts, resumes or forks a thread. Flattened into
 /// those params; every field is optional.
@@ -48,6 +48,10 @@ pub struct ThreadStartParams {
     /// An ephemeral thread is not listed and not kept after the daemon stops.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ephemeral: Option<bool>,
+    /// agentd: where the thread comes from (`exec` for `agentd exec`); default `appServer`.
+    /// A client may not claim `subAgent` (the daemon sets that on the threads it spawns).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session_source: Option<SessionSource>,
 }
 
 /// `thread/start` result (also the shape of `thread/resume` and `thread/fork` results).
@@ -123,6 +127,10 @@ pub struct ThreadListParams {
     /// Case-insensitive match on name and preview.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub search_term: Option<String>,
+    /// Only threads of these source kinds (Codex `ThreadSourceKind`: `exec`, `appServer`,
+    /// `subAgentThreadSpawn`, …).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_kinds: Option<Vec<String>>,
 }
 
 /// `thread/list`'s `cwd` filter: Codex allows one path or several.

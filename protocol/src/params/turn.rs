@@ -31,6 +31,10 @@ pub struct TurnStartParams {
     /// Reasoning effort, e.g. `"low"`, `"medium"`, `"high"` (Codex `ReasoningEffort`: a string).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub effort: Option<String>,
+    /// A JSON Schema the turn's final answer must follow (structured output); an object schema
+    /// (`"type": "object"`), else -32602.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output_schema: Option<serde_json::Value>,
 }
 
 /// `turn/start` result: the new turn, `inProgress`.

@@ -136,6 +136,9 @@ pub async fn emit_in_process(db: &Path, tasks: usize, total: u64) -> Result<(u64
         created_at: now,
         updated_at: now,
         last_seq: 0,
+        source: "\"appServer\"".into(),
+        source_kind: "appServer".into(),
+        parent_id: None,
     };
     let handle = hub.create(row).await?;
     let per_task = (total / tasks as u64).max(1);

@@ -305,6 +305,9 @@ fn thread_row(id: String, preview: String) -> ThreadRow {
         created_at: now,
         updated_at: now,
         last_seq: 0,
+        source: "\"appServer\"".into(),
+        source_kind: "appServer".into(),
+        parent_id: None,
     }
 }
 

@@ -22,7 +22,7 @@ impl TurnRun {
     /// UserPromptSubmit: a block fails the turn with kind `hookBlocked` before any model request.
     pub(super) async fn user_prompt_hooks(&self) -> Result<(), Ending> {
         let prompt = self.history.iter().rev().find_map(|h| match h {
-            HistoryItem::UserMessage { text } => Some(text.as_str()),
+            HistoryItem::UserMessage { text, .. } => Some(text.as_str()),
             _ => None,
         });
         match self
@@ -57,24 +57,27 @@ impl TurnRun {
             return Ok(false);
         }
         self.stop_hook_continued = true;
-        self.add_user_message(vec![UserInput::text(reason)]).await?;
+        let history = HistoryItem::user(reason.clone());
+        self.add_user_message(vec![UserInput::text(reason)], history)
+            .await?;
         Ok(true)
     }
 
     /// Input sent with `turn/steer` joins the conversation before the next model request.
     pub(super) async fn take_steered_input(&mut self) -> Result<(), ThreadError> {
-        while let Ok(input) = self.spec.steer.try_recv() {
-            self.add_user_message(input).await?;
+        while let Ok((input, history)) = self.spec.steer.try_recv() {
+            self.add_user_message(input, history).await?;
         }
         Ok(())
     }
 
     /// A user message in the middle of the turn: an item, and an entry in the history.
-    async fn add_user_message(&mut self, input: Vec<UserInput>) -> Result<(), ThreadError> {
+    async fn add_user_message(
+        &mut self,
+        input: Vec<UserInput>,
+        history: HistoryItem,
+    ) -> Result<(), ThreadError> {
         let position = self.emitter.next_position();
-        let history = HistoryItem::UserMessage {
-            text: crate::port::input_text(&input),
-        };
         let item = ThreadItem::UserMessage(UserMessageItem {
             id: uuid::Uuid::now_v7().to_string(),
             content: input,

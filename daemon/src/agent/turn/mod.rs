@@ -37,10 +37,12 @@ pub struct TurnSpec {
     pub session: Arc<SessionApprovals>,
     /// A `thread/compact/start` turn: compact the history and end.
     pub compact_only: bool,
+    /// A JSON Schema the final answer must follow (`turn/start {outputSchema}`).
+    pub output_schema: Option<serde_json::Value>,
     /// Interrupts the turn.
     pub cancel: CancellationToken,
-    /// Input sent with `turn/steer`, taken before each model request.
-    pub steer: mpsc::UnboundedReceiver<Vec<UserInput>>,
+    /// Input sent with `turn/steer` (with its history entry), taken before each model request.
+    pub steer: mpsc::UnboundedReceiver<(Vec<UserInput>, HistoryItem)>,
 }
 
 /// How a turn ended.

@@ -28,6 +28,7 @@ impl TurnRun {
                 input: self.history.clone(),
                 tools: tools.specs(),
                 reasoning_effort: self.spec.settings.reasoning_effort.clone(),
+                output_schema: self.spec.output_schema.clone(),
             };
             match self.stream(client, request).await? {
                 Some((fold, usage)) => return self.record(fold, usage).await,

@@ -1,0 +1,218 @@
+//! Reaching a daemon and starting the thread and the turn.
+
+use std::path::{Path, PathBuf};
+
+use agentd_protocol::methods::{
+    ConfigRead, Initialize, ThreadList, ThreadResume, ThreadStart, TurnStart,
+};
+use agentd_protocol::{
+    AskForApproval, ClientInfo, ConfigReadParams, GranularApproval, InitializeParams, SandboxMode,
+    SandboxPolicy, SessionSource, ThreadListCwdFilter, ThreadListParams, ThreadOverrides,
+    ThreadResumeParams, ThreadStartParams, TurnStartParams, UserInput,
+};
+use anyhow::{bail, Context};
+
+use super::args::{ExecArgs, ExecCommand};
+use crate::client::{Connection, RpcClient};
+use crate::server::{Host, ServeOptions};
+use crate::store::{DataDirLock, StoreError};
+
+/// A daemon to drive, and the one this process runs when it had to start one.
+pub struct Reached {
+    pub client: RpcClient,
+    pub host: Option<Host>,
+}
+
+/// `--connect`, else the daemon serving the data directory, else a daemon in this process.
+pub async fn reach(args: &ExecArgs, known_config: Vec<String>) -> anyhow::Result<Reached> {
+    if let Some(url) = &args.connect {
+        let token = args.token.clone().or_else(|| token_from_file(args));
+        let conn = Connection::websocket(url, token.as_deref()).await?;
+        return initialized(conn, None).await;
+    }
+    let opts = ServeOptions {
+        data_dir: args.data_dir.clone(),
+        config_file: args.config_file.clone(),
+        config_overrides: known_config,
+        profile: args.profile.clone(),
+        ..ServeOptions::default()
+    };
+    let data_dir = opts.data_dir()?;
+    // The config first: a typo in it stops the run before anything is touched.
+    let loaded = opts.load_config()?;
+    std::fs::create_dir_all(&data_dir)
+        .with_context(|| format!("cannot create data directory {}", data_dir.display()))?;
+    match DataDirLock::acquire(&data_dir) {
+        Ok(lock) => {
+            let host = Host::start(&opts, loaded, &data_dir, lock).await?;
+            let conn = Connection::in_process(host.daemon.clone());
+            initialized(conn, Some(host)).await
+        }
+        Err(StoreError::Locked(_)) => {
+            let conn = Connection::local(&data_dir).await.with_context(|| {
+                format!(
+                    "stop the daemon serving {}, or reach it with `--connect ws://…`",
+                    data_dir.display()
+                )
+            })?;
+            initialized(conn, None).await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn initialized(conn: Connection, host: Option<Host>) -> anyhow::Result<Reached> {
+    let mut client = RpcClient::new(conn);
+    let params = InitializeParams {
+        client_info: ClientInfo {
+            name: "agentd-exec".into(),
+            title: None,
+            version: env!("CARGO_PKG_VERSION").into(),
+        },
+        capabilities: None,
+    };
+    client.call::<Initialize>(&params).await?;
+    client.notify("initialized")?;
+    Ok(Reached { client, host })
+}
+
+/// The one-time token a local WebSocket daemon wrote, for `--connect` without `--token`.
+fn token_from_file(args: &ExecArgs) -> Option<String> {
+    let data_dir = match &args.data_dir {
+        Some(d) => d.clone(),
+        None => crate::paths::default_data_dir().ok()?,
+    };
+    let path = crate::auth::startup::runtime_token_path(&data_dir);
+    let text = std::fs::read_to_string(path).ok()?;
+    Some(text.trim().to_owned()).filter(|t| !t.is_empty())
+}
+
+/// What the run decided about the sandbox and approvals.
+pub struct Policy {
+    /// `None`: whatever the daemon's config says.
+    pub sandbox: Option<SandboxMode>,
+    pub approval: AskForApproval,
+}
+
+/// exec's defaults, as `codex exec`'s: read-only unless the config or an option says otherwise;
+/// no question asked of anyone, unless the config's approval policy is `never` or everything is
+/// bypassed.
+pub async fn policy(
+    client: &mut RpcClient,
+    args: &ExecArgs,
+    codex_keys: &[String],
+) -> anyhow::Result<Policy> {
+    let read = client
+        .call::<ConfigRead>(&ConfigReadParams::default())
+        .await?;
+    let configured =
+        |key: &str| read.origins.contains_key(key) || codex_keys.iter().any(|k| k.starts_with(key));
+    let sandbox = if args.dangerously_bypass_approvals_and_sandbox {
+        Some(SandboxMode::DangerFullAccess)
+    } else if args.full_auto {
+        Some(SandboxMode::WorkspaceWrite)
+    } else if args.sandbox.is_some() {
+        args.sandbox
+    } else if configured("sandbox_mode") {
+        None
+    } else {
+        Some(SandboxMode::ReadOnly)
+    };
+    let never = args.dangerously_bypass_approvals_and_sandbox
+        || read.config.get("approval_policy").and_then(|v| v.as_str()) == Some("never")
+            && configured("approval_policy");
+    let approval = if never {
+        AskForApproval::Never
+    } else {
+        AskForApproval::Granular(GranularApproval::none())
+    };
+    Ok(Policy { sandbox, approval })
+}
+
+/// Starts the thread, or finds the one to resume; returns its id.
+pub async fn thread(
+    client: &mut RpcClient,
+    args: &ExecArgs,
+    cwd: &Path,
+    policy: &Policy,
+) -> anyhow::Result<String> {
+    let overrides = ThreadOverrides {
+        cwd: Some(cwd.display().to_string()),
+        model: args.model.clone(),
+        approval_policy: Some(policy.approval),
+        sandbox: policy.sandbox,
+        ..ThreadOverrides::default()
+    };
+    if let Some(id) = resume_target(client, args, cwd).await? {
+        let params = ThreadResumeParams {
+            thread_id: id,
+            after_seq: None,
+            exclude_turns: Some(true),
+            overrides,
+        };
+        let r = client.call::<ThreadResume>(&params).await?;
+        return Ok(r.thread.id);
+    }
+    let params = ThreadStartParams {
+        overrides,
+        ephemeral: None,
+        session_source: Some(SessionSource::Exec),
+    };
+    Ok(client.call::<ThreadStart>(&params).await?.thread.id)
+}
+
+/// The thread `resume` names: the id given, or with `--last` the newest `exec` thread in this
+/// directory (none: a new thread starts, as with `codex exec resume --last`).
+async fn resume_target(
+    client: &mut RpcClient,
+    args: &ExecArgs,
+    cwd: &Path,
+) -> anyhow::Result<Option<String>> {
+    let Some(ExecCommand::Resume(resume)) = &args.command else {
+        return Ok(None);
+    };
+    if !resume.last {
+        return match &resume.thread_id {
+            Some(id) => Ok(Some(id.clone())),
+            None => bail!("resume needs a THREAD_ID or --last"),
+        };
+    }
+    let params = ThreadListParams {
+        limit: Some(1),
+        cwd: Some(ThreadListCwdFilter::One(cwd.display().to_string())),
+        source_kinds: Some(vec!["exec".into()]),
+        ..ThreadListParams::default()
+    };
+    let list = client.call::<ThreadList>(&params).await?;
+    Ok(list.data.into_iter().next().map(|t| t.id))
+}
+
+/// Starts the turn; returns its id.
+pub async fn turn(
+    client: &mut RpcClient,
+    thread_id: &str,
+    input: Vec<UserInput>,
+    output_schema: Option<serde_json::Value>,
+    writable_roots: &[PathBuf],
+    policy: &Policy,
+) -> anyhow::Result<String> {
+    let sandbox_policy = (!writable_roots.is_empty()
+        && policy.sandbox == Some(SandboxMode::WorkspaceWrite))
+    .then(|| SandboxPolicy::WorkspaceWrite {
+        writable_roots: writable_roots
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect(),
+        network_access: false,
+        exclude_tmpdir_env_var: false,
+        exclude_slash_tmp: false,
+    });
+    let params = TurnStartParams {
+        thread_id: thread_id.to_owned(),
+        input,
+        output_schema,
+        sandbox_policy,
+        ..TurnStartParams::default()
+    };
+    Ok(client.call::<TurnStart>(&params).await?.turn.id)
+}
