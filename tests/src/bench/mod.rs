@@ -5,6 +5,7 @@
 
 pub mod append;
 pub mod daemon;
+mod exec;
 pub mod fanout;
 pub mod flood;
 pub mod history;
@@ -118,6 +119,11 @@ pub const BENCHES: &[Bench] = &[
         about:
             "resident memory per loaded thread and after idle threads unload; the connection cap",
         run: |c| Box::pin(threads::run(c)),
+    },
+    Bench {
+        name: "exec",
+        about: "agentd exec: spawn → model request on an empty data dir (vs codex exec with $CODEX_BIN)",
+        run: |c| Box::pin(exec::run(c)),
     },
     Bench {
         name: "turn",

@@ -8,7 +8,8 @@
 //!    workspace, runs one turn, prints what streams in and accepts the approval (without Node,
 //!    a small built-in Rust client does the same, so the thread still exists for the others);
 //! 2. it prints the web page's address (`clients/web`, served by the daemon itself);
-//! 3. on a terminal it runs `agentd-tui` against the same daemon, in the foreground, and shuts
+//! 3. `agentd exec --connect …` runs one turn as a CI job would, its answer on stdout;
+//! 4. on a terminal it runs `agentd-tui` against the same daemon, in the foreground, and shuts
 //!    everything down when the TUI exits; otherwise (CI, pipes) it prints the TUI's command line
 //!    and exits, unless `--keep-running` asks it to wait for Ctrl-C.
 
@@ -127,7 +128,10 @@ async fn main() -> Result<()> {
     println!("in a browser: it shows the thread above and follows it live, whichever client");
     println!("acts on it, and can answer approvals and send prompts of its own.");
 
-    heading("3. Terminal client (clients/tui)");
+    heading("3. agentd exec: one turn from a script, the answer on stdout");
+    run_exec_demo(&bin_dir, &ws_url, &token, &cwd).await?;
+
+    heading("4. Terminal client (clients/tui)");
     let tui = bin_dir.join("agentd-tui");
     let thread_arg: Vec<String> = match &thread_id {
         Some(id) => vec!["--thread".into(), id.clone()],
@@ -371,4 +375,30 @@ fn completed_item(item: &Value) {
         ),
         _ => {}
     }
+}
+
+/// `agentd exec --connect …`: what a CI job runs. Its progress goes to stderr, the answer to
+/// stdout; both are shown as they come.
+async fn run_exec_demo(bin_dir: &Path, ws_url: &str, token: &str, cwd: &str) -> Result<()> {
+    let prompt = "Summarise what is in this directory.";
+    println!("$ agentd exec --connect {ws_url} --cd {cwd} \"{prompt}\"\n");
+    let status = Command::new(bin_dir.join("agentd"))
+        .args([
+            "exec",
+            "--connect",
+            ws_url,
+            "--token",
+            token,
+            "--cd",
+            cwd,
+            prompt,
+        ])
+        .stdin(Stdio::null())
+        .kill_on_drop(true)
+        .status();
+    let status = tokio::time::timeout(TURN_TIMEOUT, status)
+        .await
+        .context("agentd exec did not finish in time")??;
+    println!("\n(exit status {})", status.code().unwrap_or(-1));
+    Ok(())
 }

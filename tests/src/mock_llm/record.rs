@@ -22,6 +22,8 @@ pub struct RecordedRequest {
     pub headers: Vec<(String, String)>,
     /// The parsed JSON body; a body that is not JSON is kept as a string.
     pub body: Value,
+    /// When the whole request had arrived (benchmarks time a client's start to it).
+    pub received_at: std::time::Instant,
 }
 
 impl RecordedRequest {

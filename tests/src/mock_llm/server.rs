@@ -330,6 +330,7 @@ async fn handle(
             path: path.clone(),
             headers,
             body,
+            received_at: std::time::Instant::now(),
         });
         let next = state.queue.pop_front();
         if let (Some(s), true) = (&next, shared.cycle) {
