@@ -31,13 +31,10 @@ lint:
 fmt:
 	$(CARGO) fmt --all
 
-## Start the daemon on a WebSocket port for a first session. It prints a one-time token on its
-## `listening on` line and writes it to $XDG_RUNTIME_DIR/agentd/token (mode 0600).
+## Start the daemon on a WebSocket port for a first session (README.md). It prints a one-time
+## token, the web page's address with it, and where the token file is (agentd client and
+## agentd-tui read it).
 run: release
-	@echo "agentd: ws://127.0.0.1:$(PORT) (health: http://127.0.0.1:$(PORT)/healthz); clients need the token:"
-	@echo "        websocat -H \"Authorization: Bearer \$$(cat \$$XDG_RUNTIME_DIR/agentd/token)\" ws://127.0.0.1:$(PORT)"
-	@echo "        AGENTD_TOKEN=\$$(cat \$$XDG_RUNTIME_DIR/agentd/token) codex --remote ws://127.0.0.1:$(PORT) --remote-auth-token-env AGENTD_TOKEN"
-	@echo "        (README.md has a first session to paste)"
 	./target/release/agentd serve --listen ws://127.0.0.1:$(PORT)
 
 ## Benchmarks (release build); prints figures to stdout.

@@ -24,6 +24,10 @@ pub enum Command {
     /// Run one turn from a script or CI job: the prompt in, the answer out (`codex exec`'s
     /// flags; `--json` for its event stream).
     Exec(Box<crate::exec::ExecArgs>),
+    /// Send JSON-RPC lines from stdin to a daemon over WebSocket; print what comes back.
+    Client(crate::client::cli::ClientArgs),
+    /// Check the setup: config, data directory, sandbox, providers, instructions, token, port.
+    Doctor(crate::doctor::DoctorArgs),
     /// Print the exec policy's decision for a command: `agentd execpolicy check -- CMD…`.
     Execpolicy(crate::tools::execpolicy::cli::ExecpolicyArgs),
     /// Internal: run a command confined (the daemon re-executes itself with this).
@@ -134,6 +138,8 @@ pub fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
     let done = std::process::ExitCode::SUCCESS;
     match cli.command.unwrap_or(Command::Serve(ServeArgs::default())) {
         Command::Exec(args) => Ok(crate::exec::main(*args)),
+        Command::Doctor(args) => Ok(crate::doctor::main(args)),
+        Command::Client(args) => crate::client::cli::main(args).map(|()| done),
         Command::Serve(args) => serve(args).map(|()| done),
         Command::Token(args) => crate::auth::cli::run(args).map(|()| done),
         Command::Execpolicy(args) => crate::tools::execpolicy::cli::run(args).map(|()| done),

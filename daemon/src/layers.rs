@@ -23,7 +23,7 @@ const LAYERS: &[&[&str]] = &[
     &["transport"],
     &["server"],
     &["client"],
-    &["exec"],
+    &["exec", "doctor"],
     &["cli", "fuzzing"],
 ];
 

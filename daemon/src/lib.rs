@@ -13,6 +13,7 @@ pub mod client;
 pub mod clock;
 pub mod config;
 pub mod daemon;
+pub mod doctor;
 pub mod errors;
 pub mod exec;
 #[doc(hidden)]

@@ -78,6 +78,12 @@ impl Options {
         self
     }
 
+    /// Sets an environment variable for the daemon.
+    pub fn env(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.env.push((key.into(), value.into()));
+        self
+    }
+
     /// `--listen ADDR` instead of `ws://127.0.0.1:0`.
     pub fn listen(mut self, addr: impl Into<String>) -> Self {
         self.listen = Some(addr.into());

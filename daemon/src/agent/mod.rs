@@ -12,7 +12,7 @@ mod instructions;
 mod services;
 mod turn;
 
-pub use instructions::{build_instructions, BASE_INSTRUCTIONS};
+pub use instructions::{agents_md_files, build_instructions, BASE_INSTRUCTIONS};
 pub use services::AgentServices;
 pub use turn::fold;
 pub use turn::{spawn_turn, TurnSpec};

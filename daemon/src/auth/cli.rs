@@ -49,6 +49,10 @@ pub enum TokenCommand {
         /// The token's name.
         name: String,
     },
+    /// Print where a WebSocket daemon writes its one-time token (for clients that read it):
+    /// `$XDG_RUNTIME_DIR/agentd/token`, or `token` in the data directory when
+    /// `$XDG_RUNTIME_DIR` is not set.
+    Path,
 }
 
 impl clap::ValueEnum for Scope {
@@ -83,8 +87,20 @@ pub fn token_file(
 }
 
 pub fn run(args: TokenArgs) -> anyhow::Result<()> {
+    if let TokenCommand::Path = args.command {
+        let data_dir = match &args.data_dir {
+            Some(d) => d.clone(),
+            None => crate::paths::default_data_dir()?,
+        };
+        println!(
+            "{}",
+            super::startup::runtime_token_path(&data_dir).display()
+        );
+        return Ok(());
+    }
     let file = token_file(args.config.as_ref(), args.data_dir.as_ref())?;
     match args.command {
+        TokenCommand::Path => {}
         TokenCommand::Create { scope, name } => {
             let token = file.create(&name, scope)?;
             eprintln!(

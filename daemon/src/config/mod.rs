@@ -38,6 +38,7 @@ pub use resolve::validate_origin;
 /// fork bomb stops long before the machine does.
 pub const DEFAULT_SANDBOX_MAX_PROCESSES: u64 = 1024;
 pub use load::{LoadOptions, LoadedConfig, Origin};
+pub use providers::built_in as built_in_providers;
 pub use providers::{
     DEFAULT_REQUEST_MAX_RETRIES, DEFAULT_STREAM_IDLE_TIMEOUT_MS, DEFAULT_STREAM_MAX_RETRIES,
 };

@@ -1,6 +1,6 @@
 //! The providers every config has unless the file redefines the same id: OpenAI's hosted API
-//! and the two common local OpenAI-compatible servers, so `model_provider = "ollama"` works
-//! with no `[model_providers]` table at all.
+//! and the common local OpenAI-compatible servers (Ollama, LM Studio, llama.cpp's server), so
+//! `model_provider = "ollama"` works with no `[model_providers]` table at all.
 
 use std::collections::BTreeMap;
 
@@ -54,7 +54,13 @@ pub fn built_in() -> BTreeMap<String, ProviderConfig> {
         "http://localhost:1234/v1",
         WireApi::Chat,
     );
-    [openai, ollama, lmstudio]
+    let llamacpp = provider(
+        "llamacpp",
+        "llama.cpp server",
+        "http://localhost:8080/v1",
+        WireApi::Chat,
+    );
+    [openai, ollama, lmstudio, llamacpp]
         .into_iter()
         .map(|p| (p.id.clone(), p))
         .collect()

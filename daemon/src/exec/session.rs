@@ -26,7 +26,10 @@ pub struct Reached {
 /// `--connect`, else the daemon serving the data directory, else a daemon in this process.
 pub async fn reach(args: &ExecArgs, known_config: Vec<String>) -> anyhow::Result<Reached> {
     if let Some(url) = &args.connect {
-        let token = args.token.clone().or_else(|| token_from_file(args));
+        let token = args
+            .token
+            .clone()
+            .or_else(|| crate::client::local_token(args.data_dir.as_deref()));
         let conn = Connection::websocket(url, token.as_deref()).await?;
         return initialized(conn, None).await;
     }
@@ -74,17 +77,6 @@ async fn initialized(conn: Connection, host: Option<Host>) -> anyhow::Result<Rea
     client.call::<Initialize>(&params).await?;
     client.notify("initialized")?;
     Ok(Reached { client, host })
-}
-
-/// The one-time token a local WebSocket daemon wrote, for `--connect` without `--token`.
-fn token_from_file(args: &ExecArgs) -> Option<String> {
-    let data_dir = match &args.data_dir {
-        Some(d) => d.clone(),
-        None => crate::paths::default_data_dir().ok()?,
-    };
-    let path = crate::auth::startup::runtime_token_path(&data_dir);
-    let text = std::fs::read_to_string(path).ok()?;
-    Some(text.trim().to_owned()).filter(|t| !t.is_empty())
 }
 
 /// What the run decided about the sandbox and approvals.

@@ -285,8 +285,12 @@ impl Inner {
                 "cannot build the request: {}",
                 error_chain(&err.without_url())
             )))),
-            Ok(Err(err)) => Err(Failure::retry(ModelError::Connection(error_chain(
-                &err.without_url(),
+            Ok(Err(err)) => Err(Failure::retry(ModelError::Connection(format!(
+                "`{}` at {}: {}. Is it running?\n{}",
+                self.settings.id,
+                self.settings.base_url,
+                error_chain(&err.without_url()),
+                super::help::HOW_TO_GET_A_MODEL
             )))),
         }
     }
@@ -310,7 +314,9 @@ impl Inner {
         let key = std::env::var(var).unwrap_or_default();
         if key.trim().is_empty() {
             return Err(ModelError::Config(format!(
-                "environment variable {var} is not set"
+                "environment variable {var} is not set (the `{}` provider's key).\n{}",
+                self.settings.id,
+                super::help::HOW_TO_GET_A_MODEL
             )));
         }
         let mut value = HeaderValue::from_str(&format!("Bearer {}", key.trim())).map_err(|_| {

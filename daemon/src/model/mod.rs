@@ -12,6 +12,7 @@
 
 mod chat;
 mod client;
+pub mod help;
 mod responses;
 mod retry;
 mod settings;

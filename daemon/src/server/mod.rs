@@ -358,14 +358,21 @@ impl WebSocketFront {
         let gate = Arc::new(crate::auth::Gate::new(plan.mode, origins)?);
         gate.watch();
         let token_path = crate::auth::startup::runtime_token_path(&host.data_dir);
+        let web = if acceptor.is_some() { "https" } else { "http" };
         let token = match plan.startup_token {
             Some(token) => {
                 crate::auth::startup::write_runtime_token(&token_path, &token)?;
                 eprintln!("listening on {scheme}://{bound} token={token}");
+                eprintln!("web page: {web}://{bound}/#token={token}");
+                eprintln!(
+                    "token file: {} (agentd client and agentd-tui read it)",
+                    token_path.display()
+                );
                 Some((token_path, token))
             }
             None => {
                 eprintln!("listening on {scheme}://{bound}");
+                eprintln!("web page: {web}://{bound}/ (give it a token from tokens.toml)");
                 None
             }
         };

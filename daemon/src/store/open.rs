@@ -23,6 +23,31 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
 impl Store {
     /// Opens (creating if missing) the database at `path`, checks it, and migrates it.
+    /// Reads an existing database without changing it and runs SQLite's `quick_check`: what
+    /// `agentd doctor` reports about a data directory no daemon holds.
+    pub async fn check_file(path: &Path) -> Result<(), StoreError> {
+        let url = format!("sqlite://{}", path.display());
+        let options = SqliteConnectOptions::from_str(&url)
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?
+            .read_only(true);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(options)
+            .await
+            .ctx("opening the database read-only")?;
+        let row = sqlx::query("PRAGMA quick_check")
+            .fetch_one(&pool)
+            .await
+            .ctx("checking the database")?;
+        let verdict: String = row.try_get(0).ctx("reading quick_check")?;
+        pool.close().await;
+        if verdict == "ok" {
+            Ok(())
+        } else {
+            Err(StoreError::Corrupt(format!("quick_check: {verdict}")))
+        }
+    }
+
     pub async fn open(path: &Path) -> Result<Store, StoreError> {
         Store::open_with(path, CheckpointPolicy::default()).await
     }

@@ -1,0 +1,142 @@
+//! `agentd doctor`: one line per check with a fix for what is wrong; exit 0 when everything a
+//! turn needs is fine; `--json` for scripts.
+
+use agentd_tests::harness::agentd_command;
+use agentd_tests::mock_llm::{MockLlm, Scripted};
+use agentd_tests::turns::mock_provider_settings;
+use serde_json::Value;
+
+struct Doctor {
+    code: Option<i32>,
+    stdout: String,
+}
+
+fn doctor(config_toml: &str, extra: &[&str]) -> Doctor {
+    let temp = tempfile::tempdir().unwrap();
+    let config_home = temp.path().join("config");
+    std::fs::create_dir_all(config_home.join("agentd")).unwrap();
+    std::fs::write(config_home.join("agentd").join("config.toml"), config_toml).unwrap();
+    let out = agentd_command(&config_home)
+        .unwrap()
+        .arg("doctor")
+        .args([
+            "--data-dir",
+            &temp.path().join("data").display().to_string(),
+        ])
+        .args(["--listen", "ws://127.0.0.1:0"])
+        .args(extra)
+        .env_remove("OPENAI_API_KEY")
+        .current_dir(temp.path())
+        .output()
+        .unwrap();
+    Doctor {
+        code: out.status.code(),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+    }
+}
+
+fn mock_config(base_url: &str) -> String {
+    mock_provider_settings(base_url, "responses")
+        .into_iter()
+        .map(|kv| kv + "\n")
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reachable_provider_passes_and_the_report_is_json_on_request() {
+    let mock = MockLlm::start(vec![Scripted::responses_text("unused")])
+        .await
+        .unwrap();
+    let d = doctor(&mock_config(&mock.base_url()), &[]);
+    assert_eq!(d.code, Some(0), "{}", d.stdout);
+    assert!(d.stdout.contains("✓ provider mock:"), "{}", d.stdout);
+    assert!(d.stdout.contains("✓ config:"), "{}", d.stdout);
+    assert!(d.stdout.contains("✓ data directory:"), "{}", d.stdout);
+    let d = doctor(&mock_config(&mock.base_url()), &["--json"]);
+    let report: Value = serde_json::from_str(d.stdout.trim()).unwrap();
+    assert_eq!(report["ok"], true);
+    let names: Vec<&str> = report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    for expected in [
+        "config",
+        "data directory",
+        "token file",
+        "sandbox",
+        "provider mock",
+        "instructions",
+        "port",
+    ] {
+        assert!(
+            names.contains(&expected),
+            "{expected} missing from {names:?}"
+        );
+    }
+    // A tiny request (the model list), never a model call.
+    assert!(mock.requests().is_empty());
+}
+
+#[test]
+fn a_provider_that_is_down_fails_with_its_address_and_what_to_do() {
+    // A port nothing listens on.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let d = doctor(&mock_config(&format!("http://127.0.0.1:{port}/v1")), &[]);
+    assert_eq!(d.code, Some(1), "{}", d.stdout);
+    let line = d
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("✗ provider mock:"))
+        .unwrap_or_else(|| panic!("{}", d.stdout));
+    assert!(line.contains(&format!("127.0.0.1:{port}")), "{line}");
+    assert!(
+        d.stdout.contains("model_provider = \"ollama\""),
+        "{}",
+        d.stdout
+    );
+}
+
+#[test]
+fn a_config_error_names_the_key_and_fails() {
+    let d = doctor("approval_policy = \"sometimes\"\n", &[]);
+    assert_eq!(d.code, Some(1), "{}", d.stdout);
+    let line = d.stdout.lines().next().unwrap();
+    assert!(line.starts_with("✗ config:"), "{line}");
+    assert!(line.contains("approval_policy"), "{line}");
+}
+
+#[test]
+fn a_missing_key_says_which_variable_and_never_prints_a_secret() {
+    let d = doctor("", &[]);
+    assert_eq!(d.code, Some(1), "{}", d.stdout);
+    assert!(
+        d.stdout.contains("OPENAI_API_KEY is not set"),
+        "{}",
+        d.stdout
+    );
+    let secret = "sk-do-not-print-me";
+    let temp = tempfile::tempdir().unwrap();
+    let out = agentd_command(temp.path())
+        .unwrap()
+        .args([
+            "doctor",
+            "--data-dir",
+            &temp.path().join("d").display().to_string(),
+        ])
+        .args(["--listen", "ws://127.0.0.1:0", "--timeout-secs", "1"])
+        .args([
+            "-c",
+            "model_providers.openai.base_url=\"http://127.0.0.1:9/v1\"",
+        ])
+        .env("OPENAI_API_KEY", secret)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(!text.contains(secret), "{text}");
+}
