@@ -91,22 +91,18 @@ async fn data_dir(dir: &Path) -> Check {
     let _ = std::fs::remove_file(&probe);
     let db = dir.join("agentd.db");
     match DataDirLock::acquire(dir) {
-        Err(StoreError::Locked(holder)) => {
-            return Check::ok(
-                NAME,
-                format!("{holder}: a daemon serves it (its database is in use)"),
-            )
-        }
-        Err(e) => return Check::new(NAME, Status::Fail, e.to_string(), None),
-        Ok(_lock) if !db.exists() => {
-            return Check::ok(
-                NAME,
-                format!(
-                    "{} (no database yet; made at the first start)",
-                    dir.display()
-                ),
-            )
-        }
+        Err(StoreError::Locked(_)) => Check::ok(
+            NAME,
+            format!("{}: a running daemon serves it", dir.display()),
+        ),
+        Err(e) => Check::new(NAME, Status::Fail, e.to_string(), None),
+        Ok(_lock) if !db.exists() => Check::ok(
+            NAME,
+            format!(
+                "{} (no database yet; made at the first start)",
+                dir.display()
+            ),
+        ),
         Ok(_lock) => match Store::check_file(&db).await {
             Ok(()) => Check::ok(NAME, format!("{} (database healthy)", dir.display())),
             Err(e) => Check::new(
