@@ -67,12 +67,16 @@ export function describe(n: ServerNotification): string {
 
 export function answer(
   r: ServerRequest,
-): ServerRequestResults["item/commandExecution/requestApproval"] {
+): ServerRequestResults[ServerRequest["method"]] {
   switch (r.method) {
     case "item/commandExecution/requestApproval":
       return { decision: r.params.command.startsWith("rm") ? "decline" : "accept" };
     case "item/fileChange/requestApproval":
       return { decision: r.params.changes.length > 3 ? "cancel" : "acceptForSession" };
+    case "mcpServer/elicitation/request":
+      return r.params.mode === "form"
+        ? { action: "accept", content: { remember: "remember" in r.params.requestedSchema.properties } }
+        : { action: "decline" };
   }
 }
 

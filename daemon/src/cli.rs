@@ -28,6 +28,8 @@ pub enum Command {
     Client(crate::client::cli::ClientArgs),
     /// Check the setup: config, data directory, sandbox, providers, instructions, token, port.
     Doctor(crate::doctor::DoctorArgs),
+    /// Serve agentd as an MCP server on stdio (tools `agentd` and `agentd-reply`).
+    McpServer(crate::mcp_server::McpServerArgs),
     /// Print the exec policy's decision for a command: `agentd execpolicy check -- CMD…`.
     Execpolicy(crate::tools::execpolicy::cli::ExecpolicyArgs),
     /// Internal: run a command confined (the daemon re-executes itself with this).
@@ -139,6 +141,7 @@ pub fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
     match cli.command.unwrap_or(Command::Serve(ServeArgs::default())) {
         Command::Exec(args) => Ok(crate::exec::main(*args)),
         Command::Doctor(args) => Ok(crate::doctor::main(args)),
+        Command::McpServer(args) => Ok(crate::mcp_server::main(args)),
         Command::Client(args) => crate::client::cli::main(args).map(|()| done),
         Command::Serve(args) => serve(args).map(|()| done),
         Command::Token(args) => crate::auth::cli::run(args).map(|()| done),

@@ -1,15 +1,26 @@
 //! The daemon's shared state, handed to every connection: store, thread hub, config, limits.
 
+use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use agentd_protocol::jsonrpc::{ErrorObject, RequestId};
+use agentd_protocol::ServerNotification;
+use bytes::Bytes;
 use serde_json::Value;
+use tokio::sync::mpsc;
 
-use crate::config::{Config, Limits, LoadedConfig};
+use crate::config::{Config, Limits, LoadOptions, LoadedConfig};
 use crate::store::Store;
-use crate::threads::{ConnInfo, ConnectionId, ThreadHub};
+use crate::threads::{frame_for, ConnInfo, ConnectionId, ThreadHub};
+
+/// Where a notification that belongs to no thread reaches an initialized connection, and the
+/// methods it opted out of.
+struct Listener {
+    out: mpsc::Sender<Bytes>,
+    opt_out: Arc<HashSet<String>>,
+}
 
 pub struct Daemon {
     pub hub: Arc<ThreadHub>,
@@ -22,6 +33,10 @@ pub struct Daemon {
     next_connection: AtomicU64,
     /// Connections open now, every transport counted.
     open_connections: AtomicUsize,
+    /// Initialized connections, for notifications that belong to no thread.
+    listeners: Mutex<HashMap<ConnectionId, Listener>>,
+    /// How the config was loaded, to load it again (`config/mcpServer/reload`).
+    load_options: Option<LoadOptions>,
 }
 
 impl Daemon {
@@ -42,7 +57,82 @@ impl Daemon {
             loaded,
             next_connection: AtomicU64::new(1),
             open_connections: AtomicUsize::new(0),
+            listeners: Mutex::new(HashMap::new()),
+            load_options: None,
         })
+    }
+
+    /// Remembers how the config was loaded, so it can be read again.
+    pub fn reloadable_from(mut self, options: LoadOptions) -> Self {
+        self.load_options = Some(options);
+        self
+    }
+
+    /// Reads the config file again (with the same profile and overrides).
+    pub fn reload_config(&self) -> Result<LoadedConfig, crate::config::ConfigError> {
+        match &self.load_options {
+            Some(options) => Config::load(options),
+            None => Ok(self.loaded.clone()),
+        }
+    }
+
+    /// An initialized connection gets notifications that belong to no thread from now on.
+    pub fn listen(
+        &self,
+        conn: ConnectionId,
+        out: mpsc::Sender<Bytes>,
+        opt_out: Arc<HashSet<String>>,
+    ) {
+        if let Ok(mut l) = self.listeners.lock() {
+            l.insert(conn, Listener { out, opt_out });
+        }
+    }
+
+    pub fn stop_listening(&self, conn: ConnectionId) {
+        if let Ok(mut l) = self.listeners.lock() {
+            l.remove(&conn);
+        }
+    }
+
+    /// Sends a notification to every initialized connection that did not opt out of it. A
+    /// connection whose queue is full misses it (these are status updates, not log events).
+    pub fn broadcast<N: ServerNotification>(&self, notice: &N) {
+        let Ok(params) = serde_json::to_string(notice) else {
+            return;
+        };
+        let frame = frame_for(N::METHOD, &params);
+        if let Ok(listeners) = self.listeners.lock() {
+            for listener in listeners.values() {
+                if !listener.opt_out.contains(N::METHOD) {
+                    let _ = listener.out.try_send(frame.clone());
+                }
+            }
+        }
+    }
+
+    /// Starts the MCP servers of the config and forwards their start-up steps to every
+    /// connection as `mcpServer/startupStatus/updated`.
+    pub fn start_mcp(self: &Arc<Self>) {
+        let mcp = self.hub.services().mcp.clone();
+        let mut updates = mcp.subscribe();
+        let daemon = Arc::downgrade(self);
+        tokio::spawn(async move {
+            loop {
+                let update = match updates.recv().await {
+                    Ok(update) => update,
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
+                        tracing::debug!(missed = n, "MCP start-up updates dropped");
+                        continue;
+                    }
+                    Err(_) => return,
+                };
+                let Some(daemon) = daemon.upgrade() else {
+                    return;
+                };
+                daemon.broadcast(&update);
+            }
+        });
+        mcp.start();
     }
 
     pub fn next_connection_id(&self) -> ConnectionId {

@@ -16,6 +16,7 @@ const LAYERS: &[&[&str]] = &[
     &["model", "sandbox", "auth"],
     &["port"],
     &["tools"],
+    &["mcp"],
     &["agent"],
     &["threads"],
     &["daemon"],
@@ -23,7 +24,7 @@ const LAYERS: &[&[&str]] = &[
     &["transport"],
     &["server"],
     &["client"],
-    &["exec", "doctor"],
+    &["exec", "doctor", "mcp_server"],
     &["cli", "fuzzing"],
 ];
 

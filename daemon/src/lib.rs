@@ -1,7 +1,8 @@
 //! agentd: a headless coding-agent daemon.
 //!
 //! Layers, with one-way arrows (docs/ARCHITECTURE.md; `tests/layers.rs` checks them):
-//! `cli` → `server` → `transport` → `rpc` → `daemon` → `threads` → `agent` → `tools` → `port`
+//! `cli` → `server` → `transport` → `rpc` → `daemon` → `threads` → `agent` → `mcp` → `tools` →
+//! `port`
 //! → (`model`, `sandbox`, `auth`) → (`config`, `store`) → leaves (`clock`, `paths`, `errors`,
 //! `heap`, `json_splice`, `schema_gen`); above `server`, the daemon's own clients (`client`,
 //! then `exec`) and the command line.
@@ -20,6 +21,8 @@ pub mod exec;
 pub mod fuzzing;
 pub mod heap;
 pub mod json_splice;
+pub mod mcp;
+pub mod mcp_server;
 pub mod model;
 pub mod paths;
 pub mod port;

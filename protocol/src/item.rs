@@ -2,7 +2,7 @@
 //!
 //! `ThreadItem` is tagged by `type` with the Codex variant names; each variant's payload is its
 //! own struct so the daemon can build and update one kind of item without matching on the rest.
-//! Codex has more variants (MCP tool calls, web search, …); agentd only produces these.
+//! Codex has more variants (web search, image generation, …); agentd only produces these.
 
 use std::collections::BTreeMap;
 
@@ -21,6 +21,7 @@ pub enum ThreadItem {
     Plan(PlanItem),
     ContextCompaction(ContextCompactionItem),
     CollabAgentToolCall(CollabAgentToolCallItem),
+    McpToolCall(McpToolCallItem),
 }
 
 impl ThreadItem {
@@ -35,8 +36,32 @@ impl ThreadItem {
             ThreadItem::Plan(i) => &i.id,
             ThreadItem::ContextCompaction(i) => &i.id,
             ThreadItem::CollabAgentToolCall(i) => &i.id,
+            ThreadItem::McpToolCall(i) => &i.id,
         }
     }
+}
+
+/// A call of an MCP server's tool.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct McpToolCallItem {
+    pub id: String,
+    /// The server's name in the config.
+    pub server: String,
+    /// The tool's name on the server.
+    pub tool: String,
+    pub status: crate::params::mcp::McpToolCallStatus,
+    /// The arguments the model gave (an object; `{}` when it gave none).
+    pub arguments: serde_json::Value,
+    #[serde(default)]
+    pub result: Option<crate::params::mcp::McpToolCallResult>,
+    #[serde(default)]
+    pub error: Option<crate::params::mcp::McpToolCallError>,
+    #[serde(default)]
+    pub duration_ms: Option<i64>,
+    /// The tool's `readOnlyHint` annotation.
+    #[serde(default)]
+    pub read_only_hint: Option<bool>,
 }
 
 /// What the user sent.
@@ -364,6 +389,20 @@ pub(crate) mod tests {
                     },
                 )]),
             }),
+            ThreadItem::McpToolCall(McpToolCallItem {
+                id: "i9".into(),
+                server: "files".into(),
+                tool: "read".into(),
+                status: crate::params::mcp::McpToolCallStatus::Completed,
+                arguments: json!({"path": "a.txt"}),
+                result: Some(crate::params::mcp::McpToolCallResult {
+                    content: vec![json!({"type": "text", "text": "hello"})],
+                    structured_content: None,
+                }),
+                error: None,
+                duration_ms: Some(3),
+                read_only_hint: Some(true),
+            }),
         ]
     }
 
@@ -387,6 +426,7 @@ pub(crate) mod tests {
         assert_eq!(v[4]["changes"][1]["kind"]["move_path"], json!("c.txt"));
         assert_required_in_variant("CommandAction", "listFiles", &v[3]["commandActions"][0]);
         assert_required_fields("CollabAgentState", &v[7]["agentsStates"]["t2"]);
+        assert_required_fields("McpToolCallResult", &v[8]["result"]);
         for input in v[0]["content"].as_array().unwrap() {
             let tag = input["type"].as_str().unwrap().to_string();
             assert_required_in_variant("UserInput", &tag, input);

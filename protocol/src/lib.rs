@@ -37,8 +37,8 @@ pub use item::{
     AgentMessageItem, CollabAgentState, CollabAgentStatus, CollabAgentTool,
     CollabAgentToolCallItem, CollabAgentToolCallStatus, CommandAction, CommandExecutionItem,
     CommandExecutionStatus, ContextCompactionItem, FileChangeItem, FileUpdateChange, ItemStatus,
-    PatchApplyStatus, PatchChangeKind, PlanItem, ReasoningItem, ThreadItem, UserInput,
-    UserMessageItem,
+    McpToolCallItem, PatchApplyStatus, PatchChangeKind, PlanItem, ReasoningItem, ThreadItem,
+    UserInput, UserMessageItem,
 };
 pub use method::{ClientMethod, ServerNotification, ServerRequestMethod};
 pub use methods::{
@@ -48,6 +48,7 @@ pub use notification::*;
 pub use params::approval::*;
 pub use params::config::*;
 pub use params::initialize::*;
+pub use params::mcp::*;
 pub use params::thread::*;
 pub use params::turn::*;
 pub use policy::{ApprovalsReviewer, AskForApproval, GranularApproval, SandboxMode, SandboxPolicy};

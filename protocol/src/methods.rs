@@ -5,6 +5,7 @@ use crate::method::{ClientMethod, ServerRequestMethod};
 use crate::params::approval::*;
 use crate::params::config::*;
 use crate::params::initialize::*;
+use crate::params::mcp::*;
 use crate::params::thread::*;
 use crate::params::turn::*;
 use crate::schema::{MethodSpec, TypeSpec};
@@ -78,6 +79,10 @@ client_methods! {
     AccountRead = "account/read": GetAccountParams => GetAccountResponse;
     /// `configRequirements/read` (sent with no params; see [`ConfigRequirementsReadParams`]).
     ConfigRequirementsRead = "configRequirements/read": ConfigRequirementsReadParams => ConfigRequirementsReadResponse;
+    /// `mcpServerStatus/list`.
+    McpServerStatusList = "mcpServerStatus/list": ListMcpServerStatusParams => ListMcpServerStatusResponse;
+    /// `config/mcpServer/reload`.
+    McpServerReload = "config/mcpServer/reload": McpServerRefreshParams => McpServerRefreshResponse;
 }
 
 /// `item/commandExecution/requestApproval`.
@@ -98,10 +103,21 @@ impl ServerRequestMethod for FileChangeRequestApproval {
     type Response = FileChangeRequestApprovalResponse;
 }
 
+/// `mcpServer/elicitation/request`: before an MCP tool runs, and for an MCP server's own
+/// questions.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct McpServerElicitationRequest;
+impl ServerRequestMethod for McpServerElicitationRequest {
+    const METHOD: &'static str = "mcpServer/elicitation/request";
+    type Params = McpServerElicitationRequestParams;
+    type Response = McpServerElicitationRequestResponse;
+}
+
 /// Every server→client request method.
 pub const SERVER_REQUEST_METHODS: &[&str] = &[
     CommandExecutionRequestApproval::METHOD,
     FileChangeRequestApproval::METHOD,
+    McpServerElicitationRequest::METHOD,
 ];
 
 /// [`SERVER_REQUEST_METHODS`] with their params and result types, for the schema.
@@ -120,6 +136,15 @@ pub const SERVER_REQUEST_SPECS: &[MethodSpec] = &[
         params: TypeSpec::of::<FileChangeRequestApprovalParams>("FileChangeRequestApprovalParams"),
         result: Some(TypeSpec::of::<FileChangeRequestApprovalResponse>(
             "FileChangeRequestApprovalResponse",
+        )),
+    },
+    MethodSpec {
+        method: McpServerElicitationRequest::METHOD,
+        params: TypeSpec::of::<McpServerElicitationRequestParams>(
+            "McpServerElicitationRequestParams",
+        ),
+        result: Some(TypeSpec::of::<McpServerElicitationRequestResponse>(
+            "McpServerElicitationRequestResponse",
         )),
     },
 ];

@@ -13,6 +13,7 @@ use crate::item::ThreadItem;
 use crate::jsonrpc::RequestId;
 use crate::method::ServerNotification;
 use crate::params::approval::ApprovalDecision;
+use crate::params::mcp::McpServerStartupState;
 use crate::schema::{MethodSpec, TypeSpec};
 use crate::thread::{Thread, ThreadStatus};
 use crate::turn::{Turn, TurnError};
@@ -56,6 +57,7 @@ notification_method! {
     HookStartedNotification => "hook/started",
     HookCompletedNotification => "hook/completed",
     ErrorNotification => "error",
+    McpServerStatusUpdatedNotification => "mcpServer/startupStatus/updated",
 }
 
 /// `thread/started`: a thread was created (by start or fork).
@@ -362,6 +364,22 @@ pub struct ErrorNotification {
     pub will_retry: bool,
     /// Position in the thread's event log (0 when there is no thread); assigned by the daemon
     /// when the event is appended.
+    #[serde(default)]
+    pub seq: u64,
+}
+
+/// `mcpServer/startupStatus/updated`: an MCP server is starting, ready, or failed to start
+/// (sent to every connection; a per-thread server's carries its `threadId`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct McpServerStatusUpdatedNotification {
+    pub name: String,
+    pub status: McpServerStartupState,
+    #[serde(default)]
+    pub error: Option<String>,
+    #[serde(default)]
+    pub thread_id: Option<String>,
+    /// 0: not an event of a thread's log.
     #[serde(default)]
     pub seq: u64,
 }

@@ -164,8 +164,8 @@ fn method_names_are_codex_names() {
             assert!(codex.iter().any(|c| c == m), "{m} is not in Codex {file}");
         }
     }
-    assert_eq!(CLIENT_METHODS.len(), 20);
-    assert_eq!(SERVER_NOTIFICATION_METHODS.len(), 21);
+    assert_eq!(CLIENT_METHODS.len(), 22);
+    assert_eq!(SERVER_NOTIFICATION_METHODS.len(), 22);
     assert_eq!(ThreadSetName::METHOD, "thread/name/set");
     assert_eq!(AccountRead::METHOD, "account/read");
     assert_eq!(ErrorNotification::METHOD, "error");
@@ -538,6 +538,56 @@ fn notifications_match_codex_and_carry_seq() {
 }
 
 #[test]
+fn mcp_shapes_match_codex() {
+    let approval = McpServerElicitationRequestParams {
+        thread_id: "t1".into(),
+        turn_id: Some("turn-1".into()),
+        server_name: "files".into(),
+        request: McpElicitation::Form {
+            message: "Allow files to run read?".into(),
+            requested_schema: McpElicitationSchema::tool_approval(),
+            meta: Some(
+                json!({TOOL_APPROVAL_META_KEY: {"server": "files", "tool": "read",
+                "arguments": {}, "itemId": "i9"}}),
+            ),
+        },
+    };
+    assert_matches_file(
+        "ServerRequest.json",
+        Some("McpServerElicitationRequestParams"),
+        &json!(approval),
+    );
+    let url = McpServerElicitationRequestParams {
+        thread_id: "t1".into(),
+        turn_id: None,
+        server_name: "files".into(),
+        request: McpElicitation::Url {
+            message: "Log in".into(),
+            url: "https://example.com".into(),
+            elicitation_id: "e1".into(),
+            meta: None,
+        },
+    };
+    assert_matches_file(
+        "ServerRequest.json",
+        Some("McpServerElicitationRequestParams"),
+        &json!(url),
+    );
+    let status = McpServerStatusUpdatedNotification {
+        name: "files".into(),
+        status: McpServerStartupState::Failed,
+        error: Some("exited".into()),
+        thread_id: None,
+        seq: 0,
+    };
+    assert_matches_file(
+        "ServerNotification.json",
+        Some("McpServerStatusUpdatedNotification"),
+        &json!(status),
+    );
+}
+
+#[test]
 fn approval_requests_match_codex() {
     let cmd = CommandExecutionRequestApprovalParams {
         thread_id: "t1".into(),
@@ -618,8 +668,11 @@ fn json_schemas_generate() {
         client_schemas::<ConfigRead>(),
         client_schemas::<AccountRead>(),
         client_schemas::<ConfigRequirementsRead>(),
+        client_schemas::<McpServerStatusList>(),
+        client_schemas::<McpServerReload>(),
         server_request_schemas::<CommandExecutionRequestApproval>(),
         server_request_schemas::<FileChangeRequestApproval>(),
+        server_request_schemas::<McpServerElicitationRequest>(),
     ];
     assert_eq!(
         schemas.len(),

@@ -7,6 +7,10 @@ import type { GetAccountParams } from "./GetAccountParams";
 import type { GetAccountResponse } from "./GetAccountResponse";
 import type { InitializeParams } from "./InitializeParams";
 import type { InitializeResponse } from "./InitializeResponse";
+import type { ListMcpServerStatusParams } from "./ListMcpServerStatusParams";
+import type { ListMcpServerStatusResponse } from "./ListMcpServerStatusResponse";
+import type { McpServerRefreshParams } from "./McpServerRefreshParams";
+import type { McpServerRefreshResponse } from "./McpServerRefreshResponse";
 import type { ModelListParams } from "./ModelListParams";
 import type { ModelListResponse } from "./ModelListResponse";
 import type { RequestId } from "./RequestId";
@@ -62,7 +66,9 @@ export type ClientRequest =
   | { method: "model/list"; id: RequestId; params: ModelListParams }
   | { method: "config/read"; id: RequestId; params: ConfigReadParams }
   | { method: "account/read"; id: RequestId; params: GetAccountParams }
-  | { method: "configRequirements/read"; id: RequestId; params: ConfigRequirementsReadParams };
+  | { method: "configRequirements/read"; id: RequestId; params: ConfigRequirementsReadParams }
+  | { method: "mcpServerStatus/list"; id: RequestId; params: ListMcpServerStatusParams }
+  | { method: "config/mcpServer/reload"; id: RequestId; params: McpServerRefreshParams };
 
 /** The method names of [`ClientRequest`]. */
 export type ClientRequestMethod = ClientRequest["method"];
@@ -89,6 +95,8 @@ export type ClientRequestParams = {
   "config/read": ConfigReadParams;
   "account/read": GetAccountParams;
   "configRequirements/read": ConfigRequirementsReadParams;
+  "mcpServerStatus/list": ListMcpServerStatusParams;
+  "config/mcpServer/reload": McpServerRefreshParams;
 };
 
 /** The result type of each method. */
@@ -113,4 +121,6 @@ export type ClientRequestResults = {
   "config/read": ConfigReadResponse;
   "account/read": GetAccountResponse;
   "configRequirements/read": ConfigRequirementsReadResponse;
+  "mcpServerStatus/list": ListMcpServerStatusResponse;
+  "config/mcpServer/reload": McpServerRefreshResponse;
 };

@@ -6,6 +6,7 @@ import type { HookCompletedNotification } from "./HookCompletedNotification";
 import type { HookStartedNotification } from "./HookStartedNotification";
 import type { ItemCompletedNotification } from "./ItemCompletedNotification";
 import type { ItemStartedNotification } from "./ItemStartedNotification";
+import type { McpServerStatusUpdatedNotification } from "./McpServerStatusUpdatedNotification";
 import type { ReasoningSummaryTextDeltaNotification } from "./ReasoningSummaryTextDeltaNotification";
 import type { ServerRequestResolvedNotification } from "./ServerRequestResolvedNotification";
 import type { ThreadArchivedNotification } from "./ThreadArchivedNotification";
@@ -43,7 +44,8 @@ export type ServerNotification =
   | { method: "serverRequest/resolved"; params: ServerRequestResolvedNotification }
   | { method: "hook/started"; params: HookStartedNotification }
   | { method: "hook/completed"; params: HookCompletedNotification }
-  | { method: "error"; params: ErrorNotification };
+  | { method: "error"; params: ErrorNotification }
+  | { method: "mcpServer/startupStatus/updated"; params: McpServerStatusUpdatedNotification };
 
 /** The method names of [`ServerNotification`]. */
 export type ServerNotificationMethod = ServerNotification["method"];
@@ -71,4 +73,5 @@ export type ServerNotificationParams = {
   "hook/started": HookStartedNotification;
   "hook/completed": HookCompletedNotification;
   "error": ErrorNotification;
+  "mcpServer/startupStatus/updated": McpServerStatusUpdatedNotification;
 };

@@ -3,12 +3,15 @@ import type { CommandExecutionRequestApprovalParams } from "./CommandExecutionRe
 import type { CommandExecutionRequestApprovalResponse } from "./CommandExecutionRequestApprovalResponse";
 import type { FileChangeRequestApprovalParams } from "./FileChangeRequestApprovalParams";
 import type { FileChangeRequestApprovalResponse } from "./FileChangeRequestApprovalResponse";
+import type { McpServerElicitationRequestParams } from "./McpServerElicitationRequestParams";
+import type { McpServerElicitationRequestResponse } from "./McpServerElicitationRequestResponse";
 import type { RequestId } from "./RequestId";
 
 /** Every request agentd sends to clients (approvals), tagged by `method`. */
 export type ServerRequest =
   | { method: "item/commandExecution/requestApproval"; id: RequestId; params: CommandExecutionRequestApprovalParams }
-  | { method: "item/fileChange/requestApproval"; id: RequestId; params: FileChangeRequestApprovalParams };
+  | { method: "item/fileChange/requestApproval"; id: RequestId; params: FileChangeRequestApprovalParams }
+  | { method: "mcpServer/elicitation/request"; id: RequestId; params: McpServerElicitationRequestParams };
 
 /** The method names of [`ServerRequest`]. */
 export type ServerRequestMethod = ServerRequest["method"];
@@ -17,10 +20,12 @@ export type ServerRequestMethod = ServerRequest["method"];
 export type ServerRequestParams = {
   "item/commandExecution/requestApproval": CommandExecutionRequestApprovalParams;
   "item/fileChange/requestApproval": FileChangeRequestApprovalParams;
+  "mcpServer/elicitation/request": McpServerElicitationRequestParams;
 };
 
 /** The result type of each method. */
 export type ServerRequestResults = {
   "item/commandExecution/requestApproval": CommandExecutionRequestApprovalResponse;
   "item/fileChange/requestApproval": FileChangeRequestApprovalResponse;
+  "mcpServer/elicitation/request": McpServerElicitationRequestResponse;
 };

@@ -4,6 +4,7 @@ import type { CollabAgentToolCallItem } from "./CollabAgentToolCallItem";
 import type { CommandExecutionItem } from "./CommandExecutionItem";
 import type { ContextCompactionItem } from "./ContextCompactionItem";
 import type { FileChangeItem } from "./FileChangeItem";
+import type { McpToolCallItem } from "./McpToolCallItem";
 import type { PlanItem } from "./PlanItem";
 import type { ReasoningItem } from "./ReasoningItem";
 import type { UserMessageItem } from "./UserMessageItem";
@@ -17,4 +18,5 @@ export type ThreadItem =
   | { type: "fileChange" } & FileChangeItem
   | { type: "plan" } & PlanItem
   | { type: "contextCompaction" } & ContextCompactionItem
-  | { type: "collabAgentToolCall" } & CollabAgentToolCallItem;
+  | { type: "collabAgentToolCall" } & CollabAgentToolCallItem
+  | { type: "mcpToolCall" } & McpToolCallItem;

@@ -140,3 +140,42 @@ fn a_missing_key_says_which_variable_and_never_prints_a_secret() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(!text.contains(secret), "{text}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mcp_servers_are_started_listed_and_stopped() {
+    let mock = MockLlm::start(vec![Scripted::responses_text("unused")])
+        .await
+        .unwrap();
+    let bin = agentd_tests::mcp::mock_mcp_bin()
+        .unwrap()
+        .display()
+        .to_string();
+    let servers = format!(
+        "{}[mcp_servers.good]\ncommand = {bin:?}\nargs = [\"stdio\"]\n\n\
+         [mcp_servers.broken]\ncommand = {bin:?}\nargs = [\"stdio\", \"--mode\", \"exit-at-start\"]\n",
+        mock_config(&mock.base_url())
+    );
+    let d = doctor(&servers, &[]);
+    assert_eq!(
+        d.code,
+        Some(0),
+        "an optional server's failure is a warning: {}",
+        d.stdout
+    );
+    assert!(
+        d.stdout.contains("✓ MCP server good: started (mock-mcp"),
+        "{}",
+        d.stdout
+    );
+    assert!(d.stdout.contains("tools offered"), "{}", d.stdout);
+    assert!(
+        d.stdout
+            .contains("! MCP server broken: the server exited during start-up"),
+        "{}",
+        d.stdout
+    );
+    let required = servers.replace("exit-at-start\"]\n", "exit-at-start\"]\nrequired = true\n");
+    let d = doctor(&required, &[]);
+    assert_eq!(d.code, Some(1), "{}", d.stdout);
+    assert!(d.stdout.contains("✗ MCP server broken"), "{}", d.stdout);
+}

@@ -3,6 +3,7 @@
 //! sockets. Shared setup lives in the `agentd-tests` library (`tests/src`); `model_support`
 //! and `sandbox_support` are helpers of the model and sandbox modules.
 
+mod mcp_support;
 mod model_support;
 mod sandbox_support;
 
@@ -36,7 +37,13 @@ mod hooks;
 mod hostile_model_stream;
 mod internal_errors;
 mod load_many_clients;
+mod mcp_approvals;
+mod mcp_interop;
+mod mcp_lifecycle;
+mod mcp_server;
+mod mcp_tools;
 mod mock_llm_selftest;
+mod mock_mcp_selftest;
 mod model_chat;
 mod model_responses;
 mod model_retries;

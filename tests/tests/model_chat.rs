@@ -232,6 +232,7 @@ mod chat_model_output {
             HistoryItem::FunctionCallOutput {
                 call_id: "c1".into(),
                 output: "a.txt".into(),
+                images: Vec::new(),
             },
             HistoryItem::CustomToolCallOutput {
                 call_id: "c2".into(),

@@ -195,6 +195,7 @@ mod model_request {
             HistoryItem::FunctionCallOutput {
                 call_id: "call_1".into(),
                 output: "a.txt".into(),
+                images: Vec::new(),
             },
             HistoryItem::CustomToolCall {
                 call_id: "call_2".into(),
@@ -308,12 +309,16 @@ mod model_request {
         let mut s = settings(mock.base_url(), WireApi::Responses);
         s.env_key = Some("AGENTD_TEST_SURELY_UNSET_KEY".into());
         let events = collect(client(s).stream(request(vec![]))).await;
-        assert_eq!(
-            events,
-            [Err(ModelError::Config(
-                "environment variable AGENTD_TEST_SURELY_UNSET_KEY is not set".into()
-            ))]
+        assert_eq!(events.len(), 1, "{events:?}");
+        let Err(ModelError::Config(message)) = &events[0] else {
+            panic!("{events:?}");
+        };
+        // The error says what is missing, then how to get a model.
+        assert!(
+            message.starts_with("environment variable AGENTD_TEST_SURELY_UNSET_KEY is not set"),
+            "{message}"
         );
+        assert!(message.contains("OPENAI_API_KEY"), "{message}");
         assert!(mock.requests().is_empty());
     }
 

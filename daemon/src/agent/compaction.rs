@@ -377,6 +377,7 @@ mod tests {
             HistoryItem::FunctionCallOutput {
                 call_id: "c1".into(),
                 output: "o".into(),
+                images: Vec::new(),
             },
             user("u"),
         ];

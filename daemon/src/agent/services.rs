@@ -1,12 +1,14 @@
 //! What every turn needs from the daemon: the config, one HTTP client per provider (so
-//! connections are pooled across turns and threads), the exec policy, the sandbox and the tools.
+//! connections are pooled across turns and threads), the exec policy, the sandbox, the MCP
+//! servers and the tools.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use crate::config::Config;
+use crate::config::{mcp_servers_from_json, Config};
+use crate::mcp::McpManager;
 use crate::model::{ModelClient, ModelError};
 use crate::sandbox::Sandbox;
 use crate::tools::execpolicy::{ExecPolicy, PolicyError};
@@ -21,6 +23,8 @@ pub struct AgentServices {
     pub shell_limits: ShellLimits,
     /// Confinement for commands: probed at start (in the background), used by the shell tool.
     pub sandbox: Arc<Sandbox>,
+    /// The MCP servers (the config's and each loaded thread's); started by the host.
+    pub mcp: Arc<McpManager>,
 }
 
 impl AgentServices {
@@ -38,7 +42,9 @@ impl AgentServices {
             config.sandbox_workspace_write.clone(),
             config.sandbox_max_processes,
         );
+        let mcp = McpManager::new(&config.mcp_servers, config.default_cwd.clone());
         Ok(AgentServices {
+            mcp,
             config,
             clients: Mutex::new(HashMap::new()),
             global_policy,
@@ -77,9 +83,23 @@ impl AgentServices {
         policy
     }
 
-    /// The tools a turn offers.
-    pub fn tools(&self) -> ToolRegistry {
-        ToolRegistry::builtin()
+    /// The tools of one model request: agentd's own, then every running MCP server's (the
+    /// config's and the thread's own, `thread_mcp` as `thread/start` gave them). `Err` when a
+    /// required MCP server is down: the turn fails with that message.
+    pub async fn tools(
+        &self,
+        thread_id: &str,
+        thread_mcp: Option<&serde_json::Map<String, serde_json::Value>>,
+    ) -> Result<ToolRegistry, String> {
+        let mut registry = ToolRegistry::builtin();
+        let own = match thread_mcp {
+            Some(map) => mcp_servers_from_json(map).map_err(|e| e.to_string())?,
+            None => Default::default(),
+        };
+        for handler in self.mcp.tools(thread_id, &own).await? {
+            registry.register(handler);
+        }
+        Ok(registry)
     }
 }
 

@@ -1,13 +1,15 @@
 //! agentd as its own client: the entry points that drive a daemon rather than serve one
-//! (`exec`; later `acp`, `mcp-server`) speak the same protocol as every other client, over an
+//! (`exec`, `mcp-server`; later `acp`) speak the same protocol as every other client, over an
 //! in-memory link to a daemon in this process, over the private socket of the daemon serving the
 //! data directory, or over WebSocket — never through a side API.
 
 pub mod cli;
 mod connection;
+mod reach;
 mod rpc;
 
 pub use connection::{Connection, Incoming};
+pub use reach::{reach, Connector, Reached};
 pub use rpc::{ClientError, RpcClient};
 
 /// The one-time token a local WebSocket daemon wrote for the data directory (`None` if there is

@@ -41,6 +41,8 @@ pub struct ConfigToml {
     pub shell_model_output_bytes: Option<usize>,
     pub models: Option<BTreeMap<String, ModelToml>>,
     pub hooks: Option<HooksToml>,
+    /// `[mcp_servers.NAME]` (`mcp.rs`).
+    pub mcp_servers: Option<BTreeMap<String, super::McpServerToml>>,
     /// Origins (`https://host[:port]`) whose pages may open a WebSocket to the daemon.
     pub allowed_origins: Option<Vec<String>>,
     /// `[tls]`: serve `wss://` with this certificate and key.

@@ -15,6 +15,7 @@ mod error;
 mod file;
 mod limits;
 mod load;
+mod mcp;
 mod overrides;
 mod providers;
 mod resolve;
@@ -30,6 +31,10 @@ use serde::{Deserialize, Serialize, Serializer};
 
 pub use error::ConfigError;
 pub use limits::Limits;
+pub use mcp::{
+    mcp_servers_from_json, McpServerConfig, McpServerToml, McpTransport, DEFAULT_STARTUP_TIMEOUT,
+    DEFAULT_TOOL_TIMEOUT,
+};
 pub use overrides::sort_codex_overrides;
 pub use resolve::validate_origin;
 
@@ -93,6 +98,9 @@ pub struct Config {
     pub hooks: HooksConfig,
     /// Origins whose pages may open a WebSocket (besides the daemon's own); see `auth/origin.rs`.
     pub allowed_origins: Vec<String>,
+    /// `[mcp_servers.NAME]`: MCP servers whose tools every thread is offered.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub mcp_servers: BTreeMap<String, McpServerConfig>,
     /// `[tls]`: when set, the WebSocket listener serves `wss://`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tls: Option<TlsConfig>,
@@ -229,6 +237,7 @@ impl Config {
             models: BTreeMap::new(),
             hooks: HooksConfig::default(),
             allowed_origins: Vec::new(),
+            mcp_servers: BTreeMap::new(),
             tls: None,
             default_cwd: std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/")),
         }

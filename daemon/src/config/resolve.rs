@@ -33,6 +33,7 @@ pub(super) fn resolve(
     let model_providers = t.model_providers.take();
     let models = t.models.take();
     let hooks = t.hooks.take();
+    let mcp_servers = t.mcp_servers.take();
     let allowed_origins = t.allowed_origins.take();
     let tls = t.tls.take();
 
@@ -50,6 +51,10 @@ pub(super) fn resolve(
         validate_origin(origin).map_err(|m| bad("allowed_origins", format!("entry {i}: {m}")))?;
     }
     c.allowed_origins = allowed_origins.unwrap_or_default();
+    if let Some(servers) = mcp_servers {
+        c.mcp_servers =
+            super::mcp::resolve_servers(servers, &|key: &str| origin_label(origins, key))?;
+    }
     if let Some(tls) = tls {
         c.tls = Some(tls_config(tls, origins, &bad)?);
     }

@@ -50,9 +50,53 @@ pub async fn all(args: &DoctorArgs) -> Vec<Check> {
     if let Some(loaded) = &loaded {
         out.extend(providers(&loaded.config, Duration::from_secs(args.timeout_secs)).await);
     }
+    if let Some(loaded) = &loaded {
+        out.extend(mcp_servers(&loaded.config).await);
+    }
     out.push(instructions());
     out.push(port(&args.listen).await);
     out
+}
+
+/// Each enabled MCP server started, its tools listed, stopped again (all at once). One that
+/// fails is a warning (turns run without it), or a failure when it is `required`.
+async fn mcp_servers(config: &Config) -> Vec<Check> {
+    let enabled: Vec<_> = config.mcp_servers.values().filter(|s| s.enabled).collect();
+    let probes = enabled
+        .iter()
+        .map(|s| crate::mcp::probe(s, &config.default_cwd));
+    let results = futures_util::future::join_all(probes).await;
+    enabled
+        .iter()
+        .zip(results)
+        .map(|(server, result)| {
+            let name = format!("MCP server {}", server.name);
+            match result {
+                Ok((tools, info)) => {
+                    let info = info.map(|i| format!(" ({i})")).unwrap_or_default();
+                    Check::ok(name, format!("started{info}; {tools} tools offered"))
+                }
+                Err(why) => Check::new(
+                    name,
+                    if server.required {
+                        Status::Fail
+                    } else {
+                        Status::Warn
+                    },
+                    why,
+                    Some(format!(
+                        "check [mcp_servers.{}] in the config file; turns run without it{}",
+                        server.name,
+                        if server.required {
+                            " only once `required` is false"
+                        } else {
+                            ""
+                        }
+                    )),
+                ),
+            }
+        })
+        .collect()
 }
 
 fn config_found(loaded: &LoadedConfig) -> Check {

@@ -9,7 +9,9 @@ use agentd_protocol::exec_event::{
     ExecError, ExecEvent, ExecFileChange, ExecItem, ExecItemDetails, ExecItemStatus, ExecTodo,
     ExecUsage,
 };
-use agentd_protocol::{ItemStatus, ThreadItem, TokenUsageBreakdown, TurnPlanUpdatedNotification};
+use agentd_protocol::{
+    ItemStatus, McpToolCallStatus, ThreadItem, TokenUsageBreakdown, TurnPlanUpdatedNotification,
+};
 use serde_json::Value;
 
 use super::run::{Ending, Report};
@@ -79,6 +81,20 @@ impl Jsonl {
                 status: match status(f.status) {
                     ExecItemStatus::Declined => ExecItemStatus::Failed,
                     s => s,
+                },
+            },
+            ThreadItem::McpToolCall(m) => ExecItemDetails::McpToolCall {
+                server: m.server.clone(),
+                tool: m.tool.clone(),
+                arguments: m.arguments.clone(),
+                result: m.result.as_ref().and_then(|r| serde_json::to_value(r).ok()),
+                error: m.error.as_ref().map(|e| ExecError {
+                    message: e.message.clone(),
+                }),
+                status: match m.status {
+                    McpToolCallStatus::InProgress => ExecItemStatus::InProgress,
+                    McpToolCallStatus::Completed => ExecItemStatus::Completed,
+                    McpToolCallStatus::Failed => ExecItemStatus::Failed,
                 },
             },
             _ => return None,
@@ -152,7 +168,9 @@ impl Report for Jsonl {
             "turn/started" => self.emit(ExecEvent::TurnStarted {}),
             // Codex reports messages and reasoning only once they are complete.
             "item/started" => {
-                if let Some(item @ ThreadItem::CommandExecution(_)) = item_of(params) {
+                if let Some(item @ (ThreadItem::CommandExecution(_) | ThreadItem::McpToolCall(_))) =
+                    item_of(params)
+                {
                     if let Some(item) = self.item(&item) {
                         self.emit(ExecEvent::ItemStarted { item });
                     }

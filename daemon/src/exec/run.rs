@@ -3,8 +3,11 @@
 use std::path::{Path, PathBuf};
 
 use agentd_protocol::jsonrpc::RequestId;
-use agentd_protocol::methods::TurnInterrupt;
-use agentd_protocol::{ApprovalDecision, TurnInterruptParams, TurnStatus, UserInput};
+use agentd_protocol::methods::{McpServerElicitationRequest, TurnInterrupt};
+use agentd_protocol::{
+    ApprovalDecision, McpServerElicitationAction, McpServerElicitationRequestResponse,
+    ServerRequestMethod, TurnInterruptParams, TurnStatus, UserInput,
+};
 use serde_json::Value;
 use tokio::signal::unix::{signal, SignalKind};
 
@@ -191,7 +194,7 @@ async fn watch(
             continue;
         };
         if let Some(id) = message.get("id") {
-            decline(client, id)?;
+            decline(client, id, method)?;
             continue;
         }
         let params = message.get("params").cloned().unwrap_or(Value::Null);
@@ -236,8 +239,19 @@ async fn interrupt(
 }
 
 /// Answers a question of the daemon's: declined, since nobody can answer it.
-fn decline(client: &RpcClient, id: &Value) -> anyhow::Result<()> {
+fn decline(client: &RpcClient, id: &Value, method: &str) -> anyhow::Result<()> {
     let id: RequestId = serde_json::from_value(id.clone())?;
+    if method == McpServerElicitationRequest::METHOD {
+        client.respond(
+            id,
+            McpServerElicitationRequestResponse {
+                action: McpServerElicitationAction::Decline,
+                content: None,
+                meta: None,
+            },
+        )?;
+        return Ok(());
+    }
     let answer = agentd_protocol::CommandExecutionRequestApprovalResponse {
         decision: ApprovalDecision::Decline,
     };

@@ -2,20 +2,17 @@
 
 use std::path::{Path, PathBuf};
 
-use agentd_protocol::methods::{
-    ConfigRead, Initialize, ThreadList, ThreadResume, ThreadStart, TurnStart,
-};
+use agentd_protocol::methods::{ConfigRead, ThreadList, ThreadResume, ThreadStart, TurnStart};
 use agentd_protocol::{
-    AskForApproval, ClientInfo, ConfigReadParams, GranularApproval, InitializeParams, SandboxMode,
-    SandboxPolicy, SessionSource, ThreadListCwdFilter, ThreadListParams, ThreadOverrides,
-    ThreadResumeParams, ThreadStartParams, TurnStartParams, UserInput,
+    AskForApproval, ConfigReadParams, GranularApproval, SandboxMode, SandboxPolicy, SessionSource,
+    ThreadListCwdFilter, ThreadListParams, ThreadOverrides, ThreadResumeParams, ThreadStartParams,
+    TurnStartParams, UserInput,
 };
-use anyhow::{bail, Context};
+use anyhow::bail;
 
 use super::args::{ExecArgs, ExecCommand};
-use crate::client::{Connection, RpcClient};
+use crate::client::RpcClient;
 use crate::server::{Host, ServeOptions};
-use crate::store::{DataDirLock, StoreError};
 
 /// A daemon to drive, and the one this process runs when it had to start one.
 pub struct Reached {
@@ -25,14 +22,13 @@ pub struct Reached {
 
 /// `--connect`, else the daemon serving the data directory, else a daemon in this process.
 pub async fn reach(args: &ExecArgs, known_config: Vec<String>) -> anyhow::Result<Reached> {
-    if let Some(url) = &args.connect {
+    let connect = args.connect.clone().map(|url| {
         let token = args
             .token
             .clone()
             .or_else(|| crate::client::local_token(args.data_dir.as_deref()));
-        let conn = Connection::websocket(url, token.as_deref()).await?;
-        return initialized(conn, None).await;
-    }
+        (url, token)
+    });
     let opts = ServeOptions {
         data_dir: args.data_dir.clone(),
         config_file: args.config_file.clone(),
@@ -40,43 +36,20 @@ pub async fn reach(args: &ExecArgs, known_config: Vec<String>) -> anyhow::Result
         profile: args.profile.clone(),
         ..ServeOptions::default()
     };
-    let data_dir = opts.data_dir()?;
-    // The config first: a typo in it stops the run before anything is touched.
-    let loaded = opts.load_config()?;
-    std::fs::create_dir_all(&data_dir)
-        .with_context(|| format!("cannot create data directory {}", data_dir.display()))?;
-    match DataDirLock::acquire(&data_dir) {
-        Ok(lock) => {
-            let host = Host::start(&opts, loaded, &data_dir, lock).await?;
-            let conn = Connection::in_process(host.daemon.clone());
-            initialized(conn, Some(host)).await
+    let reached = crate::client::reach(&opts, connect).await?;
+    let client = match reached.connector.connect("agentd-exec").await {
+        Ok(client) => client,
+        Err(e) => {
+            if let Some(host) = reached.host {
+                host.stop().await;
+            }
+            return Err(e);
         }
-        Err(StoreError::Locked(_)) => {
-            let conn = Connection::local(&data_dir).await.with_context(|| {
-                format!(
-                    "stop the daemon serving {}, or reach it with `--connect ws://…`",
-                    data_dir.display()
-                )
-            })?;
-            initialized(conn, None).await
-        }
-        Err(e) => Err(e.into()),
-    }
-}
-
-async fn initialized(conn: Connection, host: Option<Host>) -> anyhow::Result<Reached> {
-    let mut client = RpcClient::new(conn);
-    let params = InitializeParams {
-        client_info: ClientInfo {
-            name: "agentd-exec".into(),
-            title: None,
-            version: env!("CARGO_PKG_VERSION").into(),
-        },
-        capabilities: None,
     };
-    client.call::<Initialize>(&params).await?;
-    client.notify("initialized")?;
-    Ok(Reached { client, host })
+    Ok(Reached {
+        client,
+        host: reached.host,
+    })
 }
 
 /// What the run decided about the sandbox and approvals.

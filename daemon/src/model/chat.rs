@@ -79,8 +79,16 @@ fn messages(request: &ModelRequest) -> Vec<Value> {
                 name,
                 input,
             } => push_tool_call(&mut out, call_id, name, json!({"input": input}).to_string()),
-            HistoryItem::FunctionCallOutput { call_id, output }
-            | HistoryItem::CustomToolCallOutput { call_id, output } => out.push(json!({
+            HistoryItem::FunctionCallOutput {
+                call_id,
+                output,
+                images,
+            } => out.push(json!({
+                "role": "tool",
+                "tool_call_id": call_id,
+                "content": with_image_note(output, images.len()),
+            })),
+            HistoryItem::CustomToolCallOutput { call_id, output } => out.push(json!({
                 "role": "tool",
                 "tool_call_id": call_id,
                 "content": output,
@@ -92,6 +100,17 @@ fn messages(request: &ModelRequest) -> Vec<Value> {
         }
     }
     out
+}
+
+/// Chat Completions tool messages carry text only: the model is told images were left out.
+fn with_image_note(output: &str, images: usize) -> String {
+    if images == 0 {
+        return output.to_owned();
+    }
+    format!(
+        "{output}\n[{images} image(s) in the tool's result not shown: this provider's API \
+         takes text only in tool results]"
+    )
 }
 
 /// Appends a tool call, joining it to the previous message when that one is already an
@@ -492,6 +511,7 @@ mod tests {
             arguments: "{}".into(),
         };
         let output = |id: &str| HistoryItem::FunctionCallOutput {
+            images: Vec::new(),
             call_id: id.into(),
             output: "ok".into(),
         };

@@ -86,11 +86,33 @@ fn input_item(item: &HistoryItem) -> Option<Value> {
             "name": name,
             "arguments": arguments,
         }),
-        HistoryItem::FunctionCallOutput { call_id, output } => json!({
+        HistoryItem::FunctionCallOutput {
+            call_id,
+            output,
+            images,
+        } if images.is_empty() => json!({
             "type": "function_call_output",
             "call_id": call_id,
             "output": output,
         }),
+        // Text and images together: the output as a list of input content parts.
+        HistoryItem::FunctionCallOutput {
+            call_id,
+            output,
+            images,
+        } => {
+            let mut parts = vec![json!({"type": "input_text", "text": output})];
+            parts.extend(
+                images
+                    .iter()
+                    .map(|url| json!({"type": "input_image", "image_url": url})),
+            );
+            json!({
+                "type": "function_call_output",
+                "call_id": call_id,
+                "output": parts,
+            })
+        }
         HistoryItem::CustomToolCall {
             call_id,
             name,

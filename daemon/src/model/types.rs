@@ -41,9 +41,13 @@ pub enum HistoryItem {
         name: String,
         input: String,
     },
+    /// A function tool's output; `images` (URLs, usually `data:`) go with it where the wire
+    /// allows (an MCP tool's image content).
     FunctionCallOutput {
         call_id: String,
         output: String,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        images: Vec<String>,
     },
     CustomToolCallOutput {
         call_id: String,

@@ -3,9 +3,13 @@
 use std::time::Duration;
 
 use agentd_protocol::method::ServerRequestMethod;
-use agentd_protocol::methods::{CommandExecutionRequestApproval, FileChangeRequestApproval};
+use agentd_protocol::methods::{
+    CommandExecutionRequestApproval, FileChangeRequestApproval, McpServerElicitationRequest,
+};
 use agentd_protocol::{
     ApprovalDecision, CommandExecutionRequestApprovalParams, FileChangeRequestApprovalParams,
+    McpServerElicitationAction, McpServerElicitationRequestParams,
+    McpServerElicitationRequestResponse,
 };
 use serde_json::Value;
 use tokio::sync::oneshot;
@@ -18,6 +22,15 @@ use super::{PortRequest, ThreadError, ThreadLink};
 pub enum ApprovalRequest {
     Command(CommandExecutionRequestApprovalParams),
     FileChange(FileChangeRequestApprovalParams),
+    /// A form: before an MCP tool runs, or an MCP server's own question.
+    McpElicitation(McpServerElicitationRequestParams),
+}
+
+/// A client's valid answer: the decision, and a form's values (elicitations only).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ApprovalAnswer {
+    pub decision: ApprovalDecision,
+    pub content: Option<Value>,
 }
 
 impl ApprovalRequest {
@@ -25,6 +38,7 @@ impl ApprovalRequest {
         match self {
             ApprovalRequest::Command(_) => CommandExecutionRequestApproval::METHOD,
             ApprovalRequest::FileChange(_) => FileChangeRequestApproval::METHOD,
+            ApprovalRequest::McpElicitation(_) => McpServerElicitationRequest::METHOD,
         }
     }
 
@@ -33,21 +47,51 @@ impl ApprovalRequest {
         let value = match self {
             ApprovalRequest::Command(p) => serde_json::to_value(p),
             ApprovalRequest::FileChange(p) => serde_json::to_value(p),
+            ApprovalRequest::McpElicitation(p) => serde_json::to_value(p),
         };
         value.unwrap_or(Value::Null)
     }
 
-    /// The decision in a client's answer, or `None` when the answer is not one.
-    pub fn decision_in(&self, answer: &Value) -> Option<ApprovalDecision> {
-        serde_json::from_value(answer.get("decision")?.clone()).ok()
+    /// The decision in a client's answer, or `None` when the answer is not one. An elicitation's
+    /// `accept` with `content.remember = true` is `acceptForSession`.
+    pub fn answer_in(&self, answer: &Value) -> Option<ApprovalAnswer> {
+        if let ApprovalRequest::McpElicitation(_) = self {
+            let r: McpServerElicitationRequestResponse =
+                serde_json::from_value(answer.clone()).ok()?;
+            let remember = r
+                .content
+                .as_ref()
+                .and_then(|c| c.get("remember"))
+                .and_then(Value::as_bool)
+                == Some(true);
+            let decision = match r.action {
+                McpServerElicitationAction::Accept if remember => {
+                    ApprovalDecision::AcceptForSession
+                }
+                McpServerElicitationAction::Accept => ApprovalDecision::Accept,
+                McpServerElicitationAction::Decline => ApprovalDecision::Decline,
+                McpServerElicitationAction::Cancel => ApprovalDecision::Cancel,
+            };
+            return Some(ApprovalAnswer {
+                decision,
+                content: r.content,
+            });
+        }
+        let decision = serde_json::from_value(answer.get("decision")?.clone()).ok()?;
+        Some(ApprovalAnswer {
+            decision,
+            content: None,
+        })
     }
 }
 
 /// How an approval ended, for the turn that asked.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ApprovalOutcome {
     pub decision: ApprovalDecision,
     pub decided_by: String,
+    /// A form's values, when a client answered an elicitation with some.
+    pub content: Option<Value>,
 }
 
 /// Sends an approval request to the thread's subscribers and waits for the first valid answer.
@@ -97,5 +141,6 @@ fn turn_over() -> ApprovalOutcome {
     ApprovalOutcome {
         decision: ApprovalDecision::Cancel,
         decided_by: "agentd".into(),
+        content: None,
     }
 }

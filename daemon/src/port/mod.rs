@@ -17,7 +17,7 @@ mod error;
 mod settings;
 mod status;
 
-pub use approval::{ask, ApprovalOutcome, ApprovalRequest};
+pub use approval::{ask, ApprovalAnswer, ApprovalOutcome, ApprovalRequest};
 pub use emitter::TurnEmitter;
 pub use error::ThreadError;
 pub use settings::ThreadSettings;

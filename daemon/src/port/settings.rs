@@ -14,6 +14,10 @@ pub struct ThreadSettings {
     pub developer_instructions: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reasoning_effort: Option<String>,
+    /// The thread's own MCP servers, as `thread/start {config: {"mcp_servers": …}}` gave them
+    /// (checked then; `config::mcp_servers_from_json` reads them).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mcp_servers: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
 impl Default for ThreadSettings {
@@ -28,6 +32,7 @@ impl Default for ThreadSettings {
             base_instructions: None,
             developer_instructions: None,
             reasoning_effort: None,
+            mcp_servers: None,
         }
     }
 }

@@ -146,6 +146,7 @@ pub async fn serve(daemon: Arc<Daemon>, link: Link) {
     }
     drop(work_tx);
     let _ = worker.await;
+    daemon.stop_listening(conn);
     daemon.count_connection(false);
     tracing::debug!(conn, %peer, "connection closed");
 }

@@ -6,17 +6,17 @@
 
 use agentd_protocol::method::ClientMethod;
 use agentd_protocol::methods::{
-    AccountRead, ConfigRead, ConfigRequirementsRead, Initialize, ModelList, ThreadArchive,
-    ThreadCompactStart, ThreadFork, ThreadList, ThreadRead, ThreadResume, ThreadRollback,
-    ThreadSearch, ThreadSetName, ThreadStart, ThreadUnarchive, ThreadUnsubscribe, TurnInterrupt,
-    TurnStart, TurnSteer,
+    AccountRead, ConfigRead, ConfigRequirementsRead, Initialize, McpServerReload,
+    McpServerStatusList, ModelList, ThreadArchive, ThreadCompactStart, ThreadFork, ThreadList,
+    ThreadRead, ThreadResume, ThreadRollback, ThreadSearch, ThreadSetName, ThreadStart,
+    ThreadUnarchive, ThreadUnsubscribe, TurnInterrupt, TurnStart, TurnSteer,
 };
 use serde::Serialize;
 use serde_json::Value;
 
 use super::connection::Session;
 use super::error::RpcError;
-use super::{account, config, history, initialize, thread, turn};
+use super::{account, config, history, initialize, mcp, thread, turn};
 use crate::daemon::Daemon;
 use crate::json_splice::write_json_with;
 use crate::threads::CatchUp;
@@ -136,6 +136,10 @@ pub async fn dispatch(
         ConfigRequirementsRead::METHOD => {
             account::config_requirements(parse::<ConfigRequirementsRead>(params)?)
         }
+        McpServerStatusList::METHOD => {
+            mcp::status_list(daemon, parse::<McpServerStatusList>(params)?).await
+        }
+        McpServerReload::METHOD => mcp::reload(daemon, parse::<McpServerReload>(params)?).await,
         _ => Err(RpcError::method_not_found(method)),
     };
     handled?.into_answer()

@@ -30,6 +30,7 @@ pub fn handle(
     {
         session.opt_out = Arc::new(list.into_iter().collect::<HashSet<_>>());
     }
+    daemon.listen(session.conn, session.out.clone(), session.opt_out.clone());
     let version = env!("CARGO_PKG_VERSION");
     Handled::new(InitializeResponse {
         user_agent: format!(

@@ -14,6 +14,7 @@ pub mod error;
 mod history;
 mod initialize;
 pub mod link;
+mod mcp;
 mod thread;
 mod turn;
 

@@ -13,6 +13,7 @@ use agentd_protocol::{
 use super::connection::Session;
 use super::dispatch::{Answer, Handled};
 use super::error::RpcError;
+use crate::auth::Scope;
 use crate::clock::unix_now;
 use crate::daemon::Daemon;
 use crate::store::{ThreadListQuery, ThreadRow};
@@ -72,12 +73,14 @@ pub async fn start(
 ) -> Result<Handled, RpcError> {
     let o = &p.overrides;
     let cwd = resolve_cwd(daemon, o.cwd.as_deref())?;
+    let mcp_servers = thread_mcp_servers(session, o.config.as_ref())?;
     let settings = ThreadSettings {
         approval_policy: o.approval_policy.unwrap_or(daemon.config.approval_policy),
         sandbox: SandboxPolicy::from_mode(o.sandbox.unwrap_or(daemon.config.sandbox_mode)),
         base_instructions: o.base_instructions.clone(),
         developer_instructions: o.developer_instructions.clone(),
         reasoning_effort: None,
+        mcp_servers: mcp_servers.clone(),
     };
     let settings = serde_json::to_value(&settings)
         .map_err(|e| RpcError::internal("serialising thread settings", e))?;
@@ -120,10 +123,45 @@ pub async fn start(
     };
     session.may_subscribe(None)?;
     let handle = daemon.hub.create(row).await?;
+    if let Some(own) = &mcp_servers {
+        // Start the thread's own servers now, so its first turn need not wait for them.
+        let own = crate::config::mcp_servers_from_json(own).unwrap_or_default();
+        daemon.hub.services().mcp.thread_servers(handle.id(), &own);
+    }
     // Subscribing from seq 0 replays `thread/started` right after this answer.
     let (row, catch_up) = handle.subscribe(session.subscriber(), Some(0)).await?;
     session.subscriptions.insert(row.id.clone());
     Ok(Handled::new(start_response(&row, handle.status(), Vec::new()))?.then(catch_up))
+}
+
+/// The thread's own MCP servers from `config` (`mcp_servers`, nested or dotted), checked now so
+/// a bad entry fails `thread/start`. A stdio server is a process on the host, outside the
+/// sandbox: over WebSocket only an admin token may add one (PROTOCOL.md §9).
+fn thread_mcp_servers(
+    session: &Session,
+    config: Option<&serde_json::Map<String, serde_json::Value>>,
+) -> Result<Option<serde_json::Map<String, serde_json::Value>>, RpcError> {
+    let Some(config) = config else {
+        return Ok(None);
+    };
+    let servers = crate::config::mcp_servers_from_json(config)
+        .map_err(|e| RpcError::invalid_params("config.mcp_servers", e))?;
+    if servers.is_empty() {
+        return Ok(None);
+    }
+    if servers.values().any(|s| s.is_stdio()) && !session.scope.allows(Scope::Admin) {
+        return Err(RpcError::forbidden(
+            "thread/start with a stdio MCP server",
+            session.scope,
+            Scope::Admin,
+        ));
+    }
+    let own: serde_json::Map<String, serde_json::Value> = config
+        .iter()
+        .filter(|(k, _)| *k == "mcp_servers" || k.starts_with("mcp_servers."))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    Ok(Some(own))
 }
 
 pub async fn resume(

@@ -225,7 +225,8 @@ mod tests {
             s["methods"]["ServerRequest"],
             json!([
                 "item/commandExecution/requestApproval",
-                "item/fileChange/requestApproval"
+                "item/fileChange/requestApproval",
+                "mcpServer/elicitation/request"
             ])
         );
     }

@@ -97,6 +97,18 @@ impl Default for ServeOptions {
 }
 
 impl ServeOptions {
+    /// Where the config comes from: the file, the profile and the `-c` overrides.
+    pub fn load_options(&self) -> anyhow::Result<LoadOptions> {
+        let data_dir = self.data_dir()?;
+        let config_dir = crate::paths::default_config_dir().unwrap_or(data_dir);
+        Ok(LoadOptions {
+            config_path: self.config_file.clone(),
+            config_dir,
+            overrides: self.config_overrides.clone(),
+            profile: self.profile.clone(),
+        })
+    }
+
     pub fn data_dir(&self) -> anyhow::Result<PathBuf> {
         match &self.data_dir {
             Some(d) => Ok(d.clone()),
@@ -107,14 +119,7 @@ impl ServeOptions {
     /// Loads the config these options name. A typo in it stops the daemon before it touches
     /// any state.
     pub fn load_config(&self) -> anyhow::Result<LoadedConfig> {
-        let data_dir = self.data_dir()?;
-        let config_dir = crate::paths::default_config_dir().unwrap_or(data_dir);
-        let loaded = Config::load(&LoadOptions {
-            config_path: self.config_file.clone(),
-            config_dir,
-            overrides: self.config_overrides.clone(),
-            profile: self.profile.clone(),
-        })?;
+        let loaded = Config::load(&self.load_options()?)?;
         tracing::info!(
             file = ?loaded.file,
             profile = ?loaded.config.profile,
@@ -182,7 +187,10 @@ impl Host {
         let store = Store::open(&db_path).await?;
         tracing::info!(db = %db_path.display(), "store open");
         let limits = opts.limits.sane();
-        let daemon = Arc::new(Daemon::new(store.clone(), loaded, limits)?);
+        let daemon = Arc::new(
+            Daemon::new(store.clone(), loaded, limits)?.reloadable_from(opts.load_options()?),
+        );
+        daemon.start_mcp();
         match daemon.hub.recover_interrupted_turns().await {
             Ok(0) => {}
             Ok(n) => tracing::info!(
@@ -286,6 +294,8 @@ impl Host {
         if let Some(writer) = self.stdio_writer.take() {
             let _ = tokio::time::timeout(Duration::from_millis(500), writer).await;
         }
+        // MCP servers get SIGTERM, and SIGKILL 2 s later (all at once, so at most 2 s).
+        self.daemon.hub.services().mcp.shutdown().await;
         local::remove(&self.data_dir);
         self.store.close().await;
         tracing::info!("stopped");

@@ -148,9 +148,9 @@ impl ThreadActor {
             tracing::info!(thread = %self.row.id, approval, conn, "late answer to a resolved approval ignored");
             return;
         };
-        let decision = match outcome {
-            Ok(v) => match self.approvals.pending[ix].request.decision_in(&v) {
-                Some(d) => d,
+        let answer = match outcome {
+            Ok(v) => match self.approvals.pending[ix].request.answer_in(&v) {
+                Some(a) => a,
                 None => {
                     tracing::warn!(thread = %self.row.id, conn, answer = %v, "invalid approval answer ignored");
                     return;
@@ -162,13 +162,13 @@ impl ThreadActor {
             }
         };
         let pending = self.approvals.pending.remove(ix);
-        self.resolve(pending, decision, client_name);
+        self.resolve(pending, answer.decision, client_name, answer.content);
     }
 
     /// Ends every pending approval (the turn that asked is over).
     pub(super) fn cancel_all_approvals(&mut self) {
         for p in std::mem::take(&mut self.approvals.pending) {
-            self.resolve(p, ApprovalDecision::Cancel, "agentd".to_owned());
+            self.resolve(p, ApprovalDecision::Cancel, "agentd".to_owned(), None);
         }
     }
 
@@ -176,15 +176,22 @@ impl ThreadActor {
     pub(super) fn cancel_approval(&mut self, approval: u64, decision: ApprovalDecision, by: &str) {
         if let Some(ix) = self.approvals.pending.iter().position(|p| p.id == approval) {
             let pending = self.approvals.pending.remove(ix);
-            self.resolve(pending, decision, by.to_owned());
+            self.resolve(pending, decision, by.to_owned(), None);
         }
     }
 
-    fn resolve(&mut self, mut pending: PendingApproval, decision: ApprovalDecision, by: String) {
+    fn resolve(
+        &mut self,
+        mut pending: PendingApproval,
+        decision: ApprovalDecision,
+        by: String,
+        content: Option<Value>,
+    ) {
         if let Some(w) = pending.waiter.take() {
             let _ = w.send(ApprovalOutcome {
                 decision,
                 decided_by: by.clone(),
+                content,
             });
         }
         // Not a log event: each connection is told the id *it* was sent.

@@ -206,6 +206,8 @@ impl ThreadHub {
         drop(actors);
         for handle in &stopping {
             handle.shutdown().await;
+            // Its own MCP servers go with it (they start again with its next turn).
+            self.services.mcp.release_thread(handle.id()).await;
         }
         if !stopping.is_empty() {
             tracing::debug!(threads = stopping.len(), "unloaded idle threads");

@@ -89,6 +89,8 @@ pub enum Attempt {
 pub enum ToolOutcome {
     /// Text for the model (also for refusals and failures: the model carries on).
     Output(String),
+    /// Text and images (URLs) for the model: an MCP tool's image content.
+    Rich { text: String, images: Vec<String> },
     /// A person chose `cancel`: the turn ends `interrupted`.
     Interrupt,
 }

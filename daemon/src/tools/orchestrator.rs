@@ -107,15 +107,20 @@ pub async fn handle_call(
         Ok(p) => p,
         Err(message) => return Ok(ToolOutcome::Output(message)),
     };
-    let ToolOutcome::Output(output) = run_prepared(ctx, prepared).await? else {
-        return Ok(ToolOutcome::Interrupt);
+    let (output, images) = match run_prepared(ctx, prepared).await? {
+        ToolOutcome::Output(text) => (text, Vec::new()),
+        ToolOutcome::Rich { text, images } => (text, images),
+        ToolOutcome::Interrupt => return Ok(ToolOutcome::Interrupt),
     };
-    Ok(ToolOutcome::Output(
-        match ctx.hook_site().post_tool_use(name, &input, &output).await? {
-            HookVerdict::Continue => output,
-            HookVerdict::Block(reason) => format!("{output}\n\nPostToolUse hook: {reason}"),
-        },
-    ))
+    let text = match ctx.hook_site().post_tool_use(name, &input, &output).await? {
+        HookVerdict::Continue => output,
+        HookVerdict::Block(reason) => format!("{output}\n\nPostToolUse hook: {reason}"),
+    };
+    Ok(if images.is_empty() {
+        ToolOutcome::Output(text)
+    } else {
+        ToolOutcome::Rich { text, images }
+    })
 }
 
 /// The stages between the hooks, for one parsed call.

@@ -4,5 +4,6 @@
 pub mod approval;
 pub mod config;
 pub mod initialize;
+pub mod mcp;
 pub mod thread;
 pub mod turn;

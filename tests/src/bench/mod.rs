@@ -9,6 +9,7 @@ mod exec;
 pub mod fanout;
 pub mod flood;
 pub mod history;
+mod mcp;
 pub mod rss;
 pub mod sandbox;
 pub mod sse_source;
@@ -124,6 +125,11 @@ pub const BENCHES: &[Bench] = &[
         name: "exec",
         about: "agentd exec: spawn → model request on an empty data dir (vs codex exec with $CODEX_BIN)",
         run: |c| Box::pin(exec::run(c)),
+    },
+    Bench {
+        name: "mcp",
+        about: "an MCP tool call's round trip through the daemon vs calling the server directly",
+        run: |c| Box::pin(mcp::run(c)),
     },
     Bench {
         name: "turn",

@@ -37,7 +37,7 @@ const WARMUP_DELTAS: usize = 20;
 
 /// `-c` settings pointing the daemon at a model server (as `Options::mock_provider` does for
 /// the tests), with no retries: a broken stream should fail the figure, not hide in it.
-fn provider_args(base_url: &str) -> Vec<String> {
+pub(super) fn provider_args(base_url: &str) -> Vec<String> {
     [
         "model=\"mock-model\"".to_string(),
         "model_provider=\"mock\"".to_string(),

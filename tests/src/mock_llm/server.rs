@@ -239,6 +239,9 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
         tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok((stream, _peer)) => {
+                    // As a real provider's server: small SSE writes go out at once (with Nagle
+                    // and the client's delayed ACK, each stream would wait ~40 ms).
+                    let _ = stream.set_nodelay(true);
                     let shared = Arc::clone(&shared);
                     connections.spawn(async move {
                         let service = service_fn(move |req| handle(req, Arc::clone(&shared)));

@@ -30,10 +30,13 @@ impl TurnRun {
                 hooks: &self.services.config.hooks,
                 sandbox: &self.services.sandbox,
             };
-            let (text, stop) = match handle_call(&mut ctx, tools, &call.name, &call.input).await? {
-                ToolOutcome::Output(text) => (text, false),
+            let (text, images, stop) = match handle_call(&mut ctx, tools, &call.name, &call.input)
+                .await?
+            {
+                ToolOutcome::Output(text) => (text, Vec::new(), false),
+                ToolOutcome::Rich { text, images } => (text, images, false),
                 // The call still gets its output, so history stays paired.
-                ToolOutcome::Interrupt => ("interrupted by the user".to_owned(), true),
+                ToolOutcome::Interrupt => ("interrupted by the user".to_owned(), Vec::new(), true),
             };
             let output = if call.freeform {
                 HistoryItem::CustomToolCallOutput {
@@ -44,6 +47,7 @@ impl TurnRun {
                 HistoryItem::FunctionCallOutput {
                     call_id: call.call_id,
                     output: text,
+                    images,
                 }
             };
             let rows = self.emitter.history_rows(std::slice::from_ref(&output));

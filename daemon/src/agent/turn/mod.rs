@@ -151,7 +151,6 @@ impl TurnRun {
         );
         // UserPromptSubmit may refuse the prompt before the model sees it.
         self.user_prompt_hooks().await?;
-        let tools = self.services.tools();
         loop {
             self.take_steered_input().await?;
             if self.cancel().is_cancelled() {
@@ -160,6 +159,8 @@ impl TurnRun {
             if self.compaction.due() {
                 self.compact(&client).await?;
             }
+            // Per request: an MCP server's tools may have changed, or a server come up.
+            let tools = self.tools().await?;
             let calls = self.request(&client, &instructions, &tools).await?;
             if calls.is_empty() {
                 // New input steered in while the model answered still needs an answer; a Stop
@@ -171,6 +172,15 @@ impl TurnRun {
             }
             self.run_calls(calls, &tools).await?;
         }
+    }
+
+    async fn tools(&self) -> Result<crate::tools::ToolRegistry, Ending> {
+        let thread_id = self.emitter.link().thread_id().to_owned();
+        let own = self.spec.settings.mcp_servers.as_ref();
+        self.services
+            .tools(&thread_id, own)
+            .await
+            .map_err(|message| Ending::failed(message, "mcpServerUnavailable"))
     }
 
     /// Reads the thread's history and usage so far. Everything queued before this turn (the

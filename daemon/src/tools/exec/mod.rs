@@ -26,7 +26,10 @@ use nix::sys::signal::Signal;
 use tokio::io::AsyncReadExt;
 use tokio::time::Instant;
 
+/// For other process owners (MCP servers) and other bounded outputs (MCP results).
+pub(crate) use kill::{signal_group, sweep_group};
 pub use kill::{KILL_GRACE, TIMEOUT_EXIT_CODE};
+pub(crate) use output::OutputCapture;
 pub use output::Utf8Stream;
 
 /// Default for [`ExecRequest::client_output_cap`].
