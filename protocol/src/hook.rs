@@ -62,6 +62,18 @@ pub enum HookEventName {
     SubagentStop,
     Stop,
     Interrupt,
+    /// agentd (not in Codex's enum): a tool call that failed.
+    PostToolUseFailure,
+    /// agentd (not in Codex's enum): the agent waits for a person.
+    Notification,
+}
+
+impl HookEventName {
+    /// The values agentd adds to Codex's enum (a Codex client may not know them).
+    pub const AGENTD_ONLY: [HookEventName; 2] = [
+        HookEventName::PostToolUseFailure,
+        HookEventName::Notification,
+    ];
 }
 
 /// How a hook is implemented.
@@ -102,6 +114,82 @@ pub enum HookSource {
     SessionFlags,
     #[default]
     Unknown,
+}
+
+/// Whether a hook may run (Codex `HookTrustStatus`): a repository's own hooks run only once the
+/// user trusts the repository.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub enum HookTrustStatus {
+    Managed,
+    Untrusted,
+    Trusted,
+    Modified,
+}
+
+/// `hooks/list` params.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct HooksListParams {
+    /// Working directories to inspect (default: the daemon's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cwds: Option<Vec<String>>,
+    /// A thread's hooks (those of its working directory).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thread_id: Option<String>,
+}
+
+/// `hooks/list` result: one entry per working directory.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct HooksListResponse {
+    pub data: Vec<HooksListEntry>,
+}
+
+/// The hooks that apply in one working directory.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct HooksListEntry {
+    pub cwd: String,
+    pub hooks: Vec<HookMetadata>,
+    /// Settings files that were read with something left out.
+    pub warnings: Vec<String>,
+    /// Settings files that could not be read.
+    pub errors: Vec<HookErrorInfo>,
+}
+
+/// One configured hook (Codex `HookMetadata`, command form).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct HookMetadata {
+    /// Always `command`.
+    pub handler_type: HookHandlerType,
+    pub command: String,
+    pub event_name: HookEventName,
+    /// The event as config files spell it (`PreToolUse`).
+    pub event: String,
+    #[serde(default)]
+    pub matcher: Option<String>,
+    pub source: HookSource,
+    pub source_path: String,
+    pub display_order: i64,
+    pub timeout_sec: u64,
+    pub trust_status: HookTrustStatus,
+    /// Whether it runs: false for a repository's hooks until the repository is trusted.
+    pub enabled: bool,
+    pub is_managed: bool,
+    /// Identifies the hook within its source.
+    pub key: String,
+    /// SHA-256 of the command, matcher and timeout (Codex's field).
+    pub current_hash: String,
+}
+
+/// A settings file that could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct HookErrorInfo {
+    pub path: String,
+    pub message: String,
 }
 
 /// A hook run's state; the last four are outcomes.

@@ -22,6 +22,7 @@ pub enum ThreadItem {
     ContextCompaction(ContextCompactionItem),
     CollabAgentToolCall(CollabAgentToolCallItem),
     McpToolCall(McpToolCallItem),
+    HookPrompt(HookPromptItem),
 }
 
 impl ThreadItem {
@@ -37,8 +38,26 @@ impl ThreadItem {
             ThreadItem::ContextCompaction(i) => &i.id,
             ThreadItem::CollabAgentToolCall(i) => &i.id,
             ThreadItem::McpToolCall(i) => &i.id,
+            ThreadItem::HookPrompt(i) => &i.id,
         }
     }
+}
+
+/// Context hooks added to the model's input (`additionalContext` of SessionStart,
+/// UserPromptSubmit, …), one fragment per hook run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct HookPromptItem {
+    pub id: String,
+    pub fragments: Vec<HookPromptFragment>,
+}
+
+/// What one hook run added.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct HookPromptFragment {
+    pub hook_run_id: String,
+    pub text: String,
 }
 
 /// A call of an MCP server's tool.

@@ -30,15 +30,16 @@ mod schema_check;
 mod tests;
 
 pub use hook::{
-    HookEventName, HookExecutionMode, HookHandlerType, HookInfo, HookOutputEntry,
-    HookOutputEntryKind, HookRunStatus, HookRunSummary, HookScope, HookSource,
+    HookErrorInfo, HookEventName, HookExecutionMode, HookHandlerType, HookInfo, HookMetadata,
+    HookOutputEntry, HookOutputEntryKind, HookRunStatus, HookRunSummary, HookScope, HookSource,
+    HookTrustStatus, HooksListEntry, HooksListParams, HooksListResponse,
 };
 pub use item::{
     AgentMessageItem, CollabAgentState, CollabAgentStatus, CollabAgentTool,
     CollabAgentToolCallItem, CollabAgentToolCallStatus, CommandAction, CommandExecutionItem,
-    CommandExecutionStatus, ContextCompactionItem, FileChangeItem, FileUpdateChange, ItemStatus,
-    McpToolCallItem, PatchApplyStatus, PatchChangeKind, PlanItem, ReasoningItem, ThreadItem,
-    UserInput, UserMessageItem,
+    CommandExecutionStatus, ContextCompactionItem, FileChangeItem, FileUpdateChange,
+    HookPromptFragment, HookPromptItem, ItemStatus, McpToolCallItem, PatchApplyStatus,
+    PatchChangeKind, PlanItem, ReasoningItem, ThreadItem, UserInput, UserMessageItem,
 };
 pub use method::{ClientMethod, ServerNotification, ServerRequestMethod};
 pub use methods::{

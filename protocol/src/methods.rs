@@ -1,6 +1,7 @@
 //! One zero-sized marker per method, tying its name to its params and result types, and the
 //! lists of every method name (for dispatch tables, schema generation and tests).
 
+use crate::hook::{HooksListParams, HooksListResponse};
 use crate::method::{ClientMethod, ServerRequestMethod};
 use crate::params::approval::*;
 use crate::params::config::*;
@@ -79,6 +80,8 @@ client_methods! {
     AccountRead = "account/read": GetAccountParams => GetAccountResponse;
     /// `configRequirements/read` (sent with no params; see [`ConfigRequirementsReadParams`]).
     ConfigRequirementsRead = "configRequirements/read": ConfigRequirementsReadParams => ConfigRequirementsReadResponse;
+    /// `hooks/list`.
+    HooksList = "hooks/list": HooksListParams => HooksListResponse;
     /// `mcpServerStatus/list`.
     McpServerStatusList = "mcpServerStatus/list": ListMcpServerStatusParams => ListMcpServerStatusResponse;
     /// `config/mcpServer/reload`.

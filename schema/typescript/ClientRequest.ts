@@ -5,6 +5,8 @@ import type { ConfigRequirementsReadParams } from "./ConfigRequirementsReadParam
 import type { ConfigRequirementsReadResponse } from "./ConfigRequirementsReadResponse";
 import type { GetAccountParams } from "./GetAccountParams";
 import type { GetAccountResponse } from "./GetAccountResponse";
+import type { HooksListParams } from "./HooksListParams";
+import type { HooksListResponse } from "./HooksListResponse";
 import type { InitializeParams } from "./InitializeParams";
 import type { InitializeResponse } from "./InitializeResponse";
 import type { ListMcpServerStatusParams } from "./ListMcpServerStatusParams";
@@ -67,6 +69,7 @@ export type ClientRequest =
   | { method: "config/read"; id: RequestId; params: ConfigReadParams }
   | { method: "account/read"; id: RequestId; params: GetAccountParams }
   | { method: "configRequirements/read"; id: RequestId; params: ConfigRequirementsReadParams }
+  | { method: "hooks/list"; id: RequestId; params: HooksListParams }
   | { method: "mcpServerStatus/list"; id: RequestId; params: ListMcpServerStatusParams }
   | { method: "config/mcpServer/reload"; id: RequestId; params: McpServerRefreshParams };
 
@@ -95,6 +98,7 @@ export type ClientRequestParams = {
   "config/read": ConfigReadParams;
   "account/read": GetAccountParams;
   "configRequirements/read": ConfigRequirementsReadParams;
+  "hooks/list": HooksListParams;
   "mcpServerStatus/list": ListMcpServerStatusParams;
   "config/mcpServer/reload": McpServerRefreshParams;
 };
@@ -121,6 +125,7 @@ export type ClientRequestResults = {
   "config/read": ConfigReadResponse;
   "account/read": GetAccountResponse;
   "configRequirements/read": ConfigRequirementsReadResponse;
+  "hooks/list": HooksListResponse;
   "mcpServerStatus/list": ListMcpServerStatusResponse;
   "config/mcpServer/reload": McpServerRefreshResponse;
 };

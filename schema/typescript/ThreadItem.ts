@@ -4,6 +4,7 @@ import type { CollabAgentToolCallItem } from "./CollabAgentToolCallItem";
 import type { CommandExecutionItem } from "./CommandExecutionItem";
 import type { ContextCompactionItem } from "./ContextCompactionItem";
 import type { FileChangeItem } from "./FileChangeItem";
+import type { HookPromptItem } from "./HookPromptItem";
 import type { McpToolCallItem } from "./McpToolCallItem";
 import type { PlanItem } from "./PlanItem";
 import type { ReasoningItem } from "./ReasoningItem";
@@ -19,4 +20,5 @@ export type ThreadItem =
   | { type: "plan" } & PlanItem
   | { type: "contextCompaction" } & ContextCompactionItem
   | { type: "collabAgentToolCall" } & CollabAgentToolCallItem
-  | { type: "mcpToolCall" } & McpToolCallItem;
+  | { type: "mcpToolCall" } & McpToolCallItem
+  | { type: "hookPrompt" } & HookPromptItem;

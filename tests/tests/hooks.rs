@@ -201,7 +201,11 @@ async fn pre_tool_use_continue_sees_the_call_and_lets_it_run() {
     assert_eq!(
         spy.saw("pre.json"),
         json!({"event": "PreToolUse", "threadId": thread, "turnId": turn, "cwd": rig.cwd(),
-               "tool": {"name": "shell", "input": {"command": ["touch", "ran"]}}})
+               "tool": {"name": "shell", "input": {"command": ["touch", "ran"]}},
+               // Claude Code's names for the same (docs/hooks.md).
+               "session_id": thread, "transcript_path": null, "hook_event_name": "PreToolUse",
+               "permission_mode": "bypassPermissions", "tool_name": "shell",
+               "tool_input": {"command": ["touch", "ran"]}, "tool_use_id": "c1"})
     );
     let output = rig.model_saw(2, "c1").await.unwrap();
     assert!(output.starts_with("Exit code: 0"), "{output}");
@@ -397,7 +401,9 @@ async fn user_prompt_submit_continue_sees_the_prompt() {
     assert_eq!(
         spy.saw("prompt.json"),
         json!({"event": "UserPromptSubmit", "threadId": thread, "turnId": turn,
-               "cwd": rig.cwd(), "prompt": "hello there"})
+               "cwd": rig.cwd(), "prompt": "hello there", "session_id": thread,
+               "transcript_path": null, "hook_event_name": "UserPromptSubmit",
+               "permission_mode": "bypassPermissions"})
     );
     assert_eq!(rig.mock.requests().len(), 1);
 }
@@ -468,7 +474,10 @@ async fn stop_continue_sees_the_last_message_and_the_turn_ends() {
     assert_eq!(
         spy.saw("stop.json"),
         json!({"event": "Stop", "threadId": thread, "turnId": turn, "cwd": rig.cwd(),
-               "lastAgentMessage": "all done", "stopHookActive": false})
+               "lastAgentMessage": "all done", "stopHookActive": false, "session_id": thread,
+               "transcript_path": null, "hook_event_name": "Stop",
+               "permission_mode": "bypassPermissions", "last_assistant_message": "all done",
+               "stop_hook_active": false})
     );
     assert_eq!(rig.mock.requests().len(), 1);
 }

@@ -3,6 +3,7 @@
 //! sockets. Shared setup lives in the `agentd-tests` library (`tests/src`); `model_support`
 //! and `sandbox_support` are helpers of the model and sandbox modules.
 
+mod hooks_support;
 mod mcp_support;
 mod model_support;
 mod sandbox_support;
@@ -34,6 +35,9 @@ mod graceful_shutdown;
 mod handshake;
 mod healthz_and_ping;
 mod hooks;
+mod hooks_claude;
+mod hooks_control;
+mod hooks_events;
 mod hostile_model_stream;
 mod internal_errors;
 mod load_many_clients;

@@ -261,7 +261,6 @@ async fn stdio_an_unknown_method_is_method_not_found() {
 /// Requests the Codex TUI sends that agentd does not implement, verbatim from
 /// `shared/reference/codex-app-server/tui-client-session.ndjson` (no `"jsonrpc"`, string ids).
 const CODEX_ONLY_REQUESTS: &[&str] = &[
-    r#"{"id": "hooks-list-ccbc7a7a-4037-40c0-af2d-a57541da98c7", "method": "hooks/list", "params": {"cwds": ["/home/user/project"], "threadId": null}}"#,
     r#"{"id": "startup-skills-list-9544d650-e580-4a18-84a5-c7585da408e9", "method": "skills/list", "params": {"cwds": ["/home/user/project"], "forceReload": true}}"#,
     r#"{"id": 5, "method": "skills/list", "params": {"cwds": ["/home/user/project"], "forceReload": false}}"#,
     r#"{"id": "plugin-installed-01137ab9-e673-4723-9b23-d0c4afc54548", "method": "plugin/installed", "params": {"cwds": ["/home/user/project"], "installSuggestionPluginNames": null}}"#,

@@ -2,9 +2,13 @@
 //! and the wrapping and escape-stripping that keep a command's raw output from breaking the
 //! screen.
 
-use agentd_protocol::{ItemStatus, PatchChangeKind, ThreadItem, TurnStatus, UserInput};
+use agentd_protocol::{
+    ItemStatus, McpToolCallItem, McpToolCallResult, McpToolCallStatus, PatchChangeKind, ThreadItem,
+    TurnStatus, UserInput,
+};
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::Line;
+use serde_json::Value;
 use unicode_width::UnicodeWidthChar;
 
 use crate::transcript::{Entry, Transcript};
@@ -12,6 +16,13 @@ use crate::transcript::{Entry, Transcript};
 /// A command's output beyond this many lines is cut from the top (the model got its own copy;
 /// the screen shows the end, where errors are).
 const OUTPUT_TAIL_LINES: usize = 200;
+
+/// An MCP call's arguments are shown on its header line, cut to this many characters (the
+/// approval prompt shows them whole, pretty-printed).
+const MCP_ARGUMENTS_CHARS: usize = 120;
+
+/// An MCP result beyond this many lines is cut from the bottom (its start says what it is).
+const MCP_RESULT_LINES: usize = 40;
 
 /// One unwrapped line and its style.
 pub type Styled = (String, Style);
@@ -134,6 +145,101 @@ pub fn change_header(path: &str, kind: &PatchChangeKind) -> String {
     }
 }
 
+/// `text` cut to `max` characters, with `…` where it was cut.
+pub fn shorten(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        Some((at, _)) => format!("{}…", &text[..at]),
+        None => text.to_owned(),
+    }
+}
+
+/// An MCP result for people: text blocks as they are, other blocks (images, audio,
+/// resources) as a short placeholder naming their kind; the structured content when there is
+/// no text at all.
+pub fn mcp_result_text(result: &McpToolCallResult) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    for block in &result.content {
+        let field = |key: &str| block.get(key).and_then(Value::as_str);
+        match field("type") {
+            Some("text") => parts.push(field("text").unwrap_or_default().to_owned()),
+            Some(kind @ ("image" | "audio")) => parts.push(match field("mimeType") {
+                Some(mime) => format!("[{kind} {mime}]"),
+                None => format!("[{kind}]"),
+            }),
+            Some("resource_link") => {
+                parts.push(format!("[resource {}]", field("uri").unwrap_or_default()))
+            }
+            Some("resource") => {
+                let r = &block["resource"];
+                parts.push(match r.get("text").and_then(Value::as_str) {
+                    Some(text) => text.to_owned(),
+                    None => format!(
+                        "[resource {}]",
+                        r.get("uri").and_then(Value::as_str).unwrap_or_default()
+                    ),
+                });
+            }
+            Some(other) => parts.push(format!("[{other}]")),
+            None => {}
+        }
+    }
+    if parts.is_empty() {
+        if let Some(structured) = result.structured_content.as_ref().filter(|v| !v.is_null()) {
+            parts.push(structured.to_string());
+        }
+    }
+    parts.join("\n")
+}
+
+fn mcp_lines(out: &mut Vec<Styled>, c: &McpToolCallItem) {
+    let header = Style::default()
+        .fg(Color::Blue)
+        .add_modifier(Modifier::BOLD);
+    let args = match &c.arguments {
+        Value::Object(map) if map.is_empty() => String::new(),
+        Value::Null => String::new(),
+        args => format!(" {}", shorten(&args.to_string(), MCP_ARGUMENTS_CHARS)),
+    };
+    out.push((
+        sanitize(&format!("⚒ {}.{}{args}", c.server, c.tool)),
+        header,
+    ));
+    if let Some(result) = &c.result {
+        let text = mcp_result_text(result);
+        if !text.is_empty() {
+            let lines = sanitize_lines(&text);
+            for line in lines.iter().take(MCP_RESULT_LINES) {
+                out.push((format!("  {line}"), Style::default().fg(Color::Gray)));
+            }
+            if lines.len() > MCP_RESULT_LINES {
+                let more = lines.len() - MCP_RESULT_LINES;
+                out.push((format!("  … {more} more lines"), dim()));
+            }
+        }
+    }
+    let took = c
+        .duration_ms
+        .map(|ms| format!(" · {ms} ms"))
+        .unwrap_or_default();
+    out.push(match c.status {
+        McpToolCallStatus::InProgress => ("  … running".into(), dim()),
+        McpToolCallStatus::Completed => {
+            (format!("  ✓ done{took}"), Style::default().fg(Color::Green))
+        }
+        McpToolCallStatus::Failed => {
+            let why = c
+                .error
+                .as_ref()
+                .map(|e| format!(": {}", sanitize(&e.message.replace('\n', " "))))
+                .unwrap_or_default();
+            (
+                format!("  ✗ failed{why}{took}"),
+                Style::default().fg(Color::Red),
+            )
+        }
+    });
+}
+
 fn item_lines(out: &mut Vec<Styled>, item: &ThreadItem) {
     match item {
         ThreadItem::UserMessage(m) => {
@@ -208,6 +314,13 @@ fn item_lines(out: &mut Vec<Styled>, item: &ThreadItem) {
         ThreadItem::ContextCompaction(_) => out.push(("— context compacted —".into(), dim())),
         ThreadItem::CollabAgentToolCall(c) => {
             out.push((format!("agent tool call: {:?}", c.tool), dim()))
+        }
+        ThreadItem::McpToolCall(c) => mcp_lines(out, c),
+        // Context a hook added for the model: shown quietly, one fragment per hook run.
+        ThreadItem::HookPrompt(h) => {
+            for fragment in &h.fragments {
+                push_text(out, &fragment.text, "hook: ", "      ", dim());
+            }
         }
     }
 }

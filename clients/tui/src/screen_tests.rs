@@ -629,3 +629,294 @@ fn slash_searches_the_threads_and_esc_lists_them_all_again() {
     the_request(&sent(&mut app), "thread/list");
     assert!(screen(&app, 100, 24).contains("Threads ("));
 }
+
+fn mcp_item(status: &str, result: Value, error: Value, duration: Value) -> Value {
+    json!({"type": "mcpToolCall", "id": "m1", "server": "mock", "tool": "echo",
+           "status": status, "arguments": {"text": "hi"}, "result": result, "error": error,
+           "durationMs": duration, "readOnlyHint": true})
+}
+
+#[test]
+fn an_mcp_tool_call_shows_server_tool_arguments_result_and_status() {
+    let mut app = with_open_thread(0);
+    let started = mcp_item("inProgress", Value::Null, Value::Null, Value::Null);
+    event(
+        &mut app,
+        "item/started",
+        json!({"threadId": "t1", "turnId": "u1", "item": started, "startedAtMs": 1, "seq": 1}),
+    );
+    let shown = screen(&app, 100, 24);
+    assert!(
+        shown.contains(r#"⚒ mock.echo {"text":"hi"}"#),
+        "header:\n{shown}"
+    );
+    assert!(shown.contains("… running"), "{shown}");
+    let result = json!({"content": [{"type": "text", "text": "echo: hi\nsecond line"},
+                                    {"type": "image", "data": "AAAA", "mimeType": "image/png"}],
+                        "structuredContent": null});
+    let done = mcp_item("completed", result, Value::Null, json!(12));
+    event(
+        &mut app,
+        "item/completed",
+        json!({"threadId": "t1", "turnId": "u1", "item": done, "completedAtMs": 2, "seq": 2}),
+    );
+    let shown = screen(&app, 100, 24);
+    for expected in [
+        "echo: hi",
+        "second line",
+        "[image image/png]",
+        "✓ done · 12 ms",
+    ] {
+        assert!(shown.contains(expected), "{expected:?} missing:\n{shown}");
+    }
+    assert!(!shown.contains("… running"), "replaced by id:\n{shown}");
+    assert_eq!(shown.matches("⚒ mock.echo").count(), 1, "{shown}");
+
+    // A failed call says why; long arguments are cut on the header line.
+    let mut failed = mcp_item(
+        "failed",
+        Value::Null,
+        json!({"message": "the user declined this call"}),
+        json!(3),
+    );
+    failed["id"] = json!("m2");
+    failed["arguments"] = json!({"text": "x".repeat(500)});
+    event(
+        &mut app,
+        "item/completed",
+        json!({"threadId": "t1", "turnId": "u1", "item": failed, "completedAtMs": 3, "seq": 3}),
+    );
+    let shown = screen(&app, 200, 30);
+    assert!(
+        shown.contains("✗ failed: the user declined this call · 3 ms"),
+        "{shown}"
+    );
+    assert!(shown.contains("xxx…"), "arguments shortened:\n{shown}");
+    assert!(!shown.contains(&"x".repeat(200)), "{shown}");
+}
+
+fn mcp_tool_approval(id: i64) -> Value {
+    json!({"jsonrpc": "2.0", "id": id, "method": "mcpServer/elicitation/request",
+           "params": {"threadId": "t1", "turnId": "u1", "serverName": "mock", "mode": "form",
+                      "message": "Allow the mock MCP server to run tool \"write\"?",
+                      "requestedSchema": {"type": "object", "properties": {
+                          "remember": {"type": "boolean", "title": "Don't ask again", "default": false}}},
+                      "_meta": {"agentd/toolApproval": {"server": "mock", "tool": "write",
+                          "arguments": {"path": "/w/a.txt", "text": "hello"}, "itemId": "m9"}}}})
+}
+
+#[test]
+fn an_mcp_tool_approval_uses_the_command_keys() {
+    let mut app = with_open_thread(0);
+    app.on_message(mcp_tool_approval(51));
+    let shown = screen(&app, 100, 24);
+    for expected in [
+        "Approval needed",
+        "Run this MCP tool?",
+        "mock.write",
+        r#""path": "/w/a.txt""#,
+        r#""text": "hello""#,
+        "[a] yes, for this session",
+        "a for session",
+    ] {
+        assert!(shown.contains(expected), "{expected:?} missing:\n{shown}");
+    }
+    for (k, result) in [
+        ('y', json!({"action": "accept"})),
+        (
+            'a',
+            json!({"action": "accept", "content": {"remember": true}}),
+        ),
+        ('n', json!({"action": "decline"})),
+        ('c', json!({"action": "cancel"})),
+    ] {
+        let mut app = with_open_thread(0);
+        app.on_message(mcp_tool_approval(52));
+        key(&mut app, KeyCode::Char(k));
+        assert_eq!(
+            sent(&mut app),
+            [json!({"jsonrpc": "2.0", "id": 52, "result": result})],
+            "key {k}"
+        );
+        assert!(app.approvals.is_empty());
+    }
+    // Answered elsewhere: it goes away like a command approval.
+    let mut app = with_open_thread(0);
+    app.on_message(mcp_tool_approval(53));
+    event(
+        &mut app,
+        "serverRequest/resolved",
+        json!({"threadId": "t1", "requestId": 53, "decision": "acceptForSession",
+               "resolvedBy": {"clientName": "web"}, "seq": 0}),
+    );
+    assert!(app.approvals.is_empty());
+    assert!(
+        app.status.contains("answered by web: acceptForSession"),
+        "{}",
+        app.status
+    );
+}
+
+fn mcp_form(id: i64, properties: Value, required: Value) -> Value {
+    json!({"jsonrpc": "2.0", "id": id, "method": "mcpServer/elicitation/request",
+           "params": {"threadId": "t1", "turnId": "u1", "serverName": "mock", "mode": "form",
+                      "message": "What is your name?",
+                      "requestedSchema": {"type": "object", "properties": properties,
+                                          "required": required}}})
+}
+
+#[test]
+fn an_mcp_servers_form_is_filled_in_and_sent() {
+    let mut app = with_open_thread(0);
+    app.on_message(mcp_form(
+        61,
+        json!({"name": {"type": "string"}}),
+        json!(["name"]),
+    ));
+    let shown = screen(&app, 100, 24);
+    for expected in [
+        "Question from mock",
+        "mock asks:",
+        "What is your name?",
+        "› name*: ▏",
+        "[Enter] send",
+        "Esc decline",
+    ] {
+        assert!(shown.contains(expected), "{expected:?} missing:\n{shown}");
+    }
+    // Empty: not sent, the form says why.
+    key(&mut app, KeyCode::Enter);
+    assert!(sent(&mut app).is_empty());
+    assert!(
+        screen(&app, 100, 24).contains("name is required"),
+        "{}",
+        screen(&app, 100, 24)
+    );
+    // Every letter types, even the approval keys; paste goes in on one line.
+    type_text(&mut app, "Ada y");
+    key(&mut app, KeyCode::Backspace);
+    key(&mut app, KeyCode::Backspace);
+    app.on_paste(" L.\n");
+    assert!(
+        screen(&app, 100, 24).contains("› name*: Ada L. ▏"),
+        "{}",
+        screen(&app, 100, 24)
+    );
+    assert_eq!(app.composer, "");
+    key(&mut app, KeyCode::Enter);
+    assert_eq!(
+        sent(&mut app),
+        [json!({"jsonrpc": "2.0", "id": 61,
+                "result": {"action": "accept", "content": {"name": "Ada L."}}})]
+    );
+    assert!(app.approvals.is_empty());
+
+    // Esc declines, Ctrl-X cancels the turn.
+    for (press, action) in [
+        (KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE), "decline"),
+        (
+            KeyEvent::new(KeyCode::Char('x'), KeyModifiers::CONTROL),
+            "cancel",
+        ),
+    ] {
+        let mut app = with_open_thread(0);
+        app.on_message(mcp_form(
+            62,
+            json!({"name": {"type": "string"}}),
+            json!(["name"]),
+        ));
+        app.on_key(press);
+        assert_eq!(
+            sent(&mut app),
+            [json!({"jsonrpc": "2.0", "id": 62, "result": {"action": action}})]
+        );
+        assert!(!app.quit);
+    }
+}
+
+#[test]
+fn a_form_of_several_kinds_of_field_converts_what_was_typed() {
+    let mut app = with_open_thread(0);
+    // Properties come in name order: age, colour, news, nested.
+    app.on_message(mcp_form(
+        63,
+        json!({
+            "age": {"type": "integer", "title": "Age", "description": "in years"},
+            "colour": {"type": "string", "enum": ["red", "green"]},
+            "news": {"type": "boolean", "title": "Newsletter", "default": false},
+            "nested": {"type": "object"}
+        }),
+        json!(["age", "colour"]),
+    ));
+    let shown = screen(&app, 100, 24);
+    for expected in [
+        "› Age*: ▏",
+        "in years",
+        "colour*: ‹ red ›",
+        "[ ] Newsletter",
+        "cannot fill in here: nested",
+    ] {
+        assert!(shown.contains(expected), "{expected:?} missing:\n{shown}");
+    }
+    type_text(&mut app, "4x");
+    key(&mut app, KeyCode::Enter);
+    assert!(sent(&mut app).is_empty());
+    assert!(screen(&app, 100, 24).contains("Age must be a whole number"));
+    key(&mut app, KeyCode::Backspace);
+    type_text(&mut app, "2");
+    key(&mut app, KeyCode::Tab);
+    key(&mut app, KeyCode::Right);
+    key(&mut app, KeyCode::Down);
+    key(&mut app, KeyCode::Char(' '));
+    let shown = screen(&app, 100, 24);
+    assert!(shown.contains("colour*: ‹ green ›"), "{shown}");
+    assert!(shown.contains("› [x] Newsletter"), "{shown}");
+    key(&mut app, KeyCode::Enter);
+    assert_eq!(
+        sent(&mut app)[0]["result"],
+        json!({"action": "accept", "content": {"age": 42, "colour": "green", "news": true}})
+    );
+}
+
+#[test]
+fn a_url_question_and_a_failed_mcp_server_are_shown() {
+    let mut app = with_open_thread(0);
+    app.on_message(
+        json!({"jsonrpc": "2.0", "id": 71, "method": "mcpServer/elicitation/request",
+               "params": {"threadId": "t1", "turnId": null, "serverName": "auth", "mode": "url",
+                          "message": "Sign in to continue", "url": "https://example.test/login",
+                          "elicitationId": "e1"}}),
+    );
+    let shown = screen(&app, 100, 24);
+    for expected in [
+        "Question from auth",
+        "Sign in to continue",
+        "https://example.test/login",
+        "[y] I opened it",
+    ] {
+        assert!(shown.contains(expected), "{expected:?} missing:\n{shown}");
+    }
+    key(&mut app, KeyCode::Char('a'));
+    assert!(sent(&mut app).is_empty(), "no session-wide answer to a URL");
+    key(&mut app, KeyCode::Char('y'));
+    assert_eq!(sent(&mut app)[0]["result"], json!({"action": "accept"}));
+
+    event(
+        &mut app,
+        "mcpServer/startupStatus/updated",
+        json!({"name": "broken", "status": "failed", "error": "exited with 1", "threadId": null, "seq": 0}),
+    );
+    assert_eq!(
+        app.status,
+        "MCP server broken failed to start: exited with 1"
+    );
+    event(
+        &mut app,
+        "mcpServer/startupStatus/updated",
+        json!({"name": "mine", "status": "ready", "error": null, "threadId": "t1", "seq": 0}),
+    );
+    assert_eq!(
+        app.status, "MCP server broken failed to start: exited with 1",
+        "a ready server is not news"
+    );
+}

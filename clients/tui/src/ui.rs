@@ -8,8 +8,11 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, List, ListItem, ListState, Paragraph};
 use ratatui::Frame;
 
-use crate::app::{App, Approval, ApprovalKind, Focus};
-use crate::render::{change_header, sanitize, tail_lines, thread_title, wrap, Styled};
+use crate::app::{App, Approval, ApprovalKind, FieldKind, Focus, Form};
+use crate::render::{change_header, sanitize, shorten, tail_lines, thread_title, wrap, Styled};
+
+/// An MCP call's arguments in the approval prompt: pretty-printed, at most this many lines.
+const ARGUMENT_LINES: usize = 16;
 
 fn border(focused: bool) -> Style {
     if focused {
@@ -168,8 +171,14 @@ fn draw_status(frame: &mut Frame, app: &App, area: Rect) {
     } else {
         ("●", Style::default().fg(Color::Red))
     };
-    let hints = if !app.approvals.is_empty() {
-        "y accept · a for session · n decline · c cancel turn"
+    let hints = if let Some(approval) = app.approvals.first() {
+        match approval.kind {
+            ApprovalKind::McpForm { .. } => {
+                "Enter send · Tab next field · Space/←/→ choose · Esc decline · Ctrl-X cancel turn"
+            }
+            ApprovalKind::McpUrl { .. } => "y opened it · n decline · c cancel turn",
+            _ => "y accept · a for session · n decline · c cancel turn",
+        }
     } else if app.turn_running() {
         "Enter steer · Esc/Ctrl-C interrupt · Ctrl-Q quit"
     } else {
@@ -221,15 +230,44 @@ fn approval_lines(app: &App, approval: &Approval) -> Vec<Styled> {
                 }
             }
         }
+        ApprovalKind::McpTool {
+            server,
+            tool,
+            arguments,
+        } => {
+            lines.push(("Run this MCP tool?".into(), bold));
+            lines.push((
+                sanitize(&format!("{server}.{tool}")),
+                Style::default().fg(Color::Yellow),
+            ));
+            argument_lines(&mut lines, arguments);
+        }
+        ApprovalKind::McpForm { server, form } => form_lines(&mut lines, server, form),
+        ApprovalKind::McpUrl {
+            server,
+            message,
+            url,
+        } => {
+            lines.push((
+                format!("{} asks you to open a page:", sanitize(server)),
+                bold,
+            ));
+            lines.push((sanitize(message), Style::default()));
+            lines.push((sanitize(url), Style::default().fg(Color::Yellow)));
+        }
     }
     if let Some(reason) = &approval.reason {
         lines.push((format!("why: {}", sanitize(reason)), Style::default()));
     }
     lines.push((String::new(), Style::default()));
-    lines.push((
-        "[y] yes   [a] yes, for this session   [n] no   [c] cancel the turn".into(),
-        Style::default().fg(Color::Cyan),
-    ));
+    let keys = match approval.kind {
+        ApprovalKind::McpForm { .. } => {
+            "[Enter] send   [Tab] next field   [Esc] decline   [Ctrl-X] cancel the turn"
+        }
+        ApprovalKind::McpUrl { .. } => "[y] I opened it   [n] no   [c] cancel the turn",
+        _ => "[y] yes   [a] yes, for this session   [n] no   [c] cancel the turn",
+    };
+    lines.push((keys.into(), Style::default().fg(Color::Cyan)));
     if app.approvals.len() > 1 {
         lines.push((
             format!("{} more waiting", app.approvals.len() - 1),
@@ -237,6 +275,95 @@ fn approval_lines(app: &App, approval: &Approval) -> Vec<Styled> {
         ));
     }
     lines
+}
+
+/// An MCP call's arguments, pretty-printed (none for `{}`).
+fn argument_lines(lines: &mut Vec<Styled>, arguments: &serde_json::Value) {
+    if arguments.as_object().is_some_and(|m| m.is_empty()) || arguments.is_null() {
+        lines.push(("with no arguments".into(), Style::default()));
+        return;
+    }
+    let pretty = serde_json::to_string_pretty(arguments).unwrap_or_else(|_| arguments.to_string());
+    let all: Vec<&str> = pretty.lines().collect();
+    for line in all.iter().take(ARGUMENT_LINES) {
+        lines.push((
+            format!("  {}", sanitize(&shorten(line, 400))),
+            Style::default(),
+        ));
+    }
+    if all.len() > ARGUMENT_LINES {
+        lines.push((
+            format!("  … {} more lines", all.len() - ARGUMENT_LINES),
+            Style::default().fg(Color::DarkGray),
+        ));
+    }
+}
+
+/// An MCP server's form: its message, then one line per field, the focused one marked.
+fn form_lines(lines: &mut Vec<Styled>, server: &str, form: &Form) {
+    let bold = Style::default().add_modifier(Modifier::BOLD);
+    lines.push((format!("{} asks:", sanitize(server)), bold));
+    lines.push((sanitize(&form.message), Style::default()));
+    lines.push((String::new(), Style::default()));
+    for (i, field) in form.fields.iter().enumerate() {
+        let focused = i == form.focus;
+        let star = if field.required { "*" } else { "" };
+        let label = sanitize(&field.label);
+        let value = sanitize(&field.value);
+        let shown = match &field.kind {
+            FieldKind::Boolean => {
+                let mark = if field.value == "true" { "[x]" } else { "[ ]" };
+                format!("{mark} {label}{star}")
+            }
+            FieldKind::Choice(options) => {
+                let value = if value.is_empty() {
+                    "—".into()
+                } else {
+                    value
+                };
+                format!("{label}{star}: ‹ {value} › ({})", options.len())
+            }
+            _ => {
+                let cursor = if focused { "▏" } else { "" };
+                format!("{label}{star}: {value}{cursor}")
+            }
+        };
+        let (prefix, style) = if focused {
+            (
+                "› ",
+                Style::default()
+                    .fg(Color::Cyan)
+                    .add_modifier(Modifier::BOLD),
+            )
+        } else {
+            ("  ", Style::default())
+        };
+        lines.push((format!("{prefix}{shown}"), style));
+        if let Some(d) = field.description.as_deref().filter(|_| focused) {
+            lines.push((
+                format!("    {}", sanitize(d)),
+                Style::default().fg(Color::DarkGray),
+            ));
+        }
+    }
+    if form.fields.is_empty() {
+        lines.push((
+            "(nothing to fill in)".into(),
+            Style::default().fg(Color::DarkGray),
+        ));
+    }
+    if !form.skipped.is_empty() {
+        lines.push((
+            format!(
+                "cannot fill in here: {}",
+                sanitize(&form.skipped.join(", "))
+            ),
+            Style::default().fg(Color::DarkGray),
+        ));
+    }
+    if let Some(problem) = &form.problem {
+        lines.push((sanitize(problem), Style::default().fg(Color::Red)));
+    }
 }
 
 fn draw_approval(frame: &mut Frame, app: &App, approval: &Approval) {
@@ -258,7 +385,12 @@ fn draw_approval(frame: &mut Frame, app: &App, approval: &Approval) {
     let block = Block::default()
         .borders(Borders::ALL)
         .border_style(Style::default().fg(Color::Yellow))
-        .title(" Approval needed ");
+        .title(match &approval.kind {
+            ApprovalKind::McpForm { server, .. } | ApprovalKind::McpUrl { server, .. } => {
+                format!(" Question from {} ", sanitize(server))
+            }
+            _ => " Approval needed ".to_owned(),
+        });
     frame.render_widget(Clear, area);
     frame.render_widget(Paragraph::new(lines).block(block), area);
 }

@@ -28,6 +28,8 @@ import type {
   InitializeCapabilities,
   InitializeResponse,
   JsonValue,
+  McpServerElicitationRequestParams,
+  McpServerElicitationRequestResponse,
   RequestId,
   ServerNotification,
   ServerNotificationMethod,
@@ -92,15 +94,34 @@ export type NotificationHandler<M extends ServerNotificationMethod> = (
   notification: Extract<ServerNotification, { method: M }>,
 ) => void;
 
-/** A server request waiting for an answer from this client. */
-export interface PendingServerRequest {
+/** A server request of one method waiting for an answer from this client. */
+export interface PendingServerRequestOf<M extends ServerRequestMethod> {
   readonly id: RequestId;
-  readonly method: ServerRequestMethod;
-  readonly params: ServerRequest["params"];
+  readonly method: M;
+  readonly params: ServerRequestParams[M];
   readonly signal: AbortSignal;
   /** Answers it (ignored if it is no longer pending). */
-  respond(result: ServerRequestResults[ServerRequestMethod]): void;
+  respond(result: ServerRequestResults[M]): void;
 }
+
+/**
+ * A server request waiting for an answer from this client: a union by `method`, so checking
+ * `r.method` narrows both `r.params` and what `r.respond` takes.
+ */
+export type PendingServerRequest = { [M in ServerRequestMethod]: PendingServerRequestOf<M> }[ServerRequestMethod];
+
+/** A pending `mcpServer/elicitation/request` (a tool approval or an MCP server's own question). */
+export type PendingElicitation = PendingServerRequestOf<"mcpServer/elicitation/request">;
+
+/**
+ * The server requests this client answers. Anything else is answered -32601 at once, so a
+ * daemon newer than the SDK never waits on a question nobody can see.
+ */
+const KNOWN_SERVER_REQUESTS: ReadonlySet<string> = new Set<ServerRequestMethod>([
+  "item/commandExecution/requestApproval",
+  "item/fileChange/requestApproval",
+  "mcpServer/elicitation/request",
+]);
 
 /** Counters for tests and diagnostics. */
 export interface ClientStats {
@@ -151,6 +172,7 @@ const RETRY_SAFE = new Set<ClientRequestMethod>([
   "config/read",
   "account/read",
   "configRequirements/read",
+  "mcpServerStatus/list",
   // Made idempotent by the clientRequestId the client always sets.
   "turn/start",
   "turn/steer",
@@ -167,6 +189,155 @@ function randomId(): string {
 function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v);
 }
+
+// ---------------------------------------------------------------------------------------------
+// `mcpServer/elicitation/request`: the one server request that carries two kinds of question.
+//
+// agentd asks before running an MCP tool with a form whose only field is an optional boolean
+// `remember`, and puts the call in `_meta["agentd/toolApproval"]`; an MCP server's own question
+// during a call is a form of arbitrary primitive fields (or a URL to open). A UI needs to tell the
+// two apart and answer each in its own shape, so these helpers read the params defensively (they
+// come from the daemon and, for `_meta` and the schema, from third-party servers) and build typed
+// answers, so no client spells `{action: "accept", content: {remember: true}}` by hand. (They
+// live here rather than in a module of their own so the browser bundle the daemon embeds keeps
+// its list of files.)
+
+/** The `_meta` key under which agentd describes the tool call it asks about. */
+export const TOOL_APPROVAL_META = "agentd/toolApproval";
+
+/** The MCP call an approval elicitation asks about. */
+export interface McpToolApproval {
+  /** The server's name in the config. */
+  server: string;
+  /** The tool's name on the server. */
+  tool: string;
+  /** The arguments the model gave. */
+  arguments: JsonValue;
+  /** The `mcpToolCall` item the call becomes (its `item/started` follows an accept). */
+  itemId: string | null;
+}
+
+/** A primitive type a form field may have (MCP 2025-11-25 restricts forms to these). */
+export type ElicitationFieldType = "string" | "number" | "integer" | "boolean";
+
+/** One field of a form elicitation, read from `requestedSchema.properties`. */
+export interface ElicitationField {
+  name: string;
+  type: ElicitationFieldType;
+  title: string | null;
+  description: string | null;
+  required: boolean;
+  /** The allowed values of an enum field (strings), else null. */
+  options: string[] | null;
+  /** The schema's `default`, when it has one of the field's type. */
+  defaultValue: string | number | boolean | null;
+}
+
+/** What a form answer may hold: one primitive per field. */
+export type ElicitationContent = Record<string, string | number | boolean>;
+
+/**
+ * The tool call an elicitation asks approval for, or null when it is a server's own question
+ * (no `_meta["agentd/toolApproval"]`, or one without a server and tool name).
+ */
+export function mcpToolApproval(params: McpServerElicitationRequestParams): McpToolApproval | null {
+  const meta = params._meta;
+  if (!isObject(meta)) return null;
+  const a = meta[TOOL_APPROVAL_META];
+  if (!isObject(a) || typeof a.server !== "string" || typeof a.tool !== "string") return null;
+  return {
+    server: a.server,
+    tool: a.tool,
+    arguments: (a.arguments ?? {}) as JsonValue,
+    itemId: typeof a.itemId === "string" ? a.itemId : null,
+  };
+}
+
+/**
+ * The fields of a form elicitation, in the schema's order; empty for a URL elicitation. Fields
+ * whose schema is not a primitive type are left out (a form cannot answer them).
+ */
+export function elicitationFields(params: McpServerElicitationRequestParams): ElicitationField[] {
+  if (params.mode !== "form" || !isObject(params.requestedSchema) || !isObject(params.requestedSchema.properties)) return [];
+  const required = new Set(Array.isArray(params.requestedSchema.required) ? params.requestedSchema.required : []);
+  const fields: ElicitationField[] = [];
+  for (const [name, schema] of Object.entries(params.requestedSchema.properties)) {
+    if (!isObject(schema)) continue;
+    const enumValues = Array.isArray(schema.enum) ? schema.enum.filter((v): v is string => typeof v === "string") : null;
+    const type = schema.type;
+    if (type !== "string" && type !== "number" && type !== "integer" && type !== "boolean") continue;
+    const d = schema.default;
+    const defaultValue =
+      (type === "boolean" && typeof d === "boolean") ||
+      ((type === "number" || type === "integer") && typeof d === "number") ||
+      (type === "string" && typeof d === "string")
+        ? d
+        : null;
+    fields.push({
+      name,
+      type,
+      title: typeof schema.title === "string" ? schema.title : null,
+      description: typeof schema.description === "string" ? schema.description : null,
+      required: required.has(name),
+      options: enumValues && enumValues.length > 0 ? enumValues : null,
+      defaultValue,
+    });
+  }
+  return fields;
+}
+
+/**
+ * Turns what a person typed (strings, as form inputs give them; booleans for checkboxes) into
+ * the values the schema asks for. Empty optional fields are left out. Returns the content, or the
+ * first problem in words (a required field left empty, a number that is not one, a value not
+ * among an enum's options).
+ */
+export function elicitationContent(
+  fields: readonly ElicitationField[],
+  input: Readonly<Record<string, string | boolean | undefined>>,
+): { content: ElicitationContent } | { error: string } {
+  const content: ElicitationContent = {};
+  for (const f of fields) {
+    const raw = input[f.name];
+    const label = f.title ?? f.name;
+    if (f.type === "boolean") {
+      if (typeof raw === "boolean") content[f.name] = raw;
+      else if (raw === "true" || raw === "false") content[f.name] = raw === "true";
+      else if (f.required) return { error: `${label} is required` };
+      continue;
+    }
+    const text = typeof raw === "string" ? raw.trim() : "";
+    if (text === "") {
+      if (f.required) return { error: `${label} is required` };
+      continue;
+    }
+    if (f.type === "string") {
+      if (f.options && !f.options.includes(text)) return { error: `${label} must be one of ${f.options.join(", ")}` };
+      content[f.name] = text;
+      continue;
+    }
+    const n = Number(text);
+    if (!Number.isFinite(n) || (f.type === "integer" && !Number.isInteger(n))) {
+      return { error: `${label} must be ${f.type === "integer" ? "a whole number" : "a number"}` };
+    }
+    content[f.name] = n;
+  }
+  return { content };
+}
+
+/**
+ * Typed answers to `mcpServer/elicitation/request`. For a tool approval: `approve` runs the call
+ * once, `approveForSession` also stops the thread asking about that tool again, `decline` refuses
+ * it (the model is told), `cancel` interrupts the turn. For a server's own form: `submit` with
+ * the values, or `decline` / `cancel`.
+ */
+export const elicitationAnswer = {
+  approve: (): McpServerElicitationRequestResponse => ({ action: "accept" }),
+  approveForSession: (): McpServerElicitationRequestResponse => ({ action: "accept", content: { remember: true } }),
+  decline: (): McpServerElicitationRequestResponse => ({ action: "decline" }),
+  cancel: (): McpServerElicitationRequestResponse => ({ action: "cancel" }),
+  submit: (content: ElicitationContent): McpServerElicitationRequestResponse => ({ action: "accept", content }),
+} as const;
 
 export class AgentdClient {
   /** The folded state of every thread this client has seen. */
@@ -343,6 +514,21 @@ export class AgentdClient {
     return this.request("turn/start", { ...params, threadId, input: items });
   }
 
+  /** `mcpServerStatus/list`: the configured MCP servers, their tools and how they are doing. */
+  listMcpServerStatus(
+    params: ClientRequestParams["mcpServerStatus/list"] = {},
+  ): Promise<ClientRequestResults["mcpServerStatus/list"]> {
+    return this.request("mcpServerStatus/list", params);
+  }
+
+  /**
+   * `config/mcpServer/reload`: restarts the MCP servers from the config file. It answers at once;
+   * `mcpServer/startupStatus/updated` then tells how each server starts.
+   */
+  reloadMcpServers(): Promise<ClientRequestResults["config/mcpServer/reload"]> {
+    return this.request("config/mcpServer/reload", {});
+  }
+
   /** Resolves with the folded turn once its `turn/completed` has been seen. */
   waitForTurn(threadId: string, turnId: string, timeoutMs?: number): Promise<TurnState> {
     const ended = (): TurnState | undefined => {
@@ -465,6 +651,17 @@ export class AgentdClient {
     return [...this.serverRequests.values()]
       .filter((e) => !e.done && e.generation === this.generation)
       .map((e) => this.pendingView(e));
+  }
+
+  /**
+   * Pending `mcpServer/elicitation/request`s (of one thread, if given): tool approvals (see
+   * `mcpToolApproval`) and MCP servers' own questions, answered with `elicitationAnswer`.
+   */
+  pendingElicitations(threadId?: string): PendingElicitation[] {
+    return this.pendingServerRequests().filter(
+      (r): r is PendingElicitation =>
+        r.method === "mcpServer/elicitation/request" && (threadId === undefined || r.params.threadId === threadId),
+    );
   }
 
   /** Told when the connection state changes. */
@@ -829,13 +1026,15 @@ export class AgentdClient {
   }
 
   private pendingView(entry: ServerRequestEntry): PendingServerRequest {
-    return {
+    const view: PendingServerRequestOf<ServerRequestMethod> = {
       id: entry.id,
       method: entry.method,
       params: entry.params,
       signal: entry.controller.signal,
       respond: (result) => this.answer(entry, { result }),
     };
+    // The entry's method and params came in together in one `ServerRequest`.
+    return view as PendingServerRequest;
   }
 
   private answer(entry: ServerRequestEntry, body: { result: unknown } | { error: unknown }): void {
@@ -855,7 +1054,7 @@ export class AgentdClient {
       done: false,
     };
     const method: string = r.method;
-    if (method !== "item/commandExecution/requestApproval" && method !== "item/fileChange/requestApproval") {
+    if (!KNOWN_SERVER_REQUESTS.has(method)) {
       this.sendRaw(gen, { id: r.id, error: { code: -32601, message: `unknown method ${method}` } });
       return;
     }

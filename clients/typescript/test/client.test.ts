@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { AgentdClient, ClientClosedError, ConnectionLostError } from "../src/index.js";
+import { AgentdClient, ClientClosedError, ConnectionLostError, elicitationAnswer } from "../src/index.js";
 import { FakeDaemon, fakeThread, notification, tick } from "./fake.js";
 
 const quiet = { log: () => {}, reconnect: { initialDelayMs: 1, maxDelayMs: 5 } };
@@ -116,6 +116,43 @@ test("server requests: the handler's answer is sent; a resolved notification abo
   fake.last.push({ jsonrpc: "2.0", id: 9, method: "item/tool/call", params: {} });
   await tick();
   assert.equal((fake.last.sent.find((m) => m.id === 9)?.error as { code: number }).code, -32601);
+  await client.close();
+});
+
+test("elicitations reach handlers and pendingElicitations(); a thread's startup status is never dropped as old", async () => {
+  const fake = new FakeDaemon();
+  fake.answer = (_c, req) => (req.method === "thread/resume" ? { thread: fakeThread("t1", 5) } : {});
+  const client = await AgentdClient.connect(fake.connector, quiet);
+  await client.resumeThread("t1");
+  const params = {
+    threadId: "t1", turnId: "u1", serverName: "mock", mode: "form", message: "Allow?",
+    requestedSchema: { type: "object", properties: { remember: { type: "boolean" } } },
+    _meta: { "agentd/toolApproval": { server: "mock", tool: "write", arguments: {}, itemId: "m1" } },
+  };
+  fake.last.push({ jsonrpc: "2.0", id: 3, method: "mcpServer/elicitation/request", params });
+  await tick();
+  const pending = client.pendingElicitations("t1");
+  assert.equal(pending.length, 1);
+  assert.equal(client.pendingElicitations("t2").length, 0);
+  const [p] = client.pendingServerRequests();
+  assert.ok(p && p.method === "mcpServer/elicitation/request");
+  p.respond(elicitationAnswer.approveForSession());
+  await tick();
+  assert.deepEqual(fake.last.sent.find((m) => m.id === 3), { jsonrpc: "2.0", id: 3, result: { action: "accept", content: { remember: true } } });
+  assert.equal(client.pendingElicitations().length, 0);
+  // With a handler, the handler answers.
+  client.onServerRequest("mcpServer/elicitation/request", () => elicitationAnswer.decline());
+  fake.last.push({ jsonrpc: "2.0", id: 4, method: "mcpServer/elicitation/request", params });
+  await tick();
+  assert.deepEqual(fake.last.sent.find((m) => m.id === 4)?.result, { action: "decline" });
+
+  const statuses: string[] = [];
+  client.on("mcpServer/startupStatus/updated", (s) => statuses.push(s.status));
+  fake.last.push(notification("mcpServer/startupStatus/updated", { seq: 0, threadId: "t1", name: "mine", status: "ready", error: null }));
+  await tick();
+  assert.deepEqual(statuses, ["ready"]);
+  assert.equal(client.stats.duplicatesDropped, 0);
+  assert.equal(client.lastSeq("t1"), 5);
   await client.close();
 });
 

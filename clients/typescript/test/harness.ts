@@ -12,6 +12,8 @@ import { parseListeningLine, UNLOGGED_NOTIFICATIONS, type AgentdClient, type Ser
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..", "..", "..");
 export const agentdBin = process.env.AGENTD_BIN ?? join(repoRoot, "target", "debug", "agentd");
 export const mockLlmBin = process.env.MOCK_LLM_BIN ?? join(repoRoot, "target", "debug", "mock-llm");
+/** The scripted MCP server (`cargo build -p agentd-tests --bin mock-mcp`); only the MCP tests need it. */
+export const mockMcpBin = process.env.MOCK_MCP_BIN ?? join(repoRoot, "target", "debug", "mock-mcp");
 
 for (const bin of [agentdBin, mockLlmBin]) {
   if (!existsSync(bin)) throw new Error(`${bin} is missing: run \`cargo build --workspace --bins\` (make build) first`);
@@ -101,6 +103,16 @@ export interface DaemonOptions {
   approvals?: boolean;
   noAuth?: boolean;
   extraArgs?: string[];
+  /** Written to the daemon's `config.toml` (`$XDG_CONFIG_HOME/agentd/`), e.g. `mockMcpConfig()`. */
+  configToml?: string;
+}
+
+/** A `[mcp_servers.NAME]` table running `mock-mcp stdio` (tools echo, write, ask, …). */
+export function mockMcpConfig(name = "mock"): string {
+  if (!existsSync(mockMcpBin)) {
+    throw new Error(`${mockMcpBin} is missing: run \`cargo build -p agentd-tests --bin mock-mcp\` (make build) first`);
+  }
+  return `[mcp_servers.${name}]\ncommand = ${JSON.stringify(mockMcpBin)}\nargs = ["stdio"]\n`;
 }
 
 /** Starts `agentd serve --listen ws://127.0.0.1:0` against the mock; parses its URL and token. */
@@ -109,6 +121,10 @@ export async function startDaemon(mockUrl: string, opts: DaemonOptions = {}): Pr
   const dataDir = join(root, "data");
   const workspace = join(root, "workspace");
   mkdirSync(workspace, { recursive: true });
+  if (opts.configToml !== undefined) {
+    mkdirSync(join(root, "config", "agentd"), { recursive: true });
+    writeFileSync(join(root, "config", "agentd", "config.toml"), opts.configToml);
+  }
   const args = ["--data-dir", dataDir, ...mockConfigArgs(mockUrl, opts), ...(opts.extraArgs ?? [])];
   const env = { ...process.env, XDG_RUNTIME_DIR: root, XDG_CONFIG_HOME: join(root, "config"), RUST_LOG: process.env.RUST_LOG ?? "warn" };
   const child = spawn(agentdBin, ["serve", "--listen", "ws://127.0.0.1:0", ...(opts.noAuth ? ["--no-auth"] : []), ...args], {
@@ -174,6 +190,13 @@ export function messageAnswer(chunks: string[], delayMs = 0): unknown {
 export function shellCallAnswer(callId: string, command: string[]): unknown {
   return {
     responses: [{ function_call: { call_id: callId, name: "shell", arguments: { command } } }, { completed: {} }],
+  };
+}
+
+/** A Responses answer asking for one MCP tool call (`mcp__<server>__<tool>`). */
+export function mcpCallAnswer(callId: string, tool: string, args: Record<string, unknown>, server = "mock"): unknown {
+  return {
+    responses: [{ function_call: { call_id: callId, name: `mcp__${server}__${tool}`, arguments: args } }, { completed: {} }],
   };
 }
 

@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { reduceThread, ThreadStore, turnAgentText, type ServerNotification, type ThreadState, type Turn } from "../src/index.js";
+import { mcpResultText, reduceThread, ThreadStore, turnAgentText, UNLOGGED_NOTIFICATIONS, type ServerNotification, type ThreadState, type Turn } from "../src/index.js";
 
 const T = "th-1";
 const turn = (status: Turn["status"], items: Turn["items"] = []): Turn => ({
@@ -100,4 +100,55 @@ test("rollback drops turns; store snapshots keep folded turns when metadata-only
   store.apply({ method: "thread/rolledBack", params: { seq: 14, threadId: T, numTurns: 1, changedFiles: [] } });
   assert.equal(store.get(T)!.turns.length, 0);
   assert.ok(changes.length >= stream().length);
+});
+
+test("mcpToolCall items: started then completed replace by id; the startup status is not a thread event", () => {
+  const call = {
+    id: "m1", server: "mock", tool: "echo", arguments: { text: "hi" }, result: null, error: null, durationMs: null, readOnlyHint: true,
+  };
+  const s = fold([
+    ...stream().slice(0, 1),
+    { method: "item/started", params: { seq: 3, threadId: T, turnId: "tu-1", startedAtMs: 0, item: { type: "mcpToolCall", ...call, status: "inProgress" } } },
+  ]);
+  const started = s.turns[0]!.items.find((i) => i.id === "m1");
+  assert.ok(started?.type === "mcpToolCall");
+  assert.equal(started.status, "inProgress");
+  const done = reduceThread(s, {
+    method: "item/completed",
+    params: {
+      seq: 4, threadId: T, turnId: "tu-1", completedAtMs: 0,
+      item: { type: "mcpToolCall", ...call, status: "completed", durationMs: 7, result: { content: [{ type: "text", text: "echo: hi" }], structuredContent: null } },
+    },
+  })!;
+  const items = done.turns[0]!.items;
+  assert.equal(items.length, 1, "replaced, not appended");
+  const m = items[0]!;
+  assert.ok(m.type === "mcpToolCall");
+  assert.equal(m.status, "completed");
+  assert.equal(m.durationMs, 7);
+  assert.equal(mcpResultText(m.result), "echo: hi");
+  // `mcpServer/startupStatus/updated` has seq 0 and is not folded (nor dropped as a duplicate).
+  assert.ok(UNLOGGED_NOTIFICATIONS.has("mcpServer/startupStatus/updated"));
+  assert.equal(
+    reduceThread(done, { method: "mcpServer/startupStatus/updated", params: { seq: 0, threadId: T, name: "mock", status: "ready", error: null } }),
+    done,
+  );
+});
+
+test("mcpResultText: text as is, other blocks named", () => {
+  assert.equal(mcpResultText(null), "");
+  assert.equal(
+    mcpResultText({
+      content: [
+        { type: "text", text: "a" },
+        { type: "image", data: "AAAA", mimeType: "image/png" },
+        { type: "resource_link", uri: "file:///x", name: "x" },
+        { type: "resource", resource: { uri: "file:///y", text: "inline" } },
+        { type: "audio", data: "", mimeType: "audio/wav" },
+        "not a block",
+      ],
+      structuredContent: null,
+    }),
+    "a\n[image image/png]\n[resource file:///x]\ninline\n[audio audio/wav]",
+  );
 });

@@ -21,10 +21,21 @@ export function typed(client: AgentdClient): void {
   client.onServerRequest("item/commandExecution/requestApproval", (p) => ({ decision: p.command ? "accept" : "decline" }));
   // @ts-expect-error: not a decision
   client.onServerRequest("item/fileChange/requestApproval", () => ({ decision: "maybe" }));
+  client.onServerRequest("mcpServer/elicitation/request", (p) => (p.mode === "url" ? { action: "decline" } : { action: "accept", content: {} }));
+  // @ts-expect-error: elicitations are answered with an action, not a decision
+  client.onServerRequest("mcpServer/elicitation/request", () => ({ decision: "accept" }));
+  for (const r of client.pendingServerRequests()) {
+    if (r.method === "mcpServer/elicitation/request") r.respond({ action: "cancel" });
+    // @ts-expect-error: a command approval does not take an elicitation answer
+    else if (r.method === "item/commandExecution/requestApproval") r.respond({ action: "cancel" });
+  }
+  void client.listMcpServerStatus({ serverName: "x" }).then((r) => r.data.map((s) => s.runtimeStatus));
+  void client.request("config/mcpServer/reload", {});
 }
 
 export function narrow(item: ThreadItem, r: ClientRequestResults["thread/list"]): string {
   if (item.type === "commandExecution") return item.command + String(r.data.length);
+  if (item.type === "mcpToolCall") return `${item.server}.${item.tool} ${item.status}`;
   return item.id;
 }
 

@@ -4,29 +4,12 @@
 // `markdown` (sanitised). Row HTML is cached per item object: the SDK's reducer replaces an item
 // only when it changes, so a row scrolled back into view costs no Markdown parse.
 
-import type { ThreadItem, ThreadState, TokenUsageBreakdown, TurnPlanStep, TurnState, UserInput } from "@agentd/client";
+import type { McpToolCallItem, ThreadItem, ThreadState, TokenUsageBreakdown, TurnPlanStep, TurnState, UserInput } from "@agentd/client";
 
 import { diffStat, diffStatHtml, renderDiff } from "./diff.js";
+import { G } from "./glyphs.js";
 import { markdown } from "./markdown.js";
 import { compact, duration, esc, pretty, tail } from "./util.js";
-
-/** `mcpToolCall` (Codex's shape), not yet in the SDK's `ThreadItem`. */
-export interface McpToolCallItem {
-  type: "mcpToolCall";
-  id: string;
-  server: string;
-  tool: string;
-  status: string;
-  arguments?: unknown;
-  result?: { content?: McpContent[] | null; structuredContent?: unknown } | null;
-  error?: { message: string } | null;
-  durationMs?: number | null;
-}
-
-export type McpContent =
-  | { type: "text"; text: string }
-  | { type: "image"; data: string; mimeType?: string; mime_type?: string }
-  | { type: string; [k: string]: unknown };
 
 /** `webSearch` (Codex's shape), not yet in the SDK's `ThreadItem`. */
 export interface WebSearchItem {
@@ -35,7 +18,12 @@ export interface WebSearchItem {
   query: string;
 }
 
-export type AnyItem = ThreadItem | McpToolCallItem | WebSearchItem;
+export type AnyItem = ThreadItem | WebSearchItem;
+
+/** One MCP content block as far as the page reads it (the server wrote it: nothing is assumed). */
+function asBlock(v: unknown): Record<string, unknown> | null {
+  return typeof v === "object" && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : null;
+}
 
 /** What a row needs to know besides its item. */
 export interface RowContext {
@@ -84,9 +72,9 @@ function userInputHtml(c: UserInput): string {
     case "image":
       if (/^data:image\//i.test(c.url)) return `<img src="${esc(c.url)}" alt="image" data-testid="user-image">`;
       // The CSP (img-src 'self' data:) keeps remote images out; show where it is.
-      return `<a class="chip" href="${esc(c.url)}" target="_blank" rel="noopener noreferrer" data-testid="user-image-link">🖼 ${esc(c.url)}</a>`;
+      return `<a class="chip" href="${esc(c.url)}" target="_blank" rel="noopener noreferrer" data-testid="user-image-link">${G.image} ${esc(c.url)}</a>`;
     case "localImage":
-      return `<span class="chip" title="an image file on the daemon's machine" data-testid="user-local-image">🖼 ${esc(c.path)}</span>`;
+      return `<span class="chip" title="an image file on the daemon's machine" data-testid="user-local-image">${G.image} ${esc(c.path)}</span>`;
     default:
       return `<span class="chip">${esc((c as { type: string }).type)}</span>`;
   }
@@ -103,7 +91,7 @@ function commandHtml(item: Extract<AnyItem, { type: "commandExecution" }>, key: 
     ? `${cut}<pre class="block output" data-testid="output">${esc(out.text)}</pre>`
     : `<div class="note">${item.status === "inProgress" ? "no output yet" : "no output"}</div>`;
   const summary = `<code class="cmd">$ ${esc(item.command)}</code>${statusChip(item.status)}${exit}<span class="dur">${duration(item.durationMs)}</span>`;
-  return details(key, ctx, item.status === "inProgress", "command", summary, `${body}<div class="note" style="text-align:left">in ${esc(item.cwd)}</div>`,
+  return details(key, ctx, item.status === "inProgress", "command", summary, `${body}<div class="note">in ${esc(item.cwd)}</div>`,
     ` data-testid="command" data-status="${esc(item.status)}"`);
 }
 
@@ -123,23 +111,24 @@ function fileChangeHtml(item: Extract<AnyItem, { type: "fileChange" }>, key: str
 }
 
 function mcpHtml(item: McpToolCallItem, key: string, ctx: RowContext): string {
-  const content = (item.result?.content ?? [])
-    .map((c) => {
-      if (c.type === "text" && typeof c.text === "string") return `<pre class="block output">${esc(c.text)}</pre>`;
-      if (c.type === "image" && typeof c.data === "string") {
+  const content = (Array.isArray(item.result?.content) ? item.result.content : [])
+    .map((raw) => {
+      const c = asBlock(raw);
+      if (c?.type === "text" && typeof c.text === "string") return `<pre class="block output">${esc(c.text)}</pre>`;
+      if (c?.type === "image" && typeof c.data === "string") {
         const mime = String(c.mimeType ?? c.mime_type ?? "image/png");
         if (/^image\/(png|jpe?g|gif|webp)$/i.test(mime)) return `<img src="data:${esc(mime)};base64,${esc(c.data)}" alt="tool image">`;
       }
-      return `<pre class="block">${esc(pretty(c))}</pre>`;
+      return `<pre class="block">${esc(pretty(raw))}</pre>`;
     })
     .join("");
   const structured =
     item.result?.structuredContent !== undefined && item.result?.structuredContent !== null
-      ? `<div class="note" style="text-align:left">structured</div><pre class="block">${esc(pretty(item.result.structuredContent))}</pre>`
+      ? `<div class="note">structured</div><pre class="block">${esc(pretty(item.result.structuredContent))}</pre>`
       : "";
   const error = item.error ? `<div class="error-box"><b>Error</b>${esc(item.error.message)}</div>` : "";
-  const args = item.arguments === undefined || item.arguments === null ? "" : `<div class="note" style="text-align:left">arguments</div><pre class="block">${esc(pretty(item.arguments))}</pre>`;
-  const summary = `<span class="what">🔧 ${esc(item.server)}.${esc(item.tool)}</span>${statusChip(item.status)}<span class="dur">${duration(item.durationMs)}</span>`;
+  const args = item.arguments === undefined || item.arguments === null ? "" : `<div class="note">arguments</div><pre class="block">${esc(pretty(item.arguments))}</pre>`;
+  const summary = `<span class="what">${G.tool} ${esc(item.server)} · ${esc(item.tool)}</span>${statusChip(item.status)}<span class="dur">${duration(item.durationMs)}</span>`;
   return details(key, ctx, Boolean(item.error), "mcp", summary, `${args}${error}${content}${structured}`, ` data-testid="mcp-tool-call" data-status="${esc(item.status)}"`);
 }
 
@@ -148,7 +137,7 @@ function collabHtml(item: Extract<AnyItem, { type: "collabAgentToolCall" }>, ctx
     .map((id) => `<button class="chip" data-open-thread="${esc(id)}" data-testid="subagent-link">↳ ${esc(ctx.threadLabel(id))}</button>`)
     .join("");
   const prompt = item.prompt ? `<div class="md">${markdown(item.prompt)}</div>` : "";
-  return `<div class="card collab" data-testid="collab"><div><span class="what">🤝 ${esc(item.tool)}</span> ${statusChip(item.status)}</div>${prompt}<div class="subagents">${links}</div></div>`;
+  return `<div class="card collab" data-testid="collab"><div><span class="what">${G.agents} ${esc(item.tool)}</span> ${statusChip(item.status)}</div>${prompt}<div class="subagents">${links}</div></div>`;
 }
 
 /** One item's HTML. */
@@ -178,7 +167,7 @@ export function itemHtml(item: AnyItem, key: string, ctx: RowContext): string {
     case "mcpToolCall":
       return mcpHtml(item, key, ctx);
     case "webSearch":
-      return `<div class="websearch" data-testid="web-search" data-item-id="${id}">🔎 Searched the web: <q>${esc(item.query)}</q></div>`;
+      return `<div class="websearch" data-testid="web-search" data-item-id="${id}">${G.search} Searched the web: <q>${esc(item.query)}</q></div>`;
     default: {
       const other = item as { type: string };
       return details(key, ctx, false, "unknown", `<span class="what">${esc(other.type)}</span>`, `<pre class="block">${esc(pretty(other))}</pre>`);
@@ -218,7 +207,7 @@ function usageText(u: TokenUsageBreakdown): string {
 
 function footerHtml(turn: TurnState, thread: ThreadState, ctx: RowContext): string {
   const usage = turn.usage ?? ctx.liveUsage(turn.id);
-  const usageHtml = usage ? `<span data-testid="usage" title="${esc(`${usage.totalTokens} tokens in total`)}">🪙 ${esc(usageText(usage))}</span>` : "";
+  const usageHtml = usage && usage.totalTokens > 0 ? `<span data-testid="usage" title="${esc(`${usage.totalTokens} tokens in total`)}">${G.tokens} ${esc(usageText(usage))}</span>` : "";
   const status = turn.status === "inProgress" ? "running…" : turn.status;
   const error = turn.error
     ? `<div class="error-box" data-testid="turn-error"><b>Turn failed</b>${esc(turn.error.message)}</div>`

@@ -6,7 +6,6 @@
 import DOMPurify from "dompurify";
 import hljs from "highlight.js/lib/core";
 import bash from "highlight.js/lib/languages/bash";
-import css from "highlight.js/lib/languages/css";
 import diff from "highlight.js/lib/languages/diff";
 import go from "highlight.js/lib/languages/go";
 import ini from "highlight.js/lib/languages/ini";
@@ -21,7 +20,7 @@ import { Marked, type Tokens } from "marked";
 
 import { esc } from "./util.js";
 
-for (const [name, lang] of Object.entries({ bash, css, diff, go, ini, javascript, json, python, rust, typescript, xml, yaml })) {
+for (const [name, lang] of Object.entries({ bash, diff, go, ini, javascript, json, python, rust, typescript, xml, yaml })) {
   hljs.registerLanguage(name, lang);
 }
 hljs.registerAliases(["sh", "shell", "zsh", "console"], { languageName: "bash" });
@@ -58,7 +57,7 @@ const marked = new Marked({
     image(token: Tokens.Image): string {
       // The page's CSP admits only data: images; a remote one is a link (and leaks nothing).
       if (DATA_IMAGE.test(token.href)) return `<img src="${esc(token.href)}" alt="${esc(token.text)}">`;
-      return `<a href="${esc(token.href)}">🖼 ${esc(token.text || token.href)}</a>`;
+      return `<a href="${esc(token.href)}">[image: ${esc(token.text || token.href)}]</a>`;
     },
   },
 });

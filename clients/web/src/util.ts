@@ -59,3 +59,18 @@ export function setHtml(el: Element, html: string): boolean {
   el.innerHTML = html;
   return true;
 }
+
+/** Sets textContent only when it changes (a write, even of the same text, costs a layout). */
+export function setText(el: Element, text: string): void {
+  if (el.textContent !== text) el.textContent = text;
+}
+
+/** Shows or hides, touching the DOM only on a change. */
+export function show(el: HTMLElement, visible: boolean): void {
+  if (el.hidden === visible) el.hidden = !visible;
+}
+
+/** Sets a data-* attribute only when it changes. */
+export function setData(el: HTMLElement, key: string, value: string): void {
+  if (el.dataset[key] !== value) el.dataset[key] = value;
+}

@@ -182,6 +182,8 @@ export class VirtualList {
       const top = this.stick ? Math.max(0, total - viewH) : (this.offsets[anchor] as number) + delta;
       const start = n === 0 ? 0 : this.indexAt(Math.max(0, top - this.overscan));
       const end = n === 0 ? 0 : Math.min(n, this.indexAt(top + viewH + this.overscan) + 1);
+      // Settled: the rows measured in the last pass did not move the window.
+      if (pass > 0 && start === this.start && end === this.end) break;
       built += this.reconcile(start, end);
       let changed = false;
       for (let i = start; i < end; i++) {
@@ -200,10 +202,9 @@ export class VirtualList {
         sc.scrollTop = want;
         this.lastSetTop = sc.scrollTop;
       }
-      const same = start === this.start && end === this.end;
       this.start = start;
       this.end = end;
-      if (!changed && same) break;
+      if (!changed) break;
     }
     return { rows: n, rendered: this.end - this.start, built };
   }

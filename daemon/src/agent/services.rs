@@ -20,6 +20,8 @@ pub struct AgentServices {
     /// Rules from the config dir, loaded (and validated) at start.
     global_policy: ExecPolicy,
     pub approval_timeout: Duration,
+    /// How long an approval waits before Notification hooks hear nobody answered.
+    pub notify_after: Duration,
     pub shell_limits: ShellLimits,
     /// Confinement for commands: probed at start (in the background), used by the shell tool.
     pub sandbox: Arc<Sandbox>,
@@ -42,6 +44,7 @@ impl AgentServices {
             config.sandbox_workspace_write.clone(),
             config.sandbox_max_processes,
         );
+        let notify_after = Duration::from_secs(config.hooks.notification_after_secs);
         let mcp = McpManager::new(&config.mcp_servers, config.default_cwd.clone());
         Ok(AgentServices {
             mcp,
@@ -49,6 +52,7 @@ impl AgentServices {
             clients: Mutex::new(HashMap::new()),
             global_policy,
             approval_timeout,
+            notify_after,
             shell_limits,
             sandbox,
         })

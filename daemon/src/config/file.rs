@@ -40,7 +40,9 @@ pub struct ConfigToml {
     pub shell_output_cap_bytes: Option<usize>,
     pub shell_model_output_bytes: Option<usize>,
     pub models: Option<BTreeMap<String, ModelToml>>,
-    pub hooks: Option<HooksToml>,
+    pub hooks: Option<super::hooks::HooksToml>,
+    /// `[projects."/abs/path"]`: Codex's trust table.
+    pub projects: Option<BTreeMap<String, super::hooks::ProjectToml>>,
     /// `[mcp_servers.NAME]` (`mcp.rs`).
     pub mcp_servers: Option<BTreeMap<String, super::McpServerToml>>,
     /// Origins (`https://host[:port]`) whose pages may open a WebSocket to the daemon.
@@ -96,42 +98,6 @@ pub struct ModelToml {
     pub hidden: Option<bool>,
     pub default_reasoning_effort: Option<String>,
     pub supported_reasoning_efforts: Option<Vec<String>>,
-}
-
-/// `[hooks]`: one array of tables per lifecycle event, e.g. `[[hooks.PreToolUse]]`. The names
-/// are the event names hooks see on their stdin (and Codex's and Claude Code's), hence not
-/// snake_case.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct HooksToml {
-    #[serde(rename = "PreToolUse")]
-    pub pre_tool_use: Option<Vec<HookToml>>,
-    #[serde(rename = "PostToolUse")]
-    pub post_tool_use: Option<Vec<HookToml>>,
-    #[serde(rename = "UserPromptSubmit")]
-    pub user_prompt_submit: Option<Vec<HookToml>>,
-    #[serde(rename = "Stop")]
-    pub stop: Option<Vec<HookToml>>,
-}
-
-/// One hook: `{command = ["argv", …] | "shell text", matcher = "shell|apply_patch", timeout_ms}`.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct HookToml {
-    pub command: HookCommandToml,
-    pub matcher: Option<String>,
-    pub timeout_ms: Option<u64>,
-}
-
-/// A hook's command: an argv, or one string run with `sh -c`.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(
-    untagged,
-    expecting = "an array of strings (argv) or a string (run with `sh -c`)"
-)]
-pub enum HookCommandToml {
-    Argv(Vec<String>),
-    Shell(String),
 }
 
 /// Checks one layer against the schema. `origin` is how errors name the layer: a file path or

@@ -13,6 +13,7 @@
 
 mod error;
 mod file;
+mod hooks;
 mod limits;
 mod load;
 mod mcp;
@@ -30,6 +31,7 @@ use agentd_protocol::{AskForApproval, SandboxMode};
 use serde::{Deserialize, Serialize, Serializer};
 
 pub use error::ConfigError;
+pub use hooks::{HookConfig, HookEvent, HooksConfig, Projects, DEFAULT_HOOK_TIMEOUT_MS};
 pub use limits::Limits;
 pub use mcp::{
     mcp_servers_from_json, McpServerConfig, McpServerToml, McpTransport, DEFAULT_STARTUP_TIMEOUT,
@@ -98,6 +100,9 @@ pub struct Config {
     pub hooks: HooksConfig,
     /// Origins whose pages may open a WebSocket (besides the daemon's own); see `auth/origin.rs`.
     pub allowed_origins: Vec<String>,
+    /// `[projects."/abs/path"] trust_level`: repositories whose own hooks may run.
+    #[serde(skip_serializing_if = "projects_empty")]
+    pub projects: Projects,
     /// `[mcp_servers.NAME]`: MCP servers whose tools every thread is offered.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub mcp_servers: BTreeMap<String, McpServerConfig>,
@@ -152,50 +157,12 @@ pub struct WorkspaceWriteConfig {
     pub exclude_tmpdir_env_var: bool,
 }
 
-/// `[hooks]`: the hooks of each lifecycle event, in the order they run.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct HooksConfig {
-    #[serde(rename = "PreToolUse", skip_serializing_if = "Vec::is_empty")]
-    pub pre_tool_use: Vec<HookConfig>,
-    #[serde(rename = "PostToolUse", skip_serializing_if = "Vec::is_empty")]
-    pub post_tool_use: Vec<HookConfig>,
-    #[serde(rename = "UserPromptSubmit", skip_serializing_if = "Vec::is_empty")]
-    pub user_prompt_submit: Vec<HookConfig>,
-    #[serde(rename = "Stop", skip_serializing_if = "Vec::is_empty")]
-    pub stop: Vec<HookConfig>,
-}
-
-impl HooksConfig {
-    pub fn is_empty(&self) -> bool {
-        self.pre_tool_use.is_empty()
-            && self.post_tool_use.is_empty()
-            && self.user_prompt_submit.is_empty()
-            && self.stop.is_empty()
-    }
-}
-
-/// One hook, resolved: a string command has become `["sh", "-c", text]`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct HookConfig {
-    pub command: Vec<String>,
-    /// `|`-separated tool names, or `*`; `None` matches every tool. Only tool events use it.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub matcher: Option<String>,
-    pub timeout_ms: u64,
-    /// The layer that declared the hook (reported with each run).
-    #[serde(skip)]
-    pub origin: Origin,
-}
-
 /// `[tls]`, resolved: absolute paths to PEM files.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct TlsConfig {
     pub cert_file: PathBuf,
     pub key_file: PathBuf,
 }
-
-/// A hook's timeout when it sets none.
-pub const DEFAULT_HOOK_TIMEOUT_MS: u64 = 10_000;
 
 /// `[models.NAME]`: optional descriptions for `model/list`; what is absent is filled in there.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -238,6 +205,7 @@ impl Config {
             hooks: HooksConfig::default(),
             allowed_origins: Vec::new(),
             mcp_servers: BTreeMap::new(),
+            projects: Projects::default(),
             tls: None,
             default_cwd: std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/")),
         }
@@ -296,4 +264,8 @@ fn serialize_redacted<S: Serializer>(
     s: S,
 ) -> Result<S::Ok, S::Error> {
     redacted(map).serialize(s)
+}
+
+fn projects_empty(p: &Projects) -> bool {
+    p.trusted.is_empty()
 }

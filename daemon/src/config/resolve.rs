@@ -7,16 +7,10 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use super::error::ConfigError;
-use super::file::{
-    ConfigToml, HookCommandToml, HookToml, HooksToml, ModelToml, ProviderToml, TlsToml,
-    WorkspaceWriteToml,
-};
+use super::file::{ConfigToml, ModelToml, ProviderToml, TlsToml, WorkspaceWriteToml};
 use super::load::{join_key, Origin};
 use super::providers;
-use super::{
-    Config, HookConfig, HooksConfig, ModelInfo, ProviderConfig, TlsConfig, WireApi,
-    DEFAULT_HOOK_TIMEOUT_MS,
-};
+use super::{Config, ModelInfo, ProviderConfig, TlsConfig, WireApi};
 
 /// Turns the merged table into a [`Config`], filling defaults and checking what no single
 /// layer could (a value that is well-typed but unusable is reported with the layer that set it).
@@ -33,6 +27,7 @@ pub(super) fn resolve(
     let model_providers = t.model_providers.take();
     let models = t.models.take();
     let hooks = t.hooks.take();
+    let projects = t.projects.take();
     let mcp_servers = t.mcp_servers.take();
     let allowed_origins = t.allowed_origins.take();
     let tls = t.tls.take();
@@ -45,7 +40,10 @@ pub(super) fn resolve(
         c.models.insert(name, model_info(m, &key, &bad)?);
     }
     if let Some(h) = hooks {
-        c.hooks = hooks_config(h, origins)?;
+        c.hooks = super::hooks::hooks_config(h, origins)?;
+    }
+    if let Some(p) = projects {
+        c.projects = super::hooks::projects(p, &|key: &str| origin_label(origins, key))?;
     }
     for (i, origin) in allowed_origins.iter().flatten().enumerate() {
         validate_origin(origin).map_err(|m| bad("allowed_origins", format!("entry {i}: {m}")))?;
@@ -162,28 +160,6 @@ fn apply_providers(
     Ok(())
 }
 
-/// `[hooks]`: every event's list checked hook by hook, each remembering the layer that set it.
-fn hooks_config(
-    h: HooksToml,
-    origins: &BTreeMap<String, Origin>,
-) -> Result<HooksConfig, ConfigError> {
-    let event = |name: &str, list: Option<Vec<HookToml>>| {
-        let key = format!("hooks.{name}");
-        let origin = origins.get(&key).cloned().unwrap_or(Origin::Default);
-        list.unwrap_or_default()
-            .into_iter()
-            .enumerate()
-            .map(|(i, hook)| hook_config(hook, &format!("{key}[{i}]"), &origin))
-            .collect::<Result<Vec<_>, _>>()
-    };
-    Ok(HooksConfig {
-        pre_tool_use: event("PreToolUse", h.pre_tool_use)?,
-        post_tool_use: event("PostToolUse", h.post_tool_use)?,
-        user_prompt_submit: event("UserPromptSubmit", h.user_prompt_submit)?,
-        stop: event("Stop", h.stop)?,
-    })
-}
-
 /// Both PEM files are needed; a relative path is read from the directory of the file that set it.
 fn tls_config(
     t: TlsToml,
@@ -207,56 +183,6 @@ fn tls_config(
     Ok(TlsConfig {
         cert_file: path("cert_file", t.cert_file)?,
         key_file: path("key_file", t.key_file)?,
-    })
-}
-
-/// Checks one hook: a runnable command, a usable matcher, a timeout above zero. Errors name
-/// the layer that set the event's list (`origin`): lists are replaced whole, never merged.
-fn hook_config(h: HookToml, key: &str, origin: &Origin) -> Result<HookConfig, ConfigError> {
-    let bad = |key: &str, message: String| ConfigError::BadValue {
-        origin: origin.label(),
-        key: key.to_owned(),
-        message,
-    };
-    let command = match h.command {
-        HookCommandToml::Argv(argv) => {
-            if argv.first().is_none_or(|p| p.trim().is_empty()) {
-                return Err(bad(
-                    &format!("{key}.command"),
-                    "the argv needs a program as its first element".to_owned(),
-                ));
-            }
-            argv
-        }
-        HookCommandToml::Shell(text) => {
-            if text.trim().is_empty() {
-                return Err(bad(
-                    &format!("{key}.command"),
-                    "must not be empty".to_owned(),
-                ));
-            }
-            vec!["sh".to_owned(), "-c".to_owned(), text]
-        }
-    };
-    if let Some(m) = &h.matcher {
-        if m.split('|').any(|name| name.trim().is_empty()) {
-            return Err(bad(
-                &format!("{key}.matcher"),
-                format!("expected `*` or tool names separated by `|`, got {m:?}"),
-            ));
-        }
-    }
-    let timeout_ms = positive(
-        &format!("{key}.timeout_ms"),
-        h.timeout_ms,
-        DEFAULT_HOOK_TIMEOUT_MS,
-        &bad,
-    )?;
-    Ok(HookConfig {
-        command,
-        matcher: h.matcher,
-        timeout_ms,
-        origin: origin.clone(),
     })
 }
 

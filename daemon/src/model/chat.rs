@@ -97,6 +97,10 @@ fn messages(request: &ModelRequest) -> Vec<Value> {
                 "role": "user",
                 "content": format!("{COMPACTION_HEADER}{text}"),
             })),
+            HistoryItem::HookContext { text } => out.push(json!({
+                "role": "user",
+                "content": format!("Context from a hook:\n{text}"),
+            })),
         }
     }
     out

@@ -131,6 +131,11 @@ fn input_item(item: &HistoryItem) -> Option<Value> {
         HistoryItem::CompactionSummary { text } => {
             user_message(&format!("{COMPACTION_HEADER}{text}"), &[])
         }
+        HistoryItem::HookContext { text } => json!({
+            "type": "message",
+            "role": "developer",
+            "content": [{"type": "input_text", "text": text}],
+        }),
     })
 }
 

@@ -53,6 +53,11 @@ pub enum HistoryItem {
         call_id: String,
         output: String,
     },
+    /// Context a hook added (`additionalContext`): sent as a developer message (a user message
+    /// on Chat Completions, whose servers often take system messages only first).
+    HookContext {
+        text: String,
+    },
     /// A summary replacing older history after compaction.
     CompactionSummary {
         text: String,

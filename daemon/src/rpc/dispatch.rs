@@ -6,7 +6,7 @@
 
 use agentd_protocol::method::ClientMethod;
 use agentd_protocol::methods::{
-    AccountRead, ConfigRead, ConfigRequirementsRead, Initialize, McpServerReload,
+    AccountRead, ConfigRead, ConfigRequirementsRead, HooksList, Initialize, McpServerReload,
     McpServerStatusList, ModelList, ThreadArchive, ThreadCompactStart, ThreadFork, ThreadList,
     ThreadRead, ThreadResume, ThreadRollback, ThreadSearch, ThreadSetName, ThreadStart,
     ThreadUnarchive, ThreadUnsubscribe, TurnInterrupt, TurnStart, TurnSteer,
@@ -16,7 +16,7 @@ use serde_json::Value;
 
 use super::connection::Session;
 use super::error::RpcError;
-use super::{account, config, history, initialize, mcp, thread, turn};
+use super::{account, config, history, hooks, initialize, mcp, thread, turn};
 use crate::daemon::Daemon;
 use crate::json_splice::write_json_with;
 use crate::threads::CatchUp;
@@ -136,6 +136,7 @@ pub async fn dispatch(
         ConfigRequirementsRead::METHOD => {
             account::config_requirements(parse::<ConfigRequirementsRead>(params)?)
         }
+        HooksList::METHOD => hooks::list(daemon, parse::<HooksList>(params)?).await,
         McpServerStatusList::METHOD => {
             mcp::status_list(daemon, parse::<McpServerStatusList>(params)?).await
         }

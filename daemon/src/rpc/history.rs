@@ -85,6 +85,7 @@ pub async fn fork(
     let handle = daemon.hub.create_with(row, projections, turn_count).await?;
     let (row, catch_up) = handle.subscribe(session.subscriber(), Some(0)).await?;
     session.subscriptions.insert(row.id.clone());
+    handle.session_started(daemon.hub.services(), "fork").await;
     let answer = Handled::new(start_response(&row, handle.status(), Vec::new()))?.then(catch_up);
     if p.exclude_turns.unwrap_or(false) {
         answer.into_answer()

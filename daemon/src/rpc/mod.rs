@@ -12,6 +12,7 @@ pub mod decode;
 pub mod dispatch;
 pub mod error;
 mod history;
+mod hooks;
 mod initialize;
 pub mod link;
 mod mcp;

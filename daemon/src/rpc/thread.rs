@@ -19,6 +19,9 @@ use crate::daemon::Daemon;
 use crate::store::{ThreadListQuery, ThreadRow};
 use crate::threads::{settings_of, thread_from_row, turns_json, ThreadSettings, ThreadUpdate};
 
+/// How long SessionEnd hooks of an archived thread may run (in all) before they are killed.
+const SESSION_END_BUDGET: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// Longest accepted thread name, in characters.
 const MAX_NAME_CHARS: usize = 512;
 /// `thread/list` page size when the client gives none, and the most it may ask for.
@@ -131,6 +134,9 @@ pub async fn start(
     // Subscribing from seq 0 replays `thread/started` right after this answer.
     let (row, catch_up) = handle.subscribe(session.subscriber(), Some(0)).await?;
     session.subscriptions.insert(row.id.clone());
+    handle
+        .session_started(daemon.hub.services(), "startup")
+        .await;
     Ok(Handled::new(start_response(&row, handle.status(), Vec::new()))?.then(catch_up))
 }
 
@@ -173,6 +179,9 @@ pub async fn resume(
     let handle = daemon.hub.load(&p.thread_id).await?;
     let (row, catch_up) = handle.subscribe(session.subscriber(), p.after_seq).await?;
     session.subscriptions.insert(row.id.clone());
+    handle
+        .session_started(daemon.hub.services(), "resume")
+        .await;
     let answer = Handled::new(start_response(&row, handle.status(), Vec::new()))?.then(catch_up);
     if p.exclude_turns.unwrap_or(false) {
         answer.into_answer()
@@ -256,6 +265,9 @@ pub async fn list(daemon: &Daemon, p: ThreadListParams) -> Result<Handled, RpcEr
 pub async fn archive(daemon: &Daemon, p: ThreadArchiveParams) -> Result<Handled, RpcError> {
     let handle = daemon.hub.load(&p.thread_id).await?;
     handle.update(ThreadUpdate::Archive).await?;
+    handle
+        .session_ended(daemon.hub.services(), "archived", SESSION_END_BUDGET)
+        .await;
     Handled::new(ThreadArchiveResponse {})
 }
 

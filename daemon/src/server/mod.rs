@@ -279,6 +279,9 @@ impl Host {
     /// Bounded, so that a stuck actor cannot keep a supervisor's SIGTERM from ending us.
     pub async fn stop(mut self) {
         let hub = &self.daemon.hub;
+        // SessionEnd hooks get 1.5 s in all (Claude Code's budget): a stop stays prompt.
+        hub.end_sessions("shutdown", Duration::from_millis(1500))
+            .await;
         if tokio::time::timeout(STORE_FLUSH_WAIT, async {
             hub.shutdown().await;
             if let Err(e) = hub.recover_interrupted_turns().await {

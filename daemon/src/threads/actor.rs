@@ -7,6 +7,7 @@
 //! "Committed before sent" therefore costs one transaction per burst, not one per event, and
 //! ordering is trivially the same for every subscriber because one task writes every queue.
 
+use crate::tools::hooks::HookContext;
 use std::sync::Arc;
 
 use agentd_protocol::ThreadStatus;
@@ -57,6 +58,8 @@ pub(super) struct ThreadActor {
     shutdown_reply: Option<oneshot::Sender<()>>,
     /// A history operation to run once the batch before it is committed.
     pub(super) history_op: Option<super::history::HistoryOp>,
+    /// What SessionStart hooks add, for the next turn (see `session.rs`).
+    pub(super) session_context: Option<oneshot::Receiver<Vec<HookContext>>>,
 }
 
 /// What a new actor starts from.
@@ -87,6 +90,7 @@ impl ThreadActor {
             idle: idle.clone(),
             shutdown_reply: None,
             history_op: None,
+            session_context: None,
             store: s.store.clone(),
             next_seq: s.row.last_seq + 1,
             committed: s.row.clone(),
@@ -284,6 +288,7 @@ impl ThreadActor {
                 let a = *a;
                 self.answer_approval(a.approval, a.conn, a.client_name, a.outcome)
             }
+            Command::SessionContext(rx) => self.session_context = Some(rx),
             Command::Shutdown { reply } => return Some(reply),
         }
         None

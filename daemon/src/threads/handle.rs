@@ -79,6 +79,8 @@ pub(super) enum Command {
     Shutdown {
         reply: oneshot::Sender<()>,
     },
+    /// SessionStart hooks are running; the next turn takes their context from here.
+    SessionContext(oneshot::Receiver<Vec<crate::tools::hooks::HookContext>>),
 }
 
 /// A client's answer to one of the thread's approvals.
@@ -195,7 +197,7 @@ impl ActorHandle {
 
     /// Appends a notification (and the projection changes it describes); resolves to its `seq`
     /// once committed and fanned out.
-    pub(super) async fn emit<N: ServerNotification>(
+    pub(crate) async fn emit<N: ServerNotification>(
         &self,
         notification: &N,
         projections: Vec<Projection>,

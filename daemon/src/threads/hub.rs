@@ -169,6 +169,23 @@ impl ThreadHub {
             .collect()
     }
 
+    /// SessionEnd hooks of every loaded thread (the daemon is stopping), all at once, within
+    /// `budget`.
+    pub async fn end_sessions(&self, reason: &str, budget: Duration) {
+        let handles: Vec<ActorHandle> = self
+            .actors
+            .lock()
+            .await
+            .values()
+            .map(|e| e.handle.clone())
+            .collect();
+        let services = &self.services;
+        let ends = handles
+            .iter()
+            .map(|h| h.session_ended(services, reason, budget));
+        futures_util::future::join_all(ends).await;
+    }
+
     /// Drops a connection's subscriptions on the given threads.
     pub async fn unsubscribe_all(&self, conn: super::ConnectionId, thread_ids: &[String]) {
         for id in thread_ids {

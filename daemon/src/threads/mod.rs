@@ -21,6 +21,7 @@ mod handle;
 mod history;
 mod hub;
 mod idle;
+mod session;
 mod subscriber;
 mod turns;
 

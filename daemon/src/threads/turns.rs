@@ -423,6 +423,7 @@ impl ThreadActor {
             output_schema,
             cancel: cancel.clone(),
             steer,
+            session_context: self.session_context.take(),
         };
         let link = ThreadLink::new(
             thread_id,

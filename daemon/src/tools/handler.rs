@@ -93,6 +93,8 @@ pub enum ToolOutcome {
     Rich { text: String, images: Vec<String> },
     /// A person chose `cancel`: the turn ends `interrupted`.
     Interrupt,
+    /// A hook said `continue: false`: the turn ends, with this reason.
+    Stop(String),
 }
 
 /// A finished call: the item's final state (if the call shows one) and the outcome.

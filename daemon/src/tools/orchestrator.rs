@@ -17,12 +17,14 @@ use super::execpolicy::ExecPolicy;
 use super::handler::{
     Attempt, Completion, Confinement, Denial, PreparedCall, Refusal, ToolOutcome,
 };
-use super::hooks::{self, HookSite, HookVerdict};
+use super::hooks::{self, HookSet, HookSite, Permission, RequestAnswer, ToolTarget};
 use super::policy::{self, Verdict};
 use super::registry::ToolRegistry;
 use super::session::SessionApprovals;
-use crate::config::HooksConfig;
-use crate::port::{ask, ThreadError, ThreadSettings, TurnEmitter};
+use crate::config::HookEvent;
+use crate::port::{
+    ask, ApprovalOutcome, ApprovalRequest, ThreadError, ThreadSettings, TurnEmitter,
+};
 
 /// Limits the shell tool applies (config keys `shell_timeout_ms`, `shell_output_cap_bytes`,
 /// `shell_model_output_bytes`).
@@ -55,8 +57,10 @@ pub struct ToolCtx<'a> {
     pub shell: ShellLimits,
     /// The turn's aggregated diff, grown by each applied patch.
     pub turn_diff: &'a mut String,
-    /// Lifecycle hooks run around each call.
-    pub hooks: &'a HooksConfig,
+    /// Lifecycle hooks run around each call (config.toml's and trusted settings files').
+    pub hooks: &'a HookSet,
+    /// How long an approval waits before a Notification hook is told nobody answered.
+    pub notify_after: Duration,
     /// Where confined commands run (the probed level, the config's sandbox defaults).
     pub sandbox: &'a crate::sandbox::Sandbox,
 }
@@ -73,10 +77,11 @@ impl ToolCtx<'_> {
 
     fn hook_site(&self) -> HookSite<'_> {
         HookSite {
-            hooks: self.hooks,
-            emitter: &*self.emitter,
+            set: self.hooks,
+            reporter: &*self.emitter,
             cwd: &self.cwd,
             cancel: self.cancel,
+            permission_mode: hooks::permission_mode(self.settings.approval_policy),
         }
     }
 }
@@ -87,16 +92,33 @@ pub async fn handle_call(
     ctx: &mut ToolCtx<'_>,
     registry: &ToolRegistry,
     name: &str,
+    call_id: &str,
     arguments: &str,
 ) -> Result<ToolOutcome, ThreadError> {
-    let input = hooks::tool_input(arguments);
-    if let HookVerdict::Block(reason) = ctx.hook_site().pre_tool_use(name, &input).await? {
+    let target = ToolTarget {
+        name,
+        call_id,
+        arguments,
+        output: None,
+    };
+    let pre = ctx.hook_site().pre_tool_use(target).await?;
+    if let Some(reason) = pre.stop {
+        return Ok(ToolOutcome::Stop(reason));
+    }
+    if let Some(reason) = pre.block {
         return Ok(ToolOutcome::Output(format!("blocked by hook: {reason}")));
     }
     // An interrupt that arrived while a hook ran stops the call before it has any effect.
     if ctx.cancel.is_cancelled() {
         return Ok(ToolOutcome::Interrupt);
     }
+    // A hook's `updatedInput` is the call's input from here on: parsed, checked and judged by
+    // the policy like the model's own.
+    let arguments = pre.updated_arguments.as_deref().unwrap_or(arguments);
+    let target = ToolTarget {
+        arguments,
+        ..target
+    };
     let Some(handler) = registry.get(name) else {
         return Ok(ToolOutcome::Output(format!(
             "error: no tool named `{name}`; available: {}",
@@ -107,15 +129,33 @@ pub async fn handle_call(
         Ok(p) => p,
         Err(message) => return Ok(ToolOutcome::Output(message)),
     };
-    let (output, images) = match run_prepared(ctx, prepared).await? {
+    let (outcome, failure) = run_prepared(ctx, prepared, pre.permission.clone(), target).await?;
+    let (output, images) = match outcome {
         ToolOutcome::Output(text) => (text, Vec::new()),
         ToolOutcome::Rich { text, images } => (text, images),
-        ToolOutcome::Interrupt => return Ok(ToolOutcome::Interrupt),
+        other => return Ok(other),
     };
-    let text = match ctx.hook_site().post_tool_use(name, &input, &output).await? {
-        HookVerdict::Continue => output,
-        HookVerdict::Block(reason) => format!("{output}\n\nPostToolUse hook: {reason}"),
+    let done = ToolTarget {
+        output: Some(&output),
+        ..target
     };
+    let post = match &failure {
+        Some(error) => ctx.hook_site().post_tool_use_failure(done, error).await?,
+        None => ctx.hook_site().post_tool_use(done).await?,
+    };
+    if let Some(reason) = post.stop {
+        return Ok(ToolOutcome::Stop(reason));
+    }
+    let mut text = post.updated_output.clone().unwrap_or(output);
+    if let Some(reason) = &post.block {
+        text = format!("{text}\n\nPostToolUse hook: {reason}");
+    }
+    for context in [pre.context_text(), post.context_text()]
+        .into_iter()
+        .flatten()
+    {
+        text = format!("{text}\n\nContext from a hook: {context}");
+    }
     Ok(if images.is_empty() {
         ToolOutcome::Output(text)
     } else {
@@ -123,13 +163,30 @@ pub async fn handle_call(
     })
 }
 
-/// The stages between the hooks, for one parsed call.
+/// The stages between the hooks, for one parsed call; also says, when the call ran and failed,
+/// how (for PostToolUseFailure).
 async fn run_prepared(
     ctx: &mut ToolCtx<'_>,
     mut call: Box<dyn PreparedCall>,
-) -> Result<ToolOutcome, ThreadError> {
-    let mut approved = call.approval_key().is_some_and(|k| ctx.session.covers(&k));
-    let verdict = policy::verdict(ctx.settings.approval_policy, &call.risk(ctx));
+    hook: Option<Permission>,
+    target: ToolTarget<'_>,
+) -> Result<(ToolOutcome, Option<String>), ThreadError> {
+    let remembered = call.approval_key().is_some_and(|k| ctx.session.covers(&k));
+    // A hook's `allow` skips the question (as a remembered yes does); never the sandbox.
+    let mut approved = remembered || hook == Some(Permission::Allow);
+    let verdict = match (
+        policy::verdict(ctx.settings.approval_policy, &call.risk(ctx)),
+        &hook,
+    ) {
+        (Verdict::Run, Some(Permission::Ask(why))) if !remembered => {
+            Verdict::Ask(if why.is_empty() {
+                "a PreToolUse hook asks for approval".into()
+            } else {
+                why.clone()
+            })
+        }
+        (v, _) => v,
+    };
     let item = call.item();
     let refusal = match &verdict {
         Verdict::Forbid(reason) => Some(reason.clone()),
@@ -138,11 +195,11 @@ async fn run_prepared(
     };
     if let Some(reason) = refusal {
         let done = call.refused(Refusal::Policy(reason));
-        return refused_before_start(ctx, item, done).await;
+        return Ok((refused_before_start(ctx, item, done).await?, None));
     }
     let mut started = Started::begin(ctx, item).await?;
     if let (Verdict::Ask(reason), false) = (&verdict, approved) {
-        match question(ctx, &*call, &started, reason.clone()).await? {
+        match question(ctx, &*call, &started, reason.clone(), target).await? {
             Answer::Yes => approved = true,
             Answer::No(refusal) => {
                 let done = call.refused(refusal);
@@ -153,12 +210,12 @@ async fn run_prepared(
     let confinement = match choose_confinement(ctx, &*call, approved).await {
         Ok(c) => c,
         Err(denial) => {
-            return escalate(ctx, call, started, denial, approved).await;
+            return escalate(ctx, call, started, denial, approved, target).await;
         }
     };
     match call.attempt(ctx, confinement).await? {
         Attempt::Done(done) => started.finish(ctx, &mut *call, done).await,
-        Attempt::Denied(denial) => escalate(ctx, call, started, denial, approved).await,
+        Attempt::Denied(denial) => escalate(ctx, call, started, denial, approved, target).await,
     }
 }
 
@@ -200,14 +257,15 @@ async fn escalate(
     mut started: Started,
     denial: Denial,
     approved: bool,
-) -> Result<ToolOutcome, ThreadError> {
+    target: ToolTarget<'_>,
+) -> Result<(ToolOutcome, Option<String>), ThreadError> {
     if !approved {
         if !policy::may_ask_to_escalate(ctx.settings.approval_policy) {
             let done = call.denied(denial, None);
             return started.finish(ctx, &mut *call, done).await;
         }
         let reason = format!("{}; run it without the sandbox?", denial.summary);
-        if let Answer::No(refusal) = question(ctx, &*call, &started, reason).await? {
+        if let Answer::No(refusal) = question(ctx, &*call, &started, reason, target).await? {
             let done = match refusal {
                 Refusal::Person { decision, .. } if denial.partial.is_some() => {
                     call.denied(denial, Some(decision))
@@ -230,25 +288,36 @@ enum Answer {
     No(Refusal),
 }
 
-/// Asks the people watching the thread about the call; remembers `acceptForSession`.
+/// Asks about the call: PermissionRequest hooks may answer first; otherwise the people watching
+/// the thread are asked (a Notification hook hears when nobody answers for a while).
+/// Remembers `acceptForSession`.
 async fn question(
     ctx: &mut ToolCtx<'_>,
     call: &dyn PreparedCall,
     started: &Started,
     reason: String,
+    target: ToolTarget<'_>,
 ) -> Result<Answer, ThreadError> {
+    match ctx.hook_site().permission_request(target).await?.request {
+        Some(RequestAnswer::Allow) => return Ok(Answer::Yes),
+        Some(RequestAnswer::Deny { message, interrupt }) => {
+            return Ok(Answer::No(if interrupt {
+                Refusal::Person {
+                    decision: ApprovalDecision::Cancel,
+                    by: "a PermissionRequest hook".into(),
+                }
+            } else {
+                Refusal::Policy(format!("denied by a PermissionRequest hook: {message}"))
+            }))
+        }
+        None => {}
+    }
     let Some(request) = call.approval_request(ctx, started.item_id(), reason) else {
         return Ok(Answer::No(Refusal::Policy(
             "this tool cannot be approved, and the approval policy asks".into(),
         )));
     };
-    let outcome = ask(
-        ctx.emitter.link(),
-        request,
-        ctx.approval_timeout,
-        ctx.cancel,
-    )
-    .await?;
+    let outcome = ask_and_notify(ctx, request, target.name).await?;
     Ok(match outcome.decision {
         ApprovalDecision::Accept => Answer::Yes,
         ApprovalDecision::AcceptForSession => {
@@ -262,6 +331,34 @@ async fn question(
             by: outcome.decided_by,
         }),
     })
+}
+
+/// Waits for the answer; if none comes within `notify_after`, Notification hooks are run (once)
+/// while the question stays open.
+async fn ask_and_notify(
+    ctx: &ToolCtx<'_>,
+    request: ApprovalRequest,
+    tool: &str,
+) -> Result<ApprovalOutcome, ThreadError> {
+    let asking = ask(
+        ctx.emitter.link(),
+        request,
+        ctx.approval_timeout,
+        ctx.cancel,
+    );
+    tokio::pin!(asking);
+    if !ctx.hooks.has(HookEvent::Notification) {
+        return asking.await;
+    }
+    tokio::select! {
+        outcome = &mut asking => return outcome,
+        _ = tokio::time::sleep(ctx.notify_after) => {}
+    }
+    let message = format!("agentd needs your permission to use {tool}");
+    ctx.hook_site()
+        .notification("permission_prompt", &message)
+        .await?;
+    asking.await
 }
 
 /// The call's item, started: its position in the turn is reserved when it starts.
@@ -286,18 +383,20 @@ impl Started {
         self.item.as_ref().map_or("", |(i, _)| i.id())
     }
 
-    /// Completes the item with the call's final state, then lets the call follow up.
+    /// Completes the item with the call's final state, then lets the call follow up. Says how
+    /// the call failed, if its item says it did.
     async fn finish(
         &mut self,
         ctx: &mut ToolCtx<'_>,
         call: &mut dyn PreparedCall,
         done: Completion,
-    ) -> Result<ToolOutcome, ThreadError> {
+    ) -> Result<(ToolOutcome, Option<String>), ThreadError> {
+        let failure = done.item.as_ref().and_then(failure_of);
         if let (Some((_, position)), Some(item)) = (self.item.take(), &done.item) {
             ctx.emitter.item_completed(item, position).await?;
         }
         call.after(ctx).await?;
-        Ok(done.outcome)
+        Ok((done.outcome, failure))
     }
 }
 
@@ -314,4 +413,26 @@ async fn refused_before_start(
         ctx.emitter.item_completed(item, position).await?;
     }
     Ok(done.outcome)
+}
+
+/// How a call that ran failed, from its item (a command's exit code, an MCP error, a patch that
+/// did not apply); `None` when it succeeded or was refused.
+fn failure_of(item: &ThreadItem) -> Option<String> {
+    use agentd_protocol::{ItemStatus, McpToolCallStatus};
+    match item {
+        ThreadItem::CommandExecution(c) if c.status == ItemStatus::Failed => Some(format!(
+            "Exit code {}",
+            c.exit_code
+                .map_or("unknown".to_owned(), |code| code.to_string())
+        )),
+        ThreadItem::FileChange(f) if f.status == ItemStatus::Failed => {
+            Some("the patch was not applied".into())
+        }
+        ThreadItem::McpToolCall(m) if m.status == McpToolCallStatus::Failed => Some(
+            m.error
+                .as_ref()
+                .map_or_else(|| "the MCP tool failed".to_owned(), |e| e.message.clone()),
+        ),
+        _ => None,
+    }
 }

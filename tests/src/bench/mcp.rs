@@ -30,9 +30,15 @@ pub async fn run(ctx: &Ctx) -> Result<Value> {
         "direct rmcp call of mock-mcp echo:        {}",
         line(&direct)
     );
-    let plan = through_daemon(ctx, &mock_mcp, "update_plan", r#"{"plan":[]}"#).await?;
+    let plan = through_daemon(ctx, &mcp_args(&mock_mcp), "update_plan", r#"{"plan":[]}"#).await?;
     println!("through agentd, update_plan (no MCP):     {}", line(&plan));
-    let mcp = through_daemon(ctx, &mock_mcp, "mcp__mock__echo", r#"{"text":"hi"}"#).await?;
+    let mcp = through_daemon(
+        ctx,
+        &mcp_args(&mock_mcp),
+        "mcp__mock__echo",
+        r#"{"text":"hi"}"#,
+    )
+    .await?;
     println!("through agentd, mcp__mock__echo:          {}", line(&mcp));
     println!(
         "MCP call overhead in the daemon (p50): {} over the direct call",
@@ -94,9 +100,25 @@ async fn direct_calls(mock_mcp: &Path) -> Result<Summary> {
     Ok(Summary::of(&mut samples))
 }
 
+/// `-c` settings configuring `mock-mcp` as the server `mock`.
+fn mcp_args(mock_mcp: &Path) -> Vec<String> {
+    vec![
+        format!(
+            "mcp_servers.mock.command={:?}",
+            mock_mcp.display().to_string()
+        ),
+        "mcp_servers.mock.args=[\"stdio\"]".to_owned(),
+    ]
+}
+
 /// One thread, one turn per call: the model calls `tool`, then answers. The round trip is the
-/// time between the two requests' arrivals at the mock.
-async fn through_daemon(ctx: &Ctx, mock_mcp: &Path, tool: &str, args: &str) -> Result<Summary> {
+/// time between the two requests' arrivals at the mock. `settings`: `-c` values for the daemon.
+pub(super) async fn through_daemon(
+    ctx: &Ctx,
+    settings: &[String],
+    tool: &str,
+    args: &str,
+) -> Result<Summary> {
     let call = Scripted::responses(vec![
         Step::created(),
         Step::function_call("c", tool, args),
@@ -109,14 +131,11 @@ async fn through_daemon(ctx: &Ctx, mock_mcp: &Path, tool: &str, args: &str) -> R
     })
     .await?;
     let mut daemon_args = super::turns::provider_args(&mock.base_url());
-    for kv in [
-        format!(
-            "mcp_servers.mock.command={:?}",
-            mock_mcp.display().to_string()
-        ),
-        "mcp_servers.mock.args=[\"stdio\"]".to_owned(),
-        "approval_policy=\"never\"".to_owned(),
-    ] {
+    for kv in settings
+        .iter()
+        .cloned()
+        .chain(["approval_policy=\"never\"".to_owned()])
+    {
         daemon_args.push("-c".into());
         daemon_args.push(kv);
     }

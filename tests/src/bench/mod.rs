@@ -9,6 +9,7 @@ mod exec;
 pub mod fanout;
 pub mod flood;
 pub mod history;
+mod hooks;
 mod mcp;
 pub mod rss;
 pub mod sandbox;
@@ -125,6 +126,11 @@ pub const BENCHES: &[Bench] = &[
         name: "exec",
         about: "agentd exec: spawn → model request on an empty data dir (vs codex exec with $CODEX_BIN)",
         run: |c| Box::pin(exec::run(c)),
+    },
+    Bench {
+        name: "hooks",
+        about: "what a no-op PreToolUse + PostToolUse hook adds to a tool call's round trip",
+        run: |c| Box::pin(hooks::run(c)),
     },
     Bench {
         name: "mcp",

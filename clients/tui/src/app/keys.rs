@@ -2,7 +2,7 @@
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
-use super::{App, Focus};
+use super::{App, ApprovalKind, Choice, Focus};
 
 impl App {
     fn scroll_up(&mut self, lines: usize) {
@@ -16,6 +16,8 @@ impl App {
     pub fn on_key(&mut self, key: KeyEvent) {
         if key.modifiers.contains(KeyModifiers::CONTROL) {
             match key.code {
+                // In a form every letter types: Ctrl-X is its "cancel the turn".
+                KeyCode::Char('x') if self.form_open() => self.answer(Choice::Cancel),
                 KeyCode::Char('q') | KeyCode::Char('d') => self.quit = true,
                 KeyCode::Char('c') if self.turn_running() => self.interrupt(),
                 KeyCode::Char('c') => self.quit = true,
@@ -25,12 +27,16 @@ impl App {
             }
             return;
         }
+        if self.form_open() {
+            self.form_key(key.code);
+            return;
+        }
         if !self.approvals.is_empty() {
             match key.code {
-                KeyCode::Char('y') => self.answer("accept"),
-                KeyCode::Char('a') => self.answer("acceptForSession"),
-                KeyCode::Char('n') => self.answer("decline"),
-                KeyCode::Char('c') | KeyCode::Esc => self.answer("cancel"),
+                KeyCode::Char('y') => self.answer(Choice::Accept),
+                KeyCode::Char('a') => self.answer(Choice::AcceptForSession),
+                KeyCode::Char('n') => self.answer(Choice::Decline),
+                KeyCode::Char('c') | KeyCode::Esc => self.answer(Choice::Cancel),
                 _ => {}
             }
             return;
@@ -66,9 +72,52 @@ impl App {
         }
     }
 
+    /// Whether the prompt on screen is an MCP server's form.
+    pub fn form_open(&self) -> bool {
+        self.approvals.first().is_some_and(|a| a.kind.is_form())
+    }
+
+    /// A key in an MCP server's form: typing fills the focused field, Tab/↑/↓ move between
+    /// fields, Space/←/→ choose a boolean's or an enum's value, Enter sends, Esc declines.
+    fn form_key(&mut self, code: KeyCode) {
+        let Some(ApprovalKind::McpForm { form, .. }) =
+            self.approvals.first_mut().map(|a| &mut a.kind)
+        else {
+            return;
+        };
+        match code {
+            KeyCode::Enter => self.answer(Choice::Accept),
+            KeyCode::Esc => self.answer(Choice::Decline),
+            KeyCode::Tab | KeyCode::Down => form.move_focus(true),
+            KeyCode::BackTab | KeyCode::Up => form.move_focus(false),
+            code => {
+                let Some(field) = form.focused() else { return };
+                match code {
+                    KeyCode::Char(c) if field.takes_text() => field.value.push(c),
+                    KeyCode::Backspace if field.takes_text() => {
+                        field.value.pop();
+                    }
+                    KeyCode::Char(' ') | KeyCode::Right => field.cycle(true),
+                    KeyCode::Left => field.cycle(false),
+                    _ => return,
+                }
+                form.problem = None;
+            }
+        }
+    }
+
     /// Pasted text (bracketed paste): goes into the composer whole, newlines included, so a
-    /// pasted snippet is not sent line by line.
+    /// pasted snippet is not sent line by line. In a form it goes into the focused text field,
+    /// on one line.
     pub fn on_paste(&mut self, text: &str) {
+        if let Some(ApprovalKind::McpForm { form, .. }) =
+            self.approvals.first_mut().map(|a| &mut a.kind)
+        {
+            if let Some(field) = form.focused().filter(|f| f.takes_text()) {
+                field.value.push_str(&text.replace(['\r', '\n'], " "));
+            }
+            return;
+        }
         if self.approvals.is_empty() {
             self.focus = Focus::Composer;
             self.composer

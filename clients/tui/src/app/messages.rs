@@ -3,17 +3,19 @@
 
 use agentd_protocol::jsonrpc::{ErrorObject, Message, Request, RequestId};
 use agentd_protocol::methods::{
-    CommandExecutionRequestApproval, FileChangeRequestApproval, Initialize, ThreadList,
-    ThreadResume, ThreadSearch, ThreadStart, INITIALIZED_NOTIFICATION,
+    CommandExecutionRequestApproval, FileChangeRequestApproval, Initialize,
+    McpServerElicitationRequest, ThreadList, ThreadResume, ThreadSearch, ThreadStart,
+    INITIALIZED_NOTIFICATION,
 };
 use agentd_protocol::{
     ClientMethod, CommandExecutionRequestApprovalParams, FileChangeRequestApprovalParams,
+    McpServerElicitationRequestParams, McpServerStartupState, McpServerStatusUpdatedNotification,
     ServerRequestMethod, ServerRequestResolvedNotification, Thread, ThreadNameUpdatedNotification,
     ThreadResumeParams, ThreadStartedNotification, ThreadStatusChangedNotification,
 };
 use serde_json::{json, Value};
 
-use super::{decode, App, Approval, ApprovalKind, Focus, Pending};
+use super::{decode, mcp, App, Approval, ApprovalKind, Focus, Pending};
 use crate::transcript::{Folded, Transcript};
 
 impl App {
@@ -201,6 +203,16 @@ impl App {
                     }
                 })
             }
+            McpServerElicitationRequest::METHOD => {
+                decode::<McpServerElicitationRequestParams>(&request.method, params).map(|p| {
+                    Approval {
+                        request_id: request.id.clone(),
+                        thread_id: p.thread_id.clone(),
+                        kind: mcp::approval_kind(p),
+                        reason: None,
+                    }
+                })
+            }
             other => {
                 let message = format!("agentd-tui does not handle {other}");
                 self.respond_error(&request.id, -32601, message);
@@ -239,6 +251,18 @@ impl App {
                         "approval answered by {}: {}",
                         n.resolved_by.client_name,
                         decision.as_str().unwrap_or("?")
+                    );
+                }
+                return Ok(());
+            }
+            // Sent to every connection, not a thread event: only a failure is worth a word.
+            "mcpServer/startupStatus/updated" => {
+                let n: McpServerStatusUpdatedNotification = decode(method, params)?;
+                if n.status == McpServerStartupState::Failed {
+                    self.status = format!(
+                        "MCP server {} failed to start: {}",
+                        n.name,
+                        n.error.as_deref().unwrap_or("no reason given")
                     );
                 }
                 return Ok(());

@@ -26,7 +26,10 @@ use serde_json::{json, Value};
 use crate::transcript::Transcript;
 
 mod keys;
+mod mcp;
 mod messages;
+
+pub use mcp::{FieldKind, Form, FormField};
 
 /// Which pane the keys go to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,8 +49,59 @@ pub struct Approval {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum ApprovalKind {
-    Command { command: String, cwd: String },
-    FileChange { changes: Vec<FileUpdateChange> },
+    Command {
+        command: String,
+        cwd: String,
+    },
+    FileChange {
+        changes: Vec<FileUpdateChange>,
+    },
+    /// agentd asks before running an MCP tool (`mcpServer/elicitation/request` with
+    /// `_meta["agentd/toolApproval"]`); answered with the same keys as a command.
+    McpTool {
+        server: String,
+        tool: String,
+        arguments: Value,
+    },
+    /// An MCP server's own question: a form the user fills in.
+    McpForm {
+        server: String,
+        form: Form,
+    },
+    /// An MCP server asks the user to open a URL.
+    McpUrl {
+        server: String,
+        message: String,
+        url: String,
+    },
+}
+
+impl ApprovalKind {
+    /// Whether the prompt is a form, whose keys type into fields rather than choose.
+    pub fn is_form(&self) -> bool {
+        matches!(self, ApprovalKind::McpForm { .. })
+    }
+}
+
+/// What the user answered, whatever the request's kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Choice {
+    Accept,
+    AcceptForSession,
+    Decline,
+    Cancel,
+}
+
+impl Choice {
+    /// The word `serverRequest/resolved` uses for it, and a command approval's decision.
+    pub fn decision(self) -> &'static str {
+        match self {
+            Choice::Accept => "accept",
+            Choice::AcceptForSession => "acceptForSession",
+            Choice::Decline => "decline",
+            Choice::Cancel => "cancel",
+        }
+    }
 }
 
 /// What an outstanding request was for.
@@ -302,12 +356,36 @@ impl App {
         self.status = "interrupting…".into();
     }
 
-    fn answer(&mut self, decision: &str) {
-        if self.approvals.is_empty() {
+    /// Answers the approval on screen. A form whose values do not fit its schema stays open,
+    /// saying why.
+    fn answer(&mut self, choice: Choice) {
+        let Some(first) = self.approvals.first_mut() else {
             return;
-        }
+        };
+        let result = match &first.kind {
+            ApprovalKind::Command { .. } | ApprovalKind::FileChange { .. } => {
+                Ok(json!({ "decision": choice.decision() }))
+            }
+            // "For this session" means nothing to a server's own question.
+            ApprovalKind::McpForm { .. } | ApprovalKind::McpUrl { .. }
+                if choice == Choice::AcceptForSession =>
+            {
+                return;
+            }
+            kind => mcp::answer(kind, choice),
+        };
+        let result = match result {
+            Ok(result) => result,
+            Err(problem) => {
+                if let ApprovalKind::McpForm { form, .. } = &mut first.kind {
+                    form.problem = Some(problem.clone());
+                }
+                self.status = problem;
+                return;
+            }
+        };
         let approval = self.approvals.remove(0);
-        self.respond(&approval.request_id, json!({ "decision": decision }));
-        self.status = format!("answered: {decision}");
+        self.respond(&approval.request_id, result);
+        self.status = format!("answered: {}", choice.decision());
     }
 }

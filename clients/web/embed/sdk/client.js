@@ -15,6 +15,15 @@
 // - every notification is folded into a ThreadStore (`client.threads`) before handlers run.
 import { ClientClosedError, ConnectionLostError, RequestTimeoutError, RpcError, } from "./errors.js";
 import { notificationSeq, notificationThreadId, ThreadStore } from "./reducer.js";
+/**
+ * The server requests this client answers. Anything else is answered -32601 at once, so a
+ * daemon newer than the SDK never waits on a question nobody can see.
+ */
+const KNOWN_SERVER_REQUESTS = new Set([
+    "item/commandExecution/requestApproval",
+    "item/fileChange/requestApproval",
+    "mcpServer/elicitation/request",
+]);
 /** Methods whose repetition after a lost answer does no harm. */
 const RETRY_SAFE = new Set([
     "thread/resume",
@@ -26,6 +35,7 @@ const RETRY_SAFE = new Set([
     "config/read",
     "account/read",
     "configRequirements/read",
+    "mcpServerStatus/list",
     // Made idempotent by the clientRequestId the client always sets.
     "turn/start",
     "turn/steer",
@@ -40,6 +50,124 @@ function randomId() {
 function isObject(v) {
     return typeof v === "object" && v !== null && !Array.isArray(v);
 }
+// ---------------------------------------------------------------------------------------------
+// `mcpServer/elicitation/request`: the one server request that carries two kinds of question.
+//
+// agentd asks before running an MCP tool with a form whose only field is an optional boolean
+// `remember`, and puts the call in `_meta["agentd/toolApproval"]`; an MCP server's own question
+// during a call is a form of arbitrary primitive fields (or a URL to open). A UI needs to tell the
+// two apart and answer each in its own shape, so these helpers read the params defensively (they
+// come from the daemon and, for `_meta` and the schema, from third-party servers) and build typed
+// answers, so no client spells `{action: "accept", content: {remember: true}}` by hand. (They
+// live here rather than in a module of their own so the browser bundle the daemon embeds keeps
+// its list of files.)
+/** The `_meta` key under which agentd describes the tool call it asks about. */
+export const TOOL_APPROVAL_META = "agentd/toolApproval";
+/**
+ * The tool call an elicitation asks approval for, or null when it is a server's own question
+ * (no `_meta["agentd/toolApproval"]`, or one without a server and tool name).
+ */
+export function mcpToolApproval(params) {
+    const meta = params._meta;
+    if (!isObject(meta))
+        return null;
+    const a = meta[TOOL_APPROVAL_META];
+    if (!isObject(a) || typeof a.server !== "string" || typeof a.tool !== "string")
+        return null;
+    return {
+        server: a.server,
+        tool: a.tool,
+        arguments: (a.arguments ?? {}),
+        itemId: typeof a.itemId === "string" ? a.itemId : null,
+    };
+}
+/**
+ * The fields of a form elicitation, in the schema's order; empty for a URL elicitation. Fields
+ * whose schema is not a primitive type are left out (a form cannot answer them).
+ */
+export function elicitationFields(params) {
+    if (params.mode !== "form" || !isObject(params.requestedSchema) || !isObject(params.requestedSchema.properties))
+        return [];
+    const required = new Set(Array.isArray(params.requestedSchema.required) ? params.requestedSchema.required : []);
+    const fields = [];
+    for (const [name, schema] of Object.entries(params.requestedSchema.properties)) {
+        if (!isObject(schema))
+            continue;
+        const enumValues = Array.isArray(schema.enum) ? schema.enum.filter((v) => typeof v === "string") : null;
+        const type = schema.type;
+        if (type !== "string" && type !== "number" && type !== "integer" && type !== "boolean")
+            continue;
+        const d = schema.default;
+        const defaultValue = (type === "boolean" && typeof d === "boolean") ||
+            ((type === "number" || type === "integer") && typeof d === "number") ||
+            (type === "string" && typeof d === "string")
+            ? d
+            : null;
+        fields.push({
+            name,
+            type,
+            title: typeof schema.title === "string" ? schema.title : null,
+            description: typeof schema.description === "string" ? schema.description : null,
+            required: required.has(name),
+            options: enumValues && enumValues.length > 0 ? enumValues : null,
+            defaultValue,
+        });
+    }
+    return fields;
+}
+/**
+ * Turns what a person typed (strings, as form inputs give them; booleans for checkboxes) into
+ * the values the schema asks for. Empty optional fields are left out. Returns the content, or the
+ * first problem in words (a required field left empty, a number that is not one, a value not
+ * among an enum's options).
+ */
+export function elicitationContent(fields, input) {
+    const content = {};
+    for (const f of fields) {
+        const raw = input[f.name];
+        const label = f.title ?? f.name;
+        if (f.type === "boolean") {
+            if (typeof raw === "boolean")
+                content[f.name] = raw;
+            else if (raw === "true" || raw === "false")
+                content[f.name] = raw === "true";
+            else if (f.required)
+                return { error: `${label} is required` };
+            continue;
+        }
+        const text = typeof raw === "string" ? raw.trim() : "";
+        if (text === "") {
+            if (f.required)
+                return { error: `${label} is required` };
+            continue;
+        }
+        if (f.type === "string") {
+            if (f.options && !f.options.includes(text))
+                return { error: `${label} must be one of ${f.options.join(", ")}` };
+            content[f.name] = text;
+            continue;
+        }
+        const n = Number(text);
+        if (!Number.isFinite(n) || (f.type === "integer" && !Number.isInteger(n))) {
+            return { error: `${label} must be ${f.type === "integer" ? "a whole number" : "a number"}` };
+        }
+        content[f.name] = n;
+    }
+    return { content };
+}
+/**
+ * Typed answers to `mcpServer/elicitation/request`. For a tool approval: `approve` runs the call
+ * once, `approveForSession` also stops the thread asking about that tool again, `decline` refuses
+ * it (the model is told), `cancel` interrupts the turn. For a server's own form: `submit` with
+ * the values, or `decline` / `cancel`.
+ */
+export const elicitationAnswer = {
+    approve: () => ({ action: "accept" }),
+    approveForSession: () => ({ action: "accept", content: { remember: true } }),
+    decline: () => ({ action: "decline" }),
+    cancel: () => ({ action: "cancel" }),
+    submit: (content) => ({ action: "accept", content }),
+};
 export class AgentdClient {
     /** The folded state of every thread this client has seen. */
     threads = new ThreadStore();
@@ -193,6 +321,17 @@ export class AgentdClient {
         const items = typeof input === "string" ? [{ type: "text", text: input }] : input;
         return this.request("turn/start", { ...params, threadId, input: items });
     }
+    /** `mcpServerStatus/list`: the configured MCP servers, their tools and how they are doing. */
+    listMcpServerStatus(params = {}) {
+        return this.request("mcpServerStatus/list", params);
+    }
+    /**
+     * `config/mcpServer/reload`: restarts the MCP servers from the config file. It answers at once;
+     * `mcpServer/startupStatus/updated` then tells how each server starts.
+     */
+    reloadMcpServers() {
+        return this.request("config/mcpServer/reload", {});
+    }
     /** Resolves with the folded turn once its `turn/completed` has been seen. */
     waitForTurn(threadId, turnId, timeoutMs) {
         const ended = () => {
@@ -296,6 +435,13 @@ export class AgentdClient {
         return [...this.serverRequests.values()]
             .filter((e) => !e.done && e.generation === this.generation)
             .map((e) => this.pendingView(e));
+    }
+    /**
+     * Pending `mcpServer/elicitation/request`s (of one thread, if given): tool approvals (see
+     * `mcpToolApproval`) and MCP servers' own questions, answered with `elicitationAnswer`.
+     */
+    pendingElicitations(threadId) {
+        return this.pendingServerRequests().filter((r) => r.method === "mcpServer/elicitation/request" && (threadId === undefined || r.params.threadId === threadId));
     }
     /** Told when the connection state changes. */
     onConnectionState(listener) {
@@ -674,13 +820,15 @@ export class AgentdClient {
         }
     }
     pendingView(entry) {
-        return {
+        const view = {
             id: entry.id,
             method: entry.method,
             params: entry.params,
             signal: entry.controller.signal,
             respond: (result) => this.answer(entry, { result }),
         };
+        // The entry's method and params came in together in one `ServerRequest`.
+        return view;
     }
     answer(entry, body) {
         if (entry.done)
@@ -699,7 +847,7 @@ export class AgentdClient {
             done: false,
         };
         const method = r.method;
-        if (method !== "item/commandExecution/requestApproval" && method !== "item/fileChange/requestApproval") {
+        if (!KNOWN_SERVER_REQUESTS.has(method)) {
             this.sendRaw(gen, { id: r.id, error: { code: -32601, message: `unknown method ${method}` } });
             return;
         }

@@ -78,7 +78,13 @@ export function notificationThreadId(n) {
  * `lastSeq` rather than a `seq` of their own, are sent to one connection only and are never
  * replayed. `serverRequest/resolved` names the request id *this* connection was sent.
  */
-export const UNLOGGED_NOTIFICATIONS = new Set(["thread/resyncRequired", "serverRequest/resolved"]);
+export const UNLOGGED_NOTIFICATIONS = new Set([
+    "thread/resyncRequired",
+    "serverRequest/resolved",
+    // Sent to every connection with `seq: 0`; a per-thread server's carries the thread's id, which
+    // must not make the client drop it as an old event of that thread.
+    "mcpServer/startupStatus/updated",
+]);
 /** The `seq` of a logged thread event, or null (see {@link UNLOGGED_NOTIFICATIONS}). */
 export function notificationSeq(n) {
     if (UNLOGGED_NOTIFICATIONS.has(n.method))
@@ -226,6 +232,7 @@ function apply(s, n) {
             };
         case "serverRequest/resolved":
         case "thread/resyncRequired":
+        case "mcpServer/startupStatus/updated":
         case "hook/started":
         case "hook/completed":
             return s;
@@ -237,6 +244,36 @@ export function turnAgentText(turn) {
         .map((i) => (i.type === "agentMessage" ? i.text : ""))
         .filter((t) => t.length > 0)
         .join("\n\n");
+}
+function isObject(v) {
+    return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+/**
+ * The text of an MCP tool result for people: text blocks as they are, other blocks (images,
+ * audio, resources) as a short placeholder naming their kind.
+ */
+export function mcpResultText(result) {
+    if (!result || !Array.isArray(result.content))
+        return "";
+    const parts = [];
+    for (const block of result.content) {
+        if (!isObject(block))
+            continue;
+        if (block.type === "text" && typeof block.text === "string")
+            parts.push(block.text);
+        else if (block.type === "image" || block.type === "audio") {
+            parts.push(`[${block.type}${typeof block.mimeType === "string" ? ` ${block.mimeType}` : ""}]`);
+        }
+        else if (block.type === "resource_link" && typeof block.uri === "string")
+            parts.push(`[resource ${block.uri}]`);
+        else if (block.type === "resource" && isObject(block.resource)) {
+            const r = block.resource;
+            parts.push(typeof r.text === "string" ? r.text : `[resource ${typeof r.uri === "string" ? r.uri : ""}]`);
+        }
+        else if (typeof block.type === "string")
+            parts.push(`[${block.type}]`);
+    }
+    return parts.join("\n");
 }
 /** Holds the folded state of many threads and tells listeners when one changes. */
 export class ThreadStore {

@@ -27,16 +27,26 @@ impl TurnRun {
                 approval_timeout: self.services.approval_timeout,
                 shell: self.services.shell_limits,
                 turn_diff: &mut self.turn_diff,
-                hooks: &self.services.config.hooks,
+                hooks: &self.hooks,
+                notify_after: self.services.notify_after,
                 sandbox: &self.services.sandbox,
             };
-            let (text, images, stop) = match handle_call(&mut ctx, tools, &call.name, &call.input)
-                .await?
-            {
-                ToolOutcome::Output(text) => (text, Vec::new(), false),
-                ToolOutcome::Rich { text, images } => (text, images, false),
-                // The call still gets its output, so history stays paired.
-                ToolOutcome::Interrupt => ("interrupted by the user".to_owned(), Vec::new(), true),
+            let outcome =
+                handle_call(&mut ctx, tools, &call.name, &call.call_id, &call.input).await?;
+            // Every call gets its output, so history stays paired, even when the turn ends.
+            let (text, images, end) = match outcome {
+                ToolOutcome::Output(text) => (text, Vec::new(), None),
+                ToolOutcome::Rich { text, images } => (text, images, None),
+                ToolOutcome::Interrupt => (
+                    "interrupted by the user".to_owned(),
+                    Vec::new(),
+                    Some(Ending::Interrupted),
+                ),
+                ToolOutcome::Stop(reason) => (
+                    format!("stopped by a hook: {reason}"),
+                    Vec::new(),
+                    Some(Ending::failed(reason, "hookStopped")),
+                ),
             };
             let output = if call.freeform {
                 HistoryItem::CustomToolCallOutput {
@@ -53,7 +63,10 @@ impl TurnRun {
             let rows = self.emitter.history_rows(std::slice::from_ref(&output));
             self.history.push(output);
             self.emitter.link().persist(rows).await?;
-            if stop || self.cancel().is_cancelled() {
+            if let Some(end) = end {
+                return Err(end);
+            }
+            if self.cancel().is_cancelled() {
                 return Err(Ending::Interrupted);
             }
         }

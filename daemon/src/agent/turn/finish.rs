@@ -11,6 +11,9 @@ use crate::store::{Projection, TurnRow, TurnState};
 
 impl TurnRun {
     pub(super) async fn finish(&mut self, ending: Ending, clock: Instant) {
+        if matches!(ending, Ending::Completed) {
+            self.idle_notification().await;
+        }
         let (status, error) = match ending {
             Ending::Completed => (TurnStatus::Completed, None),
             Ending::Interrupted => (TurnStatus::Interrupted, None),

@@ -16,7 +16,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use agentd_protocol::{TokenUsageBreakdown, TurnError, UserInput};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
 use super::compaction::{CompactError, Compaction, CompactionPolicy};
@@ -24,6 +24,7 @@ use super::instructions::build_instructions;
 use super::services::AgentServices;
 use crate::model::{HistoryItem, ModelClient, ModelError};
 use crate::port::{ThreadError, ThreadLink, ThreadSettings, TurnEmitter};
+use crate::tools::hooks::{HookContext, HookSet};
 use crate::tools::SessionApprovals;
 
 /// What the thread hands a new turn.
@@ -43,6 +44,8 @@ pub struct TurnSpec {
     pub cancel: CancellationToken,
     /// Input sent with `turn/steer` (with its history entry), taken before each model request.
     pub steer: mpsc::UnboundedReceiver<(Vec<UserInput>, HistoryItem)>,
+    /// Context from the SessionStart hooks of the session this turn is the first of.
+    pub session_context: Option<oneshot::Receiver<Vec<HookContext>>>,
 }
 
 /// How a turn ended.
@@ -116,13 +119,18 @@ struct TurnRun {
     /// A Stop hook already sent the agent on in this turn (it may do so once).
     stop_hook_continued: bool,
     compaction: CompactionPolicy,
+    /// The hooks for the turn's cwd (config.toml's, and trusted settings files'), read once.
+    hooks: HookSet,
 }
 
 impl TurnRun {
     fn new(services: Arc<AgentServices>, link: ThreadLink, spec: TurnSpec) -> Self {
+        let cwd = PathBuf::from(&spec.cwd);
+        let hooks = HookSet::load(&services.config.hooks, &services.config.projects, &cwd);
         TurnRun {
             compaction: CompactionPolicy::new(&services.config),
-            cwd: PathBuf::from(&spec.cwd),
+            hooks,
+            cwd,
             services,
             emitter: TurnEmitter::new(link),
             spec,
@@ -140,9 +148,10 @@ impl TurnRun {
 
     async fn run(&mut self) -> Result<(), Ending> {
         self.load().await?;
+        self.session_context().await?;
         let client = self.services.client_for(&self.spec.provider)?;
         if self.spec.compact_only {
-            return self.compact(&client).await;
+            return self.compact(&client, "manual").await;
         }
         let instructions = build_instructions(
             self.spec.settings.base_instructions.as_deref(),
@@ -151,17 +160,20 @@ impl TurnRun {
         );
         // UserPromptSubmit may refuse the prompt before the model sees it.
         self.user_prompt_hooks().await?;
+        let mut requests = 0;
         loop {
             self.take_steered_input().await?;
             if self.cancel().is_cancelled() {
                 return Err(Ending::Interrupted);
             }
             if self.compaction.due() {
-                self.compact(&client).await?;
+                self.compact(&client, "auto").await?;
             }
             // Per request: an MCP server's tools may have changed, or a server come up.
             let tools = self.tools().await?;
-            let calls = self.request(&client, &instructions, &tools).await?;
+            requests += 1;
+            let extra = self.pre_model_request_hooks(requests).await?;
+            let calls = self.request(&client, &instructions, &tools, extra).await?;
             if calls.is_empty() {
                 // New input steered in while the model answered still needs an answer; a Stop
                 // hook may send the agent on, once.
@@ -213,9 +225,10 @@ impl TurnRun {
         Ok(())
     }
 
-    /// Replaces the history with a summary of it (see `compaction.rs`).
-    async fn compact(&mut self, client: &ModelClient) -> Result<(), Ending> {
-        if self.history.is_empty() {
+    /// Replaces the history with a summary of it (see `compaction.rs`), unless a PreCompact
+    /// hook blocks it. `trigger`: `manual` (`thread/compact/start`) or `auto`.
+    async fn compact(&mut self, client: &ModelClient, trigger: &str) -> Result<(), Ending> {
+        if self.history.is_empty() || !self.pre_compact_hooks(trigger).await? {
             return Ok(());
         }
         let compaction = Compaction {
@@ -226,6 +239,6 @@ impl TurnRun {
             policy: &mut self.compaction,
         };
         self.history = compaction.run(&self.history).await?;
-        Ok(())
+        self.post_compact_hooks(trigger).await
     }
 }

@@ -8,31 +8,35 @@ use agentd_protocol::{
 
 use super::fold::{Effect, ResponseFold, Step, ToolCall};
 use super::{Ending, TurnRun};
-use crate::model::{ModelClient, ModelError, ModelRequest, Usage};
+use crate::model::{HistoryItem, ModelClient, ModelError, ModelRequest, Usage};
 use crate::port::ThreadError;
 use crate::tools::ToolRegistry;
 
 impl TurnRun {
     /// Sends one request and streams its response into items; returns the tool calls it asked
     /// for. A context overflow is answered by compacting and sending the request again (once).
+    /// `extra`: context for this request only (PreModelRequest hooks), after the history.
     pub(super) async fn request(
         &mut self,
         client: &ModelClient,
         instructions: &str,
         tools: &ToolRegistry,
+        extra: Vec<HistoryItem>,
     ) -> Result<Vec<ToolCall>, Ending> {
         loop {
+            let mut input = self.history.clone();
+            input.extend(extra.iter().cloned());
             let request = ModelRequest {
                 model: self.spec.model.clone(),
                 instructions: instructions.to_owned(),
-                input: self.history.clone(),
+                input,
                 tools: tools.specs(),
                 reasoning_effort: self.spec.settings.reasoning_effort.clone(),
                 output_schema: self.spec.output_schema.clone(),
             };
             match self.stream(client, request).await? {
                 Some((fold, usage)) => return self.record(fold, usage).await,
-                None => self.compact(client).await?,
+                None => self.compact(client, "auto").await?,
             }
         }
     }

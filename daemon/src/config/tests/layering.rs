@@ -1,6 +1,7 @@
 //! Which layer wins: built-in defaults, the file, a profile, `-c` overrides; and the origin
 //! each key reports.
 
+use crate::config::HookEvent;
 use std::path::PathBuf;
 
 use agentd_protocol::{AskForApproval, SandboxMode};
@@ -273,18 +274,33 @@ command = "true"
     );
     let l = d.load().unwrap();
     let hooks = &l.config.hooks;
-    assert_eq!(hooks.pre_tool_use.len(), 2);
-    assert_eq!(hooks.pre_tool_use[0].command, ["./check.sh", "--strict"]);
+    assert_eq!(hooks.of(HookEvent::PreToolUse).len(), 2);
     assert_eq!(
-        hooks.pre_tool_use[0].matcher.as_deref(),
+        hooks.of(HookEvent::PreToolUse)[0].command,
+        ["./check.sh", "--strict"]
+    );
+    assert_eq!(
+        hooks.of(HookEvent::PreToolUse)[0].matcher.as_deref(),
         Some("shell|apply_patch")
     );
-    assert_eq!(hooks.pre_tool_use[0].timeout_ms, DEFAULT_HOOK_TIMEOUT_MS);
-    assert_eq!(hooks.pre_tool_use[1].command, ["sh", "-c", "echo hi >&2"]);
-    assert_eq!(hooks.pre_tool_use[1].timeout_ms, 500);
-    assert_eq!(hooks.pre_tool_use[1].origin, Origin::File(d.file()));
-    assert_eq!(hooks.stop.len(), 1);
-    assert!(hooks.post_tool_use.is_empty() && hooks.user_prompt_submit.is_empty());
+    assert_eq!(
+        hooks.of(HookEvent::PreToolUse)[0].timeout_ms,
+        DEFAULT_HOOK_TIMEOUT_MS
+    );
+    assert_eq!(
+        hooks.of(HookEvent::PreToolUse)[1].command,
+        ["sh", "-c", "echo hi >&2"]
+    );
+    assert_eq!(hooks.of(HookEvent::PreToolUse)[1].timeout_ms, 500);
+    assert_eq!(
+        hooks.of(HookEvent::PreToolUse)[1].origin,
+        Origin::File(d.file())
+    );
+    assert_eq!(hooks.of(HookEvent::Stop).len(), 1);
+    assert!(
+        hooks.of(HookEvent::PostToolUse).is_empty()
+            && hooks.of(HookEvent::UserPromptSubmit).is_empty()
+    );
     let json = l.redacted_json();
     assert_eq!(
         json["hooks"]["Stop"][0]["command"],
@@ -299,10 +315,13 @@ command = "true"
     let l = d
         .load_with(&["hooks.Stop=[{command='false'}]"], None)
         .unwrap();
-    assert_eq!(l.config.hooks.stop[0].command, ["sh", "-c", "false"]);
+    assert_eq!(
+        l.config.hooks.of(HookEvent::Stop)[0].command,
+        ["sh", "-c", "false"]
+    );
     assert!(matches!(
-        l.config.hooks.stop[0].origin,
+        l.config.hooks.of(HookEvent::Stop)[0].origin,
         Origin::CommandLine { .. }
     ));
-    assert_eq!(l.config.hooks.pre_tool_use.len(), 2);
+    assert_eq!(l.config.hooks.of(HookEvent::PreToolUse).len(), 2);
 }
