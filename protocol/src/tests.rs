@@ -201,6 +201,7 @@ fn results_match_codex() {
     assert_required_fields("ThreadListResponse", &json!(list));
     let read = ThreadReadResponse {
         thread: sample_thread(),
+        child_thread_ids: Vec::new(),
     };
     assert_required_fields("ThreadReadResponse", &json!(read));
     assert_required_fields("ThreadUnarchiveResponse", &json!(read));

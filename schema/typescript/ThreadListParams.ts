@@ -10,6 +10,8 @@ export type ThreadListParams = {
   /** Only threads whose cwd is this path (or one of these paths). */
   cwd?: ThreadListCwdFilter | null;
   limit?: number | null;
+  /** agentd: only the sub-agents this thread spawned. */
+  parentThreadId?: string | null;
   /** Case-insensitive match on name and preview. */
   searchTerm?: string | null;
   /**

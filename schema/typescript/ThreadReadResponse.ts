@@ -2,4 +2,8 @@
 import type { Thread } from "./Thread";
 
 /** `thread/read` result. */
-export type ThreadReadResponse = { thread: Thread };
+export type ThreadReadResponse = {
+  /** agentd: the sub-agents this thread spawned (closed ones too), oldest first. */
+  childThreadIds?: Array<string>;
+  thread: Thread;
+};

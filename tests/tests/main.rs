@@ -63,6 +63,7 @@ mod sandbox_processes;
 mod sandbox_turns;
 mod schema_fresh;
 mod slow_subscriber_resync;
+mod subagents;
 mod thread_fork;
 mod thread_lifecycle;
 mod thread_list_pagination;

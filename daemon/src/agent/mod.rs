@@ -10,6 +10,7 @@ mod compaction;
 pub mod input;
 mod instructions;
 mod services;
+pub mod subagents;
 mod turn;
 
 pub use instructions::{agents_md_files, build_instructions, BASE_INSTRUCTIONS};

@@ -7,9 +7,11 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use super::subagents::AgentControl;
 use crate::config::{mcp_servers_from_json, Config};
 use crate::mcp::McpManager;
 use crate::model::{ModelClient, ModelError};
+use crate::port::ThreadSettings;
 use crate::sandbox::Sandbox;
 use crate::tools::execpolicy::{ExecPolicy, PolicyError};
 use crate::tools::{ShellLimits, ToolRegistry};
@@ -27,6 +29,8 @@ pub struct AgentServices {
     pub sandbox: Arc<Sandbox>,
     /// The MCP servers (the config's and each loaded thread's); started by the host.
     pub mcp: Arc<McpManager>,
+    /// Sub-agents: the thread layer, once it exists (a weak link: it owns these services).
+    agents: std::sync::OnceLock<std::sync::Weak<dyn AgentControl>>,
 }
 
 impl AgentServices {
@@ -47,6 +51,7 @@ impl AgentServices {
         let notify_after = Duration::from_secs(config.hooks.notification_after_secs);
         let mcp = McpManager::new(&config.mcp_servers, config.default_cwd.clone());
         Ok(AgentServices {
+            agents: std::sync::OnceLock::new(),
             mcp,
             config,
             clients: Mutex::new(HashMap::new()),
@@ -87,21 +92,45 @@ impl AgentServices {
         policy
     }
 
-    /// The tools of one model request: agentd's own, then every running MCP server's (the
-    /// config's and the thread's own, `thread_mcp` as `thread/start` gave them). `Err` when a
-    /// required MCP server is down: the turn fails with that message.
+    pub fn set_agent_control(&self, control: std::sync::Weak<dyn AgentControl>) {
+        let _ = self.agents.set(control);
+    }
+
+    /// Sub-agents' control, when the thread layer is up.
+    pub fn agent_control(&self) -> Option<Arc<dyn AgentControl>> {
+        self.agents.get().and_then(std::sync::Weak::upgrade)
+    }
+
+    /// The tools of one model request: agentd's own, the sub-agent tools (unless the thread is
+    /// as deep as sub-agents may nest), then every running MCP server's (the config's and the
+    /// thread's own, as `thread/start` gave them); a sub-agent's role may keep only some.
+    /// `Err` when a required MCP server is down: the turn fails with that message.
     pub async fn tools(
         &self,
         thread_id: &str,
-        thread_mcp: Option<&serde_json::Map<String, serde_json::Value>>,
+        settings: &ThreadSettings,
     ) -> Result<ToolRegistry, String> {
         let mut registry = ToolRegistry::builtin();
-        let own = match thread_mcp {
+        if let Some(control) = self.agent_control() {
+            let depth = control.depth(thread_id).await;
+            let roles = self.config.agents.roles.keys().cloned().collect();
+            super::subagents::register(
+                &mut registry,
+                control,
+                depth,
+                self.config.agents.max_depth,
+                roles,
+            );
+        }
+        let own = match &settings.mcp_servers {
             Some(map) => mcp_servers_from_json(map).map_err(|e| e.to_string())?,
             None => Default::default(),
         };
         for handler in self.mcp.tools(thread_id, &own).await? {
             registry.register(handler);
+        }
+        if let Some(allowed) = &settings.tools {
+            registry.retain(|name| allowed.iter().any(|a| a == name));
         }
         Ok(registry)
     }

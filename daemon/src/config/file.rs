@@ -41,6 +41,8 @@ pub struct ConfigToml {
     pub shell_model_output_bytes: Option<usize>,
     pub models: Option<BTreeMap<String, ModelToml>>,
     pub hooks: Option<super::hooks::HooksToml>,
+    /// `[agents]`: sub-agents.
+    pub agents: Option<super::agents::AgentsToml>,
     /// `[projects."/abs/path"]`: Codex's trust table.
     pub projects: Option<BTreeMap<String, super::hooks::ProjectToml>>,
     /// `[mcp_servers.NAME]` (`mcp.rs`).

@@ -11,6 +11,7 @@
 //! query values whose names look secret are shown as `"***"` by both `Debug` and `Serialize`,
 //! so neither a log line nor `config/read` can leak them.
 
+mod agents;
 mod error;
 mod file;
 mod hooks;
@@ -30,6 +31,7 @@ use std::path::PathBuf;
 use agentd_protocol::{AskForApproval, SandboxMode};
 use serde::{Deserialize, Serialize, Serializer};
 
+pub use agents::{AgentsConfig, Role};
 pub use error::ConfigError;
 pub use hooks::{HookConfig, HookEvent, HooksConfig, Projects, DEFAULT_HOOK_TIMEOUT_MS};
 pub use limits::Limits;
@@ -100,6 +102,8 @@ pub struct Config {
     pub hooks: HooksConfig,
     /// Origins whose pages may open a WebSocket (besides the daemon's own); see `auth/origin.rs`.
     pub allowed_origins: Vec<String>,
+    /// `[agents]`: sub-agents' limits and roles.
+    pub agents: AgentsConfig,
     /// `[projects."/abs/path"] trust_level`: repositories whose own hooks may run.
     #[serde(skip_serializing_if = "projects_empty")]
     pub projects: Projects,
@@ -206,6 +210,7 @@ impl Config {
             allowed_origins: Vec::new(),
             mcp_servers: BTreeMap::new(),
             projects: Projects::default(),
+            agents: AgentsConfig::default(),
             tls: None,
             default_cwd: std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/")),
         }

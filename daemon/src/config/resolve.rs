@@ -28,6 +28,7 @@ pub(super) fn resolve(
     let models = t.models.take();
     let hooks = t.hooks.take();
     let projects = t.projects.take();
+    let agents = t.agents.take();
     let mcp_servers = t.mcp_servers.take();
     let allowed_origins = t.allowed_origins.take();
     let tls = t.tls.take();
@@ -41,6 +42,9 @@ pub(super) fn resolve(
     }
     if let Some(h) = hooks {
         c.hooks = super::hooks::hooks_config(h, origins)?;
+    }
+    if let Some(a) = agents {
+        c.agents = super::agents::agents_config(a, &|key: &str| origin_label(origins, key))?;
     }
     if let Some(p) = projects {
         c.projects = super::hooks::projects(p, &|key: &str| origin_label(origins, key))?;

@@ -20,7 +20,7 @@ mod status;
 pub use approval::{ask, ApprovalAnswer, ApprovalOutcome, ApprovalRequest};
 pub use emitter::TurnEmitter;
 pub use error::ThreadError;
-pub use settings::ThreadSettings;
+pub use settings::{ThreadSettings, WorktreeMeta};
 
 use agentd_protocol::{ApprovalDecision, UserInput};
 use serde_json::Value;

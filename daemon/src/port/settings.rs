@@ -18,6 +18,24 @@ pub struct ThreadSettings {
     /// (checked then; `config::mcp_servers_from_json` reads them).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mcp_servers: Option<serde_json::Map<String, serde_json::Value>>,
+    /// A sub-agent's role limits its tools to these (agentd's names).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tools: Option<Vec<String>>,
+    /// A sub-agent working in its own git worktree.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub worktree: Option<WorktreeMeta>,
+}
+
+/// Where a sub-agent's worktree is, to report and clean it up.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WorktreeMeta {
+    pub path: String,
+    pub branch: String,
+    /// The repository the worktree belongs to.
+    pub repo: String,
+    /// The commit it was created from.
+    pub base: String,
 }
 
 impl Default for ThreadSettings {
@@ -33,6 +51,8 @@ impl Default for ThreadSettings {
             developer_instructions: None,
             reasoning_effort: None,
             mcp_servers: None,
+            tools: None,
+            worktree: None,
         }
     }
 }

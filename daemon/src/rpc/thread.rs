@@ -84,6 +84,8 @@ pub async fn start(
         developer_instructions: o.developer_instructions.clone(),
         reasoning_effort: None,
         mcp_servers: mcp_servers.clone(),
+        tools: None,
+        worktree: None,
     };
     let settings = serde_json::to_value(&settings)
         .map_err(|e| RpcError::internal("serialising thread settings", e))?;
@@ -200,6 +202,7 @@ pub async fn read(daemon: &Daemon, p: ThreadReadParams) -> Result<Answer, RpcErr
     let status = status.into_iter().next().unwrap_or(ThreadStatus::NotLoaded);
     let answer = Handled::new(ThreadReadResponse {
         thread: thread_from_row(&row, status, Vec::new()),
+        child_thread_ids: daemon.hub.child_ids(&row.id).await,
     })?;
     if p.include_turns.unwrap_or(false) {
         with_turns(answer, &turns_of(daemon, &row.id).await?)
@@ -239,7 +242,7 @@ pub async fn list(daemon: &Daemon, p: ThreadListParams) -> Result<Handled, RpcEr
         cwd: cwds.into_iter().next(),
         search_term: p.search_term.clone(),
         source_kinds: p.source_kinds.clone().unwrap_or_default(),
-        parent_id: None,
+        parent_id: p.parent_thread_id.clone(),
         after_id: p.cursor.clone(),
         limit: limit + 1,
     };
@@ -265,6 +268,7 @@ pub async fn list(daemon: &Daemon, p: ThreadListParams) -> Result<Handled, RpcEr
 pub async fn archive(daemon: &Daemon, p: ThreadArchiveParams) -> Result<Handled, RpcError> {
     let handle = daemon.hub.load(&p.thread_id).await?;
     handle.update(ThreadUpdate::Archive).await?;
+    daemon.hub.close_children(handle.id()).await;
     handle
         .session_ended(daemon.hub.services(), "archived", SESSION_END_BUDGET)
         .await;

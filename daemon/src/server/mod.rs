@@ -191,6 +191,7 @@ impl Host {
             Daemon::new(store.clone(), loaded, limits)?.reloadable_from(opts.load_options()?),
         );
         daemon.start_mcp();
+        daemon.hub.init_agents(data_dir.to_path_buf());
         match daemon.hub.recover_interrupted_turns().await {
             Ok(0) => {}
             Ok(n) => tracing::info!(

@@ -289,6 +289,9 @@ impl ThreadActor {
                 self.answer_approval(a.approval, a.conn, a.client_name, a.outcome)
             }
             Command::SessionContext(rx) => self.session_context = Some(rx),
+            Command::Subscribers { reply } => {
+                let _ = reply.send(self.live.clone());
+            }
             Command::Shutdown { reply } => return Some(reply),
         }
         None

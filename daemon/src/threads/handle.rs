@@ -79,6 +79,10 @@ pub(super) enum Command {
     Shutdown {
         reply: oneshot::Sender<()>,
     },
+    /// The connections live on the thread (a new child's subscribers are its parent's).
+    Subscribers {
+        reply: oneshot::Sender<Vec<super::subscriber::Subscriber>>,
+    },
     /// SessionStart hooks are running; the next turn takes their context from here.
     SessionContext(oneshot::Receiver<Vec<crate::tools::hooks::HookContext>>),
 }
@@ -211,6 +215,18 @@ impl ActorHandle {
             reply,
         })
         .await?
+    }
+
+    /// The subscribers live on the thread now.
+    pub(crate) async fn subscribers(&self) -> Vec<super::subscriber::Subscriber> {
+        self.call(|reply| Command::Subscribers { reply })
+            .await
+            .unwrap_or_default()
+    }
+
+    /// The thread's status as it changes.
+    pub fn status_watch(&self) -> watch::Receiver<ThreadStatus> {
+        self.status.clone()
     }
 
     /// Resolves once everything queued before it is committed.

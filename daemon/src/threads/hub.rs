@@ -38,11 +38,14 @@ pub struct ThreadHub {
     /// A tokio mutex because loading awaits the store; holding it across the load is what stops
     /// two connections from spawning two actors for one thread.
     actors: Mutex<HashMap<String, Entry>>,
+    /// Sub-agents' bookkeeping (`agents/`).
+    pub(super) agents: super::agents::AgentState,
 }
 
 impl ThreadHub {
     pub fn new(store: Store, services: Arc<AgentServices>) -> Self {
         ThreadHub {
+            agents: Default::default(),
             store,
             services,
             actors: Mutex::new(HashMap::new()),
@@ -51,6 +54,14 @@ impl ThreadHub {
 
     pub fn store(&self) -> &Store {
         &self.store
+    }
+
+    /// Sub-agents need the hub itself (for their watchers) and the data directory (for
+    /// worktrees); the daemon gives both once the hub is shared.
+    pub fn init_agents(self: &Arc<Self>, data_dir: std::path::PathBuf) {
+        self.agents.init(Arc::downgrade(self), data_dir);
+        let control: Arc<dyn crate::agent::subagents::AgentControl> = self.clone();
+        self.services.set_agent_control(Arc::downgrade(&control));
     }
 
     pub fn services(&self) -> &Arc<AgentServices> {

@@ -11,6 +11,7 @@
 //! (rollback, fork), `hub.rs`, `convert.rs` (rows ↔ wire types).
 
 mod actor;
+mod agents;
 mod approvals;
 mod catchup;
 mod commit;

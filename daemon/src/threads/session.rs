@@ -74,6 +74,29 @@ impl ActorHandle {
         });
     }
 
+    /// Runs SubagentStop hooks: this sub-agent's turn ended.
+    pub async fn subagent_stopped(&self, services: &AgentServices, role: &str, last: Option<&str>) {
+        let Ok(row) = self.snapshot().await else {
+            return;
+        };
+        let cwd = PathBuf::from(&row.cwd);
+        let hooks = HookSet::load(&services.config.hooks, &services.config.projects, &cwd);
+        if !hooks.has(HookEvent::SubagentStop) {
+            return;
+        }
+        let cancel = CancellationToken::new();
+        let site = HookSite {
+            set: &hooks,
+            reporter: self,
+            cwd: &cwd,
+            cancel: &cancel,
+            permission_mode: permission_mode(super::convert::settings_of(&row).approval_policy),
+        };
+        if let Err(e) = site.subagent_stop(self.id(), role, last).await {
+            tracing::warn!(thread = %self.id(), error = %e, "SubagentStop hooks");
+        }
+    }
+
     /// Runs SessionEnd hooks (`reason`: archived, shutdown, …), at most `budget` in all.
     pub async fn session_ended(&self, services: &AgentServices, reason: &str, budget: Duration) {
         let Ok(row) = self.snapshot().await else {

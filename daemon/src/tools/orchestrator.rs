@@ -75,7 +75,7 @@ impl ToolCtx<'_> {
         }
     }
 
-    fn hook_site(&self) -> HookSite<'_> {
+    pub fn hook_site(&self) -> HookSite<'_> {
         HookSite {
             set: self.hooks,
             reporter: &*self.emitter,

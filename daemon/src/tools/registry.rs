@@ -31,6 +31,11 @@ impl ToolRegistry {
         self.tools.push((name, handler));
     }
 
+    /// Keeps only the tools `keep` says yes to.
+    pub fn retain(&mut self, keep: impl Fn(&str) -> bool) {
+        self.tools.retain(|(name, _)| keep(name));
+    }
+
     /// The router: the handler a call names.
     pub fn get(&self, name: &str) -> Option<&Arc<dyn ToolHandler>> {
         self.tools.iter().find(|(n, _)| n == name).map(|(_, h)| h)

@@ -131,6 +131,9 @@ pub struct ThreadListParams {
     /// `subAgentThreadSpawn`, …).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source_kinds: Option<Vec<String>>,
+    /// agentd: only the sub-agents this thread spawned.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent_thread_id: Option<String>,
 }
 
 /// `thread/list`'s `cwd` filter: Codex allows one path or several.
@@ -175,6 +178,9 @@ pub struct ThreadReadParams {
 #[serde(rename_all = "camelCase")]
 pub struct ThreadReadResponse {
     pub thread: Thread,
+    /// agentd: the sub-agents this thread spawned (closed ones too), oldest first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub child_thread_ids: Vec<String>,
 }
 
 /// `thread/archive` params.

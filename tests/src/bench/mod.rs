@@ -3,6 +3,7 @@
 //! Adding one: write `async fn run(ctx: &Ctx) -> Result<Value>` in a new module (print human
 //! lines as you go, return the figures as JSON) and add a line to [`BENCHES`].
 
+mod agents;
 pub mod append;
 pub mod daemon;
 mod exec;
@@ -126,6 +127,11 @@ pub const BENCHES: &[Bench] = &[
         name: "exec",
         about: "agentd exec: spawn → model request on an empty data dir (vs codex exec with $CODEX_BIN)",
         run: |c| Box::pin(exec::run(c)),
+    },
+    Bench {
+        name: "agents",
+        about: "a sub-agent's start: spawn_agent call → the child's first model request",
+        run: |c| Box::pin(agents::run(c)),
     },
     Bench {
         name: "hooks",

@@ -74,6 +74,9 @@ struct Shared {
 #[derive(Default)]
 struct State {
     queue: VecDeque<Scripted>,
+    /// Answers for requests whose last input item mentions a marker, taken before the main
+    /// queue: how concurrent conversations (sub-agents) get their own scripts.
+    routed: Vec<(String, VecDeque<Scripted>)>,
     requests: Vec<RecordedRequest>,
     violations: Vec<String>,
 }
@@ -131,6 +134,18 @@ impl MockLlm {
     /// Appends an answer to the script while the server runs.
     pub fn push(&self, scripted: Scripted) {
         self.shared.lock().queue.push_back(scripted);
+    }
+
+    /// Appends an answer for the requests whose last input item (the newest message or tool
+    /// output) contains `marker`; those take from here before the main queue.
+    pub fn push_when_last(&self, marker: &str, scripted: Scripted) {
+        let mut state = self.shared.lock();
+        match state.routed.iter_mut().find(|(m, _)| m == marker) {
+            Some((_, queue)) => queue.push_back(scripted),
+            None => state
+                .routed
+                .push((marker.to_owned(), VecDeque::from([scripted]))),
+        }
     }
 
     /// How many scripted answers have not been consumed yet.
@@ -329,13 +344,19 @@ async fn handle(
         let label = format!("request #{} ({path})", state.requests.len() + 1);
         let found = pairing_violations(&label, &body);
         state.violations.extend(found);
+        let last = last_input_text(&body);
         state.requests.push(RecordedRequest {
             path: path.clone(),
             headers,
             body,
             received_at: std::time::Instant::now(),
         });
-        let next = state.queue.pop_front();
+        let routed = state
+            .routed
+            .iter_mut()
+            .find(|(marker, queue)| !queue.is_empty() && last.contains(marker.as_str()))
+            .and_then(|(_, queue)| queue.pop_front());
+        let next = routed.or_else(|| state.queue.pop_front());
         if let (Some(s), true) = (&next, shared.cycle) {
             state.queue.push_back(s.clone());
         }
@@ -521,4 +542,15 @@ fn json_response(status: u16, headers: &[(String, String)], body: &Value) -> Res
         }
     }
     response
+}
+
+/// The last input item of a request (Responses `input`, Chat `messages`) that is not context
+/// the daemon added (a developer message: hook context, a sub-agent's note), as JSON text.
+fn last_input_text(body: &Value) -> String {
+    body.get("input")
+        .or_else(|| body.get("messages"))
+        .and_then(Value::as_array)
+        .and_then(|items| items.iter().rev().find(|i| i["role"] != "developer"))
+        .map(Value::to_string)
+        .unwrap_or_default()
 }

@@ -14,6 +14,10 @@ impl TurnRun {
         if matches!(ending, Ending::Completed) {
             self.idle_notification().await;
         }
+        // An interrupted turn's sub-agents stop too.
+        if let (Ending::Interrupted, Some(control)) = (&ending, self.services.agent_control()) {
+            control.interrupt_children(self.emitter.thread_id()).await;
+        }
         let (status, error) = match ending {
             Ending::Completed => (TurnStatus::Completed, None),
             Ending::Interrupted => (TurnStatus::Interrupted, None),

@@ -72,6 +72,26 @@ impl TurnRun {
             .collect())
     }
 
+    /// Notes about sub-agents that finished while this thread was busy: added to the history
+    /// before the next model request (so the model need not poll).
+    pub(super) async fn take_agent_notes(&mut self) -> Result<(), ThreadError> {
+        let Some(control) = self.services.agent_control() else {
+            return Ok(());
+        };
+        let notes: Vec<HistoryItem> = control
+            .take_notes(self.emitter.thread_id())
+            .into_iter()
+            .map(|text| HistoryItem::HookContext { text })
+            .collect();
+        if notes.is_empty() {
+            return Ok(());
+        }
+        let rows = self.emitter.history_rows(&notes);
+        self.emitter.link().persist(rows).await?;
+        self.history.extend(notes);
+        Ok(())
+    }
+
     /// PreCompact: `false` when a hook blocked the compaction.
     pub(super) async fn pre_compact_hooks(&self, trigger: &str) -> Result<bool, Ending> {
         let fired = self.hook_site().pre_compact(trigger).await?;

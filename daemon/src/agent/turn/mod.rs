@@ -172,6 +172,7 @@ impl TurnRun {
             // Per request: an MCP server's tools may have changed, or a server come up.
             let tools = self.tools().await?;
             requests += 1;
+            self.take_agent_notes().await?;
             let extra = self.pre_model_request_hooks(requests).await?;
             let calls = self.request(&client, &instructions, &tools, extra).await?;
             if calls.is_empty() {
@@ -188,9 +189,8 @@ impl TurnRun {
 
     async fn tools(&self) -> Result<crate::tools::ToolRegistry, Ending> {
         let thread_id = self.emitter.link().thread_id().to_owned();
-        let own = self.spec.settings.mcp_servers.as_ref();
         self.services
-            .tools(&thread_id, own)
+            .tools(&thread_id, &self.spec.settings)
             .await
             .map_err(|message| Ending::failed(message, "mcpServerUnavailable"))
     }

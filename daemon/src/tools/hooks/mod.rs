@@ -180,6 +180,28 @@ impl HookSite<'_> {
             .await
     }
 
+    pub async fn subagent_start(
+        &self,
+        agent_id: &str,
+        agent_type: &str,
+    ) -> Result<Fired, ThreadError> {
+        let details = json!({"agent_id": agent_id, "agent_type": agent_type});
+        self.fire(HookEvent::SubagentStart, None, fields(details))
+            .await
+    }
+
+    pub async fn subagent_stop(
+        &self,
+        agent_id: &str,
+        agent_type: &str,
+        last: Option<&str>,
+    ) -> Result<Fired, ThreadError> {
+        let details = json!({"agent_id": agent_id, "agent_type": agent_type,
+            "last_assistant_message": last, "stop_hook_active": false});
+        self.fire(HookEvent::SubagentStop, None, fields(details))
+            .await
+    }
+
     /// `trigger`: `manual` or `auto`.
     pub async fn pre_compact(&self, trigger: &str) -> Result<Fired, ThreadError> {
         let details = json!({"trigger": trigger, "custom_instructions": ""});
