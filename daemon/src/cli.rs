@@ -28,6 +28,12 @@ pub enum Command {
     Client(crate::client::cli::ClientArgs),
     /// Check the setup: config, data directory, sandbox, providers, instructions, token, port.
     Doctor(crate::doctor::DoctorArgs),
+    /// Codex's entry point: `agentd serve` with `codex app-server`'s command line (`-c key=value`
+    /// in Codex's keys; unknown keys are warnings), for tools that launch `codex app-server`.
+    AppServer(AppServerArgs),
+    /// Serve agentd as an Agent Client Protocol agent on stdio, for editors (Zed, JetBrains,
+    /// Neovim): sessions are the daemon's threads.
+    Acp(crate::acp::AcpArgs),
     /// Serve agentd as an MCP server on stdio (tools `agentd` and `agentd-reply`).
     McpServer(crate::mcp_server::McpServerArgs),
     /// Print the exec policy's decision for a command: `agentd execpolicy check -- CMD…`.
@@ -41,6 +47,64 @@ pub enum Command {
     Token(crate::auth::cli::TokenArgs),
     /// Write TypeScript bindings for the protocol.
     GenerateTs(crate::schema_gen::OutArgs),
+}
+
+/// `codex app-server`'s flags; those agentd has no use for are accepted and ignored.
+#[derive(Debug, Clone, Args)]
+pub struct AppServerArgs {
+    /// A config override, Codex's way (`-c model="o3"`); repeatable.
+    #[arg(short = 'c', long = "config", value_name = "KEY=VALUE")]
+    pub config: Vec<String>,
+    /// `stdio://` (the default) or `ws://HOST:PORT`.
+    #[arg(long, default_value = "stdio://")]
+    pub listen: String,
+    /// Where the database lives (default: `$XDG_DATA_HOME/agentd`).
+    #[arg(long, env = "AGENTD_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Apply `[profiles.NAME]` from the config file.
+    #[arg(long, short = 'p', value_name = "NAME")]
+    pub profile: Option<String>,
+    /// Codex feature flags (ignored: agentd has no feature flags).
+    #[arg(long, value_name = "FEATURE")]
+    pub enable: Vec<String>,
+    #[arg(long, value_name = "FEATURE")]
+    pub disable: Vec<String>,
+    /// Codex's `--stdio` (the default here).
+    #[arg(long)]
+    pub stdio: bool,
+    /// Codex's `--strict-config`: an unknown `-c` key is an error instead of a warning.
+    #[arg(long)]
+    pub strict_config: bool,
+    /// Codex's analytics switch (agentd sends none).
+    #[arg(long)]
+    pub analytics_default_enabled: bool,
+}
+
+impl AppServerArgs {
+    /// The `serve` these flags mean; unknown `-c` keys are warned about on stderr (or, with
+    /// `--strict-config`, refused).
+    pub fn into_serve(self) -> anyhow::Result<ServeArgs> {
+        let (known, unknown) = crate::config::sort_codex_overrides(&self.config)?;
+        if !unknown.is_empty() {
+            if self.strict_config {
+                anyhow::bail!("unknown config keys: {}", unknown.join(", "));
+            }
+            eprintln!(
+                "agentd app-server: warning: ignoring config keys agentd does not have: {}",
+                unknown.join(", ")
+            );
+        }
+        for flag in self.enable.iter().chain(&self.disable) {
+            eprintln!("agentd app-server: warning: feature flag {flag:?} ignored");
+        }
+        Ok(ServeArgs {
+            listen: self.listen,
+            data_dir: self.data_dir,
+            config_overrides: known,
+            profile: self.profile,
+            ..ServeArgs::default()
+        })
+    }
 }
 
 #[derive(Debug, Clone, Args)]
@@ -142,6 +206,8 @@ pub fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
         Command::Exec(args) => Ok(crate::exec::main(*args)),
         Command::Doctor(args) => Ok(crate::doctor::main(args)),
         Command::McpServer(args) => Ok(crate::mcp_server::main(args)),
+        Command::Acp(args) => Ok(crate::acp::main(args)),
+        Command::AppServer(args) => serve(args.into_serve()?).map(|()| done),
         Command::Client(args) => crate::client::cli::main(args).map(|()| done),
         Command::Serve(args) => serve(args).map(|()| done),
         Command::Token(args) => crate::auth::cli::run(args).map(|()| done),

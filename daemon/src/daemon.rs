@@ -37,6 +37,10 @@ pub struct Daemon {
     listeners: Mutex<HashMap<ConnectionId, Listener>>,
     /// How the config was loaded, to load it again (`config/mcpServer/reload`).
     load_options: Option<LoadOptions>,
+    /// Persistent memory, once [`Daemon::start_memory`] ran.
+    memory: std::sync::OnceLock<Arc<crate::memory::Memory>>,
+    /// Stops background work (the memory loop) at shutdown.
+    pub background: tokio_util::sync::CancellationToken,
 }
 
 impl Daemon {
@@ -59,7 +63,31 @@ impl Daemon {
             open_connections: AtomicUsize::new(0),
             listeners: Mutex::new(HashMap::new()),
             load_options: None,
+            memory: std::sync::OnceLock::new(),
+            background: tokio_util::sync::CancellationToken::new(),
         })
+    }
+
+    /// Sets up persistent memory over the store (its exports under `data_dir`) and, when
+    /// enabled, starts its background passes. Every connection hears `memory/updated`.
+    pub fn start_memory(self: &Arc<Self>, data_dir: PathBuf) {
+        let weak = Arc::downgrade(self);
+        let on_update: crate::memory::OnUpdate = Box::new(move |project: &str| {
+            if let Some(daemon) = weak.upgrade() {
+                daemon.broadcast(&agentd_protocol::MemoryUpdatedNotification {
+                    project: project.to_owned(),
+                });
+            }
+        });
+        let store = self.hub.store().clone();
+        let memory = crate::memory::Memory::new(self.config.clone(), store, data_dir, on_update);
+        self.hub.services().set_memory(memory.clone());
+        memory.spawn(self.background.clone());
+        let _ = self.memory.set(memory);
+    }
+
+    pub fn memory(&self) -> Option<&Arc<crate::memory::Memory>> {
+        self.memory.get()
     }
 
     /// Remembers how the config was loaded, so it can be read again.

@@ -15,7 +15,7 @@ const LAYERS: &[&[&str]] = &[
     &["config", "store"],
     &["model", "sandbox", "auth"],
     &["port"],
-    &["tools"],
+    &["tools", "memory"],
     &["mcp"],
     &["agent"],
     &["threads"],
@@ -24,7 +24,7 @@ const LAYERS: &[&[&str]] = &[
     &["transport"],
     &["server"],
     &["client"],
-    &["exec", "doctor", "mcp_server"],
+    &["exec", "doctor", "mcp_server", "acp"],
     &["cli", "fuzzing"],
 ];
 

@@ -7,6 +7,7 @@
 //! `heap`, `json_splice`, `schema_gen`); above `server`, the daemon's own clients (`client`,
 //! then `exec`) and the command line.
 
+pub mod acp;
 pub mod agent;
 pub mod auth;
 pub mod cli;
@@ -23,6 +24,7 @@ pub mod heap;
 pub mod json_splice;
 pub mod mcp;
 pub mod mcp_server;
+pub mod memory;
 pub mod model;
 pub mod paths;
 pub mod port;

@@ -315,6 +315,11 @@ pub enum UserInput {
     Image { url: String },
     /// An image file on the daemon's machine.
     LocalImage { path: String },
+    /// A skill the user picked (Codex): agentd has no skills, so the model gets it as a
+    /// reference to read.
+    Skill { name: String, path: String },
+    /// A file or symbol the user mentioned (Codex `@mention`): a reference for the model.
+    Mention { name: String, path: String },
 }
 
 impl UserInput {

@@ -6,7 +6,10 @@ use crate::method::{ClientMethod, ServerRequestMethod};
 use crate::params::approval::*;
 use crate::params::config::*;
 use crate::params::initialize::*;
+use crate::params::instructions::*;
 use crate::params::mcp::*;
+use crate::params::memory::*;
+use crate::params::surface::*;
 use crate::params::thread::*;
 use crate::params::turn::*;
 use crate::schema::{MethodSpec, TypeSpec};
@@ -82,6 +85,38 @@ client_methods! {
     ConfigRequirementsRead = "configRequirements/read": ConfigRequirementsReadParams => ConfigRequirementsReadResponse;
     /// `hooks/list`.
     HooksList = "hooks/list": HooksListParams => HooksListResponse;
+    /// `instructions/list` (agentd): the instruction files that apply in a directory.
+    InstructionsList = "instructions/list": InstructionsListParams => InstructionsListResponse;
+    /// `memory/read` (agentd): a project's memory, or every project's.
+    MemoryRead = "memory/read": MemoryScopeParams => MemoryReadResponse;
+    /// `memory/reset` (agentd): forget a project's memory, or all of it.
+    MemoryReset = "memory/reset": MemoryScopeParams => MemoryResetResponse;
+    /// `memory/rebuild` (agentd): run extraction and consolidation now.
+    MemoryRebuild = "memory/rebuild": MemoryRebuildParams => MemoryRebuildResponse;
+    /// `skills/list` (agentd has none).
+    SkillsList = "skills/list": SkillsListParams => SkillsListResponse;
+    /// `plugin/installed` (agentd has none).
+    PluginInstalled = "plugin/installed": PluginInstalledParams => PluginInstalledResponse;
+    /// `collaborationMode/list` (none).
+    CollaborationModeList = "collaborationMode/list": PageParams => ListOfValues;
+    /// `permissionProfile/list`: the sandbox modes.
+    PermissionProfileList = "permissionProfile/list": PageParams => PermissionProfileListResponse;
+    /// `thread/loaded/list`.
+    ThreadLoadedList = "thread/loaded/list": PageParams => ThreadLoadedListResponse;
+    /// `thread/turns/list`.
+    ThreadTurnsList = "thread/turns/list": ThreadTurnsListParams => ThreadTurnsListResponse;
+    /// `thread/items/list`.
+    ThreadItemsList = "thread/items/list": ThreadItemsListParams => ThreadItemsListResponse;
+    /// `thread/goal/get` (no goals).
+    ThreadGoalGet = "thread/goal/get": ThreadIdParams => ThreadGoalGetResponse;
+    /// `account/rateLimits/read` (unknown).
+    AccountRateLimitsRead = "account/rateLimits/read": ConfigRequirementsReadParams => GetAccountRateLimitsResponse;
+    /// `thread/revert`: `thread/rollback` by turn id.
+    ThreadRevert = "thread/revert": ThreadRevertParams => ThreadRevertResponse;
+    /// `thread/delete`.
+    ThreadDelete = "thread/delete": ThreadIdParams => ThreadDeleteResponse;
+    /// `command/exec` (admin).
+    CommandExec = "command/exec": CommandExecParams => CommandExecResponse;
     /// `mcpServerStatus/list`.
     McpServerStatusList = "mcpServerStatus/list": ListMcpServerStatusParams => ListMcpServerStatusResponse;
     /// `config/mcpServer/reload`.

@@ -58,6 +58,9 @@ notification_method! {
     HookCompletedNotification => "hook/completed",
     ErrorNotification => "error",
     McpServerStatusUpdatedNotification => "mcpServer/startupStatus/updated",
+    ThreadDeletedNotification => "thread/deleted",
+    MemoryUpdatedNotification => "memory/updated",
+    WarningNotification => "warning",
 }
 
 /// `thread/started`: a thread was created (by start or fork).
@@ -382,4 +385,34 @@ pub struct McpServerStatusUpdatedNotification {
     /// 0: not an event of a thread's log.
     #[serde(default)]
     pub seq: u64,
+}
+
+/// `memory/updated` (agentd): a project's memory changed (consolidated or reset), sent to every
+/// connection; `project` is empty when every project's memory was reset.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct MemoryUpdatedNotification {
+    pub project: String,
+}
+
+/// `thread/deleted`: a thread and everything about it is gone (sent to every connection).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ThreadDeletedNotification {
+    pub thread_id: String,
+    /// 0: the thread's log is gone with it.
+    #[serde(default)]
+    pub seq: u64,
+}
+
+/// `warning` (Codex's shape): something the client asked for was not done as asked, said to that
+/// client only — e.g. the keys of a thread's `config` agentd does not apply per thread.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct WarningNotification {
+    /// One sentence for the user.
+    pub message: String,
+    /// The thread the warning is about, if one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thread_id: Option<String>,
 }

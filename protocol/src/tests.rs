@@ -44,6 +44,12 @@ fn parse_client_params(method: &str, params: &Value) -> Option<Result<(), String
         m if m == ConfigRead::METHOD => parse::<ConfigRead>(params),
         m if m == AccountRead::METHOD => parse::<AccountRead>(params),
         m if m == ConfigRequirementsRead::METHOD => parse::<ConfigRequirementsRead>(params),
+        m if m == HooksList::METHOD => parse::<HooksList>(params),
+        m if m == SkillsList::METHOD => parse::<SkillsList>(params),
+        m if m == PluginInstalled::METHOD => parse::<PluginInstalled>(params),
+        m if m == CollaborationModeList::METHOD => parse::<CollaborationModeList>(params),
+        m if m == ThreadLoadedList::METHOD => parse::<ThreadLoadedList>(params),
+        m if m == ThreadTurnsList::METHOD => parse::<ThreadTurnsList>(params),
         _ => return None,
     })
 }
@@ -90,6 +96,12 @@ fn every_recorded_codex_request_parses() {
         "thread/read",
         "turn/start",
         "thread/unsubscribe",
+        "hooks/list",
+        "skills/list",
+        "plugin/installed",
+        "collaborationMode/list",
+        "thread/loaded/list",
+        "thread/turns/list",
     ] {
         assert!(parsed.contains(m), "no {m} request was parsed");
     }
@@ -131,6 +143,13 @@ const AGENTD_ONLY: &[&str] = &[
     "thread/search",
     "thread/resyncRequired",
     "thread/rolledBack",
+    "instructions/list",
+    "memory/read",
+    "memory/reset",
+    "memory/rebuild",
+    "memory/updated",
+    // Codex's TUI calls it (the recorded session), but 0.169's published schema lacks it.
+    "collaborationMode/list",
 ];
 
 fn union_methods(file: &str) -> Option<Vec<String>> {
@@ -164,8 +183,8 @@ fn method_names_are_codex_names() {
             assert!(codex.iter().any(|c| c == m), "{m} is not in Codex {file}");
         }
     }
-    assert_eq!(CLIENT_METHODS.len(), 23);
-    assert_eq!(SERVER_NOTIFICATION_METHODS.len(), 22);
+    assert_eq!(CLIENT_METHODS.len(), 39);
+    assert_eq!(SERVER_NOTIFICATION_METHODS.len(), 25);
     assert_eq!(ThreadSetName::METHOD, "thread/name/set");
     assert_eq!(AccountRead::METHOD, "account/read");
     assert_eq!(ErrorNotification::METHOD, "error");
@@ -244,6 +263,7 @@ fn results_match_codex() {
                 reasoning_effort: "medium".into(),
                 description: "balanced".into(),
             }],
+            input_modalities: vec![InputModality::Text, InputModality::Image],
         }],
         next_cursor: None,
     };
@@ -252,21 +272,29 @@ fn results_match_codex() {
     config.insert("model".into(), json!("mock-model"));
     config.insert("approval_policy".into(), json!("on-request"));
     config.insert("sandbox_mode".into(), json!("workspace-write"));
+    let user = ConfigLayerSource::User {
+        file: "/home/user/.config/agentd/config.toml".into(),
+        profile: None,
+    };
     let config = ConfigReadResponse {
         config,
         origins: [(
             "model".to_string(),
             ConfigLayerMetadata {
-                name: ConfigLayerSource::User {
-                    file: "/home/user/.config/agentd/config.toml".into(),
-                    profile: None,
-                },
+                name: user.clone(),
                 version: "abc".into(),
             },
         )]
         .into(),
+        layers: Some(vec![ConfigLayer {
+            name: user,
+            version: "abc".into(),
+            config: json!({"model": "mock-model"}),
+            disabled_reason: None,
+        }]),
     };
     assert_required_fields("ConfigReadResponse", &json!(config));
+    assert_required_fields("ConfigLayer", &json!(config)["layers"][0]);
     let account = GetAccountResponse::default();
     assert_eq!(
         json!(account),
@@ -574,6 +602,24 @@ fn mcp_shapes_match_codex() {
         Some("McpServerElicitationRequestParams"),
         &json!(url),
     );
+    let warning = WarningNotification {
+        message: "ignored: features.x".into(),
+        thread_id: Some("t1".into()),
+    };
+    assert_matches_file(
+        "ServerNotification.json",
+        Some("WarningNotification"),
+        &json!(warning),
+    );
+    let deleted = ThreadDeletedNotification {
+        thread_id: "t1".into(),
+        seq: 0,
+    };
+    assert_matches_file(
+        "ServerNotification.json",
+        Some("ThreadDeletedNotification"),
+        &json!(deleted),
+    );
     let status = McpServerStatusUpdatedNotification {
         name: "files".into(),
         status: McpServerStartupState::Failed,
@@ -672,6 +718,22 @@ fn json_schemas_generate() {
         client_schemas::<HooksList>(),
         client_schemas::<McpServerStatusList>(),
         client_schemas::<McpServerReload>(),
+        client_schemas::<SkillsList>(),
+        client_schemas::<PluginInstalled>(),
+        client_schemas::<CollaborationModeList>(),
+        client_schemas::<PermissionProfileList>(),
+        client_schemas::<ThreadLoadedList>(),
+        client_schemas::<ThreadTurnsList>(),
+        client_schemas::<ThreadItemsList>(),
+        client_schemas::<ThreadGoalGet>(),
+        client_schemas::<AccountRateLimitsRead>(),
+        client_schemas::<ThreadRevert>(),
+        client_schemas::<ThreadDelete>(),
+        client_schemas::<CommandExec>(),
+        client_schemas::<InstructionsList>(),
+        client_schemas::<MemoryRead>(),
+        client_schemas::<MemoryReset>(),
+        client_schemas::<MemoryRebuild>(),
         server_request_schemas::<CommandExecutionRequestApproval>(),
         server_request_schemas::<FileChangeRequestApproval>(),
         server_request_schemas::<McpServerElicitationRequest>(),

@@ -4,6 +4,6 @@
 export type ConfigReadParams = {
   /** Resolve project config for this directory. */
   cwd?: string | null;
-  /** Codex asks for the config layers; agentd answers without them. */
+  /** Also answer with `layers`: each config layer and what it set. */
   includeLayers?: boolean | null;
 };

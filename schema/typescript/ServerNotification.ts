@@ -7,9 +7,11 @@ import type { HookStartedNotification } from "./HookStartedNotification";
 import type { ItemCompletedNotification } from "./ItemCompletedNotification";
 import type { ItemStartedNotification } from "./ItemStartedNotification";
 import type { McpServerStatusUpdatedNotification } from "./McpServerStatusUpdatedNotification";
+import type { MemoryUpdatedNotification } from "./MemoryUpdatedNotification";
 import type { ReasoningSummaryTextDeltaNotification } from "./ReasoningSummaryTextDeltaNotification";
 import type { ServerRequestResolvedNotification } from "./ServerRequestResolvedNotification";
 import type { ThreadArchivedNotification } from "./ThreadArchivedNotification";
+import type { ThreadDeletedNotification } from "./ThreadDeletedNotification";
 import type { ThreadNameUpdatedNotification } from "./ThreadNameUpdatedNotification";
 import type { ThreadResyncRequiredNotification } from "./ThreadResyncRequiredNotification";
 import type { ThreadRolledBackNotification } from "./ThreadRolledBackNotification";
@@ -21,6 +23,7 @@ import type { TurnCompletedNotification } from "./TurnCompletedNotification";
 import type { TurnDiffUpdatedNotification } from "./TurnDiffUpdatedNotification";
 import type { TurnPlanUpdatedNotification } from "./TurnPlanUpdatedNotification";
 import type { TurnStartedNotification } from "./TurnStartedNotification";
+import type { WarningNotification } from "./WarningNotification";
 
 /** Every notification agentd sends to clients, tagged by `method`. */
 export type ServerNotification =
@@ -45,7 +48,10 @@ export type ServerNotification =
   | { method: "hook/started"; params: HookStartedNotification }
   | { method: "hook/completed"; params: HookCompletedNotification }
   | { method: "error"; params: ErrorNotification }
-  | { method: "mcpServer/startupStatus/updated"; params: McpServerStatusUpdatedNotification };
+  | { method: "mcpServer/startupStatus/updated"; params: McpServerStatusUpdatedNotification }
+  | { method: "thread/deleted"; params: ThreadDeletedNotification }
+  | { method: "memory/updated"; params: MemoryUpdatedNotification }
+  | { method: "warning"; params: WarningNotification };
 
 /** The method names of [`ServerNotification`]. */
 export type ServerNotificationMethod = ServerNotification["method"];
@@ -74,4 +80,7 @@ export type ServerNotificationParams = {
   "hook/completed": HookCompletedNotification;
   "error": ErrorNotification;
   "mcpServer/startupStatus/updated": McpServerStatusUpdatedNotification;
+  "thread/deleted": ThreadDeletedNotification;
+  "memory/updated": MemoryUpdatedNotification;
+  "warning": WarningNotification;
 };

@@ -14,6 +14,11 @@ export type TurnStartParams = {
   clientRequestId?: string | null;
   /** Codex: the client's id for the user message (kept separate from `clientRequestId`). */
   clientUserMessageId?: string | null;
+  /**
+   * agentd: per-thread config keys, as `thread/start`'s `config` takes them (dotted keys or
+   * nested objects); they apply to this turn and the ones after it.
+   */
+  config?: { [key: string]: JsonValue } | null;
   cwd?: string | null;
   /** Reasoning effort, e.g. `"low"`, `"medium"`, `"high"` (Codex `ReasoningEffort`: a string). */
   effort?: string | null;

@@ -21,4 +21,19 @@ export type UserInput =
   | {
     path: string;
     type: "localImage";
+  }
+  /**
+   * A skill the user picked (Codex): agentd has no skills, so the model gets it as a
+   * reference to read.
+   */
+  | {
+    name: string;
+    path: string;
+    type: "skill";
+  }
+  /** A file or symbol the user mentioned (Codex `@mention`): a reference for the model. */
+  | {
+    name: string;
+    path: string;
+    type: "mention";
   };

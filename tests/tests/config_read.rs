@@ -6,6 +6,8 @@ use agentd_tests::json::{assert_absent_or_null, assert_null, field};
 use agentd_tests::{Agentd, Options};
 use serde_json::{json, Value};
 
+use crate::codex_support::assert_codex_valid;
+
 const SECRET: &str = "Bearer sk-config-read-test-0123456789";
 
 const CONFIG: &str = r#"
@@ -27,6 +29,7 @@ description = "The big one"
 [models.corp-small]
 display_name = "Corp Small"
 supported_reasoning_efforts = ["low", "medium"]
+input_modalities = ["text", "image"]
 
 [models.corp-secret]
 hidden = true
@@ -34,25 +37,6 @@ hidden = true
 [profiles.careful]
 approval_policy = "untrusted"
 "#;
-
-/// Validates `value` against a definition of Codex's app-server schema.
-fn assert_codex_valid(definition: &str, value: &Value) {
-    let dir = agentd_protocol::reference::reference_dir("codex-app-server")
-        .join("codex_app_server_protocol.v2.schemas.json");
-    let text = std::fs::read_to_string(&dir).unwrap();
-    let bundle: Value = serde_json::from_str(&text).unwrap();
-    let schema = json!({
-        "$schema": "http://json-schema.org/draft-07/schema#",
-        "$ref": format!("#/definitions/{definition}"),
-        "definitions": bundle["definitions"],
-    });
-    let validator = jsonschema::validator_for(&schema).unwrap();
-    let errors: Vec<String> = validator
-        .iter_errors(value)
-        .map(|e| e.to_string())
-        .collect();
-    assert!(errors.is_empty(), "{definition}: {errors:?}\n{value:#}");
-}
 
 async fn daemon() -> Agentd {
     Agentd::start(
@@ -135,6 +119,40 @@ async fn config_read_reports_values_and_origins_with_secrets_redacted() {
         "defaults are not listed"
     );
     assert_codex_valid("ConfigReadResponse", r);
+
+    // The layers, the one that wins first; each holds the keys it set that are in effect.
+    let layers = r["layers"].as_array().unwrap();
+    let names: Vec<&Value> = layers.iter().map(|l| &l["name"]).collect();
+    assert_eq!(
+        names,
+        [
+            &json!({"type": "sessionFlags"}),
+            &json!({"type": "user", "file": file, "profile": "careful"}),
+            &json!({"type": "user", "file": file, "profile": null}),
+        ]
+    );
+    let (flags, profile, user) = (&layers[0], &layers[1], &layers[2]);
+    assert_eq!(flags["config"]["sandbox_mode"], "read-only");
+    assert_eq!(
+        flags["config"]["model_providers"]["corp"]["stream_idle_timeout_ms"],
+        1000
+    );
+    assert_eq!(flags["version"], origins["sandbox_mode"]["version"]);
+    assert_eq!(profile["config"], json!({"approval_policy": "untrusted"}));
+    assert_eq!(user["config"]["model"], "corp-large");
+    assert_eq!(
+        user["config"]["model_providers"]["corp"]["http_headers"]["Authorization"],
+        "***"
+    );
+    assert!(user["config"].get("sandbox_mode").is_none(), "{user}");
+    assert_eq!(user["version"], origins["model"]["version"]);
+
+    let plain = c.call("config/read", json!({})).await.unwrap();
+    assert!(
+        plain.get("layers").is_none(),
+        "layers only when asked: {plain}"
+    );
+    assert_codex_valid("ConfigReadResponse", &plain);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -166,6 +184,9 @@ async fn model_list_returns_the_configured_models() {
         .map(|e| &e["reasoningEffort"])
         .collect();
     assert_eq!(efforts, [&json!("low"), &json!("medium")]);
+    // A Chat Completions model takes text unless its `[models.NAME]` says more.
+    assert_eq!(default["inputModalities"], json!(["text"]));
+    assert_eq!(data[1]["inputModalities"], json!(["text", "image"]));
 
     // Pages of one, hidden models included, as the Codex TUI asks.
     let mut seen = Vec::new();
@@ -194,4 +215,22 @@ async fn model_list_returns_the_configured_models() {
         .await
         .unwrap();
     assert_eq!(bad["error"]["code"], -32602, "{bad}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_responses_model_takes_text_and_images() {
+    let d = Agentd::start(Options::default()).await.unwrap();
+    let mut c = d.client("model-list").await.unwrap();
+    let r = c.call("model/list", json!({})).await.unwrap();
+    assert_codex_valid("ModelListResponse", &r);
+    assert_eq!(r["data"][0]["inputModalities"], json!(["text", "image"]));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_empty_input_modalities_list_is_refused_at_start() {
+    let stderr = agentd_tests::access::refused_at_start(
+        Options::default().config_toml("[models.m]\ninput_modalities = []\n"),
+    )
+    .await;
+    assert!(stderr.contains("models.m.input_modalities"), "{stderr}");
 }

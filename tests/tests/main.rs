@@ -1,13 +1,16 @@
 //! The end-to-end tests, one module per behaviour, compiled into one test binary: each starts
 //! the real `agentd` binary (and the scripted mock model) and talks to it over real pipes and
 //! sockets. Shared setup lives in the `agentd-tests` library (`tests/src`); `model_support`
-//! and `sandbox_support` are helpers of the model and sandbox modules.
+//! and `sandbox_support` are helpers of the model and sandbox modules, `codex_support` holds
+//! Codex's schema as validators.
 
+mod codex_support;
 mod hooks_support;
 mod mcp_support;
 mod model_support;
 mod sandbox_support;
 
+mod acp;
 mod agents_md_layering;
 mod approvals;
 mod auth_bind;
@@ -16,7 +19,11 @@ mod auth_scopes;
 mod auth_tls;
 mod auth_tokens;
 mod bad_input_corpus;
+mod claude_md;
+mod codex_app_server;
+mod codex_command_exec;
 mod codex_compat;
+mod codex_surface;
 mod codex_tui_replay;
 mod compaction;
 mod concurrent_thread_start;
@@ -46,6 +53,7 @@ mod mcp_interop;
 mod mcp_lifecycle;
 mod mcp_server;
 mod mcp_tools;
+mod memory;
 mod mock_llm_selftest;
 mod mock_mcp_selftest;
 mod model_chat;
@@ -64,6 +72,7 @@ mod sandbox_turns;
 mod schema_fresh;
 mod slow_subscriber_resync;
 mod subagents;
+mod thread_config_overrides;
 mod thread_fork;
 mod thread_lifecycle;
 mod thread_list_pagination;

@@ -258,14 +258,17 @@ async fn stdio_an_unknown_method_is_method_not_found() {
     assert_stdio_still_serving(d).await;
 }
 
-/// Requests the Codex TUI sends that agentd does not implement, verbatim from
-/// `shared/reference/codex-app-server/tui-client-session.ndjson` (no `"jsonrpc"`, string ids).
+/// Codex requests agentd does not implement: the two of
+/// `shared/reference/codex-app-server/tui-client-session.ndjson` that are still unanswered,
+/// verbatim (no `"jsonrpc"`, string ids), and methods of Codex's `ClientRequest.json` agentd
+/// does not serve, in Codex's shapes. (The TUI's skills, plugins, collaboration modes and loaded
+/// threads are answered now: `codex_surface.rs`.)
 const CODEX_ONLY_REQUESTS: &[&str] = &[
-    r#"{"id": "startup-skills-list-9544d650-e580-4a18-84a5-c7585da408e9", "method": "skills/list", "params": {"cwds": ["/home/user/project"], "forceReload": true}}"#,
-    r#"{"id": 5, "method": "skills/list", "params": {"cwds": ["/home/user/project"], "forceReload": false}}"#,
-    r#"{"id": "plugin-installed-01137ab9-e673-4723-9b23-d0c4afc54548", "method": "plugin/installed", "params": {"cwds": ["/home/user/project"], "installSuggestionPluginNames": null}}"#,
-    r#"{"id": "collaboration-mode-list-dd2bdb91-ea11-4dc4-9b99-88cc68ce3b79", "method": "collaborationMode/list", "params": {}}"#,
-    r#"{"id": "3301004b-1004-43f6-8a4b-0bbfa40835e6", "method": "thread/loaded/list", "params": {}}"#,
+    r#"{"id": "097bd3fd-6328-4edb-adde-20d2af7ce287", "method": "account/bedrock/checkGovCloudRequirements", "params": {}}"#,
+    r#"{"id": "18aa8104-b738-4ed6-ba43-264fbe2e1e80", "method": "thread/readState/update", "params": {"threadId": "01a20a1f-9940-7d20-9102-536f953a2322", "operation": {"type": "read"}, "expectedRevision": "52134fdb-431b-4fdf-9966-cf1b4f6edab6"}}"#,
+    r#"{"id": "fuzzy-1", "method": "fuzzyFileSearch", "params": {"query": "main", "roots": ["/home/user/project"], "cancellationToken": null}}"#,
+    r#"{"id": 5, "method": "thread/goal/set", "params": {"threadId": "01a20a1f-9940-7d20-9102-536f953a2322", "objective": "ship it"}}"#,
+    r#"{"id": "review-1", "method": "review/start", "params": {"threadId": "01a20a1f-9940-7d20-9102-536f953a2322", "target": {"type": "uncommittedChanges"}}}"#,
 ];
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -21,7 +21,9 @@ pub async fn history_of(input: &[UserInput]) -> Result<HistoryItem, ThreadError>
     let mut images = Vec::new();
     for (i, part) in input.iter().enumerate() {
         let url = match part {
-            UserInput::Text { .. } => continue,
+            UserInput::Text { .. } | UserInput::Skill { .. } | UserInput::Mention { .. } => {
+                continue
+            }
             UserInput::Image { url } => remote_image(url).map_err(|e| invalid(i, e))?,
             UserInput::LocalImage { path } => {
                 let path = std::path::PathBuf::from(path);

@@ -13,7 +13,9 @@ mod services;
 pub mod subagents;
 mod turn;
 
-pub use instructions::{agents_md_files, build_instructions, BASE_INSTRUCTIONS};
+pub use instructions::{
+    build_instructions, instruction_files, FileKind, InstructionFile, BASE_INSTRUCTIONS,
+};
 pub use services::AgentServices;
 pub use turn::fold;
 pub use turn::{spawn_turn, TurnSpec};

@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use super::subagents::AgentControl;
-use crate::config::{mcp_servers_from_json, Config};
+use crate::config::{mcp_servers_from_json, thread_providers, Config};
 use crate::mcp::McpManager;
 use crate::model::{ModelClient, ModelError};
 use crate::port::ThreadSettings;
@@ -31,6 +31,8 @@ pub struct AgentServices {
     pub mcp: Arc<McpManager>,
     /// Sub-agents: the thread layer, once it exists (a weak link: it owns these services).
     agents: std::sync::OnceLock<std::sync::Weak<dyn AgentControl>>,
+    /// Persistent memory, once the daemon has started it (its summary joins the instructions).
+    memory: std::sync::OnceLock<Arc<crate::memory::Memory>>,
 }
 
 impl AgentServices {
@@ -52,6 +54,7 @@ impl AgentServices {
         let mcp = McpManager::new(&config.mcp_servers, config.default_cwd.clone());
         Ok(AgentServices {
             agents: std::sync::OnceLock::new(),
+            memory: std::sync::OnceLock::new(),
             mcp,
             config,
             clients: Mutex::new(HashMap::new()),
@@ -81,6 +84,23 @@ impl AgentServices {
         Ok(client)
     }
 
+    /// The client for a turn's provider: the thread's own when its `config` defined that id
+    /// (admin only; built per turn, since no other thread may use it), else the daemon's.
+    pub fn client_for_thread(
+        &self,
+        provider_id: &str,
+        settings: &ThreadSettings,
+    ) -> Result<Arc<ModelClient>, ModelError> {
+        if let Some(raw) = &settings.model_providers {
+            let own = thread_providers(raw, &self.config)
+                .map_err(|e| ModelError::Config(e.to_string()))?;
+            if let Some(provider) = own.get(provider_id) {
+                return Ok(Arc::new(ModelClient::new(provider.into())?));
+            }
+        }
+        self.client_for(provider_id)
+    }
+
     /// The global rules plus the project's `.agentd/rules` under `cwd`. A malformed project
     /// file is logged and skipped: the project is not the daemon's to refuse to start over.
     pub fn exec_policy(&self, cwd: &Path) -> ExecPolicy {
@@ -94,6 +114,15 @@ impl AgentServices {
 
     pub fn set_agent_control(&self, control: std::sync::Weak<dyn AgentControl>) {
         let _ = self.agents.set(control);
+    }
+
+    pub fn set_memory(&self, memory: Arc<crate::memory::Memory>) {
+        let _ = self.memory.set(memory);
+    }
+
+    /// The memory summary of the project `cwd` is in, for a new turn's instructions.
+    pub async fn memory_summary(&self, cwd: &Path) -> Option<String> {
+        self.memory.get()?.summary_for(cwd).await
     }
 
     /// Sub-agents' control, when the thread layer is up.

@@ -43,6 +43,8 @@ pub struct ConfigToml {
     pub hooks: Option<super::hooks::HooksToml>,
     /// `[agents]`: sub-agents.
     pub agents: Option<super::agents::AgentsToml>,
+    /// `[memory]`: persistent memory across threads.
+    pub memory: Option<super::memory::MemoryToml>,
     /// `[projects."/abs/path"]`: Codex's trust table.
     pub projects: Option<BTreeMap<String, super::hooks::ProjectToml>>,
     /// `[mcp_servers.NAME]` (`mcp.rs`).
@@ -100,6 +102,9 @@ pub struct ModelToml {
     pub hidden: Option<bool>,
     pub default_reasoning_effort: Option<String>,
     pub supported_reasoning_efforts: Option<Vec<String>>,
+    /// `["text", "image"]`, …: what `model/list` says the model takes (default: by the
+    /// provider's wire).
+    pub input_modalities: Option<Vec<agentd_protocol::InputModality>>,
 }
 
 /// Checks one layer against the schema. `origin` is how errors name the layer: a file path or

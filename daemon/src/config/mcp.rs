@@ -286,7 +286,7 @@ pub fn mcp_servers_from_json(
 
 /// Puts `value` at the dotted `key` of `tree`; an object landing on an object is merged into
 /// it (one level), anything else replaces what was there.
-fn insert_dotted(
+pub(super) fn insert_dotted(
     tree: &mut serde_json::Map<String, serde_json::Value>,
     key: &str,
     value: serde_json::Value,

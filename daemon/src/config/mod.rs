@@ -18,11 +18,13 @@ mod hooks;
 mod limits;
 mod load;
 mod mcp;
+mod memory;
 mod overrides;
 mod providers;
 mod resolve;
 #[cfg(test)]
 mod tests;
+mod thread;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -39,8 +41,10 @@ pub use mcp::{
     mcp_servers_from_json, McpServerConfig, McpServerToml, McpTransport, DEFAULT_STARTUP_TIMEOUT,
     DEFAULT_TOOL_TIMEOUT,
 };
+pub use memory::{MemoryConfig, PhaseModel};
 pub use overrides::sort_codex_overrides;
 pub use resolve::validate_origin;
+pub use thread::{read_thread_config, thread_providers, ThreadConfig};
 
 /// Threads (Linux counts threads against `RLIMIT_NPROC`) a sandboxed command may have at once
 /// unless `sandbox_max_processes` says otherwise: enough for a parallel build, few enough that a
@@ -104,6 +108,8 @@ pub struct Config {
     pub allowed_origins: Vec<String>,
     /// `[agents]`: sub-agents' limits and roles.
     pub agents: AgentsConfig,
+    /// `[memory]`: the persistent memory pipeline.
+    pub memory: MemoryConfig,
     /// `[projects."/abs/path"] trust_level`: repositories whose own hooks may run.
     #[serde(skip_serializing_if = "projects_empty")]
     pub projects: Projects,
@@ -180,6 +186,9 @@ pub struct ModelInfo {
     pub default_reasoning_effort: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub supported_reasoning_efforts: Option<Vec<String>>,
+    /// What the model takes as input; `None`: what its provider's wire carries.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub input_modalities: Option<Vec<agentd_protocol::InputModality>>,
 }
 
 impl Config {
@@ -211,6 +220,7 @@ impl Config {
             mcp_servers: BTreeMap::new(),
             projects: Projects::default(),
             agents: AgentsConfig::default(),
+            memory: MemoryConfig::default(),
             tls: None,
             default_cwd: std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/")),
         }

@@ -29,6 +29,9 @@ pub(super) fn resolve(
     let hooks = t.hooks.take();
     let projects = t.projects.take();
     let agents = t.agents.take();
+    let memory = t.memory.take();
+    let profiles = t.profiles.clone().unwrap_or_default();
+    let (top_model, top_provider) = (t.model.clone(), t.model_provider.clone());
     let mcp_servers = t.mcp_servers.take();
     let allowed_origins = t.allowed_origins.take();
     let tls = t.tls.take();
@@ -45,6 +48,16 @@ pub(super) fn resolve(
     }
     if let Some(a) = agents {
         c.agents = super::agents::agents_config(a, &|key: &str| origin_label(origins, key))?;
+    }
+    if let Some(m) = memory {
+        let profile = |name: &str| {
+            profiles.get(name).map(|p| super::PhaseModel {
+                model: p.model.clone().or_else(|| top_model.clone()),
+                provider: p.model_provider.clone().or_else(|| top_provider.clone()),
+            })
+        };
+        let origin = |key: &str| origin_label(origins, key);
+        c.memory = super::memory::memory_config(m, &origin, &profile)?;
     }
     if let Some(p) = projects {
         c.projects = super::hooks::projects(p, &|key: &str| origin_label(origins, key))?;
@@ -134,20 +147,7 @@ fn apply_providers(
     bad: &Bad,
 ) -> Result<(), ConfigError> {
     for (id, p) in configured {
-        let key = join_key("model_providers", &id);
-        let base = match c.providers.remove(&id) {
-            Some(built_in) => built_in,
-            None => {
-                let Some(url) = &p.base_url else {
-                    return Err(bad(
-                        &key,
-                        "a provider that is not built in needs `base_url`".to_owned(),
-                    ));
-                };
-                providers::provider(&id, &id, url, WireApi::Responses)
-            }
-        };
-        let provider = apply_provider(base, p, &key, bad)?;
+        let provider = provider_over(c.providers.remove(&id), &id, p, bad)?;
         c.providers.insert(id, provider);
     }
     if !c.providers.contains_key(&c.model_provider) {
@@ -206,7 +206,7 @@ fn origin_label(origins: &BTreeMap<String, Origin>, key: &str) -> String {
         .label()
 }
 
-type Bad<'a> = dyn Fn(&str, String) -> ConfigError + 'a;
+pub(super) type Bad<'a> = dyn Fn(&str, String) -> ConfigError + 'a;
 
 /// A limit that must not be zero: a zero cap or timeout would make its feature unusable.
 fn positive<T: Copy + Default + PartialEq>(
@@ -242,6 +242,30 @@ fn apply_workspace_write(
         .exclude_tmpdir_env_var
         .unwrap_or(target.exclude_tmpdir_env_var);
     Ok(())
+}
+
+/// Provider `id` as `p` says: field by field over `known` (a built-in or configured one), or a
+/// new provider, which needs a `base_url`. Also how a thread's own providers are read.
+pub(super) fn provider_over(
+    known: Option<ProviderConfig>,
+    id: &str,
+    p: ProviderToml,
+    bad: &Bad,
+) -> Result<ProviderConfig, ConfigError> {
+    let key = join_key("model_providers", id);
+    let base = match known {
+        Some(known) => known,
+        None => {
+            let Some(url) = &p.base_url else {
+                return Err(bad(
+                    &key,
+                    "a provider that is not built in needs `base_url`".to_owned(),
+                ));
+            };
+            providers::provider(id, id, url, WireApi::Responses)
+        }
+    };
+    apply_provider(base, p, &key, bad)
 }
 
 fn apply_provider(
@@ -298,7 +322,14 @@ fn model_info(m: ModelToml, key: &str, bad: &Bad) -> Result<ModelInfo, ConfigErr
             "reasoning efforts must be non-empty strings".to_owned(),
         ));
     }
+    if m.input_modalities.as_ref().is_some_and(Vec::is_empty) {
+        return Err(bad(
+            &format!("{key}.input_modalities"),
+            "a model takes at least one kind of input".to_owned(),
+        ));
+    }
     Ok(ModelInfo {
+        input_modalities: m.input_modalities,
         display_name: m.display_name,
         description: m.description,
         hidden: m.hidden.unwrap_or(false),

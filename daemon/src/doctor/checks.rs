@@ -53,7 +53,8 @@ pub async fn all(args: &DoctorArgs) -> Vec<Check> {
     if let Some(loaded) = &loaded {
         out.extend(mcp_servers(&loaded.config).await);
     }
-    out.push(instructions());
+    let projects = loaded.as_ref().map(|l| &l.config.projects);
+    out.push(instructions(projects.cloned().unwrap_or_default()));
     out.push(port(&args.listen).await);
     out
 }
@@ -250,16 +251,16 @@ async fn provider_check(provider: &ProviderConfig, active: bool, timeout: Durati
     }
 }
 
-fn instructions() -> Check {
+fn instructions(projects: crate::config::Projects) -> Check {
     let cwd = std::env::current_dir().unwrap_or_else(|_| "/".into());
-    let files = crate::agent::agents_md_files(&cwd);
+    let files = crate::agent::instruction_files(&cwd, &projects);
     if files.is_empty() {
         return Check::ok(
             "instructions",
-            format!("no AGENTS.md applies to {}", cwd.display()),
+            format!("no AGENTS.md or CLAUDE.md applies to {}", cwd.display()),
         );
     }
-    let list: Vec<String> = files.iter().map(|(p, _)| p.display().to_string()).collect();
+    let list: Vec<String> = files.iter().map(|f| f.path.display().to_string()).collect();
     Check::ok(
         "instructions",
         format!("for {}: {}", cwd.display(), list.join(", ")),

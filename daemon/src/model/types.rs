@@ -100,7 +100,8 @@ impl ToolSpec {
 #[derive(Debug, Clone, PartialEq)]
 pub struct ModelRequest {
     pub model: String,
-    /// System/developer instructions (base instructions, AGENTS.md, developer instructions).
+    /// System/developer instructions (base instructions, memory, AGENTS.md and CLAUDE.md files,
+    /// developer instructions).
     pub instructions: String,
     pub input: Vec<HistoryItem>,
     pub tools: Vec<ToolSpec>,

@@ -20,7 +20,7 @@ mod status;
 pub use approval::{ask, ApprovalAnswer, ApprovalOutcome, ApprovalRequest};
 pub use emitter::TurnEmitter;
 pub use error::ThreadError;
-pub use settings::{ThreadSettings, WorktreeMeta};
+pub use settings::{SettingsPatch, ThreadSettings, WorktreeMeta};
 
 use agentd_protocol::{ApprovalDecision, UserInput};
 use serde_json::Value;
@@ -136,7 +136,10 @@ pub fn input_text(input: &[UserInput]) -> String {
     input
         .iter()
         .filter_map(|i| match i {
-            UserInput::Text { text, .. } => Some(text.as_str()),
+            UserInput::Text { text, .. } => Some(text.clone()),
+            // Codex's skills and mentions reach the model as references it can open.
+            UserInput::Skill { name, path } => Some(format!("[skill {name}: {path}]")),
+            UserInput::Mention { name, path } => Some(format!("[mentioned {name}: {path}]")),
             _ => None,
         })
         .collect::<Vec<_>>()

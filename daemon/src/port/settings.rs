@@ -2,6 +2,7 @@
 
 use agentd_protocol::{AskForApproval, SandboxPolicy};
 use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -18,6 +19,10 @@ pub struct ThreadSettings {
     /// (checked then; `config::mcp_servers_from_json` reads them).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mcp_servers: Option<serde_json::Map<String, serde_json::Value>>,
+    /// The thread's own model providers (`config: {"model_providers.ID": …}`, admin only), as
+    /// given (checked then; `config::thread_providers` reads them over the daemon's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model_providers: Option<serde_json::Map<String, serde_json::Value>>,
     /// A sub-agent's role limits its tools to these (agentd's names).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tools: Option<Vec<String>>,
@@ -51,8 +56,69 @@ impl Default for ThreadSettings {
             developer_instructions: None,
             reasoning_effort: None,
             mcp_servers: None,
+            model_providers: None,
             tools: None,
             worktree: None,
+        }
+    }
+}
+
+/// A change to a thread's settings that a client asked for: the typed overrides of
+/// `thread/start` / `thread/resume` / `turn/start` and the keys of their `config`. Each `Some`
+/// replaces the thread's value; `None` keeps it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SettingsPatch {
+    pub model: Option<String>,
+    pub model_provider: Option<String>,
+    pub approval_policy: Option<AskForApproval>,
+    pub sandbox: Option<SandboxPolicy>,
+    pub base_instructions: Option<String>,
+    pub developer_instructions: Option<String>,
+    pub reasoning_effort: Option<String>,
+    pub mcp_servers: Option<Map<String, Value>>,
+    pub model_providers: Option<Map<String, Value>>,
+}
+
+impl SettingsPatch {
+    /// Applies the patch to a thread's settings, model and provider.
+    pub fn apply(self, settings: &mut ThreadSettings, model: &mut String, provider: &mut String) {
+        let SettingsPatch {
+            model: new_model,
+            model_provider,
+            approval_policy,
+            sandbox,
+            base_instructions,
+            developer_instructions,
+            reasoning_effort,
+            mcp_servers,
+            model_providers,
+        } = self;
+        if let Some(m) = new_model {
+            *model = m;
+        }
+        if let Some(p) = model_provider {
+            *provider = p;
+        }
+        if let Some(a) = approval_policy {
+            settings.approval_policy = a;
+        }
+        if let Some(s) = sandbox {
+            settings.sandbox = s;
+        }
+        if base_instructions.is_some() {
+            settings.base_instructions = base_instructions;
+        }
+        if developer_instructions.is_some() {
+            settings.developer_instructions = developer_instructions;
+        }
+        if reasoning_effort.is_some() {
+            settings.reasoning_effort = reasoning_effort;
+        }
+        if mcp_servers.is_some() {
+            settings.mcp_servers = mcp_servers;
+        }
+        if model_providers.is_some() {
+            settings.model_providers = model_providers;
         }
     }
 }

@@ -2,13 +2,13 @@
 //! expect. Both read the config fixed at start; nothing here changes it.
 
 use agentd_protocol::params::config::{
-    ConfigLayerMetadata, ConfigLayerSource, ConfigReadParams, ConfigReadResponse, Model,
-    ModelListParams, ModelListResponse, ReasoningEffortOption,
+    ConfigLayer, ConfigLayerMetadata, ConfigLayerSource, ConfigReadParams, ConfigReadResponse,
+    InputModality, Model, ModelListParams, ModelListResponse, ReasoningEffortOption,
 };
 
 use super::dispatch::Handled;
 use super::error::RpcError;
-use crate::config::{Config, LoadedConfig, ModelInfo, Origin};
+use crate::config::{Config, LoadedConfig, ModelInfo, Origin, WireApi};
 use crate::daemon::Daemon;
 
 /// The reasoning efforts offered for a model whose `[models.NAME]` does not list any.
@@ -86,6 +86,10 @@ fn describe(config: &Config, name: &str, info: &ModelInfo, is_default: bool) -> 
             .unwrap_or_else(|| format!("{name} via {provider}")),
         hidden: info.hidden,
         is_default,
+        input_modalities: info
+            .input_modalities
+            .clone()
+            .unwrap_or_else(|| wire_modalities(config)),
         default_reasoning_effort: default_effort,
         supported_reasoning_efforts: efforts
             .into_iter()
@@ -94,6 +98,16 @@ fn describe(config: &Config, name: &str, info: &ModelInfo, is_default: bool) -> 
                 reasoning_effort: effort,
             })
             .collect(),
+    }
+}
+
+/// What a model takes when its `[models.NAME]` does not say: text and images on the
+/// Responses wire (agentd sends images there), text alone on Chat Completions, where many local
+/// models have no vision and would fail the request.
+fn wire_modalities(config: &Config) -> Vec<InputModality> {
+    match config.provider(&config.model_provider).map(|p| p.wire_api) {
+        Some(WireApi::Chat) => vec![InputModality::Text],
+        _ => vec![InputModality::Text, InputModality::Image],
     }
 }
 
@@ -110,12 +124,13 @@ fn effort_description(effort: &str) -> &'static str {
 }
 
 /// `config/read`: the effective config (secrets redacted) and, for every key a layer set, that
-/// layer. agentd has no per-project config, so `cwd` changes nothing; built-in defaults are
-/// not listed in `origins`, as in Codex.
-pub fn read(daemon: &Daemon, _params: ConfigReadParams) -> Result<Handled, RpcError> {
+/// layer; with `includeLayers`, the layers themselves. agentd has no per-project config, so
+/// `cwd` changes nothing; built-in defaults are not a layer, as in Codex.
+pub fn read(daemon: &Daemon, params: ConfigReadParams) -> Result<Handled, RpcError> {
     let loaded = &daemon.loaded;
-    let config = match loaded.redacted_json() {
-        serde_json::Value::Object(map) => map,
+    let effective = loaded.redacted_json();
+    let config = match &effective {
+        serde_json::Value::Object(map) => map.clone(),
         _ => serde_json::Map::new(),
     };
     let origins = loaded
@@ -123,7 +138,116 @@ pub fn read(daemon: &Daemon, _params: ConfigReadParams) -> Result<Handled, RpcEr
         .iter()
         .filter_map(|(key, origin)| Some((key.clone(), layer(loaded, origin)?)))
         .collect();
-    Handled::new(ConfigReadResponse { config, origins })
+    let layers = params
+        .include_layers
+        .unwrap_or(false)
+        .then(|| layers(loaded, &effective));
+    Handled::new(ConfigReadResponse {
+        config,
+        origins,
+        layers,
+    })
+}
+
+/// The layers, the one that wins first (`-c` flags, the profile, the file), each with the keys
+/// it set that are in effect. Taken from the effective config rather than the layer's own text
+/// so that secrets stay redacted; the config file is listed whenever it exists.
+fn layers(loaded: &LoadedConfig, effective: &serde_json::Value) -> Vec<ConfigLayer> {
+    let mut found: Vec<(
+        u8,
+        ConfigLayerMetadata,
+        serde_json::Map<String, serde_json::Value>,
+    )> = Vec::new();
+    if let Some(file) = &loaded.file {
+        let origin = Origin::File(file.clone());
+        if let Some(meta) = layer(loaded, &origin) {
+            found.push((rank(&origin), meta, serde_json::Map::new()));
+        }
+    }
+    for (key, origin) in &loaded.origins {
+        let Some(meta) = layer(loaded, origin) else {
+            continue;
+        };
+        let at = match found.iter().position(|(_, m, _)| *m == meta) {
+            Some(at) => at,
+            None => {
+                found.push((rank(origin), meta, serde_json::Map::new()));
+                found.len() - 1
+            }
+        };
+        if let (Some(value), Some((_, _, config))) = (value_at(effective, key), found.get_mut(at)) {
+            insert_at(config, key, value.clone());
+        }
+    }
+    found.sort_by_key(|(rank, _, _)| *rank);
+    found
+        .into_iter()
+        .map(|(_, meta, config)| ConfigLayer {
+            name: meta.name,
+            version: meta.version,
+            config: serde_json::Value::Object(config),
+            disabled_reason: None,
+        })
+        .collect()
+}
+
+/// Precedence, highest first.
+fn rank(origin: &Origin) -> u8 {
+    match origin {
+        Origin::CommandLine { .. } => 0,
+        Origin::Profile { .. } => 1,
+        Origin::File(_) => 2,
+        Origin::Default => 3,
+    }
+}
+
+/// The value at a dotted key of `config/read`'s `origins` (quoted segments as `join_key`
+/// writes them, e.g. `model_providers."my.host".base_url`).
+fn value_at<'a>(v: &'a serde_json::Value, key: &str) -> Option<&'a serde_json::Value> {
+    key_segments(key)
+        .iter()
+        .try_fold(v, |v, segment| v.get(segment.as_str()))
+}
+
+fn insert_at(
+    map: &mut serde_json::Map<String, serde_json::Value>,
+    key: &str,
+    value: serde_json::Value,
+) {
+    let segments = key_segments(key);
+    let Some((last, parents)) = segments.split_last() else {
+        return;
+    };
+    let mut map = map;
+    for segment in parents {
+        let slot = map
+            .entry(segment.clone())
+            .or_insert_with(|| serde_json::Value::Object(Default::default()));
+        if !slot.is_object() {
+            *slot = serde_json::Value::Object(Default::default());
+        }
+        let serde_json::Value::Object(inner) = slot else {
+            return;
+        };
+        map = inner;
+    }
+    map.insert(last.clone(), value);
+}
+
+/// A dotted key's segments, `"quoted.parts"` kept whole.
+fn key_segments(key: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut current = String::new();
+    let mut quoted = false;
+    for c in key.chars() {
+        match c {
+            '"' => quoted = !quoted,
+            '.' if !quoted => out.push(std::mem::take(&mut current)),
+            c => current.push(c),
+        }
+    }
+    out.push(current);
+    out
 }
 
 fn layer(loaded: &LoadedConfig, origin: &Origin) -> Option<ConfigLayerMetadata> {

@@ -56,6 +56,19 @@ impl Session {
         Ok(())
     }
 
+    /// Sends a notification to this connection alone, unless it opted out of the method; like
+    /// every notice, dropped when the connection's queue is full.
+    pub fn notify<N: agentd_protocol::ServerNotification>(&self, notice: &N) {
+        if self.opt_out.contains(N::METHOD) {
+            return;
+        }
+        if let Ok(params) = serde_json::to_string(notice) {
+            let _ = self
+                .out
+                .try_send(crate::threads::frame_for(N::METHOD, &params));
+        }
+    }
+
     pub fn subscriber(&self) -> Subscriber {
         Subscriber {
             conn: self.conn,

@@ -6,17 +6,22 @@
 
 use agentd_protocol::method::ClientMethod;
 use agentd_protocol::methods::{
-    AccountRead, ConfigRead, ConfigRequirementsRead, HooksList, Initialize, McpServerReload,
-    McpServerStatusList, ModelList, ThreadArchive, ThreadCompactStart, ThreadFork, ThreadList,
-    ThreadRead, ThreadResume, ThreadRollback, ThreadSearch, ThreadSetName, ThreadStart,
-    ThreadUnarchive, ThreadUnsubscribe, TurnInterrupt, TurnStart, TurnSteer,
+    AccountRateLimitsRead, AccountRead, CollaborationModeList, CommandExec, ConfigRead,
+    ConfigRequirementsRead, HooksList, Initialize, McpServerReload, McpServerStatusList,
+    MemoryRead, MemoryRebuild, MemoryReset, ModelList, PermissionProfileList, PluginInstalled,
+    SkillsList, ThreadArchive, ThreadCompactStart, ThreadDelete, ThreadFork, ThreadGoalGet,
+    ThreadItemsList, ThreadList, ThreadLoadedList, ThreadRead, ThreadResume, ThreadRevert,
+    ThreadRollback, ThreadSearch, ThreadSetName, ThreadStart, ThreadTurnsList, ThreadUnarchive,
+    ThreadUnsubscribe, TurnInterrupt, TurnStart, TurnSteer,
 };
 use serde::Serialize;
 use serde_json::Value;
 
 use super::connection::Session;
 use super::error::RpcError;
-use super::{account, config, history, hooks, initialize, mcp, thread, turn};
+use super::{
+    account, command, config, history, hooks, initialize, mcp, memory, pages, surface, thread, turn,
+};
 use crate::daemon::Daemon;
 use crate::json_splice::write_json_with;
 use crate::threads::CatchUp;
@@ -127,7 +132,7 @@ pub async fn dispatch(
         ThreadCompactStart::METHOD => {
             history::compact_start(daemon, parse::<ThreadCompactStart>(params)?).await
         }
-        TurnStart::METHOD => turn::start(daemon, parse::<TurnStart>(params)?).await,
+        TurnStart::METHOD => turn::start(daemon, session, parse::<TurnStart>(params)?).await,
         TurnSteer::METHOD => turn::steer(daemon, parse::<TurnSteer>(params)?).await,
         TurnInterrupt::METHOD => turn::interrupt(daemon, parse::<TurnInterrupt>(params)?).await,
         AccountRead::METHOD => account::read(parse::<AccountRead>(params)?),
@@ -137,6 +142,40 @@ pub async fn dispatch(
             account::config_requirements(parse::<ConfigRequirementsRead>(params)?)
         }
         HooksList::METHOD => hooks::list(daemon, parse::<HooksList>(params)?).await,
+        MemoryRead::METHOD => memory::read(daemon, parse::<MemoryRead>(params)?).await,
+        MemoryReset::METHOD => memory::reset(daemon, parse::<MemoryReset>(params)?).await,
+        MemoryRebuild::METHOD => memory::rebuild(daemon, parse::<MemoryRebuild>(params)?).await,
+        agentd_protocol::methods::InstructionsList::METHOD => {
+            super::instructions::list(
+                daemon,
+                parse::<agentd_protocol::methods::InstructionsList>(params)?,
+            )
+            .await
+        }
+        SkillsList::METHOD => surface::skills(daemon, parse::<SkillsList>(params)?),
+        PluginInstalled::METHOD => surface::plugins(parse::<PluginInstalled>(params)?),
+        CollaborationModeList::METHOD => {
+            surface::collaboration_modes(parse::<CollaborationModeList>(params)?)
+        }
+        PermissionProfileList::METHOD => {
+            surface::permission_profiles(parse::<PermissionProfileList>(params)?)
+        }
+        ThreadLoadedList::METHOD => {
+            surface::loaded(daemon, parse::<ThreadLoadedList>(params)?).await
+        }
+        ThreadGoalGet::METHOD => surface::goal(daemon, parse::<ThreadGoalGet>(params)?).await,
+        AccountRateLimitsRead::METHOD => {
+            surface::rate_limits(parse::<AccountRateLimitsRead>(params)?)
+        }
+        ThreadTurnsList::METHOD => {
+            pages::turns_list(daemon, parse::<ThreadTurnsList>(params)?).await
+        }
+        ThreadItemsList::METHOD => {
+            pages::items_list(daemon, parse::<ThreadItemsList>(params)?).await
+        }
+        ThreadRevert::METHOD => history::revert(daemon, parse::<ThreadRevert>(params)?).await,
+        ThreadDelete::METHOD => thread::delete(daemon, parse::<ThreadDelete>(params)?).await,
+        CommandExec::METHOD => command::exec(daemon, parse::<CommandExec>(params)?).await,
         McpServerStatusList::METHOD => {
             mcp::status_list(daemon, parse::<McpServerStatusList>(params)?).await
         }

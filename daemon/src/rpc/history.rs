@@ -1,16 +1,17 @@
-//! History handlers: `thread/fork`, `thread/rollback`, `thread/search` and
-//! `thread/compact/start`. Parse, call into the hub and actors, shape the answer; the work is in
+//! History handlers: `thread/fork`, `thread/rollback` (and Codex's `thread/revert`),
+//! `thread/search` and `thread/compact/start`. Parse, call into the hub and actors, shape the answer; the work is in
 //! `threads/history.rs`, `agent/compaction.rs` and `store/search.rs`.
 
 use agentd_protocol::{
-    SandboxPolicy, ThreadCompactStartParams, ThreadCompactStartResponse, ThreadForkParams,
-    ThreadRollbackParams, ThreadRollbackResponse, ThreadSearchHit, ThreadSearchParams,
-    ThreadSearchResponse,
+    ThreadCompactStartParams, ThreadCompactStartResponse, ThreadForkParams, ThreadRevertParams,
+    ThreadRevertResponse, ThreadRollbackParams, ThreadRollbackResponse, ThreadSearchHit,
+    ThreadSearchParams, ThreadSearchResponse,
 };
 
 use super::connection::Session;
 use super::dispatch::{Answer, Handled};
 use super::error::RpcError;
+use super::overrides;
 use super::thread::{resolve_cwd, start_response, turns_of, with_turns};
 use crate::clock::unix_now;
 use crate::daemon::Daemon;
@@ -33,19 +34,13 @@ pub async fn fork(
     let snapshot = source.fork_snapshot(p.last_turn_id.clone()).await?;
     let src = snapshot.source.clone();
     let o = &p.overrides;
+    // The source's settings, then what the request asks for (as `thread/start`'s).
+    let requested = overrides::for_thread(daemon, session, "thread/fork", o, &src.model_provider)?;
     let mut settings = settings_of(&src);
-    if let Some(a) = o.approval_policy {
-        settings.approval_policy = a;
-    }
-    if let Some(mode) = o.sandbox {
-        settings.sandbox = SandboxPolicy::from_mode(mode);
-    }
-    if o.base_instructions.is_some() {
-        settings.base_instructions = o.base_instructions.clone();
-    }
-    if o.developer_instructions.is_some() {
-        settings.developer_instructions = o.developer_instructions.clone();
-    }
+    let (mut model, mut model_provider) = (src.model.clone(), src.model_provider.clone());
+    requested
+        .patch
+        .apply(&mut settings, &mut model, &mut model_provider);
     let cwd = match o.cwd.as_deref() {
         Some(c) => resolve_cwd(daemon, Some(c))?.display().to_string(),
         None => src.cwd.clone(),
@@ -66,11 +61,8 @@ pub async fn fork(
             String::new()
         },
         cwd,
-        model: o.model.clone().unwrap_or_else(|| src.model.clone()),
-        model_provider: o
-            .model_provider
-            .clone()
-            .unwrap_or_else(|| src.model_provider.clone()),
+        model,
+        model_provider,
         settings,
         ephemeral: p.ephemeral.unwrap_or(src.ephemeral),
         archived: false,
@@ -83,6 +75,7 @@ pub async fn fork(
     };
     session.may_subscribe(None)?;
     let handle = daemon.hub.create_with(row, projections, turn_count).await?;
+    overrides::warn_ignored(session, handle.id(), &requested.ignored);
     let (row, catch_up) = handle.subscribe(session.subscriber(), Some(0)).await?;
     session.subscriptions.insert(row.id.clone());
     handle.session_started(daemon.hub.services(), "fork").await;
@@ -108,6 +101,23 @@ pub async fn rollback(daemon: &Daemon, p: ThreadRollbackParams) -> Result<Answer
         changed_files: outcome.changed_files,
     })?;
     with_turns(answer, &turns)
+}
+
+/// `thread/revert {beforeTurnId}` (Codex's name): a rollback of that turn and every later one.
+pub async fn revert(daemon: &Daemon, p: ThreadRevertParams) -> Result<Handled, RpcError> {
+    let turns = daemon.hub.store().turns(&p.thread_id).await?;
+    let visible: Vec<_> = turns.iter().filter(|t| !t.rolled_back).collect();
+    let at = visible
+        .iter()
+        .position(|t| t.id == p.before_turn_id)
+        .ok_or_else(|| RpcError::not_found(format!("turn {}", p.before_turn_id)))?;
+    let num_turns = (visible.len() - at) as u32;
+    let handle = daemon.hub.load(&p.thread_id).await?;
+    let outcome = handle.rollback(num_turns).await?;
+    Handled::new(ThreadRevertResponse {
+        thread: thread_from_row(&outcome.thread, handle.status(), Vec::new()),
+        changed_files: outcome.changed_files,
+    })
 }
 
 /// Full-text search over user messages, agent messages and command lines; best threads first,

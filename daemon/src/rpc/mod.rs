@@ -6,6 +6,7 @@
 //! (Codex clients omit it); see `docs/decisions/001-own-jsonrpc-peer.md`.
 
 mod account;
+mod command;
 mod config;
 pub mod connection;
 pub mod decode;
@@ -14,8 +15,13 @@ pub mod error;
 mod history;
 mod hooks;
 mod initialize;
+mod instructions;
 pub mod link;
 mod mcp;
+mod memory;
+mod overrides;
+mod pages;
+mod surface;
 mod thread;
 mod turn;
 

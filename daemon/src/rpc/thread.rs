@@ -4,7 +4,8 @@ use std::path::{Path, PathBuf};
 
 use agentd_protocol::{
     ApprovalsReviewer, SandboxPolicy, SessionSource, ThreadArchiveParams, ThreadArchiveResponse,
-    ThreadListParams, ThreadListResponse, ThreadReadParams, ThreadReadResponse, ThreadResumeParams,
+    ThreadDeleteResponse, ThreadDeletedNotification, ThreadIdParams, ThreadListParams,
+    ThreadListResponse, ThreadReadParams, ThreadReadResponse, ThreadResumeParams,
     ThreadSetNameParams, ThreadSetNameResponse, ThreadStartParams, ThreadStartResponse,
     ThreadStatus, ThreadUnarchiveParams, ThreadUnarchiveResponse, ThreadUnsubscribeParams,
     ThreadUnsubscribeResponse, ThreadUnsubscribeStatus,
@@ -13,6 +14,7 @@ use agentd_protocol::{
 use super::connection::Session;
 use super::dispatch::{Answer, Handled};
 use super::error::RpcError;
+use super::overrides;
 use crate::auth::Scope;
 use crate::clock::unix_now;
 use crate::daemon::Daemon;
@@ -76,17 +78,26 @@ pub async fn start(
 ) -> Result<Handled, RpcError> {
     let o = &p.overrides;
     let cwd = resolve_cwd(daemon, o.cwd.as_deref())?;
-    let mcp_servers = thread_mcp_servers(session, o.config.as_ref())?;
-    let settings = ThreadSettings {
-        approval_policy: o.approval_policy.unwrap_or(daemon.config.approval_policy),
-        sandbox: SandboxPolicy::from_mode(o.sandbox.unwrap_or(daemon.config.sandbox_mode)),
-        base_instructions: o.base_instructions.clone(),
-        developer_instructions: o.developer_instructions.clone(),
-        reasoning_effort: None,
-        mcp_servers: mcp_servers.clone(),
+    let config = &daemon.config;
+    let requested =
+        overrides::for_thread(daemon, session, "thread/start", o, &config.model_provider)?;
+    // The daemon's config, then what the request asks for.
+    let mut settings = ThreadSettings {
+        approval_policy: config.approval_policy,
+        sandbox: SandboxPolicy::from_mode(config.sandbox_mode),
+        base_instructions: config.instructions.clone(),
+        developer_instructions: config.developer_instructions.clone(),
+        reasoning_effort: config.model_reasoning_effort.clone(),
+        mcp_servers: None,
+        model_providers: None,
         tools: None,
         worktree: None,
     };
+    let (mut model, mut model_provider) = (config.model.clone(), config.model_provider.clone());
+    requested
+        .patch
+        .apply(&mut settings, &mut model, &mut model_provider);
+    let mcp_servers = settings.mcp_servers.clone();
     let settings = serde_json::to_value(&settings)
         .map_err(|e| RpcError::internal("serialising thread settings", e))?;
     let source = match p.session_source.clone().unwrap_or_default() {
@@ -107,14 +118,8 @@ pub async fn start(
         name: None,
         preview: String::new(),
         cwd: cwd.display().to_string(),
-        model: o
-            .model
-            .clone()
-            .unwrap_or_else(|| daemon.config.model.clone()),
-        model_provider: o
-            .model_provider
-            .clone()
-            .unwrap_or_else(|| daemon.config.model_provider.clone()),
+        model,
+        model_provider,
         settings,
         ephemeral: p.ephemeral.unwrap_or(false),
         archived: false,
@@ -133,6 +138,7 @@ pub async fn start(
         let own = crate::config::mcp_servers_from_json(own).unwrap_or_default();
         daemon.hub.services().mcp.thread_servers(handle.id(), &own);
     }
+    overrides::warn_ignored(session, handle.id(), &requested.ignored);
     // Subscribing from seq 0 replays `thread/started` right after this answer.
     let (row, catch_up) = handle.subscribe(session.subscriber(), Some(0)).await?;
     session.subscriptions.insert(row.id.clone());
@@ -142,36 +148,6 @@ pub async fn start(
     Ok(Handled::new(start_response(&row, handle.status(), Vec::new()))?.then(catch_up))
 }
 
-/// The thread's own MCP servers from `config` (`mcp_servers`, nested or dotted), checked now so
-/// a bad entry fails `thread/start`. A stdio server is a process on the host, outside the
-/// sandbox: over WebSocket only an admin token may add one (PROTOCOL.md §9).
-fn thread_mcp_servers(
-    session: &Session,
-    config: Option<&serde_json::Map<String, serde_json::Value>>,
-) -> Result<Option<serde_json::Map<String, serde_json::Value>>, RpcError> {
-    let Some(config) = config else {
-        return Ok(None);
-    };
-    let servers = crate::config::mcp_servers_from_json(config)
-        .map_err(|e| RpcError::invalid_params("config.mcp_servers", e))?;
-    if servers.is_empty() {
-        return Ok(None);
-    }
-    if servers.values().any(|s| s.is_stdio()) && !session.scope.allows(Scope::Admin) {
-        return Err(RpcError::forbidden(
-            "thread/start with a stdio MCP server",
-            session.scope,
-            Scope::Admin,
-        ));
-    }
-    let own: serde_json::Map<String, serde_json::Value> = config
-        .iter()
-        .filter(|(k, _)| *k == "mcp_servers" || k.starts_with("mcp_servers."))
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
-    Ok(Some(own))
-}
-
 pub async fn resume(
     daemon: &Daemon,
     session: &mut Session,
@@ -179,6 +155,7 @@ pub async fn resume(
 ) -> Result<Answer, RpcError> {
     session.may_subscribe(Some(&p.thread_id))?;
     let handle = daemon.hub.load(&p.thread_id).await?;
+    apply_resume_overrides(daemon, session, &handle, &p.overrides).await?;
     let (row, catch_up) = handle.subscribe(session.subscriber(), p.after_seq).await?;
     session.subscriptions.insert(row.id.clone());
     handle
@@ -190,6 +167,55 @@ pub async fn resume(
     } else {
         with_turns(answer, &turns_of(daemon, &row.id).await?)
     }
+}
+
+/// What `thread/resume` asks to change applies to the thread's next turns. Resuming is an
+/// observer's right, changing settings is not: an observe token's overrides are dropped with a
+/// warning, not refused (a Codex client sends its settings on every resume).
+async fn apply_resume_overrides(
+    daemon: &Daemon,
+    session: &Session,
+    handle: &crate::threads::ActorHandle,
+    o: &agentd_protocol::ThreadOverrides,
+) -> Result<(), RpcError> {
+    let provider = match daemon.hub.store().thread(handle.id()).await? {
+        Some(row) => row.model_provider,
+        None => return Err(RpcError::not_found(format!("thread {}", handle.id()))),
+    };
+    let requested = overrides::for_thread(daemon, session, "thread/resume", o, &provider)?;
+    overrides::warn_ignored(session, handle.id(), &requested.ignored);
+    if requested.changes_nothing() {
+        return Ok(());
+    }
+    if !session.scope.allows(Scope::Control) {
+        session.notify(&agentd_protocol::WarningNotification {
+            message: "thread/resume: an observe token cannot change a thread's settings; \
+                      the overrides were not applied"
+                .to_owned(),
+            thread_id: Some(handle.id().to_owned()),
+        });
+        return Ok(());
+    }
+    let servers = requested.patch.mcp_servers.clone();
+    handle
+        .update(ThreadUpdate::Settings(Box::new(requested.patch)))
+        .await?;
+    if let Some(own) = servers {
+        restart_thread_servers(daemon, handle.id(), &own).await;
+    }
+    Ok(())
+}
+
+/// A thread's own MCP servers changed: the old ones stop, the new ones start.
+pub(super) async fn restart_thread_servers(
+    daemon: &Daemon,
+    thread_id: &str,
+    own: &serde_json::Map<String, serde_json::Value>,
+) {
+    let mcp = &daemon.hub.services().mcp;
+    mcp.release_thread(thread_id).await;
+    let own = crate::config::mcp_servers_from_json(own).unwrap_or_default();
+    mcp.thread_servers(thread_id, &own);
 }
 
 pub async fn read(daemon: &Daemon, p: ThreadReadParams) -> Result<Answer, RpcError> {
@@ -273,6 +299,19 @@ pub async fn archive(daemon: &Daemon, p: ThreadArchiveParams) -> Result<Handled,
         .session_ended(daemon.hub.services(), "archived", SESSION_END_BUDGET)
         .await;
     Handled::new(ThreadArchiveResponse {})
+}
+
+/// `thread/delete`: the thread, its sub-agents and everything stored about them go; every
+/// connection is told, once per deleted thread (`thread/deleted`).
+pub async fn delete(daemon: &Daemon, p: ThreadIdParams) -> Result<Handled, RpcError> {
+    let deleted = daemon.hub.delete(&p.thread_id).await?;
+    if deleted.is_empty() {
+        return Err(RpcError::not_found(format!("thread {}", p.thread_id)));
+    }
+    for thread_id in deleted {
+        daemon.broadcast(&ThreadDeletedNotification { thread_id, seq: 0 });
+    }
+    Handled::new(ThreadDeleteResponse {})
 }
 
 pub async fn unarchive(daemon: &Daemon, p: ThreadUnarchiveParams) -> Result<Handled, RpcError> {

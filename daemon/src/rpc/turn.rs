@@ -4,18 +4,37 @@ use agentd_protocol::{
     TurnInterruptParams, TurnInterruptResponse, TurnStartParams, TurnSteerParams,
 };
 
+use super::connection::Session;
 use super::dispatch::Handled;
 use super::error::RpcError;
+use super::overrides;
 use crate::agent::input::history_of;
 use crate::daemon::Daemon;
 
-pub async fn start(daemon: &Daemon, p: TurnStartParams) -> Result<Handled, RpcError> {
+pub async fn start(
+    daemon: &Daemon,
+    session: &Session,
+    mut p: TurnStartParams,
+) -> Result<Handled, RpcError> {
     if let Some(schema) = &p.output_schema {
         check_output_schema(schema)?;
     }
     let history = history_of(&p.input).await?;
     let handle = daemon.hub.load(&p.thread_id).await?;
-    let answer = handle.start_turn(p, history).await?;
+    let requested = match p.config.take() {
+        None => overrides::Requested::default(),
+        Some(config) => {
+            let row = daemon.hub.store().thread(handle.id()).await?;
+            let provider = row.map(|r| r.model_provider).unwrap_or_default();
+            overrides::for_turn(daemon, session, Some(&config), &provider)?
+        }
+    };
+    let servers = requested.patch.mcp_servers.clone();
+    let answer = handle.start_turn_with(p, history, requested.patch).await?;
+    if let Some(own) = servers {
+        super::thread::restart_thread_servers(daemon, handle.id(), &own).await;
+    }
+    overrides::warn_ignored(session, handle.id(), &requested.ignored);
     Ok(Handled {
         result: answer,
         after: None,

@@ -192,6 +192,7 @@ impl Host {
         );
         daemon.start_mcp();
         daemon.hub.init_agents(data_dir.to_path_buf());
+        daemon.start_memory(data_dir.to_path_buf());
         match daemon.hub.recover_interrupted_turns().await {
             Ok(0) => {}
             Ok(n) => tracing::info!(
@@ -279,6 +280,7 @@ impl Host {
     /// Commits what the actors hold, ends turns still running as interrupted, closes the store.
     /// Bounded, so that a stuck actor cannot keep a supervisor's SIGTERM from ending us.
     pub async fn stop(mut self) {
+        self.daemon.background.cancel();
         let hub = &self.daemon.hub;
         // SessionEnd hooks get 1.5 s in all (Claude Code's budget): a stop stays prompt.
         hub.end_sessions("shutdown", Duration::from_millis(1500))

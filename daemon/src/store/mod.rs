@@ -12,6 +12,7 @@ mod events;
 mod fixtures;
 mod history;
 mod lock;
+mod memory;
 mod open;
 mod rows;
 mod search;
@@ -19,6 +20,7 @@ mod threads;
 
 pub use events::StoredEvent;
 pub use lock::DataDirLock;
+pub use memory::{CandidateQuery, MemoryCandidate, MemoryRow, SummaryRow};
 pub use rows::{
     CommitBatch, HistoryEntry, HistoryRow, ItemRow, NewEvent, Projection, RowWrite, SearchCursor,
     SearchHit, SearchQuery, ThreadListQuery, ThreadRow, TurnRow, TurnState,

@@ -349,3 +349,42 @@ fn escape_like(term: &str) -> String {
         .replace('%', "\\%")
         .replace('_', "\\_")
 }
+
+impl Store {
+    /// Deletes a thread and everything stored about it: its turns, items, events, history and
+    /// search index rows (one transaction). `false` when there was no such thread.
+    pub async fn delete_thread(&self, thread_id: &str) -> Result<bool, StoreError> {
+        let mut tx = self.writer.begin().await.ctx("beginning a delete")?;
+        sqlx::query(
+            "INSERT INTO item_fts (item_fts, rowid, text) \
+             SELECT 'delete', rowid, text FROM item_search WHERE thread_id = ?",
+        )
+        .bind(thread_id)
+        .execute(&mut *tx)
+        .await
+        .ctx("updating the search index")?;
+        for table in [
+            "item_search",
+            "history",
+            "items",
+            "events",
+            "turns",
+            "memories",
+            "memory_jobs",
+        ] {
+            sqlx::query(&format!("DELETE FROM {table} WHERE thread_id = ?"))
+                .bind(thread_id)
+                .execute(&mut *tx)
+                .await
+                .ctx("deleting a thread's rows")?;
+        }
+        let gone = sqlx::query("DELETE FROM threads WHERE id = ?")
+            .bind(thread_id)
+            .execute(&mut *tx)
+            .await
+            .ctx("deleting a thread")?
+            .rows_affected();
+        tx.commit().await.ctx("committing a delete")?;
+        Ok(gone > 0)
+    }
+}

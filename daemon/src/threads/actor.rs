@@ -341,6 +341,23 @@ impl ThreadActor {
                 self.row.archived = false;
                 self.push(&ThreadUnarchivedNotification { thread_id, seq: 0 });
             }
+            ThreadUpdate::Settings(patch) => {
+                let mut settings = super::settings_of(&self.row);
+                patch.apply(
+                    &mut settings,
+                    &mut self.row.model,
+                    &mut self.row.model_provider,
+                );
+                match serde_json::to_value(&settings) {
+                    Ok(v) => {
+                        self.row.settings = v;
+                        self.row_dirty = true;
+                    }
+                    Err(e) => {
+                        tracing::error!(thread = %thread_id, error = %e, "cannot store settings")
+                    }
+                }
+            }
         }
     }
 

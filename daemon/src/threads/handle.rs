@@ -17,12 +17,15 @@ use crate::store::{Projection, Store, ThreadRow};
 
 pub(super) type Reply<T> = oneshot::Sender<Result<T, ThreadError>>;
 
-/// A change a client asks for that becomes one event.
+/// A change a client asks for: each but `Settings` becomes one event.
 #[derive(Debug, Clone)]
 pub enum ThreadUpdate {
     SetName(String),
     Archive,
     Unarchive,
+    /// New settings for the turns to come (`thread/resume` with overrides): stored with the
+    /// thread, announced by nothing (the answer to the request carries them).
+    Settings(Box<super::SettingsPatch>),
 }
 
 /// The answer to a catch-up task asking to switch to live delivery.

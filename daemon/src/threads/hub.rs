@@ -27,6 +27,9 @@ use crate::store::{Projection, Store, ThreadRow, TurnState};
 /// hold what those threads read and wrote.
 const BIG_SWEEP: usize = 64;
 
+/// The most sub-agents of one parent (open, and again closed) `thread/delete` takes with it.
+const MAX_CHILDREN_DELETED: u32 = 500;
+
 struct Entry {
     handle: ActorHandle,
     idle: Arc<IdleClock>,
@@ -152,6 +155,11 @@ impl ThreadHub {
         self.actors.lock().await.get(id).map(|e| e.handle.clone())
     }
 
+    /// The ids of the loaded threads.
+    pub async fn loaded_ids(&self) -> Vec<String> {
+        self.actors.lock().await.keys().cloned().collect()
+    }
+
     /// How many threads are loaded.
     pub async fn loaded_count(&self) -> usize {
         self.actors.lock().await.len()
@@ -260,6 +268,38 @@ impl ThreadHub {
                 hub.sweep(idle).await;
             }
         });
+    }
+
+    /// Deletes a thread for good, with its sub-agents (closed ones too): each actor stops (a
+    /// running turn is interrupted first), then every row about it goes. Returns the ids
+    /// deleted, children before their parent; empty when there was no such thread.
+    pub async fn delete(&self, id: &str) -> Result<Vec<String>, ThreadError> {
+        let mut deleted = Vec::new();
+        for archived in [false, true] {
+            let children = self
+                .store
+                .list_threads(&crate::store::ThreadListQuery {
+                    parent_id: Some(id.to_owned()),
+                    archived,
+                    limit: MAX_CHILDREN_DELETED,
+                    ..Default::default()
+                })
+                .await?;
+            for child in children {
+                deleted.extend(Box::pin(self.delete(&child.id)).await?);
+            }
+        }
+        let entry = self.actors.lock().await.remove(id);
+        if let Some(entry) = entry {
+            let _ = entry.handle.interrupt_running().await;
+            let _ = entry.handle.barrier().await;
+            entry.handle.shutdown().await;
+        }
+        self.services.mcp.release_thread(id).await;
+        if self.store.delete_thread(id).await? {
+            deleted.push(id.to_owned());
+        }
+        Ok(deleted)
     }
 
     /// Stops every actor after it has committed what it holds.

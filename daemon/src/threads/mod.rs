@@ -34,4 +34,4 @@ pub use history::{ForkSnapshot, RollbackOutcome};
 pub use hub::ThreadHub;
 pub use subscriber::{ConnectionId, Subscriber};
 
-pub use crate::port::{ThreadError, ThreadSettings};
+pub use crate::port::{SettingsPatch, ThreadError, ThreadSettings};

@@ -24,7 +24,7 @@ use super::ThreadError;
 use crate::agent::{self, TurnSpec};
 use crate::clock::{now_ms, unix_now};
 use crate::model::HistoryItem;
-use crate::port::{input_text, ThreadLink, ThreadSettings};
+use crate::port::{input_text, SettingsPatch, ThreadLink, ThreadSettings};
 use crate::store::{HistoryRow, ItemRow, Projection, TurnRow, TurnState};
 
 /// Remembered `clientRequestId`s per thread; beyond this the oldest are forgotten.
@@ -37,6 +37,8 @@ pub(super) enum TurnCommand {
         params: Box<TurnStartParams>,
         /// What the model gets for the input (read and checked by the caller).
         history: Box<HistoryItem>,
+        /// The settings its `config` changes (checked by the caller).
+        patch: Box<SettingsPatch>,
         reply: Reply<Value>,
     },
     Steer {
@@ -135,8 +137,9 @@ impl ThreadActor {
             TurnCommand::Start {
                 params,
                 history,
+                patch,
                 reply,
-            } => self.on_start(*params, *history, reply),
+            } => self.on_start(*params, (*history, *patch), reply),
             TurnCommand::Steer {
                 input,
                 history,
@@ -165,7 +168,12 @@ impl ThreadActor {
         }
     }
 
-    fn on_start(&mut self, params: TurnStartParams, history: HistoryItem, reply: Reply<Value>) {
+    fn on_start(
+        &mut self,
+        params: TurnStartParams,
+        (history, patch): (HistoryItem, SettingsPatch),
+        reply: Reply<Value>,
+    ) {
         let key = params
             .client_request_id
             .clone()
@@ -174,7 +182,7 @@ impl ThreadActor {
             let _ = reply.send(Ok(prev.clone()));
             return;
         }
-        match self.start_turn(params, history) {
+        match self.start_turn(params, history, patch) {
             Ok(answer) => {
                 if let Some(k) = key {
                     self.turns.remember(k, answer.clone());
@@ -303,13 +311,20 @@ impl ThreadActor {
         &mut self,
         p: TurnStartParams,
         history: HistoryItem,
+        patch: SettingsPatch,
     ) -> Result<Value, ThreadError> {
         self.turns.conflict(&self.row.id)?;
         if p.input.is_empty() {
             return Err(ThreadError::Invalid("input", "must not be empty".into()));
         }
-        // Overrides apply to this turn and the ones after it.
+        // Overrides apply to this turn and the ones after it: `config`'s keys first, then the
+        // typed fields beside them.
         let mut settings = settings_of(&self.row);
+        patch.apply(
+            &mut settings,
+            &mut self.row.model,
+            &mut self.row.model_provider,
+        );
         if let Some(a) = p.approval_policy {
             settings.approval_policy = a;
         }
@@ -490,9 +505,22 @@ impl ActorHandle {
         params: TurnStartParams,
         history: HistoryItem,
     ) -> Result<Value, ThreadError> {
+        self.start_turn_with(params, history, SettingsPatch::default())
+            .await
+    }
+
+    /// [`ActorHandle::start_turn`] with settings the turn's `config` changes (for it and the
+    /// turns after it).
+    pub async fn start_turn_with(
+        &self,
+        params: TurnStartParams,
+        history: HistoryItem,
+        patch: SettingsPatch,
+    ) -> Result<Value, ThreadError> {
         self.turn_command(|reply| TurnCommand::Start {
             params: Box::new(params),
             history: Box::new(history),
+            patch: Box::new(patch),
             reply,
         })
         .await

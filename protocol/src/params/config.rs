@@ -47,6 +47,18 @@ pub struct Model {
     /// E.g. `"medium"` (Codex `ReasoningEffort`: a non-empty string).
     pub default_reasoning_effort: String,
     pub supported_reasoning_efforts: Vec<ReasoningEffortOption>,
+    /// What the model takes as input: `["text", "image"]` on the Responses wire, `["text"]` on
+    /// Chat Completions, unless `[models.NAME] input_modalities` says otherwise.
+    pub input_modalities: Vec<InputModality>,
+}
+
+/// A kind of user input a model accepts (Codex's `InputModality`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum InputModality {
+    Text,
+    Image,
+    Audio,
 }
 
 /// One reasoning effort a model supports.
@@ -64,7 +76,7 @@ pub struct ConfigReadParams {
     /// Resolve project config for this directory.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cwd: Option<String>,
-    /// Codex asks for the config layers; agentd answers without them.
+    /// Also answer with `layers`: each config layer and what it set.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub include_layers: Option<bool>,
 }
@@ -79,6 +91,24 @@ pub struct ConfigReadResponse {
     pub config: serde_json::Map<String, serde_json::Value>,
     /// Where each (dotted) key came from.
     pub origins: BTreeMap<String, ConfigLayerMetadata>,
+    /// With `includeLayers`: the layers, the one that wins first (`-c` flags, the profile, the
+    /// config file), each with the keys it set that are in effect (secrets redacted).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub layers: Option<Vec<ConfigLayer>>,
+}
+
+/// One config layer (Codex's `ConfigLayer`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ConfigLayer {
+    pub name: ConfigLayerSource,
+    /// A fingerprint of the layer's content, as in `origins`.
+    pub version: String,
+    /// The keys this layer set that are in effect, nested as in `config`.
+    pub config: serde_json::Value,
+    /// Why the layer is not applied (never set: agentd applies every layer it lists).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub disabled_reason: Option<String>,
 }
 
 /// The layer a config key came from.

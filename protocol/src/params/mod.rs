@@ -4,6 +4,9 @@
 pub mod approval;
 pub mod config;
 pub mod initialize;
+pub mod instructions;
 pub mod mcp;
+pub mod memory;
+pub mod surface;
 pub mod thread;
 pub mod turn;

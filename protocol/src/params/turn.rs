@@ -35,6 +35,10 @@ pub struct TurnStartParams {
     /// (`"type": "object"`), else -32602.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub output_schema: Option<serde_json::Value>,
+    /// agentd: per-thread config keys, as `thread/start`'s `config` takes them (dotted keys or
+    /// nested objects); they apply to this turn and the ones after it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub config: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
 /// `turn/start` result: the new turn, `inProgress`.

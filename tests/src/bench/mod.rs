@@ -3,6 +3,7 @@
 //! Adding one: write `async fn run(ctx: &Ctx) -> Result<Value>` in a new module (print human
 //! lines as you go, return the figures as JSON) and add a line to [`BENCHES`].
 
+mod acp;
 mod agents;
 pub mod append;
 pub mod daemon;
@@ -137,6 +138,11 @@ pub const BENCHES: &[Bench] = &[
         name: "hooks",
         about: "what a no-op PreToolUse + PostToolUse hook adds to a tool call's round trip",
         run: |c| Box::pin(hooks::run(c)),
+    },
+    Bench {
+        name: "acp",
+        about: "agentd acp: session/new → first agent_message_chunk; session/load of 1,000 items",
+        run: |c| Box::pin(acp::run(c)),
     },
     Bench {
         name: "mcp",

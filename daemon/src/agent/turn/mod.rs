@@ -149,14 +149,19 @@ impl TurnRun {
     async fn run(&mut self) -> Result<(), Ending> {
         self.load().await?;
         self.session_context().await?;
-        let client = self.services.client_for(&self.spec.provider)?;
+        let client = self
+            .services
+            .client_for_thread(&self.spec.provider, &self.spec.settings)?;
         if self.spec.compact_only {
             return self.compact(&client, "manual").await;
         }
+        let memory = self.services.memory_summary(&self.cwd).await;
         let instructions = build_instructions(
             self.spec.settings.base_instructions.as_deref(),
+            memory.as_deref(),
             self.spec.settings.developer_instructions.as_deref(),
             &self.cwd,
+            &self.services.config.projects,
         );
         // UserPromptSubmit may refuse the prompt before the model sees it.
         self.user_prompt_hooks().await?;

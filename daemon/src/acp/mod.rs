@@ -1,0 +1,160 @@
+//! `agentd acp`: agentd as an Agent Client Protocol agent on stdio, for editors (Zed,
+//! JetBrains, Neovim, …). A client of the daemon serving the data directory (or of one started
+//! in this process), so sessions are the daemon's threads: stored, listed, watched by every
+//! other client, and one `agentd acp` per editor window shares them.
+
+mod agent;
+mod errors;
+mod input;
+mod mcp;
+mod modes;
+mod peer;
+mod permission;
+mod session;
+mod translate;
+mod wire;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use agentd_protocol::jsonrpc::RequestId;
+use clap::Args;
+use serde_json::Value;
+
+use crate::server::ServeOptions;
+use crate::transport::{stdio, Inbound, Limits};
+use agent::Agent;
+use peer::Peer;
+
+#[derive(Debug, Clone, Args)]
+pub struct AcpArgs {
+    /// The data directory of the daemon to use (default: `$XDG_DATA_HOME/agentd`).
+    #[arg(long, env = "AGENTD_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Read this config file instead of `$XDG_CONFIG_HOME/agentd/config.toml`.
+    #[arg(long = "config-file", value_name = "PATH")]
+    pub config_file: Option<PathBuf>,
+    /// Set a config key (`key=value`, read as TOML); repeatable.
+    #[arg(short = 'c', long = "config", value_name = "KEY=VALUE")]
+    pub config: Vec<String>,
+    /// Apply `[profiles.NAME]` from the config file.
+    #[arg(long, value_name = "NAME")]
+    pub profile: Option<String>,
+    /// Drive the daemon at this WebSocket URL instead.
+    #[arg(long, value_name = "URL")]
+    pub connect: Option<String>,
+    /// The token for `--connect` (default: `$AGENTD_TOKEN`, then the local token file).
+    #[arg(long, env = "AGENTD_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+}
+
+pub fn main(args: AcpArgs) -> ExitCode {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("agentd acp: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(run(args));
+    runtime.shutdown_timeout(std::time::Duration::from_millis(200));
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("agentd acp: {}", crate::errors::describe(&e));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(args: AcpArgs) -> anyhow::Result<()> {
+    let opts = ServeOptions {
+        data_dir: args.data_dir.clone(),
+        config_file: args.config_file.clone(),
+        config_overrides: args.config.clone(),
+        profile: args.profile.clone(),
+        ..ServeOptions::default()
+    };
+    let connect = args.connect.clone().map(|url| {
+        let token = args
+            .token
+            .clone()
+            .or_else(|| crate::client::local_token(args.data_dir.as_deref()));
+        (url, token)
+    });
+    let reached = crate::client::reach(&opts, connect).await?;
+    let (mut link, writer) = stdio::link(Limits::default());
+    let agent = Agent::new(Peer::new(link.outbound.clone()), reached.connector.clone());
+    drop(link.outbound);
+    while let Some(inbound) = link.inbound.recv().await {
+        receive(&agent, inbound).await;
+    }
+    drop(agent);
+    if let Some(host) = reached.host {
+        host.stop().await;
+    }
+    let _ = writer.await;
+    Ok(())
+}
+
+/// One line from the client: a request (answered in a task of its own, so a long prompt never
+/// holds up the next message), a notification, or an answer to one of our requests.
+async fn receive(agent: &Arc<Agent>, inbound: Inbound) {
+    let text = match inbound {
+        Inbound::Text(text) => text,
+        Inbound::TooLarge { len, limit } => {
+            let e =
+                errors::invalid_request(format!("a message of {len} bytes (the limit is {limit})"));
+            agent.peer.error(None, &e).await;
+            return;
+        }
+        Inbound::NotUtf8 | Inbound::Binary => {
+            let e = agentd_protocol::jsonrpc::ErrorObject::new(-32700, "parse error: not UTF-8");
+            agent.peer.error(None, &e).await;
+            return;
+        }
+    };
+    let message: Value = match serde_json::from_str(&text) {
+        Ok(v) => v,
+        Err(e) => {
+            let e = agentd_protocol::jsonrpc::ErrorObject::new(-32700, format!("parse error: {e}"));
+            agent.peer.error(None, &e).await;
+            return;
+        }
+    };
+    let id = message.get("id").cloned();
+    let method = message
+        .get("method")
+        .and_then(Value::as_str)
+        .map(str::to_owned);
+    let params = message.get("params").cloned().unwrap_or(Value::Null);
+    match (id, method) {
+        (Some(id), Some(method)) => match serde_json::from_value::<RequestId>(id) {
+            Ok(id) => {
+                tokio::spawn(agent.clone().request(id, method, params));
+            }
+            Err(e) => agent.peer.error(None, &errors::invalid_request(e)).await,
+        },
+        (None, Some(method)) => match method.as_str() {
+            wire::method::SESSION_CANCEL => agent.cancel(params),
+            other => tracing::debug!(method = other, "acp: notification ignored"),
+        },
+        (Some(id), None) => {
+            let answer = match message.get("error") {
+                Some(e) => Err(serde_json::from_value(e.clone()).unwrap_or_else(|_| {
+                    errors::internal("the client answered with an unreadable error")
+                })),
+                None => Ok(message.get("result").cloned().unwrap_or(Value::Null)),
+            };
+            agent.peer.resolve(&id, answer);
+        }
+        (None, None) => {
+            let e = errors::invalid_request("neither a method nor an id");
+            agent.peer.error(None, &e).await;
+        }
+    }
+}
