@@ -3,6 +3,7 @@
 //! screen.
 
 use agentd_protocol::{
+    CollabAgentStatus, CollabAgentTool, CollabAgentToolCallItem, CollabAgentToolCallStatus,
     ItemStatus, McpToolCallItem, McpToolCallResult, McpToolCallStatus, PatchChangeKind, ThreadItem,
     TurnStatus, UserInput,
 };
@@ -11,7 +12,7 @@ use ratatui::text::Line;
 use serde_json::Value;
 use unicode_width::UnicodeWidthChar;
 
-use crate::transcript::{Entry, Transcript};
+use crate::transcript::{Entry, Transcript, WebSearchAction, WebSearchItem};
 
 /// A command's output beyond this many lines is cut from the top (the model got its own copy;
 /// the screen shows the end, where errors are).
@@ -24,8 +25,22 @@ const MCP_ARGUMENTS_CHARS: usize = 120;
 /// An MCP result beyond this many lines is cut from the bottom (its start says what it is).
 const MCP_RESULT_LINES: usize = 40;
 
+/// A sub-agent call's prompt and each agent's last message are cut to this many characters
+/// (on one line): the sub-agent's own transcript has them whole.
+const COLLAB_TEXT_CHARS: usize = 160;
+
 /// One unwrapped line and its style.
 pub type Styled = (String, Style);
+
+/// How a transcript names another thread (a sub-agent a call is about): its nickname when the
+/// client knows it, else the end of its id.
+pub type ThreadNames<'a> = &'a dyn Fn(&str) -> String;
+
+/// The end of a thread id, for a thread known by nothing else.
+pub fn short_id(id: &str) -> String {
+    let tail: Vec<char> = id.chars().rev().take(8).collect();
+    tail.into_iter().rev().collect()
+}
 
 fn dim() -> Style {
     Style::default().fg(Color::DarkGray)
@@ -37,6 +52,14 @@ pub fn thread_title(thread: &agentd_protocol::Thread) -> String {
         Some(name) if !name.is_empty() => name.clone(),
         _ if !thread.preview.is_empty() => thread.preview.clone(),
         _ => "(new thread)".into(),
+    }
+}
+
+/// A thread's title with, for a sub-agent, its nickname in front (`ada: …`).
+pub fn thread_label(thread: &agentd_protocol::Thread) -> String {
+    match crate::tree::nickname(thread) {
+        Some(nick) => format!("{nick}: {}", thread_title(thread)),
+        None => thread_title(thread),
     }
 }
 
@@ -240,7 +263,144 @@ fn mcp_lines(out: &mut Vec<Styled>, c: &McpToolCallItem) {
     });
 }
 
-fn item_lines(out: &mut Vec<Styled>, item: &ThreadItem) {
+/// A sub-agent call in a few lines: what was called on whom (by nickname), how the call went,
+/// the prompt it carried, and each agent's state with the start of its last message.
+fn collab_lines(out: &mut Vec<Styled>, c: &CollabAgentToolCallItem, names: ThreadNames<'_>) {
+    let bold = |color| Style::default().fg(color).add_modifier(Modifier::BOLD);
+    let header = bold(Color::Magenta);
+    let verb = match c.tool {
+        CollabAgentTool::SpawnAgent => "spawn",
+        CollabAgentTool::SendInput | CollabAgentTool::SendMessage => "send to",
+        CollabAgentTool::FollowupTask => "follow up with",
+        CollabAgentTool::ResumeAgent => "resume",
+        CollabAgentTool::Wait => "wait for",
+        CollabAgentTool::CloseAgent => "close",
+        CollabAgentTool::InterruptAgent => "interrupt",
+        CollabAgentTool::ListAgents => "list agents",
+    };
+    let targets: Vec<String> = c.receiver_thread_ids.iter().map(|id| names(id)).collect();
+    let arrow = if targets.is_empty() {
+        String::new()
+    } else {
+        format!(" → {}", targets.join(", "))
+    };
+    let (state, style) = match c.status {
+        CollabAgentToolCallStatus::InProgress => (" …", header),
+        CollabAgentToolCallStatus::Completed => ("", header),
+        CollabAgentToolCallStatus::Failed => (" ✗ failed", bold(Color::Red)),
+        CollabAgentToolCallStatus::Interrupted => (" ✗ interrupted", bold(Color::Yellow)),
+    };
+    out.push((sanitize(&format!("⇉ {verb}{arrow}{state}")), style));
+    if let Some(prompt) = c.prompt.as_deref().filter(|p| !p.trim().is_empty()) {
+        let one_line = prompt.split_whitespace().collect::<Vec<_>>().join(" ");
+        out.push((
+            format!("  “{}”", sanitize(&shorten(&one_line, COLLAB_TEXT_CHARS))),
+            Style::default(),
+        ));
+    }
+    for (id, s) in &c.agents_states {
+        let (word, style) = match s.status {
+            CollabAgentStatus::PendingInit => ("starting", dim()),
+            CollabAgentStatus::Running => ("running", Style::default().fg(Color::Cyan)),
+            CollabAgentStatus::Completed => ("completed", Style::default().fg(Color::Green)),
+            CollabAgentStatus::Interrupted => ("interrupted", Style::default().fg(Color::Yellow)),
+            CollabAgentStatus::Errored => ("errored", Style::default().fg(Color::Red)),
+            CollabAgentStatus::Shutdown => ("closed", dim()),
+            CollabAgentStatus::NotFound => ("not found", Style::default().fg(Color::Red)),
+        };
+        let message = s
+            .message
+            .as_deref()
+            .map(|m| m.split_whitespace().collect::<Vec<_>>().join(" "))
+            .filter(|m| !m.is_empty())
+            .map(|m| format!(" — {}", shorten(&m, COLLAB_TEXT_CHARS)))
+            .unwrap_or_default();
+        out.push((
+            sanitize(&format!("  {}: {word}{message}", names(id))),
+            style,
+        ));
+    }
+}
+
+/// How a user's image reads in the transcript: its path or URL, but a `data:` URL (megabytes of
+/// base64) by its type and size only.
+pub fn image_label(url: &str) -> String {
+    let Some(data) = url.strip_prefix("data:") else {
+        return sanitize(url);
+    };
+    let (head, payload) = data.split_once(',').unwrap_or((data, ""));
+    let mime = head
+        .split(';')
+        .next()
+        .filter(|m| !m.is_empty())
+        .unwrap_or("image");
+    let bytes = if head.ends_with(";base64") {
+        payload.trim_end_matches('=').len() * 3 / 4
+    } else {
+        payload.len()
+    };
+    let size = match bytes {
+        b if b >= 1024 * 1024 => format!("{:.1} MB", b as f64 / (1024.0 * 1024.0)),
+        b if b >= 1024 => format!("{} KB", b / 1024),
+        b => format!("{b} B"),
+    };
+    sanitize(&format!("{}, {size}", shorten(mime, 40)))
+}
+
+/// A web search in a line: the queries searched, the page opened, or the text looked for.
+fn web_search_lines(out: &mut Vec<Styled>, w: &WebSearchItem) {
+    let quoted = |q: &str| format!("“{}”", q.split_whitespace().collect::<Vec<_>>().join(" "));
+    fn some(v: &Option<String>) -> Option<&str> {
+        v.as_deref().map(str::trim).filter(|v| !v.is_empty())
+    }
+    let query = Some(w.query.trim()).filter(|q| !q.is_empty());
+    let text = match &w.action {
+        Some(WebSearchAction::OpenPage { url }) => match some(url) {
+            Some(url) => format!("opened {url}"),
+            None => "opened a page".to_owned(),
+        },
+        Some(WebSearchAction::FindInPage { url, pattern }) => format!(
+            "looked for {}{}",
+            some(pattern)
+                .map(quoted)
+                .unwrap_or_else(|| "text".to_owned()),
+            some(url).map(|u| format!(" in {u}")).unwrap_or_default()
+        ),
+        action => {
+            let mut queries: Vec<&str> = match action {
+                Some(WebSearchAction::Search { queries, query: q }) => {
+                    let listed: Vec<&str> = queries
+                        .iter()
+                        .flatten()
+                        .map(|q| q.trim())
+                        .filter(|q| !q.is_empty())
+                        .collect();
+                    if listed.is_empty() {
+                        some(q).into_iter().collect()
+                    } else {
+                        listed
+                    }
+                }
+                _ => Vec::new(),
+            };
+            if queries.is_empty() {
+                queries.extend(query);
+            }
+            if queries.is_empty() {
+                "searching the web…".to_owned()
+            } else {
+                let list: Vec<String> = queries.into_iter().map(quoted).collect();
+                format!("searched the web for {}", list.join(", "))
+            }
+        }
+    };
+    out.push((
+        sanitize(&format!("⌕ {text}")),
+        Style::default().fg(Color::Blue),
+    ));
+}
+
+fn item_lines(out: &mut Vec<Styled>, item: &ThreadItem, names: ThreadNames<'_>) {
     match item {
         ThreadItem::UserMessage(m) => {
             let user = Style::default()
@@ -249,8 +409,19 @@ fn item_lines(out: &mut Vec<Styled>, item: &ThreadItem) {
             for input in &m.content {
                 match input {
                     UserInput::Text { text, .. } => push_text(out, text, "› ", "  ", user),
-                    UserInput::Image { url } => out.push((format!("› [image {url}]"), user)),
-                    UserInput::LocalImage { path } => out.push((format!("› [image {path}]"), user)),
+                    UserInput::Image { url } => {
+                        out.push((format!("› [image {}]", image_label(url)), user))
+                    }
+                    UserInput::LocalImage { path } => {
+                        out.push((format!("› [image {}]", sanitize(path)), user))
+                    }
+                    // References the model is given to read, by name.
+                    UserInput::Skill { name, path } => {
+                        out.push((sanitize(&format!("› [skill {name}: {path}]")), user))
+                    }
+                    UserInput::Mention { name, path } => {
+                        out.push((sanitize(&format!("› [@{name}: {path}]")), user))
+                    }
                 }
             }
         }
@@ -312,9 +483,7 @@ fn item_lines(out: &mut Vec<Styled>, item: &ThreadItem) {
         }
         ThreadItem::Plan(p) => push_text(out, &p.text, "plan: ", "      ", dim()),
         ThreadItem::ContextCompaction(_) => out.push(("— context compacted —".into(), dim())),
-        ThreadItem::CollabAgentToolCall(c) => {
-            out.push((format!("agent tool call: {:?}", c.tool), dim()))
-        }
+        ThreadItem::CollabAgentToolCall(c) => collab_lines(out, c, names),
         ThreadItem::McpToolCall(c) => mcp_lines(out, c),
         // Context a hook added for the model: shown quietly, one fragment per hook run.
         ThreadItem::HookPrompt(h) => {
@@ -325,9 +494,11 @@ fn item_lines(out: &mut Vec<Styled>, item: &ThreadItem) {
     }
 }
 
-fn entry_lines(out: &mut Vec<Styled>, entry: &Entry) {
+fn entry_lines(out: &mut Vec<Styled>, entry: &Entry, names: ThreadNames<'_>) {
     match entry {
-        Entry::Item(item) => item_lines(out, item),
+        Entry::Item(item) => item_lines(out, item, names),
+        Entry::WebSearch(w) => web_search_lines(out, w),
+        Entry::OtherItem { kind, .. } => out.push((sanitize(&format!("[{kind} item]")), dim())),
         Entry::TurnEnded { status, error } => {
             let (text, style) = match status {
                 TurnStatus::Completed => ("── turn completed ──".to_string(), dim()),
@@ -368,8 +539,14 @@ fn plan_lines(out: &mut Vec<Styled>, t: &Transcript) {
 
 /// The last `wanted` wrapped lines of the transcript, oldest first, and whether they reach back
 /// to its start. Only the entries that end up on screen are wrapped, so a frame of a thread
-/// with thousands of items costs what the screen shows, not what the thread holds.
-pub fn tail_lines(t: &Transcript, width: usize, wanted: usize) -> (Vec<Line<'static>>, bool) {
+/// with thousands of items costs what the screen shows, not what the thread holds. `names`
+/// names the sub-agents its calls are about.
+pub fn tail_lines(
+    t: &Transcript,
+    width: usize,
+    wanted: usize,
+    names: ThreadNames<'_>,
+) -> (Vec<Line<'static>>, bool) {
     let mut chunks: Vec<Vec<Line<'static>>> = Vec::new();
     let mut count = 0;
     let mut plan = Vec::new();
@@ -381,7 +558,7 @@ pub fn tail_lines(t: &Transcript, width: usize, wanted: usize) -> (Vec<Line<'sta
     while count < wanted {
         let Some(entry) = entries.next() else { break };
         let mut lines = Vec::new();
-        entry_lines(&mut lines, entry);
+        entry_lines(&mut lines, entry, names);
         let lines = wrap(lines, width);
         count += lines.len();
         chunks.push(lines);

@@ -920,3 +920,379 @@ fn a_url_question_and_a_failed_mcp_server_are_shown() {
         "a ready server is not news"
     );
 }
+
+/// A sub-agent `child` of `parent` as the daemon sends it (`source.subAgent.thread_spawn`).
+fn subagent(child: &str, parent: &str, nickname: &str, preview: &str) -> Value {
+    let mut t = crate::tree::tests::child_json(child, parent, nickname, 5);
+    t["preview"] = json!(preview);
+    t
+}
+
+fn collab_item(tool: &str, status: &str, receivers: Value, states: Value, prompt: Value) -> Value {
+    json!({"type": "collabAgentToolCall", "id": format!("call-{tool}"), "tool": tool,
+           "status": status, "senderThreadId": "t1", "receiverThreadIds": receivers,
+           "prompt": prompt, "model": null, "agentsStates": states})
+}
+
+#[test]
+fn sub_agents_are_listed_under_their_parent_with_nickname_and_state() {
+    let mut parent = thread_json("p1", 9);
+    parent["preview"] = json!("the parent task");
+    let mut ada = subagent("c1", "p1", "ada", "CHILD-A: look");
+    ada["status"] = json!({"type": "active", "activeFlags": []});
+    let babbage = subagent("c2", "p1", "babbage", "CHILD-B: fix");
+    let mut other = thread_json("o1", 1);
+    other["preview"] = json!("another thread");
+    // The daemon lists newest first: children before their parent.
+    let app = connected(vec![babbage, ada, other, parent]);
+    let ids: Vec<&str> = app.threads.iter().map(|t| t.id.as_str()).collect();
+    assert_eq!(
+        ids,
+        ["o1", "p1", "c1", "c2"],
+        "tree order: a parent, then its children oldest first"
+    );
+    let shown = screen(&app, 110, 16);
+    let rows: Vec<&str> = shown.lines().filter(|l| l.contains('│')).collect();
+    let row = |needle: &str| {
+        rows.iter()
+            .find(|l| l.contains(needle))
+            .unwrap_or_else(|| panic!("{needle:?} missing:\n{shown}"))
+            .to_string()
+    };
+    assert!(
+        row("the parent task").contains("│  the parent task"),
+        "{shown}"
+    );
+    assert!(row("ada").contains("● ↳ ada running · CHILD-A"), "{shown}");
+    assert!(
+        row("babbage").contains("  ↳ babbage idle · CHILD-B"),
+        "{shown}"
+    );
+    let at = |needle: &str| rows.iter().position(|l| l.contains(needle)).unwrap();
+    assert!(at("the parent task") < at("ada") && at("ada") < at("babbage"));
+}
+
+#[test]
+fn a_child_spawned_while_its_parent_is_open_is_listed_and_its_approval_answered_from_the_parent() {
+    let mut app = with_open_thread(3);
+    let child = subagent("c1", "t1", "ada", "CHILD-A: make a file");
+    event(
+        &mut app,
+        "thread/started",
+        json!({"thread": child, "seq": 1}),
+    );
+    event(
+        &mut app,
+        "turn/started",
+        json!({"threadId": "c1", "turn": turn("cu1", "inProgress"), "seq": 2}),
+    );
+    let msg = json!({"type": "agentMessage", "id": "cm1", "text": "CHILD TEXT"});
+    event(
+        &mut app,
+        "item/completed",
+        json!({"threadId": "c1", "turnId": "cu1", "item": msg, "completedAtMs": 1, "seq": 3}),
+    );
+    event(
+        &mut app,
+        "thread/status/changed",
+        json!({"threadId": "c1", "status": {"type": "active", "activeFlags": ["waitingOnApproval"]}, "seq": 4}),
+    );
+    assert_eq!(app.threads[0].id, "t1", "the parent first");
+    assert_eq!(app.threads[1].id, "c1", "the child under it");
+    assert_eq!(
+        app.transcript.as_ref().map(|t| t.thread.id.as_str()),
+        Some("t1")
+    );
+    app.on_message(command_approval(70, "c1"));
+    let shown = screen(&app, 110, 24);
+    assert!(
+        !shown.contains("CHILD TEXT"),
+        "the child's items stay out of the parent's transcript:\n{shown}"
+    );
+    for expected in [
+        "? ↳ ada asks · CHILD-A",
+        "In sub-agent ada: CHILD-A: make a file",
+        "$ rm -rf build",
+    ] {
+        assert!(shown.contains(expected), "{expected:?} missing:\n{shown}");
+    }
+    key(&mut app, KeyCode::Char('y'));
+    assert_eq!(
+        sent(&mut app),
+        [json!({"jsonrpc": "2.0", "id": 70, "result": {"decision": "accept"}})]
+    );
+}
+
+#[test]
+fn enter_on_a_child_opens_it_and_its_reasked_approval_replaces_the_one_shown() {
+    let mut parent = thread_json("p1", 9);
+    parent["preview"] = json!("the parent task");
+    let child = subagent("c1", "p1", "ada", "CHILD-A: make a file");
+    let mut app = connected(vec![child.clone(), parent.clone()]);
+    key(&mut app, KeyCode::Tab);
+    let frames = sent(&mut app);
+    let list = the_request(&frames, "thread/list");
+    reply(
+        &mut app,
+        list,
+        json!({"data": [child.clone(), parent], "nextCursor": null}),
+    );
+    assert_eq!(app.focus, Focus::Threads);
+    assert_eq!(app.selected, 0, "on the parent");
+    key(&mut app, KeyCode::Down);
+    key(&mut app, KeyCode::Enter);
+    let frames = sent(&mut app);
+    let resume = the_request(&frames, "thread/resume");
+    assert_eq!(resume["params"], json!({"threadId": "c1"}));
+    let mut opened = child;
+    opened["turns"] = json!([{"id": "cu1", "status": "inProgress", "items": [
+        {"type": "userMessage", "id": "i1", "content": [{"type": "text", "text": "CHILD-A: make a file"}]}]}]);
+    // The child's question, sent through its parent's subscription, arrives meanwhile.
+    app.on_message(command_approval(11, "c1"));
+    reply(&mut app, resume, start_result(opened));
+    // Asked again on the resume, under a new id: one prompt, the new one.
+    app.on_message(command_approval(12, "c1"));
+    assert_eq!(app.approvals.len(), 1, "{:?}", app.approvals);
+    let shown = screen(&app, 110, 24);
+    assert!(
+        shown.contains("ada: CHILD-A: make a file · sub-agent of the parent task"),
+        "{shown}"
+    );
+    assert!(!shown.contains("1 more waiting"), "{shown}");
+    key(&mut app, KeyCode::Char('n'));
+    assert_eq!(
+        sent(&mut app),
+        [json!({"jsonrpc": "2.0", "id": 12, "result": {"decision": "decline"}})]
+    );
+}
+
+#[test]
+fn sub_agent_calls_show_the_tool_the_agents_by_nickname_and_their_states() {
+    let mut app = with_open_thread(0);
+    for (seq, child, nick) in [(1, "c-ada-0001", "ada"), (2, "c-bab-0002", "babbage")] {
+        event(
+            &mut app,
+            "thread/started",
+            json!({"thread": subagent(child, "t1", nick, "task"), "seq": seq}),
+        );
+    }
+    let spawn = collab_item(
+        "spawnAgent",
+        "completed",
+        json!(["c-ada-0001"]),
+        json!({"c-ada-0001": {"status": "running", "message": null}}),
+        json!("CHILD-A: count\nthe files"),
+    );
+    let wait = collab_item(
+        "wait",
+        "completed",
+        json!(["c-ada-0001", "c-bab-0002", "c-unknown-99999999"]),
+        json!({"c-ada-0001": {"status": "completed", "message": "42\nfiles"},
+               "c-bab-0002": {"status": "errored", "message": null}}),
+        json!(null),
+    );
+    let failed = collab_item("closeAgent", "failed", json!([]), json!({}), json!(null));
+    for (seq, item) in [(3, spawn), (4, wait), (5, failed)] {
+        event(
+            &mut app,
+            "item/completed",
+            json!({"threadId": "t1", "turnId": "u1", "item": item, "completedAtMs": 1, "seq": seq}),
+        );
+    }
+    let shown = screen(&app, 120, 30);
+    for expected in [
+        "⇉ spawn → ada",
+        "“CHILD-A: count the files”",
+        "ada: running",
+        "⇉ wait for → ada, babbage, 99999999",
+        "ada: completed — 42 files",
+        "babbage: errored",
+        "⇉ close ✗ failed",
+    ] {
+        assert!(shown.contains(expected), "{expected:?} missing:\n{shown}");
+    }
+    assert!(!shown.contains("agent tool call"), "{shown}");
+}
+
+#[test]
+fn slash_image_attaches_files_that_the_next_message_sends_and_the_transcript_shows() {
+    let mut app = with_open_thread(0);
+    type_text(&mut app, "/image shots/screen.png");
+    key(&mut app, KeyCode::Enter);
+    type_text(&mut app, "/image \"/tmp/b c.png\"");
+    key(&mut app, KeyCode::Enter);
+    assert!(sent(&mut app).is_empty(), "attaching sends nothing");
+    assert_eq!(app.composer, "");
+    assert_eq!(app.attachments, ["/w/shots/screen.png", "/tmp/b c.png"]);
+    assert!(
+        app.status.contains("attached /tmp/b c.png"),
+        "{}",
+        app.status
+    );
+    let shown = screen(&app, 100, 24);
+    assert!(
+        shown.contains("⧉ 2 images: screen.png, b c.png · Backspace removes"),
+        "{shown}"
+    );
+    // Backspace in the empty composer takes the last one back; `/image` alone says how.
+    key(&mut app, KeyCode::Backspace);
+    assert_eq!(app.attachments, ["/w/shots/screen.png"]);
+    type_text(&mut app, "/image");
+    key(&mut app, KeyCode::Enter);
+    assert!(
+        app.status.contains("/image PATH attaches"),
+        "{}",
+        app.status
+    );
+    assert_eq!(app.attachments.len(), 1);
+    // `/images` is no command: it would be sent as text (not typed here).
+    type_text(&mut app, "/image /tmp/c.jpg");
+    key(&mut app, KeyCode::Enter);
+
+    type_text(&mut app, "what is wrong here?");
+    key(&mut app, KeyCode::Enter);
+    let frames = sent(&mut app);
+    let start = the_request(&frames, "turn/start");
+    assert_eq!(
+        start["params"]["input"],
+        json!([{"type": "text", "text": "what is wrong here?"},
+               {"type": "localImage", "path": "/w/shots/screen.png"},
+               {"type": "localImage", "path": "/tmp/c.jpg"}])
+    );
+    assert!(app.attachments.is_empty(), "sent with the message");
+    assert!(!screen(&app, 100, 24).contains("⧉"));
+    // The daemon refuses it (an unreadable image): the message comes back whole.
+    app.on_message(
+        json!({"jsonrpc": "2.0", "id": start["id"], "error": {"code": -32602,
+        "message": "input[2]: /tmp/c.jpg: no such file"}}),
+    );
+    assert_eq!(app.composer, "what is wrong here?");
+    assert_eq!(app.attachments, ["/w/shots/screen.png", "/tmp/c.jpg"]);
+    assert!(
+        app.status.contains("input[2]") && app.status.contains("back in the composer"),
+        "{}",
+        app.status
+    );
+
+    // Images alone are a message too.
+    app.composer.clear();
+    key(&mut app, KeyCode::Backspace);
+    key(&mut app, KeyCode::Enter);
+    let frames = sent(&mut app);
+    let start = the_request(&frames, "turn/start");
+    assert_eq!(
+        start["params"]["input"],
+        json!([{"type": "localImage", "path": "/w/shots/screen.png"}])
+    );
+    reply(&mut app, start, json!({"turn": turn("u1", "inProgress")}));
+
+    // The transcript shows each image: a path as it is, a data: URL by type and size.
+    let png = format!("data:image/png;base64,{}", "A".repeat(4096));
+    let user = json!({"type": "userMessage", "id": "i1", "content": [
+        {"type": "text", "text": "what is wrong here?"},
+        {"type": "localImage", "path": "/w/shots/screen.png"},
+        {"type": "image", "url": png}]});
+    event(
+        &mut app,
+        "item/completed",
+        json!({"threadId": "t1", "turnId": "u1", "item": user, "completedAtMs": 1, "seq": 1}),
+    );
+    let shown = screen(&app, 100, 24);
+    for expected in [
+        "› what is wrong here?",
+        "› [image /w/shots/screen.png]",
+        "› [image image/png, 3 KB]",
+    ] {
+        assert!(shown.contains(expected), "{expected:?} missing:\n{shown}");
+    }
+    assert!(!shown.contains("AAAA"), "no base64 on screen:\n{shown}");
+}
+
+#[test]
+fn web_searches_show_what_they_did_and_unknown_items_do_not_break_a_thread() {
+    let mut app = with_open_thread(0);
+    let search = |seq: u64, method: &str, item: Value| {
+        json!({"threadId": "t1", "turnId": "u1", "item": item, "startedAtMs": 1,
+               "completedAtMs": 2, "seq": seq, "method": method})
+    };
+    event(
+        &mut app,
+        "item/started",
+        search(1, "", json!({"type": "webSearch", "id": "w1", "query": ""})),
+    );
+    assert!(
+        screen(&app, 100, 24).contains("⌕ searching the web…"),
+        "{}",
+        app.status
+    );
+    let items = [
+        json!({"type": "webSearch", "id": "w1", "query": "ratatui list",
+               "action": {"type": "search", "query": "ratatui list",
+                          "queries": ["ratatui list", "ratatui   block\ntitle"]}}),
+        json!({"type": "webSearch", "id": "w2", "query": "",
+               "action": {"type": "openPage", "url": "https://docs.rs/ratatui"}}),
+        json!({"type": "webSearch", "id": "w3", "query": "",
+               "action": {"type": "findInPage", "url": "https://docs.rs/ratatui", "pattern": "title_bottom"}}),
+        json!({"type": "webSearch", "id": "w4", "query": "older codex", "action": null}),
+        json!({"type": "imageGeneration", "id": "g1", "status": "completed"}),
+    ];
+    for (seq, item) in (2..).zip(items) {
+        event(&mut app, "item/completed", search(seq, "", item));
+    }
+    let shown = screen(&app, 110, 24);
+    assert!(!app.status.contains("malformed"), "{}", app.status);
+    for expected in [
+        "⌕ searched the web for “ratatui list”, “ratatui block title”",
+        "⌕ opened https://docs.rs/ratatui",
+        "⌕ looked for “title_bottom” in https://docs.rs/ratatui",
+        "⌕ searched the web for “older codex”",
+        "[imageGeneration item]",
+    ] {
+        assert!(shown.contains(expected), "{expected:?} missing:\n{shown}");
+    }
+    assert!(
+        !shown.contains("searching the web"),
+        "the completed search replaced the started one:\n{shown}"
+    );
+
+    // A thread holding such items opens whole (its turns' items are read one by one).
+    let mut listed = thread_json("t2", 4);
+    listed["preview"] = json!("searchy");
+    let mut other = listed.clone();
+    other["turns"] = json!([{"id": "u9", "status": "completed", "items": [
+        {"type": "userMessage", "id": "i1", "content": [{"type": "text", "text": "look it up"}]},
+        {"type": "webSearch", "id": "w9", "query": "agentd replay"},
+        {"type": "someFutureKind", "id": "f1"},
+        {"type": "agentMessage", "id": "m9"}]}]);
+    let mut app = connected(vec![listed.clone()]);
+    key(&mut app, KeyCode::Tab);
+    let frames = sent(&mut app);
+    reply(
+        &mut app,
+        the_request(&frames, "thread/list"),
+        json!({"data": [listed], "nextCursor": null}),
+    );
+    key(&mut app, KeyCode::Enter);
+    let frames = sent(&mut app);
+    reply(
+        &mut app,
+        the_request(&frames, "thread/resume"),
+        start_result(other),
+    );
+    let shown = screen(&app, 110, 24);
+    assert_eq!(
+        app.transcript.as_ref().map(|t| t.thread.id.as_str()),
+        Some("t2"),
+        "{}",
+        app.status
+    );
+    for expected in [
+        "› look it up",
+        "⌕ searched the web for “agentd replay”",
+        "[someFutureKind item]",
+        "agentd sent a malformed item",
+        "── turn completed ──",
+    ] {
+        assert!(shown.contains(expected), "{expected:?} missing:\n{shown}");
+    }
+}

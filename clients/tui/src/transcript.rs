@@ -5,25 +5,85 @@
 //! Exactly-once display rests on `seq`: every logged thread event carries the next number, and an
 //! event at or below the newest one already folded is a duplicate (a replay overlapping what the
 //! resume result already contained) and is skipped.
+//!
+//! Items are read one by one ([`item_entry`]), not as part of a whole `Thread`: Codex's
+//! `webSearch` (which agentd's protocol crate does not define yet) is read here, and an item of a
+//! kind nobody here knows is shown by its kind instead of making the whole thread unreadable.
 
 use std::collections::HashMap;
 
 use agentd_protocol::{
     AgentMessageDeltaNotification, AgentMessageItem, CommandExecutionOutputDeltaNotification,
-    ErrorNotification, ItemCompletedNotification, ItemStartedNotification,
-    ReasoningSummaryTextDeltaNotification, Thread, ThreadItem, ThreadNameUpdatedNotification,
-    ThreadStatusChangedNotification, TurnCompletedNotification, TurnDiffUpdatedNotification,
-    TurnError, TurnPlanStep, TurnPlanUpdatedNotification, TurnStartedNotification, TurnStatus,
-    UserInput,
+    ErrorNotification, ReasoningSummaryTextDeltaNotification, Thread, ThreadItem,
+    ThreadNameUpdatedNotification, ThreadStatusChangedNotification, TurnCompletedNotification,
+    TurnDiffUpdatedNotification, TurnError, TurnPlanStep, TurnPlanUpdatedNotification,
+    TurnStartedNotification, TurnStatus, UserInput,
 };
 use anyhow::{Context, Result};
 use serde::de::DeserializeOwned;
+use serde::Deserialize;
 use serde_json::Value;
+
+/// Codex's `webSearch` item: a search the model ran, a page it opened, or text it looked for.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct WebSearchItem {
+    pub id: String,
+    /// Empty while the search is starting.
+    #[serde(default)]
+    pub query: String,
+    #[serde(default)]
+    pub action: Option<WebSearchAction>,
+}
+
+/// What a web search did (Codex's `WebSearchAction`).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(tag = "type", rename_all = "camelCase")]
+pub enum WebSearchAction {
+    Search {
+        #[serde(default)]
+        query: Option<String>,
+        #[serde(default)]
+        queries: Option<Vec<String>>,
+    },
+    OpenPage {
+        #[serde(default)]
+        url: Option<String>,
+    },
+    FindInPage {
+        #[serde(default)]
+        url: Option<String>,
+        #[serde(default)]
+        pattern: Option<String>,
+    },
+    #[serde(other)]
+    Other,
+}
+
+/// The kinds `ThreadItem` reads. An item of one of them that does not decode is an error; an
+/// item of any other kind is shown by its kind ([`Entry::OtherItem`]).
+const PROTOCOL_ITEM_KINDS: [&str; 10] = [
+    "userMessage",
+    "agentMessage",
+    "reasoning",
+    "commandExecution",
+    "fileChange",
+    "plan",
+    "contextCompaction",
+    "collabAgentToolCall",
+    "mcpToolCall",
+    "hookPrompt",
+];
 
 /// One block of the transcript.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Entry {
     Item(ThreadItem),
+    WebSearch(WebSearchItem),
+    /// An item of a kind this client does not know: listed by its kind, so nothing vanishes.
+    OtherItem {
+        id: String,
+        kind: String,
+    },
     /// A turn ended; shown as a rule with its status.
     TurnEnded {
         status: TurnStatus,
@@ -62,10 +122,103 @@ fn decode<T: DeserializeOwned>(method: &str, params: Value) -> Result<T> {
     serde_json::from_value(params).with_context(|| format!("agentd sent a malformed {method}"))
 }
 
+impl Entry {
+    /// The id of the item it shows, if it shows one.
+    fn item_id(&self) -> Option<&str> {
+        match self {
+            Entry::Item(item) => Some(item.id()),
+            Entry::WebSearch(w) => Some(&w.id),
+            Entry::OtherItem { id, .. } => Some(id),
+            Entry::TurnEnded { .. } | Entry::Notice(_) => None,
+        }
+    }
+}
+
+/// An item off the wire as an entry: one of the protocol's kinds, a web search, or another
+/// kind by name. A malformed item of a kind this client reads is an error.
+pub fn item_entry(item: Value) -> Result<Entry> {
+    let kind = item.get("type").and_then(Value::as_str).map(str::to_owned);
+    match kind.as_deref() {
+        Some("webSearch") => Ok(Entry::WebSearch(decode("webSearch item", item)?)),
+        Some(k) if !PROTOCOL_ITEM_KINDS.contains(&k) => {
+            let id = item.get("id").and_then(Value::as_str);
+            let id = id.context("agentd sent an item without an id")?.to_owned();
+            Ok(Entry::OtherItem {
+                id,
+                kind: k.to_owned(),
+            })
+        }
+        _ => Ok(Entry::Item(decode("item", item)?)),
+    }
+}
+
+/// Takes the items out of each turn of a `Thread` value (a `thread/resume` result's `thread`),
+/// so the rest decodes with the protocol's types whatever kinds of item the turns hold. The
+/// items come back per turn, in order, for [`Transcript::with_items`].
+pub fn take_turn_items(thread: &mut Value) -> Vec<Vec<Value>> {
+    let Some(turns) = thread.get_mut("turns").and_then(Value::as_array_mut) else {
+        return Vec::new();
+    };
+    turns
+        .iter_mut()
+        .map(|turn| match turn.get_mut("items").map(Value::take) {
+            Some(Value::Array(items)) => {
+                turn["items"] = Value::Array(Vec::new());
+                items
+            }
+            _ => Vec::new(),
+        })
+        .collect()
+}
+
+/// A turn notification's `turn` without its items (always empty from agentd; a kind of item the
+/// protocol crate does not read must not make the notification unreadable).
+fn without_turn_items(mut params: Value) -> Value {
+    if let Some(turn) = params.get_mut("turn").and_then(Value::as_object_mut) {
+        turn.remove("items");
+    }
+    params
+}
+
+/// The `item` of an `item/started` or `item/completed` notification.
+fn notified_item(method: &str, mut params: Value) -> Result<Entry> {
+    let item = params
+        .get_mut("item")
+        .map(Value::take)
+        .filter(Value::is_object)
+        .with_context(|| format!("agentd sent a malformed {method}: no item"))?;
+    item_entry(item).with_context(|| format!("agentd sent a malformed {method}"))
+}
+
 impl Transcript {
     /// The transcript of a thread as `thread/start`, `thread/resume` or `thread/read` returned
     /// it (with its turns).
-    pub fn from_thread(mut thread: Thread) -> Transcript {
+    pub fn from_thread(thread: Thread) -> Transcript {
+        let items = thread
+            .turns
+            .iter()
+            .map(|turn| turn.items.iter().cloned().map(Entry::Item).collect())
+            .collect();
+        Transcript::build(thread, items)
+    }
+
+    /// The transcript of a thread whose turns' items were taken out with [`take_turn_items`]
+    /// (read one by one: a malformed one becomes a notice, the rest still show).
+    pub fn with_items(thread: Thread, items: Vec<Vec<Value>>) -> Transcript {
+        let entries = items
+            .into_iter()
+            .map(|turn| {
+                turn.into_iter()
+                    .map(|item| {
+                        item_entry(item).unwrap_or_else(|e| Entry::Notice(format!("{e:#}")))
+                    })
+                    .collect()
+            })
+            .collect();
+        Transcript::build(thread, entries)
+    }
+
+    fn build(mut thread: Thread, mut items: Vec<Vec<Entry>>) -> Transcript {
         let turns = std::mem::take(&mut thread.turns);
         let mut t = Transcript {
             last_seq: thread.last_seq,
@@ -76,9 +229,10 @@ impl Transcript {
             plan: Vec::new(),
             diff: String::new(),
         };
-        for turn in turns {
-            for item in turn.items {
-                t.upsert(item);
+        items.resize_with(turns.len(), Vec::new);
+        for (turn, items) in turns.into_iter().zip(items) {
+            for entry in items {
+                t.upsert(entry);
             }
             if turn.status.is_terminal() {
                 t.entries.push(Entry::TurnEnded {
@@ -92,9 +246,9 @@ impl Transcript {
         t
     }
 
-    /// Replaces the item with the same id, or appends it.
-    fn upsert(&mut self, item: ThreadItem) {
-        if let ThreadItem::UserMessage(m) = &item {
+    /// Replaces the item with the same id, or appends it (an entry that is no item is appended).
+    fn upsert(&mut self, entry: Entry) {
+        if let Entry::Item(ThreadItem::UserMessage(m)) = &entry {
             // The daemon previews a thread by its first message; a fresh thread has none yet.
             if self.thread.preview.is_empty() {
                 if let Some(UserInput::Text { text, .. }) = m.content.first() {
@@ -102,11 +256,15 @@ impl Transcript {
                 }
             }
         }
-        match self.index.get(item.id()) {
-            Some(&at) => self.entries[at] = Entry::Item(item),
+        let Some(id) = entry.item_id().map(str::to_owned) else {
+            self.entries.push(entry);
+            return;
+        };
+        match self.index.get(&id) {
+            Some(&at) => self.entries[at] = entry,
             None => {
-                self.index.insert(item.id().to_string(), self.entries.len());
-                self.entries.push(Entry::Item(item));
+                self.index.insert(id, self.entries.len());
+                self.entries.push(entry);
             }
         }
     }
@@ -133,22 +291,16 @@ impl Transcript {
 
     fn apply(&mut self, method: &str, params: Value) -> Result<Folded> {
         match method {
-            "item/started" => {
-                let n: ItemStartedNotification = decode(method, params)?;
-                self.upsert(n.item);
-            }
-            "item/completed" => {
-                let n: ItemCompletedNotification = decode(method, params)?;
-                self.upsert(n.item);
-            }
+            // `item/started` and `item/completed` alike: the item replaces any earlier copy.
+            "item/started" | "item/completed" => self.upsert(notified_item(method, params)?),
             "item/agentMessage/delta" => {
                 let n: AgentMessageDeltaNotification = decode(method, params)?;
                 match self.item_mut(&n.item_id) {
                     Some(ThreadItem::AgentMessage(m)) => m.text.push_str(&n.delta),
-                    _ => self.upsert(ThreadItem::AgentMessage(AgentMessageItem {
+                    _ => self.upsert(Entry::Item(ThreadItem::AgentMessage(AgentMessageItem {
                         id: n.item_id,
                         text: n.delta,
-                    })),
+                    }))),
                 }
             }
             "item/commandExecution/outputDelta" => {
@@ -170,13 +322,13 @@ impl Transcript {
                 }
             }
             "turn/started" => {
-                let n: TurnStartedNotification = decode(method, params)?;
+                let n: TurnStartedNotification = decode(method, without_turn_items(params))?;
                 self.running_turn = Some(n.turn.id);
                 self.plan.clear();
                 self.diff.clear();
             }
             "turn/completed" => {
-                let n: TurnCompletedNotification = decode(method, params)?;
+                let n: TurnCompletedNotification = decode(method, without_turn_items(params))?;
                 if self.running_turn.as_deref() == Some(n.turn.id.as_str()) {
                     self.running_turn = None;
                 }

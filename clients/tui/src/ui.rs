@@ -9,7 +9,11 @@ use ratatui::widgets::{Block, Borders, Clear, List, ListItem, ListState, Paragra
 use ratatui::Frame;
 
 use crate::app::{App, Approval, ApprovalKind, FieldKind, Focus, Form};
-use crate::render::{change_header, sanitize, shorten, tail_lines, thread_title, wrap, Styled};
+use crate::render::{
+    change_header, sanitize, short_id, shorten, tail_lines, thread_label, thread_title, wrap,
+    Styled,
+};
+use crate::tree;
 
 /// An MCP call's arguments in the approval prompt: pretty-printed, at most this many lines.
 const ARGUMENT_LINES: usize = 16;
@@ -56,23 +60,53 @@ pub fn draw(frame: &mut Frame, app: &App) {
     }
 }
 
+/// A sub-agent's state in the thread list, in a word (a root thread's marker says enough).
+fn agent_state(status: &ThreadStatus) -> &'static str {
+    match status {
+        ThreadStatus::Active { active_flags }
+            if active_flags.contains(&ThreadActiveFlag::WaitingOnApproval) =>
+        {
+            "asks"
+        }
+        ThreadStatus::Active { .. } => "running",
+        ThreadStatus::Idle => "idle",
+        ThreadStatus::NotLoaded => "idle",
+        ThreadStatus::SystemError => "error",
+    }
+}
+
 fn draw_threads(frame: &mut Frame, app: &App, area: Rect) {
     let focused = app.focus == Focus::Threads;
     let open = app.transcript.as_ref().map(|t| t.thread.id.as_str());
+    // Search hits are ranked, not a tree: no indent there.
+    let depths = if app.search.is_none() {
+        tree::depths(&app.threads)
+    } else {
+        vec![0; app.threads.len()]
+    };
     let items: Vec<ListItem> = app
         .threads
         .iter()
-        .map(|t| {
+        .zip(depths)
+        .map(|(t, depth)| {
             let style = if Some(t.id.as_str()) == open {
                 Style::default().add_modifier(Modifier::BOLD)
             } else {
                 Style::default()
             };
             let title = sanitize(&thread_title(t)).replace('\n', " ");
-            ListItem::new(Line::styled(
-                format!("{}{title}", status_label(&t.status).0),
-                style,
-            ))
+            let marker = status_label(&t.status).0;
+            let text = match tree::nickname(t) {
+                // A sub-agent: indented under its parent, by nickname and state.
+                Some(nick) => format!(
+                    "{marker}{}↳ {} {} · {title}",
+                    "  ".repeat(depth.saturating_sub(1)),
+                    sanitize(nick),
+                    agent_state(&t.status)
+                ),
+                None => format!("{marker}{title}"),
+            };
+            ListItem::new(Line::styled(text, style))
         })
         .collect();
     let highlight = if focused {
@@ -114,9 +148,14 @@ fn draw_transcript(frame: &mut Frame, app: &App, area: Rect) {
         frame.render_widget(hint, area);
         return;
     };
+    let parent = tree::parent_of(&t.thread).map(|p| match app.threads.iter().find(|x| x.id == p) {
+        Some(x) => format!(" · sub-agent of {}", thread_label(x)),
+        None => format!(" · sub-agent of {}", short_id(p)),
+    });
     let title = format!(
-        " {} · {} ",
-        sanitize(&thread_title(&t.thread)).replace('\n', " "),
+        " {}{} · {} ",
+        sanitize(&thread_label(&t.thread)).replace('\n', " "),
+        sanitize(&parent.unwrap_or_default()).replace('\n', " "),
         status_label(&t.thread.status).1
     );
     let block = block.title(title);
@@ -124,7 +163,15 @@ fn draw_transcript(frame: &mut Frame, app: &App, area: Rect) {
     frame.render_widget(block, area);
     let height = usize::from(inner.height);
     let wanted = height.saturating_add(app.scroll);
-    let (lines, whole) = tail_lines(t, usize::from(inner.width), wanted);
+    let names = |id: &str| {
+        app.threads
+            .iter()
+            .find(|x| x.id == id)
+            .and_then(tree::nickname)
+            .map(str::to_owned)
+            .unwrap_or_else(|| short_id(id))
+    };
+    let (lines, whole) = tail_lines(t, usize::from(inner.width), wanted, &names);
     // Scrolled past the first line: stop there, and let PageDown act at once.
     let max_scroll = lines.len().saturating_sub(height);
     app.scroll_limit
@@ -143,10 +190,27 @@ fn draw_composer(frame: &mut Frame, app: &App, area: Rect) {
     } else {
         " Message (Enter sends) "
     };
-    let block = Block::default()
+    let mut block = Block::default()
         .borders(Borders::ALL)
         .border_style(border(focused))
         .title(title);
+    if !app.attachments.is_empty() {
+        // The images the message will carry, by file name, on the bottom border.
+        let names: Vec<String> = app
+            .attachments
+            .iter()
+            .map(|p| p.rsplit('/').next().unwrap_or(p).to_owned())
+            .collect();
+        let count = match names.len() {
+            1 => "1 image".to_owned(),
+            n => format!("{n} images"),
+        };
+        let text = format!(" ⧉ {count}: {} · Backspace removes ", names.join(", "));
+        block = block.title_bottom(Line::styled(
+            sanitize(&text),
+            Style::default().fg(Color::Magenta),
+        ));
+    }
     let inner = block.inner(area);
     let width = usize::from(inner.width.saturating_sub(1));
     // The end of a long message stays visible while typing.
@@ -197,13 +261,16 @@ fn approval_lines(app: &App, approval: &Approval) -> Vec<Styled> {
     let mut lines: Vec<Styled> = Vec::new();
     let open = app.transcript.as_ref().map(|t| t.thread.id.as_str());
     if open != Some(approval.thread_id.as_str()) {
-        let title = app
-            .threads
-            .iter()
-            .find(|t| t.id == approval.thread_id)
-            .map(thread_title)
-            .unwrap_or_else(|| approval.thread_id.clone());
-        lines.push((format!("In thread: {}", sanitize(&title)), Style::default()));
+        let thread = app.threads.iter().find(|t| t.id == approval.thread_id);
+        let line = match thread {
+            // A sub-agent of the open thread (or another) asks: say which, by nickname.
+            Some(t) if tree::nickname(t).is_some() => {
+                format!("In sub-agent {}", thread_label(t).replace('\n', " "))
+            }
+            Some(t) => format!("In thread: {}", thread_title(t)),
+            None => format!("In thread: {}", approval.thread_id),
+        };
+        lines.push((sanitize(&line), Style::default()));
     }
     match &approval.kind {
         ApprovalKind::Command { command, cwd } => {

@@ -2,14 +2,30 @@
 // stdio, spawning `agentd serve` and speaking NDJSON on its stdin/stdout.
 
 import { spawn, type ChildProcess, type SpawnOptions } from "node:child_process";
+import { readFile } from "node:fs/promises";
 import { createInterface } from "node:readline";
 import WebSocket from "ws";
 
-import { AgentdClient, type ClientOptions } from "./client.js";
+import { AgentdClient, imageDataUrl, type ClientOptions } from "./client.js";
+import type { UserInput } from "./protocol/index.js";
 import type { Connector, Transport } from "./transport.js";
 import { openWebSocketTransport, TOKEN_SUBPROTOCOL_PREFIX, type WebSocketLike } from "./websocket.js";
 
 export * from "./index.js";
+
+/**
+ * An image file on *this* machine as turn input: read here and sent as a `data:` URL `image`
+ * (for a daemon elsewhere; on the daemon's machine `userInput.localImage(path)` sends the path
+ * only). Throws for a file that is not a PNG, JPEG, GIF or WebP image.
+ */
+export async function imageFileInput(path: string): Promise<UserInput> {
+  const bytes = await readFile(path);
+  try {
+    return { type: "image", url: imageDataUrl(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength)) };
+  } catch (e) {
+    throw new TypeError(`${path}: ${e instanceof Error ? e.message : String(e)}`);
+  }
+}
 
 export interface NodeWebSocketOptions {
   /** The daemon's token (printed on its `listening on … token=…` line). */

@@ -103,7 +103,7 @@ test("server requests: the handler's answer is sent; a resolved notification abo
   });
   const base = { threadId: "t1", turnId: "u1", itemId: "c", startedAtMs: 1, cwd: "/", reason: null };
   fake.last.push({ jsonrpc: "2.0", id: 7, method: "item/commandExecution/requestApproval", params: { ...base, command: "fast" } });
-  fake.last.push({ jsonrpc: "2.0", id: 8, method: "item/commandExecution/requestApproval", params: { ...base, command: "slow" } });
+  fake.last.push({ jsonrpc: "2.0", id: 8, method: "item/commandExecution/requestApproval", params: { ...base, itemId: "c2", command: "slow" } });
   await tick();
   assert.deepEqual(fake.last.sent.find((m) => m.id === 7), { jsonrpc: "2.0", id: 7, result: { decision: "accept" } });
   assert.equal(client.pendingServerRequests().length, 1);

@@ -16,6 +16,7 @@ import {
   elicitationFields,
   mcpToolApproval,
   RequestTimeoutError,
+  threadSpawnSource,
   webSocketConnector,
   type ApprovalDecision,
   type ElicitationField,
@@ -158,13 +159,10 @@ transcript.onChange = () => scheduleRender();
 
 type Source = Thread["source"];
 
-/** The parent of a sub-agent thread (`source.subAgent.thread_spawn.parent_thread_id`). */
+/** The parent of a sub-agent thread (`source.subAgent.thread_spawn`) and what to call it. */
 function spawnOf(source: Source): { parent: string; name: string | null } | null {
-  if (typeof source !== "object" || source === null || !("subAgent" in source)) return null;
-  const sub = source.subAgent;
-  if (typeof sub !== "object" || sub === null || !("thread_spawn" in sub)) return null;
-  const spawn = sub.thread_spawn;
-  return { parent: spawn.parent_thread_id, name: spawn.agent_nickname ?? spawn.agent_role ?? null };
+  const spawn = threadSpawnSource({ source });
+  return spawn ? { parent: spawn.parent_thread_id, name: spawn.agent_nickname ?? spawn.agent_role ?? null } : null;
 }
 
 function threadLabel(t: Pick<Thread, "id" | "name" | "preview" | "source">): string {
@@ -294,6 +292,17 @@ function renderHeader(): void {
   const listed = ui.threads.find((t) => t.id === ui.selected);
   const k = ui.selected ? known(ui.selected) : null;
   setText($("thread-title"), k ? threadLabel(k) : ui.selected ? "…" : "agentd");
+  // A sub-agent's header leads back to the thread that spawned it.
+  const parentId = k ? spawnOf(k.source)?.parent ?? null : null;
+  const parentLink = $("parent-link");
+  show(parentLink, parentId !== null);
+  setData(parentLink, "openThread", parentId ?? "");
+  if (parentId !== null) {
+    const p = known(parentId);
+    setText(parentLink, `↰ ${p ? threadLabel(p) : `thread ${parentId.slice(-8)}`}`);
+    const title = "The thread that started this sub-agent";
+    if (parentLink.title !== title) parentLink.title = title;
+  }
   const status = $("thread-status");
   setText(status, state ? statusText(state.status) + (state.archived ? " · archived" : "") : "");
   setData(status, "status", state?.status.type ?? "");
@@ -405,11 +414,23 @@ function approvalBody(a: Approval, dis: string): { body: string; buttons: Array<
   }
 }
 
+/** Whether `threadId` is the open thread `selected` or one of its sub-agents. */
+function withinSelected(threadId: string, selected: string): boolean {
+  return threadId === selected || (ui.client?.tree.isWithin(threadId, selected) ?? false);
+}
+
 function approvalHtml(a: Approval): string {
   const dis = a.stale ? " disabled" : "";
-  const { body, buttons } = approvalBody(a, dis);
+  const { body: question, buttons } = approvalBody(a, dis);
+  // A sub-agent's question under its parent: say whose, and offer to open it.
+  let body = question;
+  if (a.threadId !== ui.selected) {
+    const k = known(a.threadId);
+    const label = k ? threadLabel(k) : `thread ${a.threadId.slice(-8)}`;
+    body = `<div class="from" data-testid="approval-from"><span>↳ Sub-agent <b>${esc(label)}</b> asks</span><button type="button" data-open-thread="${esc(a.threadId)}" data-testid="open-asking-thread">Open</button></div>${question}`;
+  }
   const buttonHtml = buttons.map(([d, id, text]) => `<button type="button" data-decision="${d}" data-testid="${id}"${dis}>${esc(text)}</button>`).join("");
-  return `<div class="approval" data-testid="approval" data-method="${esc(a.request.method)}" data-key="${esc(a.key)}"${a.stale ? " data-stale" : ""}>${body}
+  return `<div class="approval" data-testid="approval" data-method="${esc(a.request.method)}" data-key="${esc(a.key)}" data-thread-id="${esc(a.threadId)}"${a.stale ? " data-stale" : ""}>${body}
     ${a.stale ? `<div class="sub">Connection lost: waiting for the daemon to ask again…</div>` : ""}
     <div class="buttons${buttons.length === 3 ? " three" : ""}">${buttonHtml}</div></div>`;
 }
@@ -438,7 +459,11 @@ function renderBottom(): void {
       if (a.stale && s && !(s.type === "active" && s.activeFlags.includes("waitingOnApproval"))) ui.approvals.delete(key);
     }
   }
-  const approvals = [...ui.approvals.values()].filter((a) => a.threadId === id);
+  // The open thread's own questions, then its sub-agents' (however deep): a parent's page is
+  // where a person watches its children work.
+  const approvals = [...ui.approvals.values()]
+    .filter((a) => id !== null && withinSelected(a.threadId, id))
+    .sort((a, b) => Number(a.threadId !== id) - Number(b.threadId !== id));
   if (setHtml($("approvals"), approvals.map(approvalHtml).join(""))) restoreTyped($("approvals"));
   setHtml(
     $("resolutions"),
@@ -469,7 +494,7 @@ function renderBottom(): void {
 function renderTranscript(): { rows: number; rendered: number; built: number } {
   const state = selectedState();
   if (state !== ui.lastState || ui.rowsDirty) {
-    transcript.setRows(state ? threadRows(state, ui.liveUsage) : []);
+    transcript.setRows(state ? threadRows(state, ui.liveUsage, rowContext.threadLabel) : []);
     ui.lastState = state;
     ui.rowsDirty = false;
   }
@@ -499,6 +524,8 @@ async function refreshThreads(): Promise<void> {
   try {
     const { data } = await client.request("thread/list", { limit: 100, archived: ui.showArchived });
     ui.threads = data;
+    // Rows naming other threads (sub-agent calls) may show a fresher name.
+    ui.rowsDirty = true;
     scheduleRender();
   } catch (e) {
     showError(e);
@@ -542,15 +569,27 @@ function rememberSelection(id: string | null): void {
   history.replaceState(null, "", location.pathname + (s ? `?${s}` : ""));
 }
 
-/** Leaves the open thread: unsubscribes, forgets its approvals (a resume asks again). */
-async function leave(id: string | null): Promise<void> {
-  if (!id || !ui.client) return;
-  for (const [key, a] of ui.approvals) if (a.threadId === id) ui.approvals.delete(key);
-  try {
-    await ui.client.request("thread/unsubscribe", { threadId: id });
-  } catch {
-    /* gone already */
-  }
+/**
+ * Leaves the open thread: unsubscribes from it and from the sub-agents the daemon subscribed
+ * this page to through it, and forgets their approvals (a resume asks again). Whatever lies
+ * within `next` (the thread opened instead: one of those sub-agents, say) is kept.
+ */
+async function leave(id: string | null, next: string | null = null): Promise<void> {
+  const client = ui.client;
+  if (!id || !client) return;
+  const followed = new Set(client.subscribedThreads().map((s) => s.threadId));
+  const family = [id, ...client.tree.descendantsOf(id, { closed: true }).map((t) => t.id)];
+  const going = family.filter((t) => (t === id || followed.has(t)) && (next === null || !client.tree.isWithin(t, next)));
+  for (const [key, a] of ui.approvals) if (going.includes(a.threadId)) ui.approvals.delete(key);
+  await Promise.all(
+    going.map(async (threadId) => {
+      try {
+        await client.request("thread/unsubscribe", { threadId });
+      } catch {
+        /* gone already */
+      }
+    }),
+  );
 }
 
 function select(id: string | null): void {
@@ -574,7 +613,7 @@ async function openThread(id: string): Promise<void> {
   ui.opening = timing;
   select(id);
   try {
-    await leave(previous);
+    await leave(previous, id);
     await client.resumeThread(id);
     timing.resumedAt = performance.now();
     if (ui.selected !== id) await leave(id); // another thread was picked meanwhile
@@ -1010,7 +1049,16 @@ function bindUi(): void {
     scheduleRender();
   });
   $("interrupt").addEventListener("click", () => void interrupt());
+  $("parent-link").addEventListener("click", () => {
+    const id = $("parent-link").dataset.openThread;
+    if (id) void openThread(id);
+  });
   $("approvals").addEventListener("click", (ev) => {
+    const open = (ev.target as HTMLElement).closest<HTMLElement>("[data-open-thread]");
+    if (open?.dataset.openThread) {
+      void openThread(open.dataset.openThread);
+      return;
+    }
     const btn = (ev.target as HTMLElement).closest<HTMLElement>("[data-decision]");
     const card = btn?.closest<HTMLElement>("[data-key]");
     if (btn?.dataset.decision && card?.dataset.key) answer(card.dataset.key, btn.dataset.decision as ApprovalDecision);

@@ -4,21 +4,26 @@
 // `markdown` (sanitised). Row HTML is cached per item object: the SDK's reducer replaces an item
 // only when it changes, so a row scrolled back into view costs no Markdown parse.
 
-import type { McpToolCallItem, ThreadItem, ThreadState, TokenUsageBreakdown, TurnPlanStep, TurnState, UserInput } from "@agentd/client";
+import {
+  webSearchDetails,
+  type AnyThreadItem,
+  type CollabAgentTool,
+  type McpToolCallItem,
+  type ThreadState,
+  type TokenUsageBreakdown,
+  type TurnPlanStep,
+  type TurnState,
+  type UserInput,
+  type WebSearchThreadItem,
+} from "@agentd/client";
 
 import { diffStat, diffStatHtml, renderDiff } from "./diff.js";
 import { G } from "./glyphs.js";
 import { markdown } from "./markdown.js";
 import { compact, duration, esc, pretty, tail } from "./util.js";
 
-/** `webSearch` (Codex's shape), not yet in the SDK's `ThreadItem`. */
-export interface WebSearchItem {
-  type: "webSearch";
-  id: string;
-  query: string;
-}
-
-export type AnyItem = ThreadItem | WebSearchItem;
+/** Every item a row may show: the SDK's `ThreadItem`s and `webSearch` (not in agentd's protocol yet). */
+export type AnyItem = AnyThreadItem;
 
 /** One MCP content block as far as the page reads it (the server wrote it: nothing is assumed). */
 function asBlock(v: unknown): Record<string, unknown> | null {
@@ -132,12 +137,61 @@ function mcpHtml(item: McpToolCallItem, key: string, ctx: RowContext): string {
   return details(key, ctx, Boolean(item.error), "mcp", summary, `${args}${error}${content}${structured}`, ` data-testid="mcp-tool-call" data-status="${esc(item.status)}"`);
 }
 
+/** What a sub-agent call did, in words. */
+const COLLAB_VERB: Record<CollabAgentTool, string> = {
+  spawnAgent: "Started a sub-agent",
+  sendInput: "Sent to a sub-agent",
+  sendMessage: "Sent to a sub-agent",
+  followupTask: "Followed up with a sub-agent",
+  resumeAgent: "Resumed a sub-agent",
+  wait: "Waited for sub-agents",
+  closeAgent: "Closed a sub-agent",
+  interruptAgent: "Interrupted a sub-agent",
+  listAgents: "Listed the sub-agents",
+};
+
+/**
+ * A sub-agent call: what was done, its status, the prompt it carried, and one line per agent it
+ * names (a button that opens the agent's thread, its state, the start of its last message).
+ */
 function collabHtml(item: Extract<AnyItem, { type: "collabAgentToolCall" }>, ctx: RowContext): string {
-  const links = item.receiverThreadIds
-    .map((id) => `<button class="chip" data-open-thread="${esc(id)}" data-testid="subagent-link">↳ ${esc(ctx.threadLabel(id))}</button>`)
+  const ids = [...new Set([...item.receiverThreadIds, ...Object.keys(item.agentsStates ?? {})])];
+  const agents = ids
+    .map((id) => {
+      const state = item.agentsStates?.[id];
+      const status = state ? `<span class="status" data-s="${esc(state.status)}">${esc(state.status)}</span>` : "";
+      const message = state?.message ? `<span class="agent-msg">${esc(state.message.length > 300 ? `${state.message.slice(0, 300)}…` : state.message)}</span>` : "";
+      return `<div class="agent" data-testid="collab-agent" data-thread-id="${esc(id)}" data-status="${esc(state?.status ?? "")}"><button class="chip" data-open-thread="${esc(id)}" data-testid="subagent-link">↳ ${esc(ctx.threadLabel(id))}</button>${status}${message}</div>`;
+    })
     .join("");
   const prompt = item.prompt ? `<div class="md">${markdown(item.prompt)}</div>` : "";
-  return `<div class="card collab" data-testid="collab"><div><span class="what">${G.agents} ${esc(item.tool)}</span> ${statusChip(item.status)}</div>${prompt}<div class="subagents">${links}</div></div>`;
+  const verb = COLLAB_VERB[item.tool] ?? item.tool;
+  return `<div class="card collab" data-testid="collab" data-tool="${esc(item.tool)}" data-status="${esc(item.status)}" data-item-id="${esc(item.id)}"><div><span class="what">${G.agents} ${esc(verb)}</span> ${statusChip(item.status)}</div>${prompt}<div class="subagents">${agents}</div></div>`;
+}
+
+/** An http(s) URL as a link that opens elsewhere; anything else as text. */
+function linkHtml(url: string, testid: string): string {
+  return /^https?:\/\//i.test(url)
+    ? `<a href="${esc(url)}" target="_blank" rel="noopener noreferrer" data-testid="${testid}">${esc(url)}</a>`
+    : `<code data-testid="${testid}">${esc(url)}</code>`;
+}
+
+/** A web search: the queries searched, the page opened, or the text looked for in a page. */
+function webSearchHtml(item: WebSearchThreadItem): string {
+  const d = webSearchDetails(item);
+  const q = (text: string) => `<q data-testid="web-search-query">${esc(text)}</q>`;
+  let what: string;
+  switch (d.kind) {
+    case "openPage":
+      what = `Opened ${d.url !== null ? linkHtml(d.url, "web-search-url") : "a page"}`;
+      break;
+    case "findInPage":
+      what = `Looked for ${d.pattern !== null ? `<q data-testid="web-search-pattern">${esc(d.pattern)}</q>` : "text"}${d.url !== null ? ` in ${linkHtml(d.url, "web-search-url")}` : ""}`;
+      break;
+    default:
+      what = d.queries.length > 0 ? `Searched the web for ${d.queries.map(q).join(", ")}` : "Searching the web…";
+  }
+  return `<div class="websearch" data-testid="web-search" data-action="${d.kind}" data-item-id="${esc(item.id)}">${G.search} ${what}</div>`;
 }
 
 /** One item's HTML. */
@@ -167,7 +221,7 @@ export function itemHtml(item: AnyItem, key: string, ctx: RowContext): string {
     case "mcpToolCall":
       return mcpHtml(item, key, ctx);
     case "webSearch":
-      return `<div class="websearch" data-testid="web-search" data-item-id="${id}">${G.search} Searched the web: <q>${esc(item.query)}</q></div>`;
+      return webSearchHtml(item);
     default: {
       const other = item as { type: string };
       return details(key, ctx, false, "unknown", `<span class="what">${esc(other.type)}</span>`, `<pre class="block">${esc(pretty(other))}</pre>`);
@@ -223,14 +277,19 @@ function footerHtml(turn: TurnState, thread: ThreadState, ctx: RowContext): stri
     <span class="st">${esc(status)}</span><span>${duration(turn.durationMs)}</span>${usageHtml}${retry}${error}${diff}</div>`;
 }
 
-/** The rows of a thread, in order: each turn's items, its plan (after the first item), its footer. */
-export function threadRows(thread: ThreadState, live: Map<string, TokenUsageBreakdown>): Row[] {
+/**
+ * The rows of a thread, in order: each turn's items, its plan (after the first item), its footer.
+ * `label` names other threads (a sub-agent call's agents): a row is drawn again when a name it
+ * shows changes (a child's preview arrives after its spawn was drawn).
+ */
+export function threadRows(thread: ThreadState, live: Map<string, TokenUsageBreakdown>, label: (threadId: string) => string): Row[] {
   const rows: Row[] = [];
   for (const turn of thread.turns) {
     turn.items.forEach((raw, i) => {
       const item = raw as AnyItem;
       const key = `${turn.id}/${item.id}`;
-      rows.push({ key, version: [item], estimate: estimateItem(item), html: (ctx) => itemHtml(item, key, ctx) });
+      const names = item.type === "collabAgentToolCall" ? [...item.receiverThreadIds, ...Object.keys(item.agentsStates ?? {})].map(label) : [];
+      rows.push({ key, version: [item, ...names], estimate: estimateItem(item), html: (ctx) => itemHtml(item, key, ctx) });
       if (i === 0 && turn.plan) rows.push(planRow(turn));
     });
     if (turn.items.length === 0 && turn.plan) rows.push(planRow(turn));

@@ -1,8 +1,8 @@
 // Shared by the browser tests: Chromium (Debian's, headless), pages at phone and desktop sizes,
 // the overflow check, screenshots under clients/web/test-artifacts/ (gitignored).
 import assert from "node:assert/strict";
-import { existsSync, mkdirSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import { dirname, join, normalize } from "node:path";
 import { fileURLToPath } from "node:url";
 
 import { chromium } from "playwright-core";
@@ -16,15 +16,48 @@ export const CHROMIUM_ARGS = [
 ];
 export const skip = existsSync(chromiumPath) ? false : `no Chromium at ${chromiumPath} (apt-get install chromium, or set CHROMIUM_PATH)`;
 
+/** See `routeEmbed`. */
+const serveEmbed = process.env.WEB_TEST_SERVE_EMBED === "1";
+
 export const PHONE = { width: 390, height: 844 };
 export const DESKTOP = { width: 1400, height: 900 };
 
 export async function launch() {
   mkdirSync(artifacts, { recursive: true });
-  return chromium.launch({ executablePath: chromiumPath, args: CHROMIUM_ARGS, headless: true });
+  // A page fulfilled by the test (WEB_TEST_SERVE_EMBED) has no address of its own, so Chromium
+  // would take its WebSocket to 127.0.0.1 for a public page reaching into the local network.
+  const args = serveEmbed ? [...CHROMIUM_ARGS, "--disable-features=LocalNetworkAccessChecks"] : CHROMIUM_ARGS;
+  return chromium.launch({ executablePath: chromiumPath, args, headless: true });
 }
 
 export const httpUrl = (daemon) => daemon.url.replace(/^ws/, "http");
+
+/**
+ * `WEB_TEST_SERVE_EMBED=1`: the page's files come from clients/web/embed/ on disk instead of the
+ * daemon's binary (which embeds them when it is built), with the daemon's headers; the WebSocket
+ * still goes to the daemon. For testing a rebuilt page against a daemon binary built before it
+ * (`npm run check` still proves embed/ matches the sources); `make web-test` does not set it.
+ */
+const embedDir = join(here, "..", "embed");
+const EMBED_CSP = "default-src 'none'; script-src 'self'; style-src 'unsafe-inline'; connect-src 'self'; img-src 'self' data:; " +
+  "manifest-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+const EMBED_TYPES = { html: "text/html; charset=utf-8", js: "text/javascript; charset=utf-8", webmanifest: "application/manifest+json", png: "image/png" };
+
+async function routeEmbed(context, daemon) {
+  const origin = new URL(httpUrl(daemon)).origin;
+  await context.route((url) => url.origin === origin, (route) => {
+    const path = new URL(route.request().url()).pathname;
+    const file = path === "/" ? "index.html" : normalize(path).replace(/^([/\\]|\.\.[/\\])+/, "");
+    let body;
+    try {
+      body = readFileSync(join(embedDir, file));
+    } catch {
+      return route.fulfill({ status: 404, body: "" });
+    }
+    const type = EMBED_TYPES[file.split(".").pop()] ?? "application/octet-stream";
+    return route.fulfill({ status: 200, body, headers: { "content-type": type, "content-security-policy": EMBED_CSP, "x-content-type-options": "nosniff", "cache-control": "no-cache" } });
+  });
+}
 
 /**
  * A page on the daemon's web page, connected. `viewport` PHONE emulates a phone (touch, mobile
@@ -34,6 +67,7 @@ export const httpUrl = (daemon) => daemon.url.replace(/^ws/, "http");
 export async function openPage(browser, daemon, { name, query = "", viewport = DESKTOP, token = daemon.token ?? "", ready = true } = {}) {
   const phone = viewport.width < 600;
   const context = await browser.newContext({ viewport, isMobile: phone, hasTouch: phone, deviceScaleFactor: 1 });
+  if (serveEmbed) await routeEmbed(context, daemon);
   const page = await context.newPage();
   const errors = [];
   page.on("pageerror", (e) => errors.push(String(e)));

@@ -3,7 +3,8 @@
 // checklist, a file change as a coloured diff (approved from its card), a command with its
 // output collapsed and its exit status, token usage per turn, a failed turn, an image sent from
 // the composer; and, from a state the test loads into the page's store, what the daemon cannot
-// produce yet: MCP tool calls, web searches, a sub-agent call, sub-agent threads as a tree.
+// produce yet: MCP tool calls, web searches (queries, a page opened, text looked for), sub-agent
+// calls (each agent's state), sub-agent threads as a tree.
 import assert from "node:assert/strict";
 import { readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -214,11 +215,16 @@ describe("transcript", { skip }, () => {
         const spawn = (parent, nick, depth) => ({ subAgent: { thread_spawn: { parent_thread_id: parent, depth, agent_nickname: nick, agent_role: "worker" } } });
         const items = [
           { type: "userMessage", id: "u1", content: [{ type: "text", text: "look things up" }, { type: "image", url: "https://example.com/cat.png" }, { type: "localImage", path: "/home/me/shot.png" }] },
-          { type: "webSearch", id: "w1", query: "agentd websocket replay" },
+          { type: "webSearch", id: "w1", query: "agentd websocket replay", action: { type: "search", query: "agentd websocket replay", queries: ["agentd websocket replay", "codex app-server afterSeq"] } },
+          { type: "webSearch", id: "w2", query: "", action: { type: "openPage", url: "https://example.com/protocol" } },
+          { type: "webSearch", id: "w3", query: "", action: { type: "findInPage", url: "https://example.com/protocol", pattern: "resyncRequired" } },
+          { type: "webSearch", id: "w4", query: "javascript link", action: { type: "openPage", url: "javascript:window.__pwned=4" } },
           { type: "mcpToolCall", id: "m1", server: "docs", tool: "lookup", status: "completed", arguments: { q: "afterSeq" }, durationMs: 42,
             result: { content: [{ type: "text", text: "afterSeq resumes after the last event seen" }], structuredContent: { hits: 1 } }, error: null },
           { type: "mcpToolCall", id: "m2", server: "docs", tool: "fetch", status: "failed", arguments: "{\"url\":\"x\"}", durationMs: 7, result: null, error: { message: "server unreachable" } },
           { type: "collabAgentToolCall", id: "c1", tool: "spawnAgent", status: "completed", senderThreadId: "p", receiverThreadIds: ["child-1"], prompt: "Check **the tests**", agentsStates: {}, model: null },
+          { type: "collabAgentToolCall", id: "c2", tool: "wait", status: "completed", senderThreadId: "p", receiverThreadIds: ["child-1", "gone-thread-12345678"], prompt: null, model: null,
+            agentsStates: { "child-1": { status: "completed", message: "All 12 tests pass <b>ok</b>" }, "gone-thread-12345678": { status: "notFound", message: null } } },
           { type: "contextCompaction", id: "k1" },
         ];
         const turn = { id: "t1", status: "completed", items, error: null, startedAt: now, completedAt: now, durationMs: 1200, usage: null };
@@ -247,8 +253,28 @@ describe("transcript", { skip }, () => {
       });
       assert.deepEqual(nested, { child: "p", grandchild: "child-1", orphan: null, p: null });
       assert.match(await page.locator('#thread-list [data-thread-id="child-1"]').innerText(), /scout: check tests|check tests/);
+      // Web searches: the queries, the page opened, the text looked for (a javascript: URL as text).
       const search = page.locator("[data-testid=web-search]");
-      assert.match(await search.innerText(), /agentd websocket replay/);
+      assert.deepEqual(await search.evaluateAll((els) => els.map((e) => e.dataset.action)), ["search", "openPage", "findInPage", "openPage"]);
+      assert.deepEqual(await search.nth(0).locator("[data-testid=web-search-query]").allInnerTexts(), ["agentd websocket replay", "codex app-server afterSeq"]);
+      assert.match(await search.nth(0).innerText(), /Searched the web for/);
+      const opened = search.nth(1).locator("a[data-testid=web-search-url]");
+      assert.equal(await opened.getAttribute("href"), "https://example.com/protocol");
+      assert.equal(await opened.getAttribute("rel"), "noopener noreferrer");
+      assert.match(await search.nth(2).innerText(), /Looked for “?resyncRequired”? in https:\/\/example\.com\/protocol/);
+      assert.equal(await search.nth(2).locator("[data-testid=web-search-pattern]").innerText(), "resyncRequired");
+      assert.equal(await search.nth(3).locator("a").count(), 0, "a javascript: URL is no link");
+      assert.match(await search.nth(3).innerText(), /javascript:window\.__pwned=4/);
+      // Sub-agent calls: what was done, each agent with its state and last message (as text).
+      const [spawnCall, waitCall] = [page.locator("[data-testid=collab]").nth(0), page.locator("[data-testid=collab]").nth(1)];
+      assert.equal(await spawnCall.getAttribute("data-tool"), "spawnAgent");
+      assert.match(await spawnCall.innerText(), /Started a sub-agent[\s\S]*Check the tests/);
+      assert.match(await waitCall.innerText(), /Waited for sub-agents/);
+      const agents = waitCall.locator("[data-testid=collab-agent]");
+      assert.deepEqual(await agents.evaluateAll((els) => els.map((e) => [e.dataset.threadId, e.dataset.status])), [["child-1", "completed"], ["gone-thread-12345678", "notFound"]]);
+      assert.match(await agents.nth(0).innerText(), /check tests[\s\S]*completed[\s\S]*All 12 tests pass <b>ok<\/b>/);
+      assert.equal(await agents.nth(0).locator("b").count(), 0, "an agent's message is text");
+      assert.match(await agents.nth(1).innerText(), /thread 12345678[\s\S]*notFound/);
       const [ok, failed] = [page.locator("[data-testid=mcp-tool-call]").nth(0), page.locator("[data-testid=mcp-tool-call]").nth(1)];
       assert.match(await ok.innerText(), /docs · lookup[\s\S]*completed[\s\S]*42 ms/);
       assert.equal(await ok.getAttribute("open"), null);
@@ -258,7 +284,8 @@ describe("transcript", { skip }, () => {
       assert.match(await failed.innerText(), /server unreachable/);
       assert.match(await page.locator("[data-testid=user-image-link]").innerText(), /https:\/\/example\.com\/cat\.png/);
       assert.match(await page.locator("[data-testid=user-local-image]").innerText(), /shot\.png/);
-      assert.match(await page.locator("[data-testid=subagent-link]").innerText(), /check tests/);
+      assert.match(await page.locator("[data-testid=subagent-link]").first().innerText(), /check tests/);
+      assert.equal(await page.evaluate(() => window.__pwned), undefined, "nothing ran");
       if (size === "phone") {
         await page.click("[data-testid=menu]");
         await page.waitForTimeout(300); // the drawer slides in

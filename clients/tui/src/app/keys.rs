@@ -183,6 +183,12 @@ impl App {
     fn composer_key(&mut self, code: KeyCode) {
         match code {
             KeyCode::Char(c) => self.composer.push(c),
+            // In an empty composer Backspace takes back the last image attached.
+            KeyCode::Backspace if self.composer.is_empty() => {
+                if let Some(path) = self.attachments.pop() {
+                    self.status = format!("removed {path}");
+                }
+            }
             KeyCode::Backspace => {
                 self.composer.pop();
             }

@@ -180,6 +180,19 @@ impl Form {
     }
 }
 
+/// The item an MCP tool approval is about (`_meta["agentd/toolApproval"].itemId`).
+pub fn tool_item_id(params: &McpServerElicitationRequestParams) -> Option<String> {
+    match &params.request {
+        McpElicitation::Form { meta, .. } => meta
+            .as_ref()
+            .and_then(|m| m.get(TOOL_APPROVAL_META_KEY))
+            .and_then(|a| a.get("itemId"))
+            .and_then(Value::as_str)
+            .map(str::to_owned),
+        McpElicitation::Url { .. } => None,
+    }
+}
+
 /// What the prompt shows for an elicitation.
 pub fn approval_kind(params: McpServerElicitationRequestParams) -> ApprovalKind {
     let server = params.server_name;

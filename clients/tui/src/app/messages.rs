@@ -16,7 +16,8 @@ use agentd_protocol::{
 use serde_json::{json, Value};
 
 use super::{decode, mcp, App, Approval, ApprovalKind, Focus, Pending};
-use crate::transcript::{Folded, Transcript};
+use crate::transcript::{self, Folded, Transcript};
+use crate::tree;
 
 impl App {
     /// One message from the daemon.
@@ -53,8 +54,14 @@ impl App {
             Ok(result) => result,
             Err(e) => {
                 self.status = format!("{} failed: {} ({})", purpose.what(), e.message, e.code);
-                if purpose == Pending::ThreadStart {
-                    self.queued_prompt = None;
+                let unsent = match purpose {
+                    Pending::ThreadStart => self.queued_prompt.take(),
+                    Pending::TurnStart { draft } | Pending::TurnSteer { draft } => Some(draft),
+                    _ => None,
+                };
+                if unsent.is_some_and(|draft| self.restore(draft)) {
+                    self.status
+                        .push_str(": the message is back in the composer");
                 }
                 return;
             }
@@ -100,7 +107,8 @@ impl App {
             Pending::ThreadList => {
                 let r: <ThreadList as ClientMethod>::Response = decode("thread list", result)?;
                 let open = self.transcript.as_ref().map(|t| t.thread.id.clone());
-                self.threads = r.data;
+                // Sub-agents under their parents (the keys move through the list as drawn).
+                self.threads = tree::tree_order(r.data);
                 if let Some(at) = open.and_then(|id| self.threads.iter().position(|t| t.id == id)) {
                     self.selected = at;
                 }
@@ -122,11 +130,18 @@ impl App {
                 self.remember_thread(&r.thread);
                 self.open(Transcript::from_thread(r.thread));
                 self.status = "new thread started".into();
-                if let Some(prompt) = self.queued_prompt.take() {
-                    self.start_turn(&prompt);
+                if let Some(draft) = self.queued_prompt.take() {
+                    self.start_turn(draft);
                 }
             }
             Pending::Resume { thread_id, rebuild } => {
+                // The turns' items are read one by one (a kind the protocol crate does not know
+                // must not make the thread unreadable).
+                let mut result = result;
+                let items = result
+                    .get_mut("thread")
+                    .map(transcript::take_turn_items)
+                    .unwrap_or_default();
                 let r: <ThreadResume as ClientMethod>::Response =
                     decode("thread/resume result", result)?;
                 self.remember_thread(&r.thread);
@@ -138,13 +153,13 @@ impl App {
                         t.thread.status = r.thread.status;
                         t.thread.name = r.thread.name;
                     }
-                    _ => self.open(Transcript::from_thread(r.thread)),
+                    _ => self.open(Transcript::with_items(r.thread, items)),
                 }
             }
-            Pending::TurnStart => {
+            Pending::TurnStart { .. } => {
                 // The turn shows up through `turn/started`, on every client alike.
             }
-            Pending::TurnSteer => self.status = "steered the running turn".into(),
+            Pending::TurnSteer { .. } => self.status = "steered the running turn".into(),
             Pending::TurnInterrupt => self.status = "interrupt requested".into(),
         }
         Ok(())
@@ -163,17 +178,20 @@ impl App {
         self.focus = Focus::Composer;
     }
 
-    /// Adds a thread to the list (newest first) or refreshes its entry.
+    /// Adds a thread to the list (newest first, a sub-agent under its parent) or refreshes its
+    /// entry. The selection stays on the thread it was on.
     fn remember_thread(&mut self, thread: &Thread) {
         let mut entry = thread.clone();
         entry.turns.clear();
         match self.threads.iter_mut().find(|t| t.id == thread.id) {
             Some(t) => *t = entry,
             None => {
+                let selected = self.threads.get(self.selected).map(|t| t.id.clone());
                 self.threads.insert(0, entry);
-                if self.selected + 1 < self.threads.len() {
-                    self.selected += 1;
-                }
+                self.threads = tree::tree_order(std::mem::take(&mut self.threads));
+                self.selected = selected
+                    .and_then(|id| self.threads.iter().position(|t| t.id == id))
+                    .unwrap_or(0);
             }
         }
     }
@@ -187,6 +205,7 @@ impl App {
             .map(|p| Approval {
                 request_id: request.id.clone(),
                 thread_id: p.thread_id,
+                item_id: Some(p.item_id),
                 kind: ApprovalKind::Command {
                     command: p.command,
                     cwd: p.cwd,
@@ -198,6 +217,7 @@ impl App {
                     Approval {
                         request_id: request.id.clone(),
                         thread_id: p.thread_id,
+                        item_id: Some(p.item_id),
                         kind: ApprovalKind::FileChange { changes: p.changes },
                         reason: p.reason,
                     }
@@ -208,6 +228,7 @@ impl App {
                     Approval {
                         request_id: request.id.clone(),
                         thread_id: p.thread_id.clone(),
+                        item_id: mcp::tool_item_id(&p),
                         kind: mcp::approval_kind(p),
                         reason: None,
                     }
@@ -221,9 +242,20 @@ impl App {
         };
         match approval {
             Ok(a) => {
-                // A re-sent request (after a resume) replaces the one already shown.
-                self.approvals.retain(|x| x.request_id != a.request_id);
-                self.approvals.push(a);
+                // A re-sent request (after a resume: same id, or a new one about the same item)
+                // replaces the one already shown, in its place.
+                let same = |x: &Approval, a: &Approval| {
+                    x.request_id == a.request_id
+                        || (a.item_id.is_some()
+                            && x.thread_id == a.thread_id
+                            && x.item_id == a.item_id)
+                };
+                let at = self.approvals.iter().position(|x| same(x, &a));
+                self.approvals.retain(|x| !same(x, &a));
+                match at {
+                    Some(at) => self.approvals.insert(at, a),
+                    None => self.approvals.push(a),
+                }
             }
             Err(e) => {
                 self.respond_error(&request.id, -32602, e.clone());

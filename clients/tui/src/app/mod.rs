@@ -43,6 +43,10 @@ pub enum Focus {
 pub struct Approval {
     pub request_id: RequestId,
     pub thread_id: String,
+    /// The item asked about, when the request names one: the daemon asks again (with a new
+    /// request id) each time the thread is resumed, e.g. when the user opens a sub-agent whose
+    /// question was already shown through its parent, and the new request replaces the old.
+    pub item_id: Option<String>,
     pub kind: ApprovalKind,
     pub reason: Option<String>,
 }
@@ -118,8 +122,13 @@ enum Pending {
         thread_id: String,
         rebuild: bool,
     },
-    TurnStart,
-    TurnSteer,
+    /// The message it carried, put back in the composer if the daemon refuses it.
+    TurnStart {
+        draft: Draft,
+    },
+    TurnSteer {
+        draft: Draft,
+    },
     TurnInterrupt,
 }
 
@@ -131,12 +140,35 @@ impl Pending {
             Pending::Search => "searching",
             Pending::ThreadStart => "starting a thread",
             Pending::Resume { .. } => "opening the thread",
-            Pending::TurnStart => "starting the turn",
-            Pending::TurnSteer => "steering the turn",
+            Pending::TurnStart { .. } => "starting the turn",
+            Pending::TurnSteer { .. } => "steering the turn",
             Pending::TurnInterrupt => "interrupting the turn",
         }
     }
 }
+
+/// What Enter sends: the composer's text and the images attached with `/image`.
+#[derive(Debug, Clone, PartialEq, Default)]
+struct Draft {
+    text: String,
+    /// Paths on the daemon's machine.
+    images: Vec<String>,
+}
+
+impl Draft {
+    /// As turn input: the text (if any), then each image as a `localImage`.
+    fn input(&self) -> Vec<UserInput> {
+        let text = (!self.text.is_empty()).then(|| UserInput::text(&self.text));
+        let images = self
+            .images
+            .iter()
+            .map(|path| UserInput::LocalImage { path: path.clone() });
+        text.into_iter().chain(images).collect()
+    }
+}
+
+/// The composer command that attaches an image file to the next message.
+const IMAGE_COMMAND: &str = "/image";
 
 pub struct App {
     /// Where the daemon is, for the status line.
@@ -149,6 +181,9 @@ pub struct App {
     pub transcript: Option<Transcript>,
     pub focus: Focus,
     pub composer: String,
+    /// Image files (paths on the daemon's machine) the next message carries, in the order
+    /// attached with `/image PATH`; Backspace in an empty composer drops the last.
+    pub attachments: Vec<String>,
     /// Oldest first; the first is the one on screen.
     pub approvals: Vec<Approval>,
     /// The thread list's search: the query (being typed while `search_editing`), whose hits the
@@ -165,19 +200,21 @@ pub struct App {
     pub quit: bool,
     /// A thread to open once the handshake is done (`--thread`).
     pub open_on_connect: Option<String>,
-    /// A prompt typed before any thread was open: sent once `thread/start` answers.
-    queued_prompt: Option<String>,
+    /// A message written before any thread was open: sent once `thread/start` answers.
+    queued_prompt: Option<Draft>,
     next_id: i64,
     pending: HashMap<i64, Pending>,
     outbox: Vec<String>,
 }
 
-fn decode<T: DeserializeOwned>(what: &str, v: Value) -> Result<T, String> {
-    serde_json::from_value(v).map_err(|e| format!("agentd sent a malformed {what}: {e}"))
+/// The path of an `/image PATH` line (empty when none is given), or `None` for any other text.
+fn image_command(line: &str) -> Option<&str> {
+    let rest = line.strip_prefix(IMAGE_COMMAND)?;
+    (rest.is_empty() || rest.starts_with(char::is_whitespace)).then(|| rest.trim())
 }
 
-fn text_input(text: &str) -> Vec<UserInput> {
-    vec![UserInput::text(text)]
+fn decode<T: DeserializeOwned>(what: &str, v: Value) -> Result<T, String> {
+    serde_json::from_value(v).map_err(|e| format!("agentd sent a malformed {what}: {e}"))
 }
 
 impl App {
@@ -191,6 +228,7 @@ impl App {
             transcript: None,
             focus: Focus::Composer,
             composer: String::new(),
+            attachments: Vec::new(),
             approvals: Vec::new(),
             search: None,
             search_editing: false,
@@ -293,21 +331,27 @@ impl App {
         self.status = "starting a new thread…".into();
     }
 
-    fn start_turn(&mut self, prompt: &str) {
+    fn start_turn(&mut self, draft: Draft) {
         let Some(t) = &self.transcript else { return };
         let params = TurnStartParams {
             thread_id: t.thread.id.clone(),
-            input: text_input(prompt),
+            input: draft.input(),
             ..Default::default()
         };
-        self.request::<TurnStart>(params, Pending::TurnStart);
+        self.request::<TurnStart>(params, Pending::TurnStart { draft });
     }
 
-    /// Enter in the composer: a new turn, a steer of the running one, or — with no thread open
-    /// yet — a new thread that the prompt starts.
+    /// Enter in the composer: `/image PATH` attaches an image; anything else (or images alone)
+    /// is a new turn, a steer of the running one, or — with no thread open yet — a new thread
+    /// that the message starts.
     fn submit(&mut self) {
         let prompt = self.composer.trim().to_string();
-        if prompt.is_empty() {
+        if let Some(path) = image_command(&prompt) {
+            self.composer.clear();
+            self.attach_image(path);
+            return;
+        }
+        if prompt.is_empty() && self.attachments.is_empty() {
             return;
         }
         if !self.connected {
@@ -316,24 +360,58 @@ impl App {
         }
         self.composer.clear();
         self.scroll = 0;
+        let draft = Draft {
+            text: prompt,
+            images: std::mem::take(&mut self.attachments),
+        };
         match &self.transcript {
             None => {
-                self.queued_prompt = Some(prompt);
+                self.queued_prompt = Some(draft);
                 self.new_thread();
             }
             Some(t) => match t.running_turn.clone() {
                 Some(turn_id) => {
                     let params = TurnSteerParams {
                         thread_id: t.thread.id.clone(),
-                        input: text_input(&prompt),
+                        input: draft.input(),
                         expected_turn_id: turn_id,
                         ..Default::default()
                     };
-                    self.request::<TurnSteer>(params, Pending::TurnSteer);
+                    self.request::<TurnSteer>(params, Pending::TurnSteer { draft });
                 }
-                None => self.start_turn(&prompt),
+                None => self.start_turn(draft),
             },
         }
+    }
+
+    /// `/image PATH`: the file goes with the next message as a `localImage` input. The daemon
+    /// reads it (so the path is on its machine; a relative one is taken from this client's
+    /// working directory) and refuses the turn, naming it, if it is no image it can read.
+    fn attach_image(&mut self, path: &str) {
+        let path = path.trim().trim_matches(|c| c == '"' || c == '\'');
+        if path.is_empty() {
+            self.status = format!(
+                "{IMAGE_COMMAND} PATH attaches an image file (PNG, JPEG, GIF, WebP) to the next message"
+            );
+            return;
+        }
+        let full = std::path::Path::new(&self.cwd).join(path);
+        let full = full.to_string_lossy().into_owned();
+        self.status = format!("attached {full}: it goes with the next message");
+        self.attachments.push(full);
+    }
+
+    /// A message the daemon refused (or that never went) comes back: its text into the
+    /// composer unless something new was typed there since, its images ahead of any attached
+    /// since. Whether anything came back.
+    fn restore(&mut self, draft: Draft) -> bool {
+        let text = !draft.text.is_empty() && self.composer.trim().is_empty();
+        if text {
+            self.composer = draft.text;
+        }
+        let images = !draft.images.is_empty();
+        self.attachments.splice(0..0, draft.images);
+        text || images
     }
 
     /// Whether the open thread has a turn running.

@@ -12,9 +12,13 @@
 // - server requests (approvals) go to handlers registered with `onServerRequest`; a handler's
 //   `signal` aborts when another client answered first (`serverRequest/resolved`) or the
 //   connection that carried the request is gone (the daemon sends it again after the resume);
-// - every notification is folded into a ThreadStore (`client.threads`) before handlers run.
+// - every notification is folded into a ThreadStore (`client.threads`) before handlers run;
+// - sub-agents: the daemon subscribes a connection following a thread to each child it spawns
+//   (its `thread/started` and then its events, under the child's own id). The client keeps each
+//   child's state apart (`threads`), places it under its parent (`tree`) and follows it like a
+//   thread it subscribed to itself, so a reconnect replays what it missed of the child too.
 import { ClientClosedError, ConnectionLostError, RequestTimeoutError, RpcError, } from "./errors.js";
-import { notificationSeq, notificationThreadId, ThreadStore } from "./reducer.js";
+import { notificationSeq, notificationThreadId, parentThreadId, ThreadStore, ThreadTree, } from "./reducer.js";
 /**
  * The server requests this client answers. Anything else is answered -32601 at once, so a
  * daemon newer than the SDK never waits on a question nobody can see.
@@ -168,9 +172,79 @@ export const elicitationAnswer = {
     cancel: () => ({ action: "cancel" }),
     submit: (content) => ({ action: "accept", content }),
 };
+/**
+ * Pieces of turn input (`turn/start`, `turn/steer`), e.g.
+ * `client.startTurn(id, ["What is wrong here?", userInput.localImage("/home/me/shot.png")])`.
+ */
+export const userInput = {
+    text: (text) => ({ type: "text", text }),
+    /**
+     * An image by URL: `https:`/`http:` (the model fetches it), or a base64 `data:` URL of a PNG,
+     * JPEG, GIF or WebP image ({@link imageDataUrl} makes one from bytes).
+     */
+    image: (url) => ({ type: "image", url }),
+    /**
+     * An image file on the daemon's machine, by absolute path: the daemon reads it (PNG, JPEG, GIF
+     * or WebP by its first bytes, at most 20 MB) and refuses the turn, naming the input, if it
+     * cannot. For a file on the client's machine use `imageFileInput` (Node) or
+     * {@link imageDataUrl}.
+     */
+    localImage: (path) => ({ type: "localImage", path }),
+};
+/** The image types the daemon takes, by the first bytes of the file (as the daemon checks them). */
+const IMAGE_MAGIC = [
+    ["image/png", [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]],
+    ["image/jpeg", [0xff, 0xd8, 0xff]],
+    ["image/gif", [0x47, 0x49, 0x46, 0x38]],
+    ["image/webp", [0x52, 0x49, 0x46, 0x46]],
+];
+/** The image type the bytes start with (PNG, JPEG, GIF, WebP), or null. */
+export function sniffImageType(bytes) {
+    for (const [mime, magic] of IMAGE_MAGIC) {
+        if (magic.every((b, i) => bytes[i] === b))
+            return mime;
+    }
+    return null;
+}
+/**
+ * A `data:` URL of image bytes for {@link userInput.image}. The type comes from the bytes (what
+ * the daemon checks); bytes of another kind throw a `TypeError` rather than make a turn the
+ * daemon refuses. Works in browsers and in Node (`btoa`).
+ */
+export function imageDataUrl(bytes) {
+    const mime = sniffImageType(bytes);
+    if (mime === null)
+        throw new TypeError("not a PNG, JPEG, GIF or WebP image");
+    // btoa takes a binary string; built in slices so a large image does not overflow the stack.
+    let binary = "";
+    for (let i = 0; i < bytes.length; i += 0x8000) {
+        binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+    }
+    return `data:${mime};base64,${btoa(binary)}`;
+}
+/**
+ * What a server request asks about, as `thread/item` (`null` when it names no item, e.g. an MCP
+ * server's own question): two requests with the same key are the same question asked twice.
+ */
+function requestItemKey(r) {
+    if (!isObject(r.params) || typeof r.params.threadId !== "string")
+        return null;
+    let item = r.params.itemId;
+    if (r.method === "mcpServer/elicitation/request") {
+        const meta = r.params._meta;
+        const approval = isObject(meta) ? meta[TOOL_APPROVAL_META] : undefined;
+        item = isObject(approval) ? approval.itemId : undefined;
+    }
+    return typeof item === "string" ? `${r.method} ${r.params.threadId}/${item}` : null;
+}
 export class AgentdClient {
     /** The folded state of every thread this client has seen. */
     threads = new ThreadStore();
+    /**
+     * Every thread this client has seen listed, snapshotted or announced, sub-agents under their
+     * parents (`childrenOf`, `nickname`, …).
+     */
+    tree = new ThreadTree();
     stats = { reconnects: 0, duplicatesDropped: 0, resyncs: 0 };
     connector;
     options;
@@ -316,10 +390,54 @@ export class AgentdClient {
     resumeThread(threadId, params = {}) {
         return this.request("thread/resume", { ...params, threadId });
     }
-    /** `turn/start` with text (or any input). */
+    /**
+     * `turn/start` with text, or with a list of inputs in which a string is a text input (images:
+     * {@link userInput}).
+     */
     startTurn(threadId, input, params = {}) {
-        const items = typeof input === "string" ? [{ type: "text", text: input }] : input;
+        const items = (typeof input === "string" ? [input] : input).map((i) => typeof i === "string" ? userInput.text(i) : i);
         return this.request("turn/start", { ...params, threadId, input: items });
+    }
+    /**
+     * A thread's sub-agents, oldest first: the open ones (`thread/list {parentThreadId}`), and the
+     * closed (archived) ones too with `closed`. Every page is read; the tree learns them.
+     */
+    async listChildren(parentId, opts = {}) {
+        const out = [];
+        for (const archived of opts.closed ? [false, true] : [false]) {
+            let cursor = null;
+            do {
+                const page = await this.request("thread/list", {
+                    parentThreadId: parentId,
+                    archived,
+                    limit: 100,
+                    cursor,
+                });
+                out.push(...page.data);
+                cursor = page.nextCursor;
+            } while (cursor !== null);
+        }
+        return out.sort((a, b) => a.createdAt - b.createdAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    }
+    /**
+     * Resumes every open sub-agent of a thread, and theirs (`recursive`, the default), with their
+     * turns: what a client that resumed the parent needs to show the children whole, since the
+     * daemon then only follows them live from that moment. Resolves with the children resumed.
+     */
+    async resumeChildren(parentId, opts = {}) {
+        const resumed = [];
+        const seen = new Set([parentId]);
+        const walk = async (id) => {
+            const children = (await this.listChildren(id)).filter((c) => !seen.has(c.id));
+            for (const c of children)
+                seen.add(c.id);
+            const results = await Promise.all(children.map((c) => this.resumeThread(c.id)));
+            resumed.push(...results.map((r) => r.thread));
+            if (opts.recursive ?? true)
+                await Promise.all(children.map((c) => walk(c.id)));
+        };
+        await walk(parentId);
+        return resumed;
     }
     /** `mcpServerStatus/list`: the configured MCP servers, their tools and how they are doing. */
     listMcpServerStatus(params = {}) {
@@ -430,10 +548,16 @@ export class AgentdClient {
         this.serverRequestListeners.add(listener);
         return () => this.serverRequestListeners.delete(listener);
     }
-    /** Server requests on the current connection still waiting for this client's answer. */
-    pendingServerRequests() {
+    /**
+     * Server requests on the current connection still waiting for this client's answer: all of
+     * them, or those of one thread (and, with `descendants`, of its sub-agents, however deep).
+     */
+    pendingServerRequests(threadId, opts = {}) {
         return [...this.serverRequests.values()]
             .filter((e) => !e.done && e.generation === this.generation)
+            .filter((e) => threadId === undefined ||
+            e.threadId === threadId ||
+            (opts.descendants === true && this.tree.isWithin(e.threadId, threadId)))
             .map((e) => this.pendingView(e));
     }
     /**
@@ -441,7 +565,7 @@ export class AgentdClient {
      * `mcpToolApproval`) and MCP servers' own questions, answered with `elicitationAnswer`.
      */
     pendingElicitations(threadId) {
-        return this.pendingServerRequests().filter((r) => r.method === "mcpServer/elicitation/request" && (threadId === undefined || r.params.threadId === threadId));
+        return this.pendingServerRequests(threadId).filter((r) => r.method === "mcpServer/elicitation/request");
     }
     /** Told when the connection state changes. */
     onConnectionState(listener) {
@@ -482,7 +606,7 @@ export class AgentdClient {
             this.notify("initialized");
             this.initializeResult = init;
             // Resumes go out before anything queued, so replays come first.
-            const resumes = [...this.subscriptions.keys()].map((threadId) => this.resubscribe(gen, threadId));
+            const resumes = this.resubscribeAll(gen);
             this.everConnected = true;
             this.setState("open");
             const queued = this.queue;
@@ -645,6 +769,7 @@ export class AgentdClient {
         if (!isObject(result))
             return;
         const thread = result.thread;
+        this.learnThreads(method, result);
         switch (method) {
             case "thread/start":
             case "thread/fork": {
@@ -686,15 +811,80 @@ export class AgentdClient {
                 return;
         }
     }
+    /** Feeds the tree from any result that lists or snapshots threads. */
+    learnThreads(method, result) {
+        switch (method) {
+            case "thread/start":
+            case "thread/fork":
+            case "thread/resume":
+            case "thread/read": {
+                const r = result;
+                if (!isObject(r.thread))
+                    return;
+                this.tree.upsert(r.thread);
+                if (Array.isArray(r.childThreadIds))
+                    this.tree.noteChildren(r.thread.id, r.childThreadIds);
+                return;
+            }
+            case "thread/list": {
+                const r = result;
+                if (Array.isArray(r.data))
+                    this.tree.upsert(...r.data);
+                return;
+            }
+            case "thread/search": {
+                const r = result;
+                if (Array.isArray(r.data))
+                    this.tree.upsert(...r.data.map((h) => h.thread));
+                return;
+            }
+            default:
+                return;
+        }
+    }
+    /**
+     * After a reconnect: resumes every followed thread, each sub-agent only once its parent's
+     * resume has been answered. Resuming a parent makes the daemon follow its children live from
+     * that moment; the child's own resume (after the last `seq` seen) then restarts its stream
+     * from there, so it must come second. Until then a child's events are dropped (every
+     * followed thread is marked resyncing at once): its replay brings them again, in order.
+     */
+    resubscribeAll(gen) {
+        const ids = [...this.subscriptions.keys()];
+        for (const id of ids)
+            this.resyncing.add(id);
+        const started = new Map();
+        const start = (id, path) => {
+            const known = started.get(id);
+            if (known)
+                return known;
+            const parent = this.tree.parentOf(id);
+            const first = parent !== null && this.subscriptions.has(parent) && !path.has(parent)
+                ? start(parent, new Set(path).add(id))
+                : Promise.resolve();
+            const p = first.then(() => this.resubscribe(gen, id));
+            started.set(id, p);
+            return p;
+        };
+        return ids.map((id) => start(id, new Set([id])));
+    }
     /** After a reconnect (or a resync): replays what this client missed on one thread. */
     async resubscribe(gen, threadId) {
         const sub = this.subscriptions.get(threadId);
-        if (!sub)
+        if (!sub) {
+            this.resyncing.delete(threadId);
             return;
+        }
         this.resyncing.add(threadId);
         const params = { threadId, afterSeq: sub.lastSeen, excludeTurns: true };
         try {
-            await this.internalRequest(gen, "thread/resume", params, (result) => this.track("thread/resume", params, result));
+            await this.internalRequest(gen, "thread/resume", params, (result) => {
+                this.track("thread/resume", params, result);
+                // At once, not when the promise settles: the replay may follow in the same read, and
+                // while the thread counts as resyncing its events are dropped.
+                if (gen === this.generation)
+                    this.resyncing.delete(threadId);
+            });
         }
         catch (e) {
             if (e instanceof RpcError) {
@@ -776,9 +966,21 @@ export class AgentdClient {
             return;
         }
         const seq = notificationSeq(n);
+        if (n.method === "thread/started" && threadId !== null && !this.subscriptions.has(threadId)) {
+            // A sub-agent of a thread this client follows: the daemon subscribed this connection to
+            // it from its first event. Followed like any subscribed thread (replayed on reconnect).
+            const parent = parentThreadId(n.params.thread);
+            if (parent !== null && this.subscriptions.has(parent))
+                this.subscriptions.set(threadId, { lastSeen: 0 });
+        }
         if (threadId !== null && seq !== null) {
             const sub = this.subscriptions.get(threadId);
             if (sub) {
+                // A resume after `lastSeen` is on its way: the daemon restarts the thread's stream there
+                // once it answers, so anything before that answer comes again (a sub-agent's live
+                // events, which resuming its parent started, would otherwise jump ahead of its replay).
+                if (this.resyncing.has(threadId))
+                    return;
                 if (seq <= sub.lastSeen) {
                     this.stats.duplicatesDropped += 1;
                     return;
@@ -786,6 +988,9 @@ export class AgentdClient {
                 sub.lastSeen = seq;
             }
         }
+        // A deleted thread has nothing left to follow (nor to resume after a reconnect).
+        if (n.method === "thread/deleted" && threadId !== null)
+            this.subscriptions.delete(threadId);
         if (n.method === "serverRequest/resolved") {
             const key = `${this.generation}:${JSON.stringify(n.params.requestId)}`;
             const entry = this.serverRequests.get(key);
@@ -796,6 +1001,7 @@ export class AgentdClient {
             }
         }
         this.threads.apply(n);
+        this.tree.apply(n);
         this.dispatch(n);
     }
     dispatch(n) {
@@ -823,6 +1029,7 @@ export class AgentdClient {
         const view = {
             id: entry.id,
             method: entry.method,
+            threadId: entry.threadId,
             params: entry.params,
             signal: entry.controller.signal,
             respond: (result) => this.answer(entry, { result }),
@@ -842,6 +1049,8 @@ export class AgentdClient {
             generation: gen,
             id: r.id,
             method: r.method,
+            // Every request the client answers names its thread; read defensively all the same.
+            threadId: isObject(r.params) && typeof r.params.threadId === "string" ? r.params.threadId : "",
             params: r.params,
             controller: new AbortController(),
             done: false,
@@ -850,6 +1059,19 @@ export class AgentdClient {
         if (!KNOWN_SERVER_REQUESTS.has(method)) {
             this.sendRaw(gen, { id: r.id, error: { code: -32601, message: `unknown method ${method}` } });
             return;
+        }
+        // The daemon asks again, under a new id, each time this connection subscribes to the
+        // thread anew (resuming a sub-agent whose question came through its parent, say), and
+        // tells only the newest id when it is resolved: the older request is void.
+        const item = requestItemKey(r);
+        if (item !== null) {
+            for (const [key, old] of this.serverRequests) {
+                if (old.generation !== gen || old.done || requestItemKey(old) !== item)
+                    continue;
+                old.done = true;
+                this.serverRequests.delete(key);
+                old.controller.abort(new Error("asked again under a new request id"));
+            }
         }
         this.serverRequests.set(`${gen}:${JSON.stringify(r.id)}`, entry);
         const view = this.pendingView(entry);

@@ -84,6 +84,8 @@ export const UNLOGGED_NOTIFICATIONS = new Set([
     // Sent to every connection with `seq: 0`; a per-thread server's carries the thread's id, which
     // must not make the client drop it as an old event of that thread.
     "mcpServer/startupStatus/updated",
+    // `seq: 0`: the thread's log is gone with it.
+    "thread/deleted",
 ]);
 /** The `seq` of a logged thread event, or null (see {@link UNLOGGED_NOTIFICATIONS}). */
 export function notificationSeq(n) {
@@ -233,8 +235,11 @@ function apply(s, n) {
         case "serverRequest/resolved":
         case "thread/resyncRequired":
         case "mcpServer/startupStatus/updated":
+        case "thread/deleted":
         case "hook/started":
         case "hook/completed":
+        case "memory/updated":
+        case "warning":
             return s;
     }
 }
@@ -275,6 +280,41 @@ export function mcpResultText(result) {
     }
     return parts.join("\n");
 }
+/** Whether an item (off the wire, so typed loosely) is a `webSearch`. */
+export function isWebSearchItem(item) {
+    return isObject(item) && item.type === "webSearch" && typeof item.id === "string";
+}
+export function webSearchDetails(item) {
+    const a = item.action;
+    const str = (v) => (typeof v === "string" && v.trim() !== "" ? v : null);
+    const query = str(item.query);
+    const kind = isObject(a) && (a.type === "search" || a.type === "openPage" || a.type === "findInPage") ? a.type : isObject(a) ? "other" : "search";
+    const listed = isObject(a) && Array.isArray(a.queries) ? a.queries.map(str).filter((q) => q !== null) : [];
+    const single = isObject(a) ? str(a.query) : null;
+    const queries = listed.length > 0 ? listed : single !== null ? [single] : query !== null ? [query] : [];
+    return {
+        kind,
+        queries: kind === "search" || kind === "other" ? queries : query !== null ? [query] : [],
+        url: isObject(a) ? str(a.url) : null,
+        pattern: isObject(a) ? str(a.pattern) : null,
+    };
+}
+/**
+ * A web search in words: `Searched the web for “q”`, `Opened URL`, `Looked for “p” in URL`, or
+ * `Searching the web…` while its query is not known yet.
+ */
+export function webSearchText(item) {
+    const d = webSearchDetails(item);
+    const quoted = (q) => `“${q}”`;
+    switch (d.kind) {
+        case "openPage":
+            return d.url !== null ? `Opened ${d.url}` : "Opened a page";
+        case "findInPage":
+            return `Looked for ${d.pattern !== null ? quoted(d.pattern) : "text"}${d.url !== null ? ` in ${d.url}` : ""}`;
+        default:
+            return d.queries.length > 0 ? `Searched the web for ${d.queries.map(quoted).join(", ")}` : "Searching the web…";
+    }
+}
 /** Holds the folded state of many threads and tells listeners when one changes. */
 export class ThreadStore {
     threads = new Map();
@@ -310,6 +350,10 @@ export class ThreadStore {
         const id = notificationThreadId(n);
         if (id === null)
             return undefined;
+        if (n.method === "thread/deleted") {
+            this.threads.delete(id);
+            return undefined;
+        }
         const old = this.threads.get(id);
         const next = reduceThread(old, n);
         if (next === undefined || next === old)
@@ -336,4 +380,260 @@ export class ThreadStore {
         }
         return state;
     }
+}
+// ---------------------------------------------------------------------------------------------
+// The thread tree: sub-agents under the thread that spawned them.
+//
+// A sub-agent is an ordinary thread whose `source` is `{"subAgent": {"thread_spawn": {…}}}`; its
+// parent is only named there. The daemon sends a new child's `thread/started` (and then its
+// events, under the child's own `threadId`) to every connection subscribed to the parent, lists
+// a thread's children with `thread/list {parentThreadId}` and names them in `thread/read`'s
+// `childThreadIds`. (These helpers live in this module rather than one of their own so the
+// browser bundle the daemon embeds keeps its list of files.)
+/** What a sub-agent thread's `source` says of its spawn, or null for any other thread. */
+export function threadSpawnSource(thread) {
+    // The source comes off the wire: read it defensively rather than trust its shape.
+    const source = thread.source;
+    if (!isObject(source) || !isObject(source.subAgent))
+        return null;
+    const spawn = source.subAgent.thread_spawn;
+    if (!isObject(spawn) || typeof spawn.parent_thread_id !== "string")
+        return null;
+    return {
+        parent_thread_id: spawn.parent_thread_id,
+        depth: typeof spawn.depth === "number" ? spawn.depth : 1,
+        agent_nickname: typeof spawn.agent_nickname === "string" ? spawn.agent_nickname : null,
+        agent_role: typeof spawn.agent_role === "string" ? spawn.agent_role : null,
+    };
+}
+/** The thread that spawned this one, or null for a thread no agent spawned. */
+export function parentThreadId(thread) {
+    return threadSpawnSource(thread)?.parent_thread_id ?? null;
+}
+/** A sub-agent's nickname (`ada`, `babbage`, …: what the parent's model calls it), or null. */
+export function agentNickname(thread) {
+    return threadSpawnSource(thread)?.agent_nickname ?? null;
+}
+/** A sub-agent's role (`default`, or a configured agent type), or null. */
+export function agentRole(thread) {
+    return threadSpawnSource(thread)?.agent_role ?? null;
+}
+/** Spawn order: oldest first, ties by id (as the daemon orders `childThreadIds`). */
+function bySpawnOrder(a, b) {
+    return a.createdAt - b.createdAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+}
+/** Bound on walks up and down the tree, so a cycle in what the daemon sent cannot hang a UI. */
+const MAX_TREE_DEPTH = 64;
+/**
+ * Every thread seen, with each sub-agent under its parent. Fed by `thread/started` and the
+ * other thread notifications (status, name, archive), by a parent's `spawnAgent` call items
+ * (the child by id), and by whatever lists or snapshots threads (`thread/list`, `thread/start`,
+ * `thread/resume`, `thread/read`, `thread/fork`): `AgentdClient.tree` is kept this way. Children are found by their `source`, so a child seen
+ * before its parent (or whose parent is never listed) still lands under it once it is.
+ */
+export class ThreadTree {
+    nodes = new Map();
+    /** Children known only by id so far (`childThreadIds`, `spawnAgent` calls), by parent. */
+    namedChildren = new Map();
+    listeners = new Set();
+    /** Adds or refreshes threads (turns, if any, are not kept). */
+    upsert(...threads) {
+        for (const t of threads) {
+            const { turns: _turns, ...summary } = t;
+            this.nodes.set(t.id, summary);
+            this.changed(t.id);
+        }
+    }
+    /**
+     * Notes children known by id only (`thread/read`'s `childThreadIds`, closed ones included; a
+     * `spawnAgent` call's receivers). True when one was new.
+     */
+    noteChildren(parentId, childIds) {
+        const set = this.namedChildren.get(parentId) ?? new Set();
+        const before = set.size;
+        for (const id of childIds)
+            set.add(id);
+        if (set.size === before)
+            return false;
+        this.namedChildren.set(parentId, set);
+        this.changed(parentId);
+        return true;
+    }
+    /** Folds a notification in; true when the tree changed. */
+    apply(n) {
+        const update = (id, f) => {
+            const old = this.nodes.get(id);
+            if (!old)
+                return false;
+            this.nodes.set(id, f(old));
+            this.changed(id);
+            return true;
+        };
+        switch (n.method) {
+            case "thread/started":
+                this.upsert(n.params.thread);
+                return true;
+            case "thread/status/changed":
+                return update(n.params.threadId, (t) => ({ ...t, status: n.params.status }));
+            case "thread/name/updated":
+                return update(n.params.threadId, (t) => ({ ...t, name: n.params.threadName }));
+            case "thread/archived":
+                return update(n.params.threadId, (t) => ({ ...t, archived: true }));
+            case "thread/unarchived":
+                return update(n.params.threadId, (t) => ({ ...t, archived: false }));
+            case "thread/deleted":
+                return this.nodes.delete(n.params.threadId);
+            case "item/started":
+            case "item/completed": {
+                // A parent's `spawn_agent` call names the child it made, maybe before the child's own
+                // `thread/started` reaches this client (or, for a client that only reads the parent,
+                // at all): the child is known by id from then on (`childIdsOf`).
+                const item = n.params.item;
+                if (item.type !== "collabAgentToolCall" || item.tool !== "spawnAgent")
+                    return false;
+                const ids = Array.isArray(item.receiverThreadIds) ? item.receiverThreadIds.filter((id) => typeof id === "string" && id !== item.senderThreadId) : [];
+                if (ids.length === 0 || typeof item.senderThreadId !== "string")
+                    return false;
+                return this.noteChildren(item.senderThreadId, ids);
+            }
+            default:
+                return false;
+        }
+    }
+    get(threadId) {
+        return this.nodes.get(threadId);
+    }
+    all() {
+        return [...this.nodes.values()];
+    }
+    /** The thread that spawned this one (null for a root, or a thread not seen). */
+    parentOf(threadId) {
+        const t = this.nodes.get(threadId);
+        return t ? parentThreadId(t) : null;
+    }
+    /**
+     * The known children of a thread, oldest first. Closed (archived) children are left out
+     * unless `closed` is set.
+     */
+    childrenOf(threadId, opts = {}) {
+        const out = [];
+        for (const t of this.nodes.values()) {
+            if (t.id !== threadId && parentThreadId(t) === threadId && (opts.closed || !t.archived))
+                out.push(t);
+        }
+        return out.sort(bySpawnOrder);
+    }
+    /**
+     * The ids of a thread's children: the ones seen, and those only named by `thread/read`
+     * (closed ones included), oldest first where known.
+     */
+    childIdsOf(threadId) {
+        const seen = this.childrenOf(threadId, { closed: true }).map((t) => t.id);
+        const named = [...(this.namedChildren.get(threadId) ?? [])].filter((id) => !seen.includes(id));
+        return [...seen, ...named];
+    }
+    /** Every descendant of a thread seen so far (children, their children, …), depth first. */
+    descendantsOf(threadId, opts = {}) {
+        const out = [];
+        const seen = new Set([threadId]);
+        const walk = (id, depth) => {
+            if (depth > MAX_TREE_DEPTH)
+                return;
+            for (const c of this.childrenOf(id, opts)) {
+                if (seen.has(c.id))
+                    continue;
+                seen.add(c.id);
+                out.push(c);
+                walk(c.id, depth + 1);
+            }
+        };
+        walk(threadId, 0);
+        return out;
+    }
+    /** The thread's parent, grandparent, … up to the root, nearest first. */
+    ancestorsOf(threadId) {
+        const out = [];
+        let id = this.parentOf(threadId);
+        while (id !== null && !out.includes(id) && id !== threadId && out.length < MAX_TREE_DEPTH) {
+            out.push(id);
+            id = this.parentOf(id);
+        }
+        return out;
+    }
+    /** The thread no agent spawned that this one descends from (itself for a root). */
+    rootOf(threadId) {
+        const up = this.ancestorsOf(threadId);
+        return up[up.length - 1] ?? threadId;
+    }
+    /** Whether `threadId` is `ancestorId` or one of its descendants. */
+    isWithin(threadId, ancestorId) {
+        return threadId === ancestorId || this.ancestorsOf(threadId).includes(ancestorId);
+    }
+    /** The sub-agent's nickname, if the thread is one and has been seen. */
+    nickname(threadId) {
+        const t = this.nodes.get(threadId);
+        return t ? agentNickname(t) : null;
+    }
+    /** The sub-agent's role, if the thread is one and has been seen. */
+    role(threadId) {
+        const t = this.nodes.get(threadId);
+        return t ? agentRole(t) : null;
+    }
+    /** How deep a sub-agent is (1 for a child of a root thread); 0 for a root or an unseen thread. */
+    depth(threadId) {
+        const t = this.nodes.get(threadId);
+        return t ? (threadSpawnSource(t)?.depth ?? 0) : 0;
+    }
+    /** Called with the id of each thread that changes; returns an unsubscribe function. */
+    subscribe(listener) {
+        this.listeners.add(listener);
+        return () => this.listeners.delete(listener);
+    }
+    changed(threadId) {
+        for (const l of this.listeners) {
+            try {
+                l(threadId);
+            }
+            catch (e) {
+                console.error("agentd ThreadTree listener threw", e);
+            }
+        }
+    }
+}
+/**
+ * A list of threads (e.g. a `thread/list` page) in tree order: each thread followed by its
+ * sub-agents, indented one `depth` further, in the list's own order. A child whose parent is not
+ * in the list is a root; so is anything left in a cycle, rather than lost.
+ */
+export function threadTreeOrder(threads) {
+    const ids = new Set(threads.map((t) => t.id));
+    const children = new Map();
+    const roots = [];
+    for (const t of threads) {
+        const parent = parentThreadId(t);
+        if (parent !== null && parent !== t.id && ids.has(parent)) {
+            const list = children.get(parent) ?? [];
+            list.push(t);
+            children.set(parent, list);
+        }
+        else
+            roots.push(t);
+    }
+    const out = [];
+    const placed = new Set();
+    const visit = (t, depth) => {
+        if (placed.has(t.id))
+            return;
+        placed.add(t.id);
+        out.push({ thread: t, depth });
+        if (depth >= MAX_TREE_DEPTH)
+            return;
+        for (const c of children.get(t.id) ?? [])
+            visit(c, depth + 1);
+    };
+    for (const t of roots)
+        visit(t, 0);
+    for (const t of threads)
+        visit(t, 0);
+    return out;
 }
