@@ -118,13 +118,15 @@ web-test: build
 	fi
 
 ## agentd against clients and servers nobody here wrote (tests/node): Codex's TypeScript SDK
-## driving `agentd exec`. Packages pinned by tests/node/package-lock.json; the SDK's optional
-## native Codex binary is not installed (--omit=optional: agentd is the binary it runs).
+## driving `agentd exec`, the ACP client SDK driving `agentd acp` and, through Codex's ACP adapter
+## (codex-acp), `agentd app-server`. Packages pinned by tests/node/package-lock.json (installed
+## again when it is newer than node_modules); the optional native Codex binaries are not
+## installed (--omit=optional: agentd is the binary they would run).
 interop-test: build
 	@if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then \
 		echo "interop-test: SKIPPED: node/npm not found (install Node.js >= 18)"; \
 	else \
-		cd tests/node && { test -d node_modules || npm ci --omit=optional --no-audit --no-fund; } && \
+		cd tests/node && { test node_modules/.package-lock.json -nt package-lock.json || npm ci --omit=optional --no-audit --no-fund; } && \
 		AGENTD_BIN=$(AGENTD_BIN) MOCK_LLM_BIN=$(CURDIR)/target/debug/mock-llm npm test; \
 	fi
 

@@ -23,6 +23,7 @@ pub enum ThreadItem {
     CollabAgentToolCall(CollabAgentToolCallItem),
     McpToolCall(McpToolCallItem),
     HookPrompt(HookPromptItem),
+    WebSearch(WebSearchItem),
 }
 
 impl ThreadItem {
@@ -39,8 +40,53 @@ impl ThreadItem {
             ThreadItem::CollabAgentToolCall(i) => &i.id,
             ThreadItem::McpToolCall(i) => &i.id,
             ThreadItem::HookPrompt(i) => &i.id,
+            ThreadItem::WebSearch(i) => &i.id,
         }
     }
+}
+
+/// A search the provider ran for the model (its hosted `web_search` tool, `web_search =
+/// "live"`). Codex's shape.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct WebSearchItem {
+    pub id: String,
+    /// What was searched for (the action's query; empty when the action has none).
+    pub query: String,
+    #[serde(default)]
+    pub action: Option<WebSearchAction>,
+    /// Results, when the provider sent them (opaque, as Codex passes them).
+    #[serde(default)]
+    pub results: Option<Vec<serde_json::Value>>,
+}
+
+/// What a web search did, tagged by `type`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(
+    tag = "type",
+    rename_all = "camelCase",
+    rename_all_fields = "camelCase"
+)]
+pub enum WebSearchAction {
+    Search {
+        #[serde(default)]
+        query: Option<String>,
+        #[serde(default)]
+        queries: Option<Vec<String>>,
+    },
+    OpenPage {
+        #[serde(default)]
+        url: Option<String>,
+    },
+    FindInPage {
+        #[serde(default)]
+        url: Option<String>,
+        #[serde(default)]
+        pattern: Option<String>,
+    },
+    /// Any other action (or one a newer provider added).
+    #[serde(other)]
+    Other,
 }
 
 /// Context hooks added to the model's input (`additionalContext` of SessionStart,

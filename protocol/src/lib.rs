@@ -40,6 +40,7 @@ pub use item::{
     CommandExecutionStatus, ContextCompactionItem, FileChangeItem, FileUpdateChange,
     HookPromptFragment, HookPromptItem, ItemStatus, McpToolCallItem, PatchApplyStatus,
     PatchChangeKind, PlanItem, ReasoningItem, ThreadItem, UserInput, UserMessageItem,
+    WebSearchAction, WebSearchItem,
 };
 pub use method::{ClientMethod, ServerNotification, ServerRequestMethod};
 pub use methods::{
@@ -55,9 +56,11 @@ pub use params::memory::*;
 pub use params::surface::*;
 pub use params::thread::*;
 pub use params::turn::*;
-pub use policy::{ApprovalsReviewer, AskForApproval, GranularApproval, SandboxMode, SandboxPolicy};
+pub use policy::{
+    ApprovalsReviewer, AskForApproval, GranularApproval, SandboxMode, SandboxPolicy, WebSearchMode,
+};
 pub use thread::{
     SessionSource, SubAgentSource, Thread, ThreadActiveFlag, ThreadSpawnSource, ThreadStatus,
 };
-pub use turn::{Turn, TurnError, TurnStatus};
+pub use turn::{Turn, TurnError, TurnItemsView, TurnStatus};
 pub use usage::{ThreadTokenUsage, TokenUsageBreakdown};

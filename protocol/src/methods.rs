@@ -109,6 +109,10 @@ client_methods! {
     ThreadItemsList = "thread/items/list": ThreadItemsListParams => ThreadItemsListResponse;
     /// `thread/goal/get` (no goals).
     ThreadGoalGet = "thread/goal/get": ThreadIdParams => ThreadGoalGetResponse;
+    /// `thread/backgroundTerminals/list` (none: agentd runs no background terminals).
+    ThreadBackgroundTerminalsList = "thread/backgroundTerminals/list": ThreadBackgroundTerminalsListParams => ThreadBackgroundTerminalsListResponse;
+    /// `thread/backgroundTerminals/terminate` (nothing to terminate).
+    ThreadBackgroundTerminalsTerminate = "thread/backgroundTerminals/terminate": ThreadBackgroundTerminalsTerminateParams => ThreadBackgroundTerminalsTerminateResponse;
     /// `account/rateLimits/read` (unknown).
     AccountRateLimitsRead = "account/rateLimits/read": ConfigRequirementsReadParams => GetAccountRateLimitsResponse;
     /// `thread/revert`: `thread/rollback` by turn id.

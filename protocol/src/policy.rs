@@ -140,6 +140,35 @@ pub enum SandboxMode {
     DangerFullAccess,
 }
 
+impl SandboxMode {
+    pub const ALL: [SandboxMode; 3] = [
+        SandboxMode::ReadOnly,
+        SandboxMode::WorkspaceWrite,
+        SandboxMode::DangerFullAccess,
+    ];
+
+    /// The id of Codex's built-in permission profile that is this mode. A leading `:` marks a
+    /// built-in profile; clients that offer both sandbox modes and profiles (Codex's ACP
+    /// adapter) leave these out of their profile list instead of showing each mode twice.
+    pub fn permission_profile(self) -> &'static str {
+        match self {
+            SandboxMode::ReadOnly => ":read-only",
+            SandboxMode::WorkspaceWrite => ":workspace",
+            SandboxMode::DangerFullAccess => ":danger-full-access",
+        }
+    }
+
+    /// The mode a permission profile id names: a built-in profile's id, or the mode's own name.
+    pub fn from_permission_profile(id: &str) -> Option<Self> {
+        match id {
+            ":read-only" | "read-only" => Some(SandboxMode::ReadOnly),
+            ":workspace" | "workspace-write" => Some(SandboxMode::WorkspaceWrite),
+            ":danger-full-access" | "danger-full-access" => Some(SandboxMode::DangerFullAccess),
+            _ => None,
+        }
+    }
+}
+
 /// The effective sandbox policy, tagged by `type`.
 ///
 /// Codex also has `externalSandbox`; agentd does not, so a `turn/start` naming it fails with
@@ -237,6 +266,26 @@ mod tests {
     }
 
     #[test]
+    fn permission_profiles_are_the_sandbox_modes() {
+        for mode in SandboxMode::ALL {
+            assert_eq!(
+                SandboxMode::from_permission_profile(mode.permission_profile()),
+                Some(mode)
+            );
+        }
+        assert_eq!(
+            SandboxMode::from_permission_profile(":workspace"),
+            Some(SandboxMode::WorkspaceWrite)
+        );
+        assert_eq!(
+            SandboxMode::from_permission_profile("read-only"),
+            Some(SandboxMode::ReadOnly)
+        );
+        assert_eq!(SandboxMode::from_permission_profile(":custom"), None);
+        assert_eq!(SandboxMode::from_permission_profile("workspace"), None);
+    }
+
+    #[test]
     fn policy_is_tagged_and_lenient() {
         let p: SandboxPolicy = serde_json::from_value(json!({"type": "workspaceWrite"})).unwrap();
         assert_eq!(p, SandboxPolicy::from_mode(SandboxMode::WorkspaceWrite));
@@ -254,4 +303,17 @@ mod tests {
             json!({"type": "dangerFullAccess"})
         );
     }
+}
+
+/// Whether the model may search the web (Codex's `web_search` key): `live` offers the
+/// provider's hosted search tool (Responses API only); `cached` and `indexed` offer it without
+/// live access to the web; `disabled` (the default) offers nothing.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum WebSearchMode {
+    #[default]
+    Disabled,
+    Cached,
+    Indexed,
+    Live,
 }

@@ -150,6 +150,10 @@ const AGENTD_ONLY: &[&str] = &[
     "memory/updated",
     // Codex's TUI calls it (the recorded session), but 0.169's published schema lacks it.
     "collaborationMode/list",
+    // Codex's experimental API (its `--experimental` schema), which its ACP adapter calls when
+    // it closes a session.
+    "thread/backgroundTerminals/list",
+    "thread/backgroundTerminals/terminate",
 ];
 
 fn union_methods(file: &str) -> Option<Vec<String>> {
@@ -183,7 +187,7 @@ fn method_names_are_codex_names() {
             assert!(codex.iter().any(|c| c == m), "{m} is not in Codex {file}");
         }
     }
-    assert_eq!(CLIENT_METHODS.len(), 39);
+    assert_eq!(CLIENT_METHODS.len(), 41);
     assert_eq!(SERVER_NOTIFICATION_METHODS.len(), 25);
     assert_eq!(ThreadSetName::METHOD, "thread/name/set");
     assert_eq!(AccountRead::METHOD, "account/read");
@@ -726,6 +730,8 @@ fn json_schemas_generate() {
         client_schemas::<ThreadTurnsList>(),
         client_schemas::<ThreadItemsList>(),
         client_schemas::<ThreadGoalGet>(),
+        client_schemas::<ThreadBackgroundTerminalsList>(),
+        client_schemas::<ThreadBackgroundTerminalsTerminate>(),
         client_schemas::<AccountRateLimitsRead>(),
         client_schemas::<ThreadRevert>(),
         client_schemas::<ThreadDelete>(),

@@ -18,6 +18,11 @@ pub struct Turn {
     /// Always present; empty in `turn/started` and wherever items were not asked for.
     #[serde(default)]
     pub items: Vec<ThreadItem>,
+    /// How much of the turn `items` holds; absent means all of it (Codex's default, `full`).
+    /// `turn/started` says `notLoaded`; `turn/completed` says `summary` and carries the final
+    /// agent message, as Codex does (its ACP adapter reads a title turn's answer there).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub items_view: Option<TurnItemsView>,
     /// Unix seconds.
     #[serde(default)]
     pub started_at: Option<i64>,
@@ -29,6 +34,19 @@ pub struct Turn {
     /// agentd: tokens the turn used, once it has ended.
     #[serde(default)]
     pub usage: Option<TokenUsageBreakdown>,
+}
+
+/// How much of a turn's items a `Turn` carries (Codex's `TurnItemsView`); also what
+/// `thread/turns/list` is asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub enum TurnItemsView {
+    /// None: `items` is empty on purpose.
+    NotLoaded,
+    /// The user's messages and the agent's (`turn/completed`: the final agent message only).
+    Summary,
+    /// Every item.
+    Full,
 }
 
 /// Where a turn is in its life. Every turn ends in exactly one of the last three.
@@ -74,6 +92,7 @@ pub(crate) mod tests {
                 kind: Some("provider".into()),
             }),
             items: sample_items(),
+            items_view: None,
             started_at: Some(1_700_000_000),
             completed_at: Some(1_700_000_002),
             duration_ms: Some(2000),

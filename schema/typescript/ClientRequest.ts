@@ -35,6 +35,10 @@ import type { SkillsListParams } from "./SkillsListParams";
 import type { SkillsListResponse } from "./SkillsListResponse";
 import type { ThreadArchiveParams } from "./ThreadArchiveParams";
 import type { ThreadArchiveResponse } from "./ThreadArchiveResponse";
+import type { ThreadBackgroundTerminalsListParams } from "./ThreadBackgroundTerminalsListParams";
+import type { ThreadBackgroundTerminalsListResponse } from "./ThreadBackgroundTerminalsListResponse";
+import type { ThreadBackgroundTerminalsTerminateParams } from "./ThreadBackgroundTerminalsTerminateParams";
+import type { ThreadBackgroundTerminalsTerminateResponse } from "./ThreadBackgroundTerminalsTerminateResponse";
 import type { ThreadCompactStartParams } from "./ThreadCompactStartParams";
 import type { ThreadCompactStartResponse } from "./ThreadCompactStartResponse";
 import type { ThreadDeleteResponse } from "./ThreadDeleteResponse";
@@ -109,6 +113,8 @@ export type ClientRequest =
   | { method: "thread/turns/list"; id: RequestId; params: ThreadTurnsListParams }
   | { method: "thread/items/list"; id: RequestId; params: ThreadItemsListParams }
   | { method: "thread/goal/get"; id: RequestId; params: ThreadIdParams }
+  | { method: "thread/backgroundTerminals/list"; id: RequestId; params: ThreadBackgroundTerminalsListParams }
+  | { method: "thread/backgroundTerminals/terminate"; id: RequestId; params: ThreadBackgroundTerminalsTerminateParams }
   | { method: "account/rateLimits/read"; id: RequestId; params: ConfigRequirementsReadParams }
   | { method: "thread/revert"; id: RequestId; params: ThreadRevertParams }
   | { method: "thread/delete"; id: RequestId; params: ThreadIdParams }
@@ -154,6 +160,8 @@ export type ClientRequestParams = {
   "thread/turns/list": ThreadTurnsListParams;
   "thread/items/list": ThreadItemsListParams;
   "thread/goal/get": ThreadIdParams;
+  "thread/backgroundTerminals/list": ThreadBackgroundTerminalsListParams;
+  "thread/backgroundTerminals/terminate": ThreadBackgroundTerminalsTerminateParams;
   "account/rateLimits/read": ConfigRequirementsReadParams;
   "thread/revert": ThreadRevertParams;
   "thread/delete": ThreadIdParams;
@@ -197,6 +205,8 @@ export type ClientRequestResults = {
   "thread/turns/list": ThreadTurnsListResponse;
   "thread/items/list": ThreadItemsListResponse;
   "thread/goal/get": ThreadGoalGetResponse;
+  "thread/backgroundTerminals/list": ThreadBackgroundTerminalsListResponse;
+  "thread/backgroundTerminals/terminate": ThreadBackgroundTerminalsTerminateResponse;
   "account/rateLimits/read": GetAccountRateLimitsResponse;
   "thread/revert": ThreadRevertResponse;
   "thread/delete": ThreadDeleteResponse;

@@ -9,6 +9,7 @@ import type { McpToolCallItem } from "./McpToolCallItem";
 import type { PlanItem } from "./PlanItem";
 import type { ReasoningItem } from "./ReasoningItem";
 import type { UserMessageItem } from "./UserMessageItem";
+import type { WebSearchItem } from "./WebSearchItem";
 
 /** One item of a turn, tagged by `type`. */
 export type ThreadItem =
@@ -21,4 +22,5 @@ export type ThreadItem =
   | { type: "contextCompaction" } & ContextCompactionItem
   | { type: "collabAgentToolCall" } & CollabAgentToolCallItem
   | { type: "mcpToolCall" } & McpToolCallItem
-  | { type: "hookPrompt" } & HookPromptItem;
+  | { type: "hookPrompt" } & HookPromptItem
+  | { type: "webSearch" } & WebSearchItem;

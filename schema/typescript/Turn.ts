@@ -2,6 +2,7 @@
 import type { ThreadItem } from "./ThreadItem";
 import type { TokenUsageBreakdown } from "./TokenUsageBreakdown";
 import type { TurnError } from "./TurnError";
+import type { TurnItemsView } from "./TurnItemsView";
 import type { TurnStatus } from "./TurnStatus";
 
 /** A turn as the daemon reports it (Codex `Turn`, plus agentd's `usage`). */
@@ -14,6 +15,12 @@ export type Turn = {
   id: string;
   /** Always present; empty in `turn/started` and wherever items were not asked for. */
   items: Array<ThreadItem>;
+  /**
+   * How much of the turn `items` holds; absent means all of it (Codex's default, `full`).
+   * `turn/started` says `notLoaded`; `turn/completed` says `summary` and carries the final
+   * agent message, as Codex does (its ACP adapter reads a title turn's answer there).
+   */
+  itemsView?: TurnItemsView | null;
   /** Unix seconds. */
   startedAt: number | null;
   status: TurnStatus;

@@ -29,6 +29,12 @@ export type TurnStartParams = {
    * (`"type": "object"`), else -32602.
    */
   outputSchema?: JsonValue;
+  /**
+   * A permission profile from `permissionProfile/list` (`:read-only`, `:workspace`,
+   * `:danger-full-access`): its sandbox for this turn and the ones after it. Not with
+   * `sandboxPolicy`.
+   */
+  permissions?: string | null;
   sandboxPolicy?: SandboxPolicy | null;
   threadId: string;
 };

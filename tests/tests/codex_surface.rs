@@ -1,6 +1,7 @@
 //! The rest of Codex's client surface agentd answers: skills, plugins, collaboration modes,
-//! permission profiles, loaded threads, goals and rate limits (little or nothing to report, but
-//! a valid answer); turns and items a page at a time; `thread/revert`; `thread/delete`; skill
+//! permission profiles (and `turn/start {permissions}`), loaded threads, goals, rate limits and
+//! background terminals (little or nothing to report, but a valid answer); the summary
+//! `turn/completed` carries; ephemeral threads left out of `thread/list`; turns and items a page at a time; `thread/revert`; `thread/delete`; skill
 //! and mention inputs. Every answer is validated against Codex's own response type.
 //! `command/exec` has its own file (`codex_command_exec.rs`).
 
@@ -84,7 +85,8 @@ async fn the_informational_methods_answer_in_codex_shapes() {
         .iter()
         .map(|p| p["id"].as_str().unwrap())
         .collect();
-    assert_eq!(ids, ["read-only", "workspace-write", "danger-full-access"]);
+    // Codex's built-in profile ids: its ACP adapter leaves `:`-ids out of its mode list.
+    assert_eq!(ids, [":read-only", ":workspace", ":danger-full-access"]);
     let loaded = codex_call(
         &mut c,
         "thread/loaded/list",
@@ -111,6 +113,94 @@ async fn the_informational_methods_answer_in_codex_shapes() {
     // Not in Codex's published schema (its TUI calls it): a list of modes, none here.
     let modes = c.call("collaborationMode/list", json!({})).await.unwrap();
     assert_eq!(modes["data"], json!([]));
+    // Codex's experimental API (its ACP adapter lists and stops them when it closes a
+    // session): agentd leaves nothing running in the background.
+    let terminals = c
+        .call(
+            "thread/backgroundTerminals/list",
+            json!({"threadId": thread, "cursor": null, "limit": null}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(terminals, json!({"data": [], "nextCursor": null}));
+    let stopped = c
+        .call(
+            "thread/backgroundTerminals/terminate",
+            json!({"threadId": thread, "processId": "1234"}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(stopped, json!({"terminated": false}));
+    let missing = c
+        .request(
+            "thread/backgroundTerminals/list",
+            json!({"threadId": "no-such-thread"}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(code(&missing), NOT_FOUND, "{missing}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_turn_takes_a_permission_profile_and_ends_with_its_final_message() {
+    let rig = HistoryRig::start(vec![
+        Scripted::responses_text("read only now"),
+        Scripted::responses_text("a title"),
+    ])
+    .await
+    .unwrap();
+    let (mut c, thread) = rig.client_with_thread("profiles").await.unwrap();
+
+    // A profile from permissionProfile/list is the sandbox of this turn and the next ones.
+    let started = c
+        .call(
+            "turn/start",
+            json!({"threadId": thread, "input": [{"type": "text", "text": "hi"}],
+                   "permissions": ":read-only"}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(started["turn"]["itemsView"], "notLoaded");
+    let turn = started["turn"]["id"].as_str().unwrap().to_owned();
+    let events = c.until_turn_completed(&turn).await.unwrap();
+    // Codex's summary: the final agent message rides on turn/completed.
+    let done = &events.last().unwrap()["params"]["turn"];
+    assert_codex_valid("Turn", done);
+    assert_eq!(done["itemsView"], "summary", "{done}");
+    let items = done["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "{done}");
+    assert_eq!(items[0]["type"], "agentMessage");
+    assert_eq!(items[0]["text"], "read only now");
+    let resumed = c.resume(&thread).await.unwrap();
+    assert_eq!(resumed["sandbox"]["type"], "readOnly", "{resumed}");
+
+    for (params, field) in [
+        (json!({"permissions": ":custom"}), "permissions"),
+        (
+            json!({"permissions": ":workspace", "sandboxPolicy": {"type": "dangerFullAccess"}}),
+            "permissions",
+        ),
+    ] {
+        let mut p = json!({"threadId": thread, "input": [{"type": "text", "text": "no"}]});
+        p.as_object_mut()
+            .unwrap()
+            .extend(params.as_object().unwrap().clone());
+        let refused = c.request("turn/start", p).await.unwrap();
+        assert_eq!(code(&refused), INVALID_PARAMS, "{refused}");
+        assert!(refused.to_string().contains(field), "{refused}");
+    }
+
+    // An ephemeral thread (a client's title turn) works but is not listed.
+    let title = c.start_thread(json!({"ephemeral": true})).await.unwrap();
+    c.complete_turn(&title, "name this").await.unwrap();
+    let listed = c.call("thread/list", json!({})).await.unwrap();
+    let ids: Vec<&str> = listed["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, [thread.as_str()]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

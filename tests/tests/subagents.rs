@@ -5,21 +5,21 @@
 
 use std::time::Duration;
 
-use agentd_tests::mock_llm::{Scripted, Step, Usage};
+use agentd_tests::mock_llm::{MockLlm, Scripted, Step, Usage};
 use agentd_tests::tools::{completed_items, tool_calls, turn_status, ToolRig, COMMAND_APPROVAL};
-use agentd_tests::turns::of_method;
+use agentd_tests::turns::{input_texts, of_method};
 use agentd_tests::Options;
 use serde_json::{json, Value};
 
-fn call(id: &str, tool: &str, args: Value) -> Step {
+pub(crate) fn call(id: &str, tool: &str, args: Value) -> Step {
     Step::function_call(id, tool, &args.to_string())
 }
 
-fn spawn(id: &str, message: &str) -> Step {
+pub(crate) fn spawn(id: &str, message: &str) -> Step {
     call(id, "spawn_agent", json!({ "message": message }))
 }
 
-fn wait(id: &str, targets: &[&str], mode: &str) -> Step {
+pub(crate) fn wait(id: &str, targets: &[&str], mode: &str) -> Step {
     call(
         id,
         "wait_agent",
@@ -29,11 +29,10 @@ fn wait(id: &str, targets: &[&str], mode: &str) -> Step {
 
 /// The output the model got for `call_id`, from whichever request carried it first (parent and
 /// children share the mock, so request numbers are not the parent's), parsed when JSON.
-async fn output(rig: &ToolRig, call_id: &str) -> Value {
+pub(crate) async fn output(mock: &MockLlm, call_id: &str) -> Value {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
     loop {
-        let found = rig
-            .mock
+        let found = mock
             .requests()
             .iter()
             .find_map(|r| agentd_tests::tools::tool_output(r, call_id));
@@ -66,10 +65,10 @@ async fn a_child_is_a_thread_whose_answer_reaches_the_parent_and_every_client_se
     let events = c.until_turn_completed(&turn).await.unwrap();
     assert_eq!(turn_status(&events), "completed");
 
-    let spawned = output(&rig, "s1").await;
+    let spawned = output(&rig.mock, "s1").await;
     let child = spawned["agent_id"].as_str().unwrap().to_owned();
     assert_eq!(spawned["nickname"], "ada");
-    let waited = output(&rig, "w1").await;
+    let waited = output(&rig.mock, "w1").await;
     assert_eq!(waited["timed_out"], false);
     assert_eq!(waited["status"][&child]["status"], "completed");
     assert_eq!(waited["status"][&child]["message"], "42");
@@ -180,7 +179,7 @@ async fn two_children_run_at_once_and_wait_all_sees_both() {
     rig.mock.release(1);
     let events = c.until_turn_completed(&turn).await.unwrap();
     assert_eq!(turn_status(&events), "completed");
-    let waited = output(&rig, "w1").await;
+    let waited = output(&rig.mock, "w1").await;
     let messages: Vec<&str> = waited["status"]
         .as_object()
         .unwrap()
@@ -223,14 +222,14 @@ async fn limits_close_and_send_input() {
         .push_when_last("CHILD-C", Scripted::responses_text("third"));
     let done = rig.one_turn("limits").await.unwrap();
     assert_eq!(turn_status(&done.events), "completed");
-    let over = output(&rig, "s2").await;
+    let over = output(&rig.mock, "s2").await;
     let over = over.as_str().unwrap_or_default();
     assert!(
         over.contains("at most 1 sub-agents") && over.contains("close_agent"),
         "{over}"
     );
     assert_eq!(
-        output(&rig, "w1").await["status"]
+        output(&rig.mock, "w1").await["status"]
             .as_object()
             .unwrap()
             .values()
@@ -238,9 +237,9 @@ async fn limits_close_and_send_input() {
             .unwrap()["message"],
         "first"
     );
-    let sent = output(&rig, "m1").await;
+    let sent = output(&rig.mock, "m1").await;
     assert_eq!(sent["nickname"], "ada");
-    let again = output(&rig, "w2").await;
+    let again = output(&rig.mock, "w2").await;
     assert_eq!(
         again["status"]
             .as_object()
@@ -250,12 +249,12 @@ async fn limits_close_and_send_input() {
             .unwrap()["message"],
         "second"
     );
-    let closed = output(&rig, "c1").await;
+    let closed = output(&rig.mock, "c1").await;
     assert_eq!(closed["status"], "shutdown");
     // The slot is free again.
-    let third = output(&rig, "s3").await;
+    let third = output(&rig.mock, "s3").await;
     assert!(third["agent_id"].is_string(), "{third}");
-    let listed = output(&rig, "l1").await;
+    let listed = output(&rig.mock, "l1").await;
     let statuses: Vec<&str> = listed["agents"]
         .as_array()
         .unwrap()
@@ -356,7 +355,7 @@ async fn a_childs_approval_is_answered_by_a_client_of_the_parent() {
     let events = c.until_turn_completed(&turn).await.unwrap();
     assert_eq!(turn_status(&events), "completed");
     assert!(rig.path("made-by-child").exists());
-    let waited = output(&rig, "w1").await;
+    let waited = output(&rig.mock, "w1").await;
     let status = waited["status"]
         .as_object()
         .unwrap()
@@ -437,7 +436,7 @@ async fn a_worktree_child_edits_its_own_branch_and_a_clean_one_is_removed() {
         !repo.join("from-child.txt").exists(),
         "the parent's tree is untouched"
     );
-    let waited = output(&rig, "w1").await;
+    let waited = output(&rig.mock, "w1").await;
     let reports: Vec<&Value> = waited["status"].as_object().unwrap().values().collect();
     let a = reports.iter().find(|r| r["nickname"] == "ada").unwrap();
     assert_eq!(a["worktree"]["changed_files"], json!(["from-child.txt"]));
@@ -445,13 +444,13 @@ async fn a_worktree_child_edits_its_own_branch_and_a_clean_one_is_removed() {
     assert!(branch.starts_with("agentd/ada-"), "{branch}");
     let path = a["worktree"]["path"].as_str().unwrap().to_owned();
     assert!(std::path::Path::new(&path).join("from-child.txt").exists());
-    let closed_a = output(&rig, "c1").await;
+    let closed_a = output(&rig.mock, "c1").await;
     assert_eq!(
         closed_a["worktree"]["removed"],
         json!(null),
         "a dirty worktree is kept"
     );
-    let closed_b = output(&rig, "c2").await;
+    let closed_b = output(&rig.mock, "c2").await;
     assert_eq!(closed_b["worktree"]["removed"], true);
     let worktrees = git(repo, &["worktree", "list", "--porcelain"]);
     assert!(worktrees.contains(&path), "{worktrees}");
@@ -496,7 +495,7 @@ async fn closing_a_child_closes_its_children_and_hooks_see_both_ends() {
     let (mut c, parent, turn) = rig.start_turn("t", "go").await.unwrap();
     let events = c.until_turn_completed(&turn).await.unwrap();
     assert_eq!(turn_status(&events), "completed", "{:#?}", events.last());
-    let closed = output(&rig, "c1").await;
+    let closed = output(&rig.mock, "c1").await;
     assert_eq!(closed["status"], "shutdown");
     let children = c
         .call(
@@ -544,4 +543,173 @@ async fn closing_a_child_closes_its_children_and_hooks_see_both_ends() {
         "{seen:#?}"
     );
     assert!(stops.iter().all(|e| e["agent_type"] == "default"));
+}
+
+/// Every model request the child made: those whose input carries its first message.
+fn requests_of(mock: &MockLlm, marker: &str) -> Vec<Value> {
+    mock.requests()
+        .into_iter()
+        .filter(|r| r.body["input"][0].to_string().contains(marker))
+        .map(|r| r.body)
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn send_input_to_a_busy_child_steers_its_running_turn() {
+    let rig = ToolRig::start(
+        vec![
+            tool_calls(vec![spawn("s1", "CHILD-A: count the files")]),
+            Scripted::responses_text("spawned"),
+            tool_calls(vec![call(
+                "m1",
+                "send_input",
+                json!({"target": "ada", "message": "STEER-A: and the folders", "interrupt": false}),
+            )]),
+            tool_calls(vec![wait("w1", &["ada"], "any")]),
+            Scripted::responses_text("steered"),
+        ],
+        Options::default().unconfined(),
+    )
+    .await
+    .unwrap();
+    rig.mock.push_when_last(
+        "CHILD-A",
+        Scripted::responses(vec![
+            Step::created(),
+            Step::message(&["counting"]),
+            Step::gate(),
+            Step::completed(Usage::default()),
+        ]),
+    );
+    rig.mock
+        .push_when_last("STEER-A", Scripted::responses_text("12 files, 3 folders"));
+    let (mut c, parent, turn) = rig.start_turn("t", "spawn").await.unwrap();
+    c.until_turn_completed(&turn).await.unwrap();
+    let child = output(&rig.mock, "s1").await["agent_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // The child's turn is streaming (held at the gate) when the parent sends it more.
+    rig.mock
+        .wait_for_gates(1, Duration::from_secs(10))
+        .await
+        .unwrap();
+    let turn = c.start_turn(&parent, "steer it").await.unwrap();
+    let sent = output(&rig.mock, "m1").await;
+    assert_eq!(sent["status"], "running", "{sent}");
+    rig.mock.release(1);
+    let events = c.until_turn_completed(&turn).await.unwrap();
+    assert_eq!(turn_status(&events), "completed");
+    let waited = output(&rig.mock, "w1").await;
+    assert_eq!(waited["status"][&child]["status"], "completed", "{waited}");
+    assert_eq!(waited["status"][&child]["message"], "12 files, 3 folders");
+
+    // One turn: the steered message joined it, and the child's next request carried it last.
+    let read = c.read_thread_with_turns(&child).await.unwrap();
+    let turns = read["thread"]["turns"].as_array().unwrap();
+    assert_eq!(turns.len(), 1, "{read:#}");
+    let prompts: Vec<&Value> = turns[0]["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i["type"] == "userMessage")
+        .collect();
+    assert_eq!(prompts.len(), 2, "{read:#}");
+    let asked = requests_of(&rig.mock, "CHILD-A");
+    assert_eq!(asked.len(), 2, "{asked:#?}");
+    assert_eq!(
+        input_texts(&asked[0]).last().map(String::as_str),
+        Some("CHILD-A: count the files")
+    );
+    let second = input_texts(&asked[1]);
+    assert_eq!(
+        second.last().map(String::as_str),
+        Some("STEER-A: and the folders"),
+        "{second:?}"
+    );
+    assert!(
+        asked[1]["input"].to_string().contains("counting"),
+        "the steered request continues the same conversation: {}",
+        asked[1]["input"]
+    );
+    rig.mock.assert_pairing_ok();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn send_input_with_interrupt_stops_the_running_turn_and_starts_another() {
+    let rig = ToolRig::start(
+        vec![
+            tool_calls(vec![spawn("s1", "CHILD-A: count the files")]),
+            Scripted::responses_text("spawned"),
+            tool_calls(vec![call(
+                "m1",
+                "send_input",
+                json!({"target": "ada", "message": "REDO-A: count the folders instead",
+                    "interrupt": true}),
+            )]),
+            tool_calls(vec![wait("w1", &["ada"], "any")]),
+            Scripted::responses_text("redirected"),
+        ],
+        Options::default().unconfined(),
+    )
+    .await
+    .unwrap();
+    rig.mock.push_when_last(
+        "CHILD-A",
+        Scripted::responses(vec![
+            Step::created(),
+            Step::message(&["counting"]),
+            Step::gate(),
+            Step::completed(Usage::default()),
+        ]),
+    );
+    rig.mock
+        .push_when_last("REDO-A", Scripted::responses_text("3 folders"));
+    let (mut c, parent, turn) = rig.start_turn("t", "spawn").await.unwrap();
+    c.until_turn_completed(&turn).await.unwrap();
+    let child = output(&rig.mock, "s1").await["agent_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    rig.mock
+        .wait_for_gates(1, Duration::from_secs(10))
+        .await
+        .unwrap();
+    let turn = c.start_turn(&parent, "redirect it").await.unwrap();
+    let events = c.until_turn_completed(&turn).await.unwrap();
+    assert_eq!(turn_status(&events), "completed");
+    let sent = output(&rig.mock, "m1").await;
+    assert_eq!(sent["agent_id"], child.as_str(), "{sent}");
+    let waited = output(&rig.mock, "w1").await;
+    assert_eq!(waited["status"][&child]["status"], "completed", "{waited}");
+    assert_eq!(waited["status"][&child]["message"], "3 folders");
+
+    // Two turns: the first interrupted (its stream was never released), the second started
+    // with the message.
+    let read = c.read_thread_with_turns(&child).await.unwrap();
+    let turns = read["thread"]["turns"].as_array().unwrap();
+    let statuses: Vec<&str> = turns
+        .iter()
+        .map(|t| t["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(statuses, ["interrupted", "completed"], "{read:#}");
+    assert_eq!(
+        turns[1]["items"][0]["content"][0]["text"],
+        "REDO-A: count the folders instead"
+    );
+    // The child's turns ended on the parent's client too, the first one interrupted.
+    let ends: Vec<&str> = of_method(&events, "turn/completed")
+        .into_iter()
+        .filter(|e| e["params"]["threadId"] == child)
+        .map(|e| e["params"]["turn"]["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(ends, ["interrupted", "completed"]);
+    let asked = requests_of(&rig.mock, "CHILD-A");
+    assert_eq!(asked.len(), 2, "{asked:#?}");
+    assert_eq!(
+        input_texts(&asked[1]).last().map(String::as_str),
+        Some("REDO-A: count the folders instead")
+    );
+    rig.mock.release(1);
+    rig.mock.assert_pairing_ok();
 }

@@ -65,6 +65,7 @@ async fn thread_start_config_reaches_the_model_and_unknown_keys_are_warned_about
             "sandbox_mode": "read-only",
             "features.code_mode": false,
             "web_search": "disabled",
+            "tools.view_image": true,
             "mcp_servers": {}
         }}),
     )
@@ -76,12 +77,13 @@ async fn thread_start_config_reaches_the_model_and_unknown_keys_are_warned_about
     let thread = result["thread"]["id"].as_str().unwrap().to_owned();
     let said = warnings(&sent);
     assert_eq!(said.len(), 1, "{sent:?}");
-    assert!(said[0].contains("features.code_mode") && said[0].contains("web_search"));
+    assert!(said[0].contains("features.code_mode") && said[0].contains("tools.view_image"));
     for applied in [
         "model",
         "developer_instructions",
         "mcp_servers",
         "sandbox_mode",
+        "web_search",
     ] {
         assert!(
             !said[0].split([' ', ',']).any(|w| w == applied),

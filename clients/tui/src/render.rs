@@ -12,7 +12,9 @@ use ratatui::text::Line;
 use serde_json::Value;
 use unicode_width::UnicodeWidthChar;
 
-use crate::transcript::{Entry, Transcript, WebSearchAction, WebSearchItem};
+use agentd_protocol::{WebSearchAction, WebSearchItem};
+
+use crate::transcript::{Entry, Transcript};
 
 /// A command's output beyond this many lines is cut from the top (the model got its own copy;
 /// the screen shows the end, where errors are).
@@ -402,6 +404,7 @@ fn web_search_lines(out: &mut Vec<Styled>, w: &WebSearchItem) {
 
 fn item_lines(out: &mut Vec<Styled>, item: &ThreadItem, names: ThreadNames<'_>) {
     match item {
+        ThreadItem::WebSearch(w) => web_search_lines(out, w),
         ThreadItem::UserMessage(m) => {
             let user = Style::default()
                 .fg(Color::Cyan)
@@ -497,7 +500,6 @@ fn item_lines(out: &mut Vec<Styled>, item: &ThreadItem, names: ThreadNames<'_>) 
 fn entry_lines(out: &mut Vec<Styled>, entry: &Entry, names: ThreadNames<'_>) {
     match entry {
         Entry::Item(item) => item_lines(out, item, names),
-        Entry::WebSearch(w) => web_search_lines(out, w),
         Entry::OtherItem { kind, .. } => out.push((sanitize(&format!("[{kind} item]")), dim())),
         Entry::TurnEnded { status, error } => {
             let (text, style) = match status {

@@ -21,47 +21,11 @@ use agentd_protocol::{
 };
 use anyhow::{Context, Result};
 use serde::de::DeserializeOwned;
-use serde::Deserialize;
 use serde_json::Value;
-
-/// Codex's `webSearch` item: a search the model ran, a page it opened, or text it looked for.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct WebSearchItem {
-    pub id: String,
-    /// Empty while the search is starting.
-    #[serde(default)]
-    pub query: String,
-    #[serde(default)]
-    pub action: Option<WebSearchAction>,
-}
-
-/// What a web search did (Codex's `WebSearchAction`).
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(tag = "type", rename_all = "camelCase")]
-pub enum WebSearchAction {
-    Search {
-        #[serde(default)]
-        query: Option<String>,
-        #[serde(default)]
-        queries: Option<Vec<String>>,
-    },
-    OpenPage {
-        #[serde(default)]
-        url: Option<String>,
-    },
-    FindInPage {
-        #[serde(default)]
-        url: Option<String>,
-        #[serde(default)]
-        pattern: Option<String>,
-    },
-    #[serde(other)]
-    Other,
-}
 
 /// The kinds `ThreadItem` reads. An item of one of them that does not decode is an error; an
 /// item of any other kind is shown by its kind ([`Entry::OtherItem`]).
-const PROTOCOL_ITEM_KINDS: [&str; 10] = [
+const PROTOCOL_ITEM_KINDS: [&str; 11] = [
     "userMessage",
     "agentMessage",
     "reasoning",
@@ -72,13 +36,13 @@ const PROTOCOL_ITEM_KINDS: [&str; 10] = [
     "collabAgentToolCall",
     "mcpToolCall",
     "hookPrompt",
+    "webSearch",
 ];
 
 /// One block of the transcript.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Entry {
     Item(ThreadItem),
-    WebSearch(WebSearchItem),
     /// An item of a kind this client does not know: listed by its kind, so nothing vanishes.
     OtherItem {
         id: String,
@@ -127,19 +91,17 @@ impl Entry {
     fn item_id(&self) -> Option<&str> {
         match self {
             Entry::Item(item) => Some(item.id()),
-            Entry::WebSearch(w) => Some(&w.id),
             Entry::OtherItem { id, .. } => Some(id),
             Entry::TurnEnded { .. } | Entry::Notice(_) => None,
         }
     }
 }
 
-/// An item off the wire as an entry: one of the protocol's kinds, a web search, or another
+/// An item off the wire as an entry: one of the protocol's kinds, or another
 /// kind by name. A malformed item of a kind this client reads is an error.
 pub fn item_entry(item: Value) -> Result<Entry> {
     let kind = item.get("type").and_then(Value::as_str).map(str::to_owned);
     match kind.as_deref() {
-        Some("webSearch") => Ok(Entry::WebSearch(decode("webSearch item", item)?)),
         Some(k) if !PROTOCOL_ITEM_KINDS.contains(&k) => {
             let id = item.get("id").and_then(Value::as_str);
             let id = id.context("agentd sent an item without an id")?.to_owned();

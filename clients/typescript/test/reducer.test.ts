@@ -21,7 +21,8 @@ function stream(): ServerNotification[] {
     { method: "item/reasoning/summaryTextDelta", params: { seq: 9, threadId: T, turnId: "tu-1", itemId: "r1", delta: "think", summaryIndex: 1 } },
     { method: "item/completed", params: { seq: 10, threadId: T, turnId: "tu-1", completedAtMs: 0, item: { type: "agentMessage", id: "i1", text: "Hello" } } },
     { method: "turn/plan/updated", params: { seq: 11, threadId: T, turnId: "tu-1", explanation: null, plan: [{ step: "a", status: "completed" }] } },
-    { method: "turn/completed", params: { seq: 12, threadId: T, turn: { ...turn("completed"), completedAt: 2 } } },
+    // As agentd (and Codex) send it: a summary holding the final agent message only.
+    { method: "turn/completed", params: { seq: 12, threadId: T, turn: { ...turn("completed", [{ type: "agentMessage", id: "i1", text: "Hello" }]), itemsView: "summary", completedAt: 2 } } },
     { method: "thread/status/changed", params: { seq: 13, threadId: T, status: { type: "idle" } } },
   ];
 }

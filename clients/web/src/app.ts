@@ -193,9 +193,22 @@ function known(id: string): Pick<Thread, "id" | "name" | "preview" | "source"> |
   return {
     id,
     name: live?.name ?? listed?.name ?? null,
-    preview: live?.preview || listed?.preview || "",
+    preview: live?.preview || listed?.preview || firstUserText(live),
     source: listed?.source ?? live?.source ?? "unknown",
   };
+}
+
+/** The first thing the user (or a parent agent) said in a thread, as its preview until the
+ * thread list has one: a sub-agent's question can arrive before the list knows its preview. */
+function firstUserText(t: ThreadState | undefined): string {
+  for (const turn of t?.turns ?? []) {
+    for (const item of turn.items) {
+      if (item.type !== "userMessage") continue;
+      const text = item.content.map((c) => (c.type === "text" ? c.text : "")).join(" ").trim();
+      if (text) return text;
+    }
+  }
+  return "";
 }
 
 function threadButton(t: Thread, extra = ""): string {

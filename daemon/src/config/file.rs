@@ -31,6 +31,8 @@ pub struct ConfigToml {
     pub model_context_window: Option<u64>,
     pub model_auto_compact_token_limit: Option<u64>,
     pub model_reasoning_effort: Option<String>,
+    /// Codex's `web_search`: `disabled` | `cached` | `indexed` | `live`.
+    pub web_search: Option<agentd_protocol::WebSearchMode>,
     pub instructions: Option<String>,
     pub developer_instructions: Option<String>,
     pub approval_timeout_ms: Option<u64>,

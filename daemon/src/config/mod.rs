@@ -78,6 +78,8 @@ pub struct Config {
     pub model_auto_compact_token_limit: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub model_reasoning_effort: Option<String>,
+    /// Whether the model may search the web (the provider's hosted tool; Responses API only).
+    pub web_search: agentd_protocol::WebSearchMode,
     /// Replaces the built-in base instructions.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub instructions: Option<String>,
@@ -206,6 +208,7 @@ impl Config {
             model_context_window: None,
             model_auto_compact_token_limit: None,
             model_reasoning_effort: None,
+            web_search: agentd_protocol::WebSearchMode::Disabled,
             instructions: None,
             developer_instructions: None,
             approval_timeout_ms: 60 * 60 * 1000,

@@ -73,7 +73,26 @@ pub(super) fn resolve(
     if let Some(tls) = tls {
         c.tls = Some(tls_config(tls, origins, &bad)?);
     }
+    check_web_search(&c, &bad)?;
     Ok(c)
+}
+
+/// `web_search` is the provider's hosted tool: only the Responses API has one.
+fn check_web_search(c: &Config, bad: &Bad) -> Result<(), ConfigError> {
+    if c.web_search == agentd_protocol::WebSearchMode::Disabled {
+        return Ok(());
+    }
+    match c.provider(&c.model_provider) {
+        Some(p) if p.wire_api == super::WireApi::Chat => Err(bad(
+            "web_search",
+            format!(
+                "provider `{}` speaks Chat Completions, which has no hosted web search; \
+                 web_search needs a Responses API provider (or web_search = \"disabled\")",
+                p.id
+            ),
+        )),
+        _ => Ok(()),
+    }
 }
 
 /// The scalar top-level keys (and `[sandbox_workspace_write]`): each replaces its default,
@@ -104,6 +123,7 @@ fn apply_top_level(c: &mut Config, t: ConfigToml, bad: &Bad) -> Result<(), Confi
     c.model_context_window = t.model_context_window;
     c.model_auto_compact_token_limit = t.model_auto_compact_token_limit;
     c.model_reasoning_effort = non_empty("model_reasoning_effort", t.model_reasoning_effort)?;
+    c.web_search = t.web_search.unwrap_or(c.web_search);
     c.instructions = t.instructions;
     c.developer_instructions = t.developer_instructions;
     c.approval_timeout_ms = positive(

@@ -29,6 +29,7 @@ const SCALARS: &[&str] = &[
     "sandbox_mode",
     "instructions",
     "developer_instructions",
+    "web_search",
 ];
 
 /// Longest reasoning effort name accepted (Codex's are a word: `low`, `xhigh`, …).
@@ -45,6 +46,7 @@ pub struct ThreadConfig {
     /// Replaces the built-in base instructions.
     pub instructions: Option<String>,
     pub developer_instructions: Option<String>,
+    pub web_search: Option<agentd_protocol::WebSearchMode>,
     /// The `mcp_servers` keys as given (how the thread stores them), when they name a server.
     pub mcp_servers: Option<Map<String, Value>>,
     /// One of those servers is a process on the host (stdio).
@@ -99,6 +101,7 @@ pub fn read_thread_config(
     out.sandbox_mode = take(&mut scalars, "sandbox_mode")?;
     out.instructions = take(&mut scalars, "instructions")?;
     out.developer_instructions = take(&mut scalars, "developer_instructions")?;
+    out.web_search = take(&mut scalars, "web_search")?;
     if !mcp.is_empty() {
         let servers = mcp_servers_from_json(&mcp)?;
         if !servers.is_empty() {
@@ -221,7 +224,8 @@ mod tests {
         assert_eq!(c.sandbox_mode, Some(SandboxMode::ReadOnly));
         assert_eq!(c.developer_instructions.as_deref(), Some("be terse"));
         assert_eq!(c.model_provider, None);
-        assert_eq!(c.ignored, ["features.x", "web_search"]);
+        assert_eq!(c.web_search, Some(agentd_protocol::WebSearchMode::Disabled));
+        assert_eq!(c.ignored, ["features.x"]);
     }
 
     #[test]

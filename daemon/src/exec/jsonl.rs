@@ -97,6 +97,9 @@ impl Jsonl {
                     McpToolCallStatus::Failed => ExecItemStatus::Failed,
                 },
             },
+            ThreadItem::WebSearch(w) => ExecItemDetails::WebSearch {
+                query: w.query.clone(),
+            },
             _ => return None,
         };
         Some(ExecItem {

@@ -47,6 +47,14 @@ fn line_for(item: &HistoryItem) -> Option<String> {
             format!("RESULT: {}", outcome(output))
         }
         HistoryItem::CompactionSummary { text } => format!("EARLIER (summary): {text}"),
+        // What was searched for, never what was found (web content is left out).
+        HistoryItem::WebSearchCall { action, .. } => format!(
+            "AGENT SEARCHED THE WEB: {}",
+            cut(
+                action.get("query").and_then(Value::as_str).unwrap_or(""),
+                MAX_CALL_CHARS
+            )
+        ),
         HistoryItem::Reasoning { .. } | HistoryItem::HookContext { .. } => return None,
     })
 }

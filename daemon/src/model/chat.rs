@@ -27,9 +27,10 @@ pub(crate) fn request_body(request: &ModelRequest) -> Value {
         // Without this, OpenAI sends no usage at all in streaming mode.
         "stream_options": {"include_usage": true},
     });
-    if !request.tools.is_empty() {
+    let tools: Vec<Value> = request.tools.iter().filter_map(tool).collect();
+    if !tools.is_empty() {
         // Some servers reject an empty `tools` list, so it is only sent when there are tools.
-        body["tools"] = request.tools.iter().map(tool).collect();
+        body["tools"] = Value::Array(tools);
         body["tool_choice"] = json!("auto");
     }
     if let Some(effort) = &request.reasoning_effort {
@@ -97,6 +98,8 @@ fn messages(request: &ModelRequest) -> Vec<Value> {
                 "role": "user",
                 "content": format!("{COMPACTION_HEADER}{text}"),
             })),
+            // Chat Completions has no hosted tools (a thread moved from a Responses provider).
+            HistoryItem::WebSearchCall { .. } => {}
             HistoryItem::HookContext { text } => out.push(json!({
                 "role": "user",
                 "content": format!("Context from a hook:\n{text}"),
@@ -136,8 +139,11 @@ fn push_tool_call(out: &mut Vec<Value>, call_id: &str, name: &str, arguments: St
     out.push(json!({"role": "assistant", "content": null, "tool_calls": [call]}));
 }
 
-fn tool(spec: &ToolSpec) -> Value {
+/// A tool as a Chat Completions function; `None` for hosted tools, which the wire lacks (the
+/// config refuses `web_search` for a chat provider, so none is offered here).
+fn tool(spec: &ToolSpec) -> Option<Value> {
     let (name, description, parameters) = match spec {
+        ToolSpec::WebSearch { .. } => return None,
         ToolSpec::Function {
             name,
             description,
@@ -154,10 +160,10 @@ fn tool(spec: &ToolSpec) -> Value {
             }),
         ),
     };
-    json!({
+    Some(json!({
         "type": "function",
         "function": {"name": name, "description": description, "parameters": parameters},
-    })
+    }))
 }
 
 /// Tool calls one response may assemble, and the bytes of their arguments.

@@ -136,6 +136,12 @@ fn input_item(item: &HistoryItem) -> Option<Value> {
             "role": "developer",
             "content": [{"type": "input_text", "text": text}],
         }),
+        HistoryItem::WebSearchCall { id, status, action } => json!({
+            "type": "web_search_call",
+            "id": id,
+            "status": status,
+            "action": action,
+        }),
     })
 }
 
@@ -169,6 +175,9 @@ fn tool(spec: &ToolSpec) -> Value {
             "name": name,
             "description": description,
         }),
+        ToolSpec::WebSearch {
+            external_web_access,
+        } => json!({"type": "web_search", "external_web_access": external_web_access}),
     }
 }
 
@@ -245,7 +254,7 @@ fn failure_from(error: &Value) -> Failure {
     classify_code(code, text(error, "message"))
 }
 
-/// The completed item, or `None` for item types the agent does not use (web search calls, …).
+/// The completed item, or `None` for item types the agent does not use.
 fn output_item(item: &Value) -> Result<Option<OutputItem>, Failure> {
     let required = |key: &str| {
         item.get(key)
@@ -278,6 +287,15 @@ fn output_item(item: &Value) -> Result<Option<OutputItem>, Failure> {
             call_id: required("call_id")?,
             name: required("name")?,
             input: required("input")?,
+        },
+        "web_search_call" => OutputItem::WebSearchCall {
+            id: required("id")?,
+            status: item
+                .get("status")
+                .and_then(Value::as_str)
+                .unwrap_or("completed")
+                .to_owned(),
+            action: item.get("action").cloned().unwrap_or(Value::Null),
         },
         _ => return Ok(None),
     }))

@@ -62,6 +62,14 @@ pub enum HistoryItem {
     CompactionSummary {
         text: String,
     },
+    /// A search the provider ran (its hosted `web_search` tool), passed back as it came so the
+    /// model keeps what it found. Only the Responses API has these.
+    WebSearchCall {
+        id: String,
+        status: String,
+        #[serde(default)]
+        action: Value,
+    },
 }
 
 impl HistoryItem {
@@ -86,12 +94,15 @@ pub enum ToolSpec {
     /// Freeform text tool (Responses API `custom` tool). Chat Completions has no such kind; the
     /// chat client offers it as a function taking `{input: string}`.
     Freeform { name: String, description: String },
+    /// The provider's hosted web search (Responses API only; `external_web_access`: live).
+    WebSearch { external_web_access: bool },
 }
 
 impl ToolSpec {
     pub fn name(&self) -> &str {
         match self {
             ToolSpec::Function { name, .. } | ToolSpec::Freeform { name, .. } => name,
+            ToolSpec::WebSearch { .. } => "web_search",
         }
     }
 }
@@ -139,6 +150,12 @@ pub enum OutputItem {
         call_id: String,
         name: String,
         input: String,
+    },
+    /// A web search the provider ran (`action` as sent: `{type: search, query}`, …).
+    WebSearchCall {
+        id: String,
+        status: String,
+        action: Value,
     },
 }
 

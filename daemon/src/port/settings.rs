@@ -23,6 +23,9 @@ pub struct ThreadSettings {
     /// given (checked then; `config::thread_providers` reads them over the daemon's).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub model_providers: Option<serde_json::Map<String, serde_json::Value>>,
+    /// The thread's own `web_search` (over the config's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub web_search: Option<agentd_protocol::WebSearchMode>,
     /// A sub-agent's role limits its tools to these (agentd's names).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tools: Option<Vec<String>>,
@@ -57,6 +60,7 @@ impl Default for ThreadSettings {
             reasoning_effort: None,
             mcp_servers: None,
             model_providers: None,
+            web_search: None,
             tools: None,
             worktree: None,
         }
@@ -77,6 +81,7 @@ pub struct SettingsPatch {
     pub reasoning_effort: Option<String>,
     pub mcp_servers: Option<Map<String, Value>>,
     pub model_providers: Option<Map<String, Value>>,
+    pub web_search: Option<agentd_protocol::WebSearchMode>,
 }
 
 impl SettingsPatch {
@@ -92,6 +97,7 @@ impl SettingsPatch {
             reasoning_effort,
             mcp_servers,
             model_providers,
+            web_search,
         } = self;
         if let Some(m) = new_model {
             *model = m;
@@ -119,6 +125,9 @@ impl SettingsPatch {
         }
         if model_providers.is_some() {
             settings.model_providers = model_providers;
+        }
+        if web_search.is_some() {
+            settings.web_search = web_search;
         }
     }
 }

@@ -9,10 +9,11 @@ use agentd_protocol::methods::{
     AccountRateLimitsRead, AccountRead, CollaborationModeList, CommandExec, ConfigRead,
     ConfigRequirementsRead, HooksList, Initialize, McpServerReload, McpServerStatusList,
     MemoryRead, MemoryRebuild, MemoryReset, ModelList, PermissionProfileList, PluginInstalled,
-    SkillsList, ThreadArchive, ThreadCompactStart, ThreadDelete, ThreadFork, ThreadGoalGet,
-    ThreadItemsList, ThreadList, ThreadLoadedList, ThreadRead, ThreadResume, ThreadRevert,
-    ThreadRollback, ThreadSearch, ThreadSetName, ThreadStart, ThreadTurnsList, ThreadUnarchive,
-    ThreadUnsubscribe, TurnInterrupt, TurnStart, TurnSteer,
+    SkillsList, ThreadArchive, ThreadBackgroundTerminalsList, ThreadBackgroundTerminalsTerminate,
+    ThreadCompactStart, ThreadDelete, ThreadFork, ThreadGoalGet, ThreadItemsList, ThreadList,
+    ThreadLoadedList, ThreadRead, ThreadResume, ThreadRevert, ThreadRollback, ThreadSearch,
+    ThreadSetName, ThreadStart, ThreadTurnsList, ThreadUnarchive, ThreadUnsubscribe, TurnInterrupt,
+    TurnStart, TurnSteer,
 };
 use serde::Serialize;
 use serde_json::Value;
@@ -164,6 +165,14 @@ pub async fn dispatch(
             surface::loaded(daemon, parse::<ThreadLoadedList>(params)?).await
         }
         ThreadGoalGet::METHOD => surface::goal(daemon, parse::<ThreadGoalGet>(params)?).await,
+        ThreadBackgroundTerminalsList::METHOD => {
+            let p = parse::<ThreadBackgroundTerminalsList>(params)?;
+            surface::background_terminals(daemon, p).await
+        }
+        ThreadBackgroundTerminalsTerminate::METHOD => {
+            let p = parse::<ThreadBackgroundTerminalsTerminate>(params)?;
+            surface::terminate_background_terminal(daemon, p).await
+        }
         AccountRateLimitsRead::METHOD => {
             surface::rate_limits(parse::<AccountRateLimitsRead>(params)?)
         }

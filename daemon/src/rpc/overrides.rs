@@ -75,6 +75,7 @@ pub fn for_thread(
         reasoning_effort: c.model_reasoning_effort,
         mcp_servers: c.mcp_servers,
         model_providers: c.model_providers,
+        web_search: c.web_search,
     };
     let requested = Requested {
         patch,
@@ -102,6 +103,7 @@ pub fn for_turn(
         reasoning_effort: c.model_reasoning_effort,
         mcp_servers: c.mcp_servers,
         model_providers: c.model_providers,
+        web_search: c.web_search,
     };
     let requested = Requested {
         patch,

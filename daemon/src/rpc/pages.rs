@@ -61,6 +61,7 @@ pub async fn turns_list(daemon: &Daemon, p: ThreadTurnsListParams) -> Result<Han
                     matches!(i, ThreadItem::UserMessage(_) | ThreadItem::AgentMessage(_))
                 }),
             }
+            t.items_view = Some(view);
             t
         })
         .collect();

@@ -1,10 +1,14 @@
 //! What Codex clients call at start and per session where agentd has little or nothing to
-//! report: answered validly (empty lists, null goals, unknown rate limits), never -32601.
+//! report: answered validly (empty lists, null goals, unknown rate limits, no background
+//! terminals), never -32601.
 
 use agentd_protocol::{
     GetAccountRateLimitsResponse, ListOfValues, PageParams, PermissionProfileListResponse,
-    PermissionProfileSummary, PluginInstalledResponse, SkillsListEntry, SkillsListParams,
-    SkillsListResponse, ThreadGoalGetResponse, ThreadIdParams, ThreadLoadedListResponse,
+    PermissionProfileSummary, PluginInstalledResponse, SandboxMode, SkillsListEntry,
+    SkillsListParams, SkillsListResponse, ThreadBackgroundTerminalsListParams,
+    ThreadBackgroundTerminalsListResponse, ThreadBackgroundTerminalsTerminateParams,
+    ThreadBackgroundTerminalsTerminateResponse, ThreadGoalGetResponse, ThreadIdParams,
+    ThreadLoadedListResponse,
 };
 
 use super::dispatch::Handled;
@@ -40,19 +44,26 @@ pub fn collaboration_modes<P>(_p: P) -> Result<Handled, RpcError> {
     Handled::new(ListOfValues::default())
 }
 
-/// The sandbox modes, as Codex's permission profiles.
+/// The sandbox modes, as Codex's built-in permission profiles (`:read-only`, `:workspace`,
+/// `:danger-full-access`); `turn/start {permissions}` takes these ids.
 pub fn permission_profiles<P>(_p: P) -> Result<Handled, RpcError> {
-    let profile = |id: &str, description: &str| PermissionProfileSummary {
-        id: id.to_owned(),
-        allowed: true,
-        description: Some(description.to_owned()),
-    };
+    let data = SandboxMode::ALL
+        .into_iter()
+        .map(|mode| PermissionProfileSummary {
+            id: mode.permission_profile().to_owned(),
+            allowed: true,
+            description: Some(
+                match mode {
+                    SandboxMode::ReadOnly => "read files; writes need approval",
+                    SandboxMode::WorkspaceWrite => "write in the workspace, confined",
+                    SandboxMode::DangerFullAccess => "no sandbox",
+                }
+                .to_owned(),
+            ),
+        })
+        .collect();
     Handled::new(PermissionProfileListResponse {
-        data: vec![
-            profile("read-only", "read files; writes need approval"),
-            profile("workspace-write", "write in the workspace, confined"),
-            profile("danger-full-access", "no sandbox"),
-        ],
+        data,
         next_cursor: None,
     })
 }
@@ -77,10 +88,35 @@ pub async fn loaded(daemon: &Daemon, p: PageParams) -> Result<Handled, RpcError>
 }
 
 pub async fn goal(daemon: &Daemon, p: ThreadIdParams) -> Result<Handled, RpcError> {
-    if daemon.hub.store().thread(&p.thread_id).await?.is_none() {
-        return Err(RpcError::not_found(format!("thread {}", p.thread_id)));
-    }
+    known_thread(daemon, &p.thread_id).await?;
     Handled::new(ThreadGoalGetResponse { goal: None })
+}
+
+/// A command runs to its end inside its tool call (its background stragglers are killed with
+/// it), so a thread never has a terminal left running. Codex's ACP adapter lists them before it
+/// closes a session.
+pub async fn background_terminals(
+    daemon: &Daemon,
+    p: ThreadBackgroundTerminalsListParams,
+) -> Result<Handled, RpcError> {
+    known_thread(daemon, &p.thread_id).await?;
+    Handled::new(ThreadBackgroundTerminalsListResponse::default())
+}
+
+pub async fn terminate_background_terminal(
+    daemon: &Daemon,
+    p: ThreadBackgroundTerminalsTerminateParams,
+) -> Result<Handled, RpcError> {
+    known_thread(daemon, &p.thread_id).await?;
+    Handled::new(ThreadBackgroundTerminalsTerminateResponse { terminated: false })
+}
+
+/// -32004 unless the store has the thread.
+async fn known_thread(daemon: &Daemon, thread_id: &str) -> Result<(), RpcError> {
+    match daemon.hub.store().thread(thread_id).await? {
+        Some(_) => Ok(()),
+        None => Err(RpcError::not_found(format!("thread {thread_id}"))),
+    }
 }
 
 pub fn rate_limits<P>(_p: P) -> Result<Handled, RpcError> {

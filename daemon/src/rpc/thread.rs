@@ -90,6 +90,7 @@ pub async fn start(
         reasoning_effort: config.model_reasoning_effort.clone(),
         mcp_servers: None,
         model_providers: None,
+        web_search: None,
         tools: None,
         worktree: None,
     };
@@ -156,8 +157,16 @@ pub async fn resume(
     session.may_subscribe(Some(&p.thread_id))?;
     let handle = daemon.hub.load(&p.thread_id).await?;
     apply_resume_overrides(daemon, session, &handle, &p.overrides).await?;
-    let (row, catch_up) = handle.subscribe(session.subscriber(), p.after_seq).await?;
+    let sub = session.subscriber();
+    let (row, catch_up) = handle.subscribe(sub.clone(), p.after_seq).await?;
     session.subscriptions.insert(row.id.clone());
+    // Its sub-agents come along: replayed from their start too when this is (docs/subagents.md).
+    let (children, followed) = daemon
+        .hub
+        .follow_children(&row.id, &sub, p.after_seq == Some(0))
+        .await;
+    session.subscriptions.extend(children);
+    let catch_up = catch_up.and(followed);
     handle
         .session_started(daemon.hub.services(), "resume")
         .await;
@@ -269,6 +278,7 @@ pub async fn list(daemon: &Daemon, p: ThreadListParams) -> Result<Handled, RpcEr
         search_term: p.search_term.clone(),
         source_kinds: p.source_kinds.clone().unwrap_or_default(),
         parent_id: p.parent_thread_id.clone(),
+        without_ephemeral: true,
         after_id: p.cursor.clone(),
         limit: limit + 1,
     };

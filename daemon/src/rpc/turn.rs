@@ -1,7 +1,8 @@
 //! `turn/*` handlers: start, steer and interrupt the running turn of a thread.
 
 use agentd_protocol::{
-    TurnInterruptParams, TurnInterruptResponse, TurnStartParams, TurnSteerParams,
+    SandboxMode, SandboxPolicy, TurnInterruptParams, TurnInterruptResponse, TurnStartParams,
+    TurnSteerParams,
 };
 
 use super::connection::Session;
@@ -18,6 +19,9 @@ pub async fn start(
 ) -> Result<Handled, RpcError> {
     if let Some(schema) = &p.output_schema {
         check_output_schema(schema)?;
+    }
+    if let Some(profile) = p.permissions.take() {
+        p.sandbox_policy = Some(profile_sandbox(&profile, p.sandbox_policy.is_some())?);
     }
     let history = history_of(&p.input).await?;
     let handle = daemon.hub.load(&p.thread_id).await?;
@@ -60,6 +64,27 @@ pub async fn interrupt(daemon: &Daemon, p: TurnInterruptParams) -> Result<Handle
     let handle = daemon.hub.load(&p.thread_id).await?;
     handle.interrupt_turn(p.turn_id).await?;
     Handled::new(TurnInterruptResponse {})
+}
+
+/// The sandbox a permission profile stands for (agentd's profiles are the sandbox modes).
+fn profile_sandbox(profile: &str, with_policy: bool) -> Result<SandboxPolicy, RpcError> {
+    if with_policy {
+        return Err(RpcError::invalid_params(
+            "permissions",
+            "cannot be combined with sandboxPolicy",
+        ));
+    }
+    SandboxMode::from_permission_profile(profile)
+        .map(SandboxPolicy::from_mode)
+        .ok_or_else(|| {
+            RpcError::invalid_params(
+                "permissions",
+                format!(
+                    "no permission profile {profile:?}: agentd has :read-only, :workspace and \
+                     :danger-full-access"
+                ),
+            )
+        })
 }
 
 /// Structured output wants an object schema at the root (both wires refuse anything else, and

@@ -226,6 +226,8 @@ pub struct ThreadListQuery {
     pub source_kinds: Vec<String>,
     /// Only children of this thread.
     pub parent_id: Option<String>,
+    /// Leave out ephemeral threads (`thread/list` does not show them).
+    pub without_ephemeral: bool,
     /// The id of the last thread of the previous page.
     pub after_id: Option<String>,
     pub limit: u32,

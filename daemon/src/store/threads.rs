@@ -256,6 +256,9 @@ impl Store {
         if let Some(parent) = &q.parent_id {
             b.push(" AND parent_id = ").push_bind(parent);
         }
+        if q.without_ephemeral {
+            b.push(" AND ephemeral = 0");
+        }
         if let Some(after) = &q.after_id {
             b.push(" AND id < ").push_bind(after);
         }

@@ -290,7 +290,8 @@ impl ThreadActor {
             }
             Command::SessionContext(rx) => self.session_context = Some(rx),
             Command::Subscribers { reply } => {
-                let _ = reply.send(self.live.clone());
+                let all = self.live.iter().chain(&self.catching_up).cloned().collect();
+                let _ = reply.send(all);
             }
             Command::Shutdown { reply } => return Some(reply),
         }

@@ -55,6 +55,7 @@ fn turn_from_row(t: TurnRow) -> Turn {
         status: t.status.into(),
         error: t.error.and_then(|e| serde_json::from_value(e).ok()),
         items: Vec::new(),
+        items_view: None,
         started_at: t.started_at,
         completed_at: t.completed_at,
         duration_ms: t.duration_ms,

@@ -82,7 +82,8 @@ pub(super) enum Command {
     Shutdown {
         reply: oneshot::Sender<()>,
     },
-    /// The connections live on the thread (a new child's subscribers are its parent's).
+    /// The connections subscribed to the thread, live or catching up (a new child's
+    /// subscribers are its parent's).
     Subscribers {
         reply: oneshot::Sender<Vec<super::subscriber::Subscriber>>,
     },
@@ -178,7 +179,15 @@ impl ActorHandle {
             })
             .await?;
         let handle = self.clone();
-        Ok((row, CatchUp { handle, sub, from }))
+        Ok((
+            row,
+            CatchUp {
+                handle,
+                sub,
+                from,
+                with: Vec::new(),
+            },
+        ))
     }
 
     pub async fn unsubscribe(&self, conn: ConnectionId) -> bool {
@@ -220,7 +229,7 @@ impl ActorHandle {
         .await?
     }
 
-    /// The subscribers live on the thread now.
+    /// The thread's subscribers now, live or still catching up.
     pub(crate) async fn subscribers(&self) -> Vec<super::subscriber::Subscriber> {
         self.call(|reply| Command::Subscribers { reply })
             .await
@@ -278,10 +287,21 @@ pub struct CatchUp {
     handle: ActorHandle,
     sub: Subscriber,
     from: u64,
+    /// Catch-ups of other threads started with this one (a parent's children, on resume).
+    with: Vec<CatchUp>,
 }
 
 impl CatchUp {
+    /// Starts these catch-ups too when this one starts: after the answer that made them.
+    pub fn and(mut self, others: Vec<CatchUp>) -> Self {
+        self.with.extend(others);
+        self
+    }
+
     pub fn start(self) {
+        for other in self.with {
+            other.start();
+        }
         tokio::spawn(catchup::run(self.handle, self.sub, self.from));
     }
 }

@@ -8,9 +8,9 @@ use std::collections::{HashMap, VecDeque};
 
 use agentd_protocol::{
     ItemCompletedNotification, ItemStartedNotification, ThreadItem, ThreadStatus,
-    ThreadStatusChangedNotification, Turn, TurnCompletedNotification, TurnStartParams,
-    TurnStartResponse, TurnStartedNotification, TurnStatus, TurnSteerResponse, UserInput,
-    UserMessageItem,
+    ThreadStatusChangedNotification, Turn, TurnCompletedNotification, TurnItemsView,
+    TurnStartParams, TurnStartResponse, TurnStartedNotification, TurnStatus, TurnSteerResponse,
+    UserInput, UserMessageItem,
 };
 use serde_json::Value;
 use tokio::sync::mpsc;
@@ -274,6 +274,7 @@ impl ThreadActor {
                 kind: Some("daemonRestarted".into()),
             }),
             items: Vec::new(),
+            items_view: Some(TurnItemsView::Summary),
             started_at: t.started_at,
             completed_at: t.completed_at,
             duration_ms: t.duration_ms,
@@ -395,6 +396,7 @@ impl ThreadActor {
             status: TurnStatus::InProgress,
             error: None,
             items: Vec::new(),
+            items_view: Some(TurnItemsView::NotLoaded),
             started_at: Some(started_at),
             completed_at: None,
             duration_ms: None,

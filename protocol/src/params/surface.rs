@@ -1,6 +1,6 @@
 //! The rest of the surface Codex clients call: methods where agentd has little or nothing to
 //! say but must answer validly (skills, plugins, permission profiles, goals, rate limits,
-//! collaboration modes), paged turns and items, `thread/revert`, `thread/delete` and
+//! collaboration modes, background terminals), paged turns and items, `thread/revert`, `thread/delete` and
 //! `command/exec`. Shapes are Codex's.
 
 use std::collections::BTreeMap;
@@ -12,7 +12,7 @@ use serde_json::Value;
 use crate::item::ThreadItem;
 use crate::policy::SandboxPolicy;
 use crate::thread::Thread;
-use crate::turn::Turn;
+use crate::turn::{Turn, TurnItemsView};
 
 /// `skills/list` params.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -112,15 +112,6 @@ pub enum SortDirection {
     Desc,
 }
 
-/// How much of each turn's items `thread/turns/list` includes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase")]
-pub enum TurnItemsView {
-    NotLoaded,
-    Summary,
-    Full,
-}
-
 /// `thread/turns/list` params.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
@@ -192,6 +183,42 @@ pub struct ThreadIdParams {
 #[serde(rename_all = "camelCase")]
 pub struct ThreadGoalGetResponse {
     pub goal: Option<Value>,
+}
+
+/// `thread/backgroundTerminals/list` params.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ThreadBackgroundTerminalsListParams {
+    pub thread_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cursor: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<u32>,
+}
+
+/// `thread/backgroundTerminals/list` result: always empty, since agentd leaves no terminal
+/// running in the background (a command ends with its tool call, its stragglers killed).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ThreadBackgroundTerminalsListResponse {
+    pub data: Vec<Value>,
+    #[serde(default)]
+    pub next_cursor: Option<String>,
+}
+
+/// `thread/backgroundTerminals/terminate` params.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ThreadBackgroundTerminalsTerminateParams {
+    pub thread_id: String,
+    pub process_id: String,
+}
+
+/// `thread/backgroundTerminals/terminate` result: `false`, there being no such terminal.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ThreadBackgroundTerminalsTerminateResponse {
+    pub terminated: bool,
 }
 
 /// `account/rateLimits/read` result: nothing known (agentd has no account).

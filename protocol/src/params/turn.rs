@@ -26,6 +26,11 @@ pub struct TurnStartParams {
     pub approval_policy: Option<AskForApproval>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sandbox_policy: Option<SandboxPolicy>,
+    /// A permission profile from `permissionProfile/list` (`:read-only`, `:workspace`,
+    /// `:danger-full-access`): its sandbox for this turn and the ones after it. Not with
+    /// `sandboxPolicy`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub permissions: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub model: Option<String>,
     /// Reasoning effort, e.g. `"low"`, `"medium"`, `"high"` (Codex `ReasoningEffort`: a string).

@@ -172,8 +172,9 @@ function apply(s, n) {
             return withTurn(s, done.id, (old) => ({
                 ...old,
                 ...done,
-                // `turn/completed` usually carries no items: the item events are authoritative.
-                items: done.items.length > 0 ? done.items : old.items,
+                // The item events are authoritative: `turn/completed` carries a summary (the final
+                // agent message, `itemsView: "summary"`), which must not replace the turn's items.
+                items: (done.itemsView ?? "full") === "full" && done.items.length > 0 ? done.items : old.items,
                 diff: old.diff,
                 plan: old.plan,
                 planExplanation: old.planExplanation,

@@ -26,6 +26,16 @@ pub fn tool_call(item: &ThreadItem, cwd: &Path) -> Option<ToolCall> {
         ThreadItem::FileChange(f) => Some(file_change(f, cwd)),
         ThreadItem::McpToolCall(m) => Some(mcp(m)),
         ThreadItem::CollabAgentToolCall(a) => Some(agent(a)),
+        ThreadItem::WebSearch(w) => Some(ToolCall {
+            tool_call_id: w.id.clone(),
+            title: format!("Web search: {}", w.query),
+            kind: ToolKind::Fetch,
+            status: ToolCallStatus::Completed,
+            content: Vec::new(),
+            locations: Vec::new(),
+            raw_input: serde_json::to_value(&w.action).ok(),
+            raw_output: None,
+        }),
         _ => None,
     }
 }

@@ -136,6 +136,7 @@ pub enum ToolKind {
     Edit,
     Delete,
     Execute,
+    Fetch,
     Other,
 }
 

@@ -3,7 +3,9 @@
 
 use std::time::Instant;
 
-use agentd_protocol::{ErrorNotification, Turn, TurnCompletedNotification, TurnStatus};
+use agentd_protocol::{
+    ErrorNotification, Turn, TurnCompletedNotification, TurnItemsView, TurnStatus,
+};
 
 use super::{Ending, TurnRun};
 use crate::clock::unix_now;
@@ -41,7 +43,9 @@ impl TurnRun {
             id: turn_id.clone(),
             status,
             error,
-            items: Vec::new(),
+            // Codex's summary: the turn's final answer (a title turn's title, for one).
+            items: self.final_message.take().into_iter().collect(),
+            items_view: Some(TurnItemsView::Summary),
             started_at: Some(self.spec.started_at),
             completed_at: Some(unix_now()),
             duration_ms: Some(clock.elapsed().as_millis() as i64),

@@ -237,7 +237,31 @@ impl ResponseFold {
                 name,
                 input,
             } => self.call(call_id, name, input, true)?,
+            OutputItem::WebSearchCall { id, status, action } => {
+                self.web_search(id, status, action, positions, effects)?
+            }
         }
+        Ok(())
+    }
+
+    /// A search the provider already ran: started and completed at once, and kept in the
+    /// history as it came (the model's next request carries it back).
+    fn web_search(
+        &mut self,
+        id: String,
+        status: String,
+        action: serde_json::Value,
+        positions: &mut dyn FnMut() -> i64,
+        effects: &mut Vec<Effect>,
+    ) -> Result<(), StreamViolation> {
+        self.count_bytes(id.len() + status.len() + action.to_string().len())?;
+        self.count_item()?;
+        let item = ThreadItem::WebSearch(web_search_item(&id, &action));
+        let position = positions();
+        effects.push(Effect::Started(item.clone()));
+        effects.push(Effect::Completed { item, position });
+        self.history
+            .push(HistoryItem::WebSearchCall { id, status, action });
         Ok(())
     }
 
@@ -370,6 +394,27 @@ fn reasoning(id: String, summary: Vec<String>) -> ThreadItem {
         summary,
         content: Vec::new(),
     })
+}
+
+/// The wire item of a provider's web search: the action when it reads as one, its query (or
+/// the first of its queries, or the page) as `query`.
+fn web_search_item(id: &str, action: &serde_json::Value) -> agentd_protocol::WebSearchItem {
+    use agentd_protocol::WebSearchAction;
+    let action = serde_json::from_value::<WebSearchAction>(action.clone()).ok();
+    let query = match &action {
+        Some(WebSearchAction::Search { query, queries }) => query
+            .clone()
+            .or_else(|| queries.as_ref().and_then(|q| q.first().cloned())),
+        Some(WebSearchAction::OpenPage { url }) => url.clone(),
+        Some(WebSearchAction::FindInPage { pattern, .. }) => pattern.clone(),
+        Some(WebSearchAction::Other) | None => None,
+    };
+    agentd_protocol::WebSearchItem {
+        id: id.to_owned(),
+        query: query.unwrap_or_default(),
+        action,
+        results: None,
+    }
 }
 
 #[cfg(test)]

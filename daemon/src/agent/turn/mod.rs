@@ -15,7 +15,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
-use agentd_protocol::{TokenUsageBreakdown, TurnError, UserInput};
+use agentd_protocol::{ThreadItem, TokenUsageBreakdown, TurnError, UserInput};
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
@@ -116,6 +116,8 @@ struct TurnRun {
     usage_total: TokenUsageBreakdown,
     usage_turn: TokenUsageBreakdown,
     turn_diff: String,
+    /// The last agent message completed so far: `turn/completed` carries it.
+    final_message: Option<ThreadItem>,
     /// A Stop hook already sent the agent on in this turn (it may do so once).
     stop_hook_continued: bool,
     compaction: CompactionPolicy,
@@ -138,6 +140,7 @@ impl TurnRun {
             usage_total: TokenUsageBreakdown::default(),
             usage_turn: TokenUsageBreakdown::default(),
             turn_diff: String::new(),
+            final_message: None,
             stop_hook_continued: false,
         }
     }
@@ -214,6 +217,7 @@ impl TurnRun {
                 Err(e) => tracing::warn!(error = %e, "skipping an unreadable history entry"),
             }
         }
+        calls::answer_cut_off_calls(&mut self.history);
         for t in store.turns(&thread_id).await.map_err(ThreadError::from)? {
             if let Some(u) = t
                 .usage

@@ -3,12 +3,15 @@
 
 use agentd_protocol::{
     AgentMessageDeltaNotification, ErrorNotification, ReasoningSummaryTextDeltaNotification,
-    ThreadTokenUsage, ThreadTokenUsageUpdatedNotification, TokenUsageBreakdown, TurnError,
+    ThreadItem, ThreadTokenUsage, ThreadTokenUsageUpdatedNotification, TokenUsageBreakdown,
+    TurnError,
 };
 
 use super::fold::{Effect, ResponseFold, Step, ToolCall};
 use super::{Ending, TurnRun};
-use crate::model::{HistoryItem, ModelClient, ModelError, ModelRequest, Usage};
+use agentd_protocol::WebSearchMode;
+
+use crate::model::{HistoryItem, ModelClient, ModelError, ModelRequest, ToolSpec, Usage};
 use crate::port::ThreadError;
 use crate::tools::ToolRegistry;
 
@@ -23,6 +26,8 @@ impl TurnRun {
         tools: &ToolRegistry,
         extra: Vec<HistoryItem>,
     ) -> Result<Vec<ToolCall>, Ending> {
+        let mut specs = tools.specs();
+        specs.extend(self.web_search_tool(client)?);
         loop {
             let mut input = self.history.clone();
             input.extend(extra.iter().cloned());
@@ -30,7 +35,7 @@ impl TurnRun {
                 model: self.spec.model.clone(),
                 instructions: instructions.to_owned(),
                 input,
-                tools: tools.specs(),
+                tools: specs.clone(),
                 reasoning_effort: self.spec.settings.reasoning_effort.clone(),
                 output_schema: self.spec.output_schema.clone(),
             };
@@ -39,6 +44,31 @@ impl TurnRun {
                 None => self.compact(client, "auto").await?,
             }
         }
+    }
+
+    /// The provider's hosted web search when the thread's (else the config's) `web_search`
+    /// asks for it. Only the Responses API has one: on another wire the turn fails saying so.
+    fn web_search_tool(&self, client: &ModelClient) -> Result<Option<ToolSpec>, Ending> {
+        let mode = self
+            .spec
+            .settings
+            .web_search
+            .unwrap_or(self.services.config.web_search);
+        if mode == WebSearchMode::Disabled {
+            return Ok(None);
+        }
+        let provider = client.settings();
+        if provider.wire_api != crate::model::WireApi::Responses {
+            return Err(ModelError::Config(format!(
+                "web_search needs a Responses API provider; `{}` speaks Chat Completions \
+                 (set web_search = \"disabled\" for this thread)",
+                provider.id
+            ))
+            .into());
+        }
+        Ok(Some(ToolSpec::WebSearch {
+            external_web_access: mode == WebSearchMode::Live,
+        }))
     }
 
     /// Reads the response to its end; `None` when the context overflowed and the request is
@@ -99,7 +129,10 @@ impl TurnRun {
             match effect {
                 Effect::Started(item) => self.emitter.item_started(&item).await?,
                 Effect::Completed { item, position } => {
-                    self.emitter.item_completed(&item, position).await?
+                    self.emitter.item_completed(&item, position).await?;
+                    if matches!(item, ThreadItem::AgentMessage(_)) {
+                        self.final_message = Some(item);
+                    }
                 }
                 Effect::MessageDelta { item_id, delta } => {
                     let event = AgentMessageDeltaNotification {

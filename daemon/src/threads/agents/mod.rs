@@ -4,8 +4,9 @@
 //! and whose `parent_id` is the thread that spawned it; everything threads guarantee (seq,
 //! replay, persistence, many clients) holds for it. Its parent's subscribers are subscribed to
 //! it when it is made (they see its `thread/started` and everything after), so its approvals
-//! reach them too. A closed child is archived: that is what frees its slot, and it survives a
-//! restart. A watcher per loaded child notes when its turn ends (for the parent's next model
+//! reach them too; a client that resumes the parent later follows it from then on, or from its
+//! first event when it replays the parent from the start. A closed child is archived: that is
+//! what frees its slot, and it survives a restart. A watcher per loaded child notes when its turn ends (for the parent's next model
 //! request) and runs SubagentStop hooks.
 
 mod names;
@@ -24,8 +25,9 @@ use agentd_protocol::{
 use async_trait::async_trait;
 use tokio_util::sync::CancellationToken;
 
+use super::handle::CatchUp;
 use super::hub::ThreadHub;
-use super::{settings_of, ActorHandle, ThreadUpdate};
+use super::{settings_of, ActorHandle, ThreadError, ThreadUpdate};
 use crate::agent::subagents::{AgentControl, AgentReport, SpawnRequest, WaitReport};
 use crate::clock::unix_now;
 use crate::model::HistoryItem;
@@ -66,12 +68,14 @@ impl ThreadHub {
             .ok_or_else(|| format!("no thread {id}"))
     }
 
-    /// A child of `parent` named by id or nickname.
+    /// A child of `parent` named by id or nickname; of two children with one nickname (a tree
+    /// from before nicknames stopped being reused), the open one, else the newest.
     async fn resolve(&self, parent: &str, target: &str) -> Result<ThreadRow, String> {
         let children = tree::children(self.store(), parent, true).await?;
         children
             .into_iter()
-            .find(|c| c.id == target || nickname_of(c).as_deref() == Some(target))
+            .filter(|c| c.id == target || nickname_of(c).as_deref() == Some(target))
+            .max_by_key(|c| (!c.archived, c.created_at))
             .ok_or_else(|| format!("no sub-agent {target:?} of this thread (see list_agents)"))
     }
 
@@ -133,7 +137,12 @@ impl ThreadHub {
                 open.len()
             ));
         }
-        let taken: Vec<String> = open.iter().filter_map(nickname_of).collect();
+        // Closed children keep their nicknames: a name always means one child of the tree.
+        let taken: Vec<String> = tree::descendants(self.store(), &root, true)
+            .await?
+            .iter()
+            .filter_map(nickname_of)
+            .collect();
         let nickname = names::pick(&taken);
         let mut settings = settings_of(parent);
         if let Some(mode) = role.sandbox_mode {
@@ -211,7 +220,7 @@ impl ThreadHub {
         Ok(())
     }
 
-    /// Subscribes the parent's live subscribers to the child from its first event.
+    /// Subscribes the parent's subscribers to a new child from its first event.
     async fn share_with_parents_watchers(&self, parent: &ActorHandle, child: &ActorHandle) {
         for sub in parent.subscribers().await {
             match child.subscribe(sub, Some(0)).await {
@@ -327,19 +336,42 @@ impl ThreadHub {
             .unwrap_or_default()
     }
 
-    /// A client that resumes a thread also follows its open, loaded children (from now on:
-    /// it resumes a child itself to replay what it missed).
-    pub async fn follow_children(&self, parent: &str, sub: super::Subscriber) {
-        let Ok(children) = tree::children(self.store(), parent, false).await else {
-            return;
+    /// A client that resumes a thread also follows its open descendants, loaded for it: from
+    /// their first event when it replays the thread from the start (`replay`, `afterSeq: 0`),
+    /// else from now on (it resumes a child with `afterSeq` itself to fill a gap). Returns the
+    /// children's ids and their catch-ups, to start once the resume is answered.
+    pub async fn follow_children(
+        &self,
+        parent: &str,
+        sub: &super::Subscriber,
+        replay: bool,
+    ) -> (Vec<String>, Vec<CatchUp>) {
+        let mut ids = Vec::new();
+        let mut catch_ups = Vec::new();
+        let descendants = match tree::open_descendants(self.store(), parent).await {
+            Ok(rows) => rows,
+            Err(e) => {
+                tracing::warn!(thread = %parent, error = %e, "listing sub-agents to follow");
+                return (ids, catch_ups);
+            }
         };
-        for child in children {
-            if let Some(handle) = self.loaded(&child.id).await {
-                if let Ok((_, catch_up)) = handle.subscribe(sub.clone(), None).await {
-                    catch_up.start();
+        for child in descendants {
+            let subscribed = match self.load(&child.id).await {
+                Ok(handle) => handle
+                    .subscribe(sub.clone(), replay.then_some(0))
+                    .await
+                    .map_err(|e| e.to_string()),
+                Err(e) => Err(e.to_string()),
+            };
+            match subscribed {
+                Ok((_, catch_up)) => {
+                    ids.push(child.id);
+                    catch_ups.push(catch_up);
                 }
+                Err(e) => tracing::warn!(thread = %child.id, error = %e, "following a sub-agent"),
             }
         }
+        (ids, catch_ups)
     }
 }
 
@@ -401,26 +433,28 @@ impl AgentControl for ThreadHub {
             let idle = status.wait_for(|s| !matches!(s, ThreadStatus::Active { .. }));
             let _ = tokio::time::timeout(Duration::from_secs(10), idle).await;
         }
-        let still_running = matches!(child.status(), ThreadStatus::Active { .. });
-        if still_running {
-            let turn = tree::running_turn(self.store(), &row.id)
-                .await
-                .ok_or("the sub-agent's turn ended meanwhile; send again")?;
-            child
-                .steer_turn(vec![text(message)], history, turn, None)
-                .await
-                .map_err(|e| e.to_string())?;
-        } else {
-            let params = TurnStartParams {
-                thread_id: row.id.clone(),
-                input: vec![text(message)],
-                ..TurnStartParams::default()
-            };
-            child
-                .start_turn(params, history)
-                .await
-                .map_err(|e| e.to_string())?;
+        if matches!(child.status(), ThreadStatus::Active { .. }) {
+            if let Some(turn) = tree::running_turn(self.store(), &row.id).await {
+                match child
+                    .steer_turn(vec![text(message)], history.clone(), turn, None)
+                    .await
+                {
+                    Ok(_) => return Ok(self.report(&self.row(&row.id).await?).await),
+                    // The turn ended meanwhile: the message starts the next one.
+                    Err(ThreadError::Conflict(_)) => {}
+                    Err(e) => return Err(e.to_string()),
+                }
+            }
         }
+        let params = TurnStartParams {
+            thread_id: row.id.clone(),
+            input: vec![text(message)],
+            ..TurnStartParams::default()
+        };
+        child
+            .start_turn(params, history)
+            .await
+            .map_err(|e| e.to_string())?;
         Ok(self.report(&self.row(&row.id).await?).await)
     }
 

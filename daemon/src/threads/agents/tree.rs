@@ -74,10 +74,19 @@ pub async fn root_of(store: &Store, row: &ThreadRow) -> Result<String, String> {
 
 /// Every open descendant of `root`.
 pub async fn open_descendants(store: &Store, root: &str) -> Result<Vec<ThreadRow>, String> {
+    descendants(store, root, false).await
+}
+
+/// Every descendant of `root`; closed ones (and theirs) too when `closed`.
+pub async fn descendants(
+    store: &Store,
+    root: &str,
+    closed: bool,
+) -> Result<Vec<ThreadRow>, String> {
     let mut out = Vec::new();
     let mut frontier = vec![root.to_owned()];
     while let Some(id) = frontier.pop() {
-        for child in children(store, &id, false).await? {
+        for child in children(store, &id, closed).await? {
             frontier.push(child.id.clone());
             out.push(child);
             if out.len() >= MAX_TREE {
