@@ -268,3 +268,35 @@ async fn a_job_whose_daemon_was_killed_is_taken_over_after_its_lease() {
     let read = c.call("memory/read", json!({ "cwd": repo })).await.unwrap();
     assert_eq!(read["summary"], "- Build with `make ci`.");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_local_chat_provider_extracts_and_consolidates_too() {
+    let (_root, repo, _other) = projects();
+    let data = tempfile::tempdir().unwrap();
+    let mock = MockLlm::start(vec![
+        Scripted::chat_text("noted"),
+        Scripted::chat_text(EXTRACTED),
+        Scripted::chat_text("- Build with `make ci`."),
+    ])
+    .await
+    .unwrap();
+    let d = Agentd::start(
+        Options::default()
+            .mock_provider(&mock.base_url(), "chat")
+            .data_dir(data.path())
+            .config_toml(memory_toml("")),
+    )
+    .await
+    .unwrap();
+    let mut c = d.client("t").await.unwrap();
+    one_turn(&mut c, &repo, "we build with make ci").await;
+    let done = c.call("memory/rebuild", json!({})).await.unwrap();
+    assert_eq!(done, json!({"extracted": 1, "consolidated": 1}));
+    let extraction = &mock.requests()[1].body;
+    assert_eq!(
+        extraction["response_format"]["type"], "json_schema",
+        "structured output on the chat wire: {extraction}"
+    );
+    let read = c.call("memory/read", json!({ "cwd": repo })).await.unwrap();
+    assert_eq!(read["summary"], "- Build with `make ci`.");
+}
