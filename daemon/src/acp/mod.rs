@@ -14,7 +14,6 @@ mod session;
 mod translate;
 mod wire;
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -22,71 +21,25 @@ use agentd_protocol::jsonrpc::RequestId;
 use clap::Args;
 use serde_json::Value;
 
-use crate::server::ServeOptions;
+use crate::client::DriveArgs;
 use crate::transport::{stdio, Inbound, Limits};
 use agent::Agent;
 use peer::Peer;
 
+/// `agentd acp`'s flags: which daemon to drive.
 #[derive(Debug, Clone, Args)]
 pub struct AcpArgs {
-    /// The data directory of the daemon to use (default: `$XDG_DATA_HOME/agentd`).
-    #[arg(long, env = "AGENTD_DATA_DIR")]
-    pub data_dir: Option<PathBuf>,
-    /// Read this config file instead of `$XDG_CONFIG_HOME/agentd/config.toml`.
-    #[arg(long = "config-file", value_name = "PATH")]
-    pub config_file: Option<PathBuf>,
-    /// Set a config key (`key=value`, read as TOML); repeatable.
-    #[arg(short = 'c', long = "config", value_name = "KEY=VALUE")]
-    pub config: Vec<String>,
-    /// Apply `[profiles.NAME]` from the config file.
-    #[arg(long, value_name = "NAME")]
-    pub profile: Option<String>,
-    /// Drive the daemon at this WebSocket URL instead.
-    #[arg(long, value_name = "URL")]
-    pub connect: Option<String>,
-    /// The token for `--connect` (default: `$AGENTD_TOKEN`, then the local token file).
-    #[arg(long, env = "AGENTD_TOKEN", hide_env_values = true)]
-    pub token: Option<String>,
+    #[command(flatten)]
+    pub drive: DriveArgs,
 }
 
 pub fn main(args: AcpArgs) -> ExitCode {
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("agentd acp: cannot start the runtime: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    let result = runtime.block_on(run(args));
-    runtime.shutdown_timeout(std::time::Duration::from_millis(200));
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("agentd acp: {}", crate::errors::describe(&e));
-            ExitCode::FAILURE
-        }
-    }
+    crate::client::run_to_exit("acp", run(args))
 }
 
 async fn run(args: AcpArgs) -> anyhow::Result<()> {
-    let opts = ServeOptions {
-        data_dir: args.data_dir.clone(),
-        config_file: args.config_file.clone(),
-        config_overrides: args.config.clone(),
-        profile: args.profile.clone(),
-        ..ServeOptions::default()
-    };
-    let connect = args.connect.clone().map(|url| {
-        let token = args
-            .token
-            .clone()
-            .or_else(|| crate::client::local_token(args.data_dir.as_deref()));
-        (url, token)
-    });
-    let reached = crate::client::reach(&opts, connect).await?;
+    let opts = args.drive.serve_options();
+    let reached = crate::client::reach(&opts, args.drive.connect_to()).await?;
     let (mut link, writer) = stdio::link(Limits::default());
     let agent = Agent::new(Peer::new(link.outbound.clone()), reached.connector.clone());
     drop(link.outbound);

@@ -5,10 +5,12 @@
 
 pub mod cli;
 mod connection;
+mod drive;
 mod reach;
 mod rpc;
 
 pub use connection::{Connection, Incoming};
+pub use drive::{run_to_exit, DriveArgs};
 pub use reach::{reach, Connector, Reached};
 pub use rpc::{ClientError, RpcClient};
 

@@ -7,7 +7,6 @@
 mod tools;
 mod turn;
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Args;
@@ -19,71 +18,25 @@ use rmcp::service::RequestContext;
 use rmcp::{ErrorData, RoleServer, ServerHandler, ServiceExt};
 use serde::Serialize;
 
-use crate::client::Connector;
+use crate::client::{Connector, DriveArgs};
 use crate::config::LoadOptions;
-use crate::server::ServeOptions;
 
 pub use tools::schema as tool_schema;
 
+/// `agentd mcp-server`'s flags: which daemon to drive.
 #[derive(Debug, Clone, Args)]
 pub struct McpServerArgs {
-    /// The data directory of the daemon to use (default: `$XDG_DATA_HOME/agentd`).
-    #[arg(long, env = "AGENTD_DATA_DIR")]
-    pub data_dir: Option<PathBuf>,
-    /// Read this config file instead of `$XDG_CONFIG_HOME/agentd/config.toml`.
-    #[arg(long = "config-file", value_name = "PATH")]
-    pub config_file: Option<PathBuf>,
-    /// Set a config key (`key=value`, read as TOML); repeatable.
-    #[arg(short = 'c', long = "config", value_name = "KEY=VALUE")]
-    pub config: Vec<String>,
-    /// Apply `[profiles.NAME]` from the config file.
-    #[arg(long, value_name = "NAME")]
-    pub profile: Option<String>,
-    /// Drive the daemon at this WebSocket URL instead.
-    #[arg(long, value_name = "URL")]
-    pub connect: Option<String>,
-    /// The token for `--connect` (default: `$AGENTD_TOKEN`, then the local token file).
-    #[arg(long, env = "AGENTD_TOKEN", hide_env_values = true)]
-    pub token: Option<String>,
+    #[command(flatten)]
+    pub drive: DriveArgs,
 }
 
 pub fn main(args: McpServerArgs) -> ExitCode {
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("agentd mcp-server: cannot start the runtime: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    let result = runtime.block_on(run(args));
-    runtime.shutdown_timeout(std::time::Duration::from_millis(200));
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("agentd mcp-server: {}", crate::errors::describe(&e));
-            ExitCode::FAILURE
-        }
-    }
+    crate::client::run_to_exit("mcp-server", run(args))
 }
 
 async fn run(args: McpServerArgs) -> anyhow::Result<()> {
-    let opts = ServeOptions {
-        data_dir: args.data_dir.clone(),
-        config_file: args.config_file.clone(),
-        config_overrides: args.config.clone(),
-        profile: args.profile.clone(),
-        ..ServeOptions::default()
-    };
-    let connect = args.connect.clone().map(|url| {
-        let token = args
-            .token
-            .clone()
-            .or_else(|| crate::client::local_token(args.data_dir.as_deref()));
-        (url, token)
-    });
+    let opts = args.drive.serve_options();
+    let connect = args.drive.connect_to();
     let reached = crate::client::reach(&opts, connect.clone()).await?;
     let server = AgentdMcp {
         connector: reached.connector.clone(),
