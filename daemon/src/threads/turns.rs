@@ -216,12 +216,17 @@ impl ThreadActor {
                 "expectedTurnId {expected_turn_id} is stale: the running turn is {}",
                 r.id
             ))),
-            Some(r) => {
-                let _ = r.steer.send(input);
-                to_value(&TurnSteerResponse {
+            // The turn may have ended already (its input channel closed) while the actor has
+            // not yet heard: then the input was not taken, and the client is told so.
+            Some(r) => match r.steer.send(input) {
+                Ok(()) => to_value(&TurnSteerResponse {
                     turn_id: r.id.clone(),
-                })
-            }
+                }),
+                Err(_) => Err(ThreadError::Conflict(format!(
+                    "turn {} has just ended; start a new turn with this input",
+                    r.id
+                ))),
+            },
         };
         if let (Ok(a), Some(k)) = (&answer, key) {
             self.turns.remember(k, a.clone());
