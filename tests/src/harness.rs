@@ -135,6 +135,7 @@ fn config_home_of(opts: &Options, temp_root: &Path) -> PathBuf {
 pub fn agentd_command(config_home: &Path) -> Result<std::process::Command> {
     let mut cmd = std::process::Command::new(agentd_bin()?);
     cmd.env("XDG_CONFIG_HOME", config_home)
+        .env("HOME", config_home.join("home"))
         .env_remove("AGENTD_DATA_DIR");
     Ok(cmd)
 }
@@ -169,6 +170,9 @@ fn base_command(opts: &Options, data_dir: &Path, temp_root: &Path) -> Result<Com
         .args(&opts.args)
         .env("XDG_CONFIG_HOME", &config_home)
         .env("XDG_RUNTIME_DIR", temp_root.join("run"))
+        // A home of its own: the developer's ~/.claude/CLAUDE.md (or settings) must not reach
+        // a test's instructions. Tests that want a user-level file set HOME through `env`.
+        .env("HOME", temp_root.join("home"))
         .env_remove("AGENTD_DATA_DIR")
         .kill_on_drop(true);
     for (k, v) in &opts.env {
