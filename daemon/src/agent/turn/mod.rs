@@ -187,7 +187,13 @@ impl TurnRun {
                 // New input steered in while the model answered still needs an answer; a Stop
                 // hook may send the agent on, once.
                 if self.spec.steer.is_empty() && !self.stop_hooks_continue().await? {
-                    return Ok(());
+                    // Closed before the last look: input sent from now on is refused (the
+                    // client is told to start a turn), and input that slipped in before the
+                    // close is still answered. Nothing steered is ever dropped unanswered.
+                    self.spec.steer.close();
+                    if self.spec.steer.is_empty() {
+                        return Ok(());
+                    }
                 }
                 continue;
             }
