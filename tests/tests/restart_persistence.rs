@@ -180,3 +180,28 @@ async fn sigterm_right_after_listening_is_a_clean_shutdown() {
         assert!(status.success(), "SIGTERM right after start: {status}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ephemeral_threads_are_not_kept_after_the_daemon_stops() {
+    let daemon = Agentd::start(Options::default()).await.unwrap();
+    let mut c = daemon.client("before").await.unwrap();
+    let kept = c.start_thread(json!({})).await.unwrap();
+    let gone = c.start_thread(json!({"ephemeral": true})).await.unwrap();
+    let (_status, data_dir, _keep) = daemon.terminate().await.unwrap();
+
+    let daemon = Agentd::start(Options::default().data_dir(&data_dir))
+        .await
+        .unwrap();
+    let mut c = daemon.client("after").await.unwrap();
+    c.call("thread/read", json!({"threadId": kept}))
+        .await
+        .unwrap();
+    let m = c
+        .request("thread/read", json!({"threadId": gone}))
+        .await
+        .unwrap();
+    assert_eq!(
+        m["error"]["code"], -32004,
+        "the ephemeral thread is gone: {m}"
+    );
+}

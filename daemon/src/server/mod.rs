@@ -164,6 +164,29 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
     result
 }
 
+/// Deletes the ephemeral threads an earlier run left (killed before it could): they are not
+/// kept after the daemon stops. A failure is logged; the threads stay hidden from lists.
+async fn forget_ephemeral_threads(store: &Store) {
+    let ids = match store.ephemeral_thread_ids().await {
+        Ok(ids) => ids,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot look for ephemeral threads to forget");
+            return;
+        }
+    };
+    for id in &ids {
+        if let Err(e) = store.delete_thread(id).await {
+            tracing::warn!(thread = %id, error = %e, "cannot forget an ephemeral thread");
+        }
+    }
+    if !ids.is_empty() {
+        tracing::info!(
+            threads = ids.len(),
+            "forgot the ephemeral threads of the last run"
+        );
+    }
+}
+
 /// A daemon running in this process.
 pub struct Host {
     pub daemon: Arc<Daemon>,
@@ -201,6 +224,7 @@ impl Host {
             ),
             Err(e) => tracing::error!(error = %e, "could not end interrupted turns"),
         }
+        forget_ephemeral_threads(&store).await;
         let idle = Duration::from_secs(daemon.config.thread_idle_unload_secs.max(1));
         daemon.hub.start_unloading(idle);
         local::listen(daemon.clone(), data_dir, limits).await?;

@@ -335,6 +335,18 @@ impl Store {
             .collect()
     }
 
+    /// Ephemeral threads in the store: at start-up, left by an earlier run (they are not kept
+    /// after the daemon stops).
+    pub async fn ephemeral_thread_ids(&self) -> Result<Vec<String>, StoreError> {
+        let rows = sqlx::query("SELECT id FROM threads WHERE ephemeral = 1")
+            .fetch_all(&self.reader)
+            .await
+            .ctx("finding ephemeral threads")?;
+        rows.iter()
+            .map(|r| r.try_get::<String, _>(0).ctx("decoding a thread id"))
+            .collect()
+    }
+
     /// Threads with a turn still marked in progress (after a crash or kill).
     pub async fn threads_with_running_turns(&self) -> Result<Vec<String>, StoreError> {
         let rows = sqlx::query("SELECT DISTINCT thread_id FROM turns WHERE status = 'inProgress'")
