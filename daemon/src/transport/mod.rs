@@ -4,6 +4,7 @@
 //! dispatch path serves stdio and WebSocket alike, and why a connection cannot tell which one it
 //! has.
 
+mod log_throttle;
 pub mod stdio;
 pub mod tls;
 pub mod web_assets;

@@ -34,6 +34,7 @@ use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
 use tokio_tungstenite::WebSocketStream;
 use tokio_util::sync::CancellationToken;
 
+use super::log_throttle::LogThrottle;
 use super::{Inbound, Limits, Link, INBOUND_BUFFER};
 use crate::auth::{Gate, Grant, Refusal};
 
@@ -52,6 +53,7 @@ pub async fn serve(
 ) {
     // One permit per WebSocket connection, held for its life: the cap is visible in one line.
     let slots = Arc::new(Semaphore::new(limits.max_connections));
+    let refusals = Arc::new(LogThrottle::default());
     loop {
         let (stream, peer) = tokio::select! {
             r = listener.accept() => match r {
@@ -71,6 +73,7 @@ pub async fn serve(
             accept: accept.clone(),
             gate: gate.clone(),
             slots: slots.clone(),
+            refusals: refusals.clone(),
         };
         let tls = tls.clone();
         tokio::spawn(async move {
@@ -102,6 +105,8 @@ struct Front {
     gate: Arc<Gate>,
     /// The connection cap ([`Limits::max_connections`]).
     slots: Arc<Semaphore>,
+    /// Refusals are logged at most once a second, with a count of the rest.
+    refusals: Arc<LogThrottle>,
 }
 
 /// One HTTP/1.1 connection (plain or TLS): health checks, or one WebSocket upgrade.
@@ -137,10 +142,12 @@ fn route(mut req: Request<Incoming>, peer: SocketAddr, front: &Front) -> Respons
     // Checked before anything else about the upgrade; the refusal says nothing but its status.
     let grant = match front.gate.admit(req.headers()) {
         Ok(grant) => grant,
-        Err(refusal) => return refused(peer, refusal),
+        Err(refusal) => return refused(peer, refusal, &front.refusals),
     };
     let Ok(permit) = front.slots.clone().try_acquire_owned() else {
-        tracing::warn!(%peer, cap = limits.max_connections, "websocket connection refused: at the connection cap");
+        if let Some(more) = front.refusals.allow() {
+            tracing::warn!(%peer, cap = limits.max_connections, more, "websocket connection refused: at the connection cap");
+        }
         return text_response(StatusCode::SERVICE_UNAVAILABLE, "too many connections\n");
     };
     let Some(key) = accept_key(&req) else {
@@ -175,8 +182,10 @@ fn plain_http(req: &Request<Incoming>) -> Response<Full<Bytes>> {
 }
 
 /// The answer to a handshake the gate refused: its status and nothing else.
-fn refused(peer: SocketAddr, refusal: Refusal) -> Response<Full<Bytes>> {
-    tracing::info!(%peer, ?refusal, "websocket handshake refused");
+fn refused(peer: SocketAddr, refusal: Refusal, log: &LogThrottle) -> Response<Full<Bytes>> {
+    if let Some(more) = log.allow() {
+        tracing::info!(%peer, ?refusal, more, "websocket handshake refused");
+    }
     let status = match refusal {
         Refusal::Unauthorized => StatusCode::UNAUTHORIZED,
         Refusal::Origin => StatusCode::FORBIDDEN,
