@@ -80,7 +80,16 @@ impl Daemon {
             }
         });
         let store = self.hub.store().clone();
-        let memory = crate::memory::Memory::new(self.config.clone(), store, data_dir, on_update);
+        // Weak: the services hold the memory (for new turns' instructions).
+        let services = Arc::downgrade(self.hub.services());
+        let clients: crate::memory::ClientSource = Box::new(move |provider: &str| {
+            let services = services
+                .upgrade()
+                .ok_or_else(|| crate::model::ModelError::Config("the daemon is stopping".into()))?;
+            services.client_for(provider)
+        });
+        let memory =
+            crate::memory::Memory::new(self.config.clone(), store, data_dir, clients, on_update);
         self.hub.services().set_memory(memory.clone());
         memory.spawn(self.background.clone());
         let _ = self.memory.set(memory);

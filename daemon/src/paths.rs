@@ -51,6 +51,14 @@ pub fn read_limited(path: &std::path::Path, limit: u64) -> std::io::Result<Vec<u
     Ok(bytes)
 }
 
+/// The git repository `cwd` is in (the nearest ancestor holding `.git`), else `cwd`: where
+/// instruction files are looked up from, and the project memory is scoped to.
+pub fn repo_root(cwd: &std::path::Path) -> &std::path::Path {
+    cwd.ancestors()
+        .find(|dir| dir.join(".git").exists())
+        .unwrap_or(cwd)
+}
+
 #[cfg(test)]
 mod tests {
     use super::read_limited;

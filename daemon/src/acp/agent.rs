@@ -83,7 +83,7 @@ impl Agent {
                 Err(e) => Err(e),
             },
             other => Err(ErrorObject::new(
-                -32601,
+                agentd_protocol::jsonrpc::METHOD_NOT_FOUND,
                 format!("method not found: {other}"),
             )),
         };
@@ -177,7 +177,7 @@ impl Agent {
             sessions.retain(|_, tx| !tx.is_closed());
             if sessions.len() >= MAX_SESSIONS && !sessions.contains_key(id) {
                 return Err(ErrorObject::new(
-                    -32001,
+                    agentd_protocol::jsonrpc::OVERLOADED,
                     format!("{MAX_SESSIONS} sessions are open in this agent; close an editor tab"),
                 ));
             }
@@ -201,8 +201,12 @@ impl Agent {
             .session(&p.session_id)
             .ok_or_else(|| unknown(&p.session_id))?;
         let input = user_input(p.prompt).map_err(invalid_params)?;
-        tx.try_send(Command::Prompt { id, input })
-            .map_err(|_| ErrorObject::new(-32001, "the session is busy; try again"))
+        tx.try_send(Command::Prompt { id, input }).map_err(|_| {
+            ErrorObject::new(
+                agentd_protocol::jsonrpc::OVERLOADED,
+                "the session is busy; try again",
+            )
+        })
     }
 
     fn set_mode(&self, p: SetModeRequest) -> Answer {
@@ -211,8 +215,12 @@ impl Agent {
         let tx = self
             .session(&p.session_id)
             .ok_or_else(|| unknown(&p.session_id))?;
-        tx.try_send(Command::SetMode(mode))
-            .map_err(|_| ErrorObject::new(-32001, "the session is busy; try again"))?;
+        tx.try_send(Command::SetMode(mode)).map_err(|_| {
+            ErrorObject::new(
+                agentd_protocol::jsonrpc::OVERLOADED,
+                "the session is busy; try again",
+            )
+        })?;
         Ok(to_value(Empty {}))
     }
 

@@ -9,18 +9,24 @@ use crate::client::ClientError;
 pub fn from_client(e: &ClientError) -> ErrorObject {
     match e {
         ClientError::Rpc { code, message, .. } => ErrorObject::new(*code, message.clone()),
-        other => ErrorObject::new(-32603, other.to_string()),
+        other => ErrorObject::new(agentd_protocol::jsonrpc::INTERNAL_ERROR, other.to_string()),
     }
 }
 
 pub fn invalid_params(detail: impl std::fmt::Display) -> ErrorObject {
-    ErrorObject::new(-32602, format!("invalid params: {detail}"))
+    ErrorObject::new(
+        agentd_protocol::jsonrpc::INVALID_PARAMS,
+        format!("invalid params: {detail}"),
+    )
 }
 
 pub fn internal(detail: impl std::fmt::Display) -> ErrorObject {
-    ErrorObject::new(-32603, detail.to_string())
+    ErrorObject::new(agentd_protocol::jsonrpc::INTERNAL_ERROR, detail.to_string())
 }
 
 pub fn invalid_request(detail: impl std::fmt::Display) -> ErrorObject {
-    ErrorObject::new(-32600, format!("invalid request: {detail}"))
+    ErrorObject::new(
+        agentd_protocol::jsonrpc::INVALID_REQUEST,
+        format!("invalid request: {detail}"),
+    )
 }

@@ -66,7 +66,10 @@ async fn receive(agent: &Arc<Agent>, inbound: Inbound) {
             return;
         }
         Inbound::NotUtf8 | Inbound::Binary => {
-            let e = agentd_protocol::jsonrpc::ErrorObject::new(-32700, "parse error: not UTF-8");
+            let e = agentd_protocol::jsonrpc::ErrorObject::new(
+                agentd_protocol::jsonrpc::PARSE_ERROR,
+                "parse error: not UTF-8",
+            );
             agent.peer.error(None, &e).await;
             return;
         }
@@ -74,7 +77,10 @@ async fn receive(agent: &Arc<Agent>, inbound: Inbound) {
     let message: Value = match serde_json::from_str(&text) {
         Ok(v) => v,
         Err(e) => {
-            let e = agentd_protocol::jsonrpc::ErrorObject::new(-32700, format!("parse error: {e}"));
+            let e = agentd_protocol::jsonrpc::ErrorObject::new(
+                agentd_protocol::jsonrpc::PARSE_ERROR,
+                format!("parse error: {e}"),
+            );
             agent.peer.error(None, &e).await;
             return;
         }

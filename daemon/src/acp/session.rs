@@ -120,7 +120,10 @@ impl Session {
 
     async fn prompt(&mut self, id: RequestId, input: Vec<UserInput>, state: &mut State) {
         if state.prompt.is_some() {
-            let e = ErrorObject::new(-32600, "a prompt is already running in this session");
+            let e = ErrorObject::new(
+                agentd_protocol::jsonrpc::INVALID_REQUEST,
+                "a prompt is already running in this session",
+            );
             self.peer.respond(&id, Err(e)).await;
             return;
         }
@@ -269,7 +272,10 @@ impl Session {
 
     /// The daemon connection broke: whatever waits is answered with why.
     async fn daemon_gone(&mut self, why: &str, state: &mut State) {
-        let e = ErrorObject::new(-32603, format!("the connection to agentd broke: {why}"));
+        let e = ErrorObject::new(
+            agentd_protocol::jsonrpc::INTERNAL_ERROR,
+            format!("the connection to agentd broke: {why}"),
+        );
         if let Some(prompt) = state.prompt.take() {
             self.peer.respond(&prompt.id, Err(e.clone())).await;
         }
@@ -287,7 +293,7 @@ fn failure(done: &TurnCompletedNotification) -> ErrorObject {
         .as_ref()
         .map(|e| e.message.clone())
         .unwrap_or_else(|| "the turn failed".to_owned());
-    ErrorObject::new(-32603, message)
+    ErrorObject::new(agentd_protocol::jsonrpc::INTERNAL_ERROR, message)
 }
 
 /// The turn ended because the model's context was full: ACP's `max_tokens`.

@@ -19,7 +19,8 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
 use crate::model::{
-    HistoryItem, ModelClient, ModelError, ModelEvent, ModelRequest, OutputItem, Usage,
+    collect_text, CollectError, HistoryItem, ModelClient, ModelError, ModelEvent, ModelRequest,
+    Usage,
 };
 use crate::port::{ThreadError, TurnEmitter};
 use crate::store::Projection;
@@ -232,57 +233,18 @@ async fn summarise(
     }
 }
 
-/// The assistant text of one response.
+/// The assistant text of one response. A summary replaces the history: one larger than the
+/// cap is no summary.
 async fn read_text(
-    mut rx: tokio::sync::mpsc::Receiver<Result<ModelEvent, ModelError>>,
+    rx: tokio::sync::mpsc::Receiver<Result<ModelEvent, ModelError>>,
     cancel: &CancellationToken,
 ) -> Result<String, CompactError> {
-    let mut done: Vec<String> = Vec::new();
-    let mut streamed = String::new();
-    let mut kept = 0usize;
-    loop {
-        // A summary replaces the history: one larger than the cap is no summary (and a hostile
-        // stream must not grow this without end).
-        if streamed.len() + kept > MAX_SUMMARY_BYTES {
-            return Err(CompactError::Model(ModelError::Incomplete(format!(
-                "the summary is longer than {} KiB",
-                MAX_SUMMARY_BYTES / 1024
-            ))));
-        }
-        let event = tokio::select! {
-            _ = cancel.cancelled() => return Err(CompactError::Interrupted),
-            e = rx.recv() => e,
-        };
-        match event {
-            None => {
-                return Err(CompactError::Model(ModelError::Stream(
-                    "the provider stream ended early".into(),
-                )))
-            }
-            Some(Err(e)) => return Err(CompactError::Model(e)),
-            Some(Ok(ModelEvent::TextDelta { delta, .. })) => streamed.push_str(&delta),
-            Some(Ok(ModelEvent::ItemDone {
-                item: OutputItem::Message { text },
-                ..
-            })) => {
-                kept += text.len();
-                done.push(text)
-            }
-            Some(Ok(ModelEvent::Retrying { .. })) => {
-                done.clear();
-                streamed.clear();
-                kept = 0;
-            }
-            Some(Ok(ModelEvent::Completed { .. })) => {
-                return Ok(if done.is_empty() {
-                    streamed
-                } else {
-                    done.join("\n\n")
-                })
-            }
-            Some(Ok(_)) => {}
-        }
-    }
+    collect_text(rx, MAX_SUMMARY_BYTES, cancel)
+        .await
+        .map_err(|e| match e {
+            CollectError::Cancelled => CompactError::Interrupted,
+            CollectError::Model(e) => CompactError::Model(e),
+        })
 }
 
 /// Drops the oldest third of `input` (at least one entry), then any tool output whose call went

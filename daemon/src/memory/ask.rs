@@ -5,7 +5,9 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::model::{HistoryItem, ModelClient, ModelError, ModelEvent, ModelRequest, OutputItem};
+use tokio_util::sync::CancellationToken;
+
+use crate::model::{collect_text, CollectError, HistoryItem, ModelClient, ModelRequest};
 
 /// Longest a memory job's answer may be.
 const MAX_ANSWER_BYTES: usize = 256 * 1024;
@@ -31,48 +33,16 @@ impl Ask<'_> {
             output_schema: self.output_schema,
         };
         let rx = self.client.stream(request);
-        match tokio::time::timeout(TIMEOUT, read(rx)).await {
-            Ok(answer) => answer,
+        // Nothing cancels a memory job but its timeout.
+        let never = CancellationToken::new();
+        match tokio::time::timeout(TIMEOUT, collect_text(rx, MAX_ANSWER_BYTES, &never)).await {
+            Ok(Ok(answer)) => Ok(answer),
+            Ok(Err(CollectError::Model(e))) => Err(e.to_string()),
+            Ok(Err(CollectError::Cancelled)) => Err("cancelled".into()),
             Err(_) => Err(format!(
                 "the model did not answer in {} s",
                 TIMEOUT.as_secs()
             )),
-        }
-    }
-}
-
-async fn read(
-    mut rx: tokio::sync::mpsc::Receiver<Result<ModelEvent, ModelError>>,
-) -> Result<String, String> {
-    let mut done: Vec<String> = Vec::new();
-    let mut streamed = String::new();
-    loop {
-        if streamed.len() + done.iter().map(String::len).sum::<usize>() > MAX_ANSWER_BYTES {
-            return Err(format!(
-                "the answer is longer than {} KiB",
-                MAX_ANSWER_BYTES / 1024
-            ));
-        }
-        match rx.recv().await {
-            None => return Err("the provider stream ended early".into()),
-            Some(Err(e)) => return Err(e.to_string()),
-            Some(Ok(ModelEvent::TextDelta { delta, .. })) => streamed.push_str(&delta),
-            Some(Ok(ModelEvent::ItemDone {
-                item: OutputItem::Message { text },
-                ..
-            })) => done.push(text),
-            Some(Ok(ModelEvent::Retrying { .. })) => {
-                done.clear();
-                streamed.clear();
-            }
-            Some(Ok(ModelEvent::Completed { .. })) => {
-                return Ok(if done.is_empty() {
-                    streamed
-                } else {
-                    done.join("\n\n")
-                })
-            }
-            Some(Ok(_)) => {}
         }
     }
 }

@@ -12,9 +12,8 @@ mod project;
 mod redact;
 mod transcript;
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::StreamExt;
@@ -22,7 +21,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::clock::unix_now;
 use crate::config::{Config, MemoryConfig, PhaseModel};
-use crate::model::ModelClient;
+use crate::model::{ModelClient, ModelError};
 use crate::store::{CandidateQuery, MemoryCandidate, MemoryRow, Store, StoreError};
 
 pub use export::summary_path;
@@ -45,13 +44,16 @@ pub struct PassReport {
 /// Called with the project whose memory changed (for `memory/updated`).
 pub type OnUpdate = Box<dyn Fn(&str) + Send + Sync>;
 
+/// The model client for a provider id: the daemon's shared one (pooled with the turns').
+pub type ClientSource = Box<dyn Fn(&str) -> Result<Arc<ModelClient>, ModelError> + Send + Sync>;
+
 pub struct Memory {
     config: Config,
     store: Store,
     data_dir: PathBuf,
     /// This daemon's name on the jobs it holds.
     owner: String,
-    clients: Mutex<HashMap<String, Arc<ModelClient>>>,
+    clients: ClientSource,
     /// One pass at a time in this daemon.
     pass: tokio::sync::Mutex<()>,
     on_update: OnUpdate,
@@ -62,6 +64,7 @@ impl Memory {
         config: Config,
         store: Store,
         data_dir: PathBuf,
+        clients: ClientSource,
         on_update: OnUpdate,
     ) -> Arc<Memory> {
         Arc::new(Memory {
@@ -69,7 +72,7 @@ impl Memory {
             store,
             data_dir,
             owner: uuid::Uuid::now_v7().to_string(),
-            clients: Mutex::new(HashMap::new()),
+            clients,
             pass: tokio::sync::Mutex::new(()),
             on_update,
         })
@@ -352,19 +355,7 @@ impl Memory {
             .model
             .clone()
             .unwrap_or_else(|| self.config.model.clone());
-        let mut clients = self
-            .clients
-            .lock()
-            .map_err(|_| "memory: client cache poisoned".to_owned())?;
-        if let Some(c) = clients.get(provider_id) {
-            return Ok((c.clone(), model));
-        }
-        let provider = self
-            .config
-            .provider(provider_id)
-            .ok_or_else(|| format!("unknown model provider `{provider_id}`"))?;
-        let client = Arc::new(ModelClient::new(provider.into()).map_err(|e| e.to_string())?);
-        clients.insert(provider_id.to_owned(), client.clone());
+        let client = (self.clients)(provider_id).map_err(|e| e.to_string())?;
         Ok((client, model))
     }
 }

@@ -4,11 +4,7 @@
 use std::path::Path;
 
 pub fn project_of(cwd: &Path) -> String {
-    cwd.ancestors()
-        .find(|dir| dir.join(".git").exists())
-        .unwrap_or(cwd)
-        .display()
-        .to_string()
+    crate::paths::repo_root(cwd).display().to_string()
 }
 
 /// A file-name-safe form of a project path, for the exported summaries.

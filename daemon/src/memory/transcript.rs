@@ -2,6 +2,7 @@
 //! said, what it ran and whether that worked — never raw tool output (nor MCP or web content:
 //! they are tool output too), and the newest part only when it is too long.
 
+use serde::Deserialize;
 use serde_json::Value;
 
 use crate::model::HistoryItem;
@@ -14,7 +15,7 @@ const MAX_CALL_CHARS: usize = 400;
 pub fn transcript(history: &[Value], max_bytes: usize) -> String {
     let mut out = String::new();
     for entry in history {
-        let Ok(item) = serde_json::from_value::<HistoryItem>(entry.clone()) else {
+        let Ok(item) = HistoryItem::deserialize(entry) else {
             continue;
         };
         if let Some(line) = line_for(&item) {

@@ -12,6 +12,7 @@
 
 mod chat;
 mod client;
+mod collect;
 pub mod help;
 mod responses;
 mod retry;
@@ -20,6 +21,7 @@ mod sse;
 mod types;
 
 pub use client::ModelClient;
+pub use collect::{collect_text, CollectError};
 pub use retry::Backoff;
 pub use settings::{ProviderSettings, WireApi};
 #[doc(hidden)]

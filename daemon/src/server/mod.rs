@@ -216,6 +216,8 @@ impl Host {
         daemon.start_mcp();
         daemon.hub.init_agents(data_dir.to_path_buf());
         daemon.start_memory(data_dir.to_path_buf());
+        // Before recovery, which would load an actor for an ephemeral thread cut off mid-turn.
+        forget_ephemeral_threads(&store).await;
         match daemon.hub.recover_interrupted_turns().await {
             Ok(0) => {}
             Ok(n) => tracing::info!(
@@ -224,7 +226,6 @@ impl Host {
             ),
             Err(e) => tracing::error!(error = %e, "could not end interrupted turns"),
         }
-        forget_ephemeral_threads(&store).await;
         let idle = Duration::from_secs(daemon.config.thread_idle_unload_secs.max(1));
         daemon.hub.start_unloading(idle);
         local::listen(daemon.clone(), data_dir, limits).await?;

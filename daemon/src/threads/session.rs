@@ -36,19 +36,53 @@ impl HookReporter for ActorHandle {
     }
 }
 
+/// A thread's hooks for one event that has some: what a [`HookSite`] is built from.
+struct ThreadHooks {
+    set: HookSet,
+    cwd: PathBuf,
+    permission_mode: &'static str,
+    model: String,
+}
+
+impl ThreadHooks {
+    fn site<'a>(
+        &'a self,
+        reporter: &'a ActorHandle,
+        cancel: &'a CancellationToken,
+    ) -> HookSite<'a> {
+        HookSite {
+            set: &self.set,
+            reporter,
+            cwd: &self.cwd,
+            cancel,
+            permission_mode: self.permission_mode,
+        }
+    }
+}
+
 impl ActorHandle {
+    /// The hooks that apply in the thread's cwd, when `event` has any.
+    async fn hooks_for(&self, services: &AgentServices, event: HookEvent) -> Option<ThreadHooks> {
+        let row = self.snapshot().await.ok()?;
+        let cwd = PathBuf::from(&row.cwd);
+        let set = HookSet::load(&services.config.hooks, &services.config.projects, &cwd);
+        if !set.has(event) {
+            return None;
+        }
+        Some(ThreadHooks {
+            set,
+            cwd,
+            permission_mode: permission_mode(super::convert::settings_of(&row).approval_policy),
+            model: row.model,
+        })
+    }
+
     /// Runs SessionStart hooks in the background (`source`: startup, resume or fork); their
     /// context waits in the actor for the thread's next turn, which waits for them.
     pub async fn session_started(&self, services: &AgentServices, source: &'static str) {
-        let Ok(row) = self.snapshot().await else {
+        let Some(hooks) = self.hooks_for(services, HookEvent::SessionStart).await else {
             return;
         };
-        let cwd = PathBuf::from(&row.cwd);
-        let hooks = HookSet::load(&services.config.hooks, &services.config.projects, &cwd);
-        if !hooks.has(HookEvent::SessionStart) {
-            return;
-        }
-        let policy = super::convert::settings_of(&row).approval_policy;
         let (tx, rx) = oneshot::channel();
         if self.tx.send(Command::SessionContext(rx)).await.is_err() {
             return;
@@ -56,14 +90,8 @@ impl ActorHandle {
         let handle = self.clone();
         tokio::spawn(async move {
             let cancel = CancellationToken::new();
-            let site = HookSite {
-                set: &hooks,
-                reporter: &handle,
-                cwd: &cwd,
-                cancel: &cancel,
-                permission_mode: permission_mode(policy),
-            };
-            let context = match site.session_start(source, &row.model).await {
+            let site = hooks.site(&handle, &cancel);
+            let context = match site.session_start(source, &hooks.model).await {
                 Ok(fired) => fired.context,
                 Err(e) => {
                     tracing::warn!(thread = %handle.id(), error = %e, "SessionStart hooks");
@@ -76,45 +104,26 @@ impl ActorHandle {
 
     /// Runs SubagentStop hooks: this sub-agent's turn ended.
     pub async fn subagent_stopped(&self, services: &AgentServices, role: &str, last: Option<&str>) {
-        let Ok(row) = self.snapshot().await else {
+        let Some(hooks) = self.hooks_for(services, HookEvent::SubagentStop).await else {
             return;
         };
-        let cwd = PathBuf::from(&row.cwd);
-        let hooks = HookSet::load(&services.config.hooks, &services.config.projects, &cwd);
-        if !hooks.has(HookEvent::SubagentStop) {
-            return;
-        }
         let cancel = CancellationToken::new();
-        let site = HookSite {
-            set: &hooks,
-            reporter: self,
-            cwd: &cwd,
-            cancel: &cancel,
-            permission_mode: permission_mode(super::convert::settings_of(&row).approval_policy),
-        };
-        if let Err(e) = site.subagent_stop(self.id(), role, last).await {
+        if let Err(e) = hooks
+            .site(self, &cancel)
+            .subagent_stop(self.id(), role, last)
+            .await
+        {
             tracing::warn!(thread = %self.id(), error = %e, "SubagentStop hooks");
         }
     }
 
     /// Runs SessionEnd hooks (`reason`: archived, shutdown, …), at most `budget` in all.
     pub async fn session_ended(&self, services: &AgentServices, reason: &str, budget: Duration) {
-        let Ok(row) = self.snapshot().await else {
+        let Some(hooks) = self.hooks_for(services, HookEvent::SessionEnd).await else {
             return;
         };
-        let cwd = PathBuf::from(&row.cwd);
-        let hooks = HookSet::load(&services.config.hooks, &services.config.projects, &cwd);
-        if !hooks.has(HookEvent::SessionEnd) {
-            return;
-        }
         let cancel = CancellationToken::new();
-        let site = HookSite {
-            set: &hooks,
-            reporter: self,
-            cwd: &cwd,
-            cancel: &cancel,
-            permission_mode: permission_mode(super::convert::settings_of(&row).approval_policy),
-        };
+        let site = hooks.site(self, &cancel);
         let run = site.session_end(reason);
         tokio::pin!(run);
         tokio::select! {

@@ -1,7 +1,6 @@
 //! At most one log line a second for an event anyone on the network can cause as often as they
 //! like (refused connections): a flood of attempts must not become a flood of log lines.
 
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -9,9 +8,8 @@ const EVERY: Duration = Duration::from_secs(1);
 
 #[derive(Default)]
 pub struct LogThrottle {
-    last: Mutex<Option<Instant>>,
-    /// Events not logged since the last line.
-    quiet: AtomicU64,
+    /// When the last line was logged, and the events not logged since.
+    state: Mutex<(Option<Instant>, u64)>,
 }
 
 impl LogThrottle {
@@ -19,17 +17,18 @@ impl LogThrottle {
     /// line; `None` when it is to be counted only.
     pub fn allow(&self) -> Option<u64> {
         let now = Instant::now();
-        let Ok(mut last) = self.last.lock() else {
+        let Ok(mut state) = self.state.lock() else {
             return None;
         };
+        let (last, quiet) = &mut *state;
         match *last {
             Some(at) if now.duration_since(at) < EVERY => {
-                self.quiet.fetch_add(1, Ordering::Relaxed);
+                *quiet += 1;
                 None
             }
             _ => {
                 *last = Some(now);
-                Some(self.quiet.swap(0, Ordering::Relaxed))
+                Some(std::mem::take(quiet))
             }
         }
     }
@@ -46,7 +45,7 @@ mod tests {
         for _ in 0..5 {
             assert_eq!(t.allow(), None);
         }
-        *t.last.lock().unwrap() = Some(Instant::now() - EVERY);
+        t.state.lock().unwrap().0 = Some(Instant::now() - EVERY);
         assert_eq!(t.allow(), Some(5));
     }
 }

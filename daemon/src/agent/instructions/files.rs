@@ -82,7 +82,7 @@ pub fn candidates(cwd: &Path, user: &UserDirs) -> Vec<Candidate> {
             within: None,
         });
     }
-    let root = repo_root(cwd);
+    let root = crate::paths::repo_root(cwd);
     let within = std::fs::canonicalize(root).unwrap_or_else(|_| root.to_path_buf());
     for dir in project_dirs(cwd, root) {
         out.extend(DIRECTORY_FILES.iter().map(|(name, kind)| Candidate {
@@ -104,13 +104,6 @@ fn project_dirs<'a>(cwd: &'a Path, root: &Path) -> Vec<&'a Path> {
         .collect();
     dirs.reverse();
     dirs
-}
-
-/// The repository root for `cwd`: the nearest ancestor holding `.git`, else `cwd` itself.
-fn repo_root(cwd: &Path) -> &Path {
-    cwd.ancestors()
-        .find(|dir| dir.join(".git").exists())
-        .unwrap_or(cwd)
 }
 
 #[cfg(test)]
