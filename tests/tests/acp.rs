@@ -137,6 +137,11 @@ async fn hostile_input_costs_only_its_own_request() {
     );
     let mode = json!({"sessionId": session, "modeId": "yolo"});
     assert_eq!(code(&a.request(8, "session/set_mode", mode).await), -32602);
+    let html = json!({"sessionId": session, "prompt": [
+        {"type": "image", "data": "AAAA", "mimeType": "text/html"}]});
+    assert_eq!(code(&a.request(10, "session/prompt", html).await), -32602);
+    let gone = json!({"sessionId": "no-such-thread", "cwd": work.path(), "mcpServers": []});
+    assert_eq!(code(&a.request(11, "session/load", gone).await), -32002);
 
     let init = a
         .request(9, "initialize", json!({"protocolVersion": 1}))
