@@ -125,6 +125,14 @@ impl AgentServices {
         self.memory.get()?.summary_for(cwd).await
     }
 
+    /// How deep `thread_id` sits in its sub-agent tree (0: a root, or no sub-agents).
+    pub async fn subagent_depth(&self, thread_id: &str) -> u32 {
+        match self.agent_control() {
+            Some(control) => control.depth(thread_id).await,
+            None => 0,
+        }
+    }
+
     /// Sub-agents' control, when the thread layer is up.
     pub fn agent_control(&self) -> Option<Arc<dyn AgentControl>> {
         self.agents.get().and_then(std::sync::Weak::upgrade)
@@ -134,14 +142,16 @@ impl AgentServices {
     /// as deep as sub-agents may nest), then every running MCP server's (the config's and the
     /// thread's own, as `thread/start` gave them); a sub-agent's role may keep only some.
     /// `Err` when a required MCP server is down: the turn fails with that message.
+    /// `depth`: the thread's depth in its sub-agent tree ([`AgentServices::subagent_depth`]),
+    /// read once per turn: it never changes.
     pub async fn tools(
         &self,
         thread_id: &str,
         settings: &ThreadSettings,
+        depth: u32,
     ) -> Result<ToolRegistry, String> {
         let mut registry = ToolRegistry::builtin();
         if let Some(control) = self.agent_control() {
-            let depth = control.depth(thread_id).await;
             let roles = self.config.agents.roles.keys().cloned().collect();
             super::subagents::register(
                 &mut registry,

@@ -168,6 +168,10 @@ impl TurnRun {
         );
         // UserPromptSubmit may refuse the prompt before the model sees it.
         self.user_prompt_hooks().await?;
+        let depth = self
+            .services
+            .subagent_depth(self.emitter.link().thread_id())
+            .await;
         let mut requests = 0;
         loop {
             self.take_steered_input().await?;
@@ -178,7 +182,7 @@ impl TurnRun {
                 self.compact(&client, "auto").await?;
             }
             // Per request: an MCP server's tools may have changed, or a server come up.
-            let tools = self.tools().await?;
+            let tools = self.tools(depth).await?;
             requests += 1;
             self.take_agent_notes().await?;
             let extra = self.pre_model_request_hooks(requests).await?;
@@ -201,10 +205,10 @@ impl TurnRun {
         }
     }
 
-    async fn tools(&self) -> Result<crate::tools::ToolRegistry, Ending> {
+    async fn tools(&self, depth: u32) -> Result<crate::tools::ToolRegistry, Ending> {
         let thread_id = self.emitter.link().thread_id().to_owned();
         self.services
-            .tools(&thread_id, &self.spec.settings)
+            .tools(&thread_id, &self.spec.settings, depth)
             .await
             .map_err(|message| Ending::failed(message, "mcpServerUnavailable"))
     }
