@@ -144,6 +144,11 @@ pub struct ServeArgs {
     /// Accept WebSocket connections without a token (loopback addresses only).
     #[arg(long)]
     pub no_auth: bool,
+    /// Keep threads in PostgreSQL, shared with other daemons:
+    /// `postgres://USER[:PASSWORD]@HOST:PORT/DB` (the password may come from `PGPASSWORD`).
+    /// Default: `store` in config.toml, else the SQLite file in the data directory.
+    #[arg(long, env = "AGENTD_STORE", value_name = "URL")]
+    pub store: Option<String>,
 }
 
 impl Default for ServeArgs {
@@ -160,6 +165,7 @@ impl Default for ServeArgs {
             config_overrides: Vec::new(),
             profile: None,
             no_auth: false,
+            store: None,
         }
     }
 }
@@ -182,6 +188,11 @@ impl ServeArgs {
             }
             (None, None) => None,
         };
+        let mut config_overrides = self.config_overrides;
+        if let Some(url) = self.store {
+            // The flag is the config key `store`, set over the file (as `-c` would).
+            config_overrides.push(format!("store={}", toml_string(&url)));
+        }
         Ok(crate::server::ServeOptions {
             listen,
             data_dir: self.data_dir,
@@ -192,7 +203,7 @@ impl ServeArgs {
                 max_connections: self.max_connections,
             },
             config_file,
-            config_overrides: self.config_overrides,
+            config_overrides,
             profile: self.profile,
             no_auth: self.no_auth,
         })
@@ -233,6 +244,22 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
 }
 
 pub use crate::errors::describe as describe_error;
+
+/// `text` as a TOML basic string (for a `-c key=value` built from a flag).
+fn toml_string(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 2);
+    out.push('"');
+    for c in text.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if c.is_control() => out.push_str(&format!("\\u{:04X}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
 
 #[cfg(test)]
 mod tests {

@@ -59,6 +59,16 @@ pub fn repo_root(cwd: &std::path::Path) -> &std::path::Path {
         .unwrap_or(cwd)
 }
 
+/// This machine's host name (what a daemon sharing a database with others says it is), or
+/// `unknown-host` when the system will not tell.
+pub fn host_name() -> String {
+    nix::unistd::gethostname()
+        .ok()
+        .and_then(|h| h.into_string().ok())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "unknown-host".to_owned())
+}
+
 #[cfg(test)]
 mod tests {
     use super::read_limited;

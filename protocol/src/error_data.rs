@@ -40,3 +40,11 @@ pub struct ThreadNotFoundData {
 pub struct InternalErrorData {
     pub error_id: String,
 }
+
+/// `data` of a -32001 error the client may retry as it is: the database or the daemon running
+/// the thread was out of reach (several daemons on PostgreSQL).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RetryableErrorData {
+    pub retryable: bool,
+}

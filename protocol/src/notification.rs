@@ -406,7 +406,9 @@ pub struct ThreadDeletedNotification {
 }
 
 /// `warning` (Codex's shape): something the client asked for was not done as asked, said to that
-/// client only — e.g. the keys of a thread's `config` agentd does not apply per thread.
+/// client only — e.g. the keys of a thread's `config` agentd does not apply per thread. A
+/// warning about a thread every client must know (a daemon on another machine took over a
+/// sub-agent whose worktree stayed behind) is an event of the thread's log and has a `seq`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct WarningNotification {
@@ -415,4 +417,7 @@ pub struct WarningNotification {
     /// The thread the warning is about, if one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub thread_id: Option<String>,
+    /// Present when the warning is an event of the thread's log.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seq: Option<u64>,
 }

@@ -609,6 +609,7 @@ fn mcp_shapes_match_codex() {
     let warning = WarningNotification {
         message: "ignored: features.x".into(),
         thread_id: Some("t1".into()),
+        seq: None,
     };
     assert_matches_file(
         "ServerNotification.json",

@@ -2,11 +2,15 @@
 
 /**
  * `warning` (Codex's shape): something the client asked for was not done as asked, said to that
- * client only — e.g. the keys of a thread's `config` agentd does not apply per thread.
+ * client only — e.g. the keys of a thread's `config` agentd does not apply per thread. A
+ * warning about a thread every client must know (a daemon on another machine took over a
+ * sub-agent whose worktree stayed behind) is an event of the thread's log and has a `seq`.
  */
 export type WarningNotification = {
   /** One sentence for the user. */
   message: string;
+  /** Present when the warning is an event of the thread's log. */
+  seq?: number | null;
   /** The thread the warning is about, if one. */
   threadId?: string | null;
 };

@@ -342,6 +342,26 @@ impl Agentd {
         self.child.id()
     }
 
+    /// Sends a signal (`"STOP"`, `"CONT"`, `"KILL"`, …) to the daemon.
+    pub fn signal(&self, signal: &str) -> Result<()> {
+        let pid = self.pid().context("the daemon has exited")?;
+        nix_kill(pid, signal)
+    }
+
+    /// Waits until the daemon logs a line containing `needle`; returns that line.
+    pub async fn wait_for_log(&mut self, needle: &str, within: Duration) -> Result<String> {
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            match tokio::time::timeout(left, self.stderr.recv()).await {
+                Ok(Some(line)) if line.contains(needle) => return Ok(line),
+                Ok(Some(_)) => {}
+                Ok(None) => bail!("the daemon's log ended before {needle:?}"),
+                Err(_) => bail!("no log line with {needle:?} within {within:?}"),
+            }
+        }
+    }
+
     /// Whether the process is still running.
     pub fn is_running(&mut self) -> bool {
         matches!(self.child.try_wait(), Ok(None))

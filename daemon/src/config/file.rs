@@ -38,6 +38,11 @@ pub struct ConfigToml {
     pub approval_timeout_ms: Option<u64>,
     /// agentd: seconds a thread nobody uses stays loaded before it is unloaded.
     pub thread_idle_unload_secs: Option<u64>,
+    /// agentd: `postgres://USER@HOST:PORT/DB` to share threads with other daemons (default:
+    /// the SQLite file in the data directory).
+    pub store: Option<String>,
+    /// agentd: milliseconds a thread lease lasts without renewal (PostgreSQL store).
+    pub store_lease_ms: Option<u64>,
     pub shell_timeout_ms: Option<u64>,
     pub shell_output_cap_bytes: Option<usize>,
     pub shell_model_output_bytes: Option<usize>,

@@ -92,6 +92,14 @@ pub struct Config {
     /// Seconds a thread with no subscriber, no running turn and no pending approval stays
     /// loaded before its memory is given back (it loads again on the next request).
     pub thread_idle_unload_secs: u64,
+    /// Where threads are stored: `None` is the SQLite file in the data directory, a
+    /// `postgres://` URL a database shared with other daemons. Never serialised: the URL may
+    /// carry a password.
+    #[serde(skip)]
+    pub store: Option<String>,
+    /// How long a thread lease lasts without renewal (PostgreSQL only): how soon another
+    /// daemon takes over the threads of one that died.
+    pub store_lease_ms: u64,
     /// A shell command's timeout when the model gives none.
     pub shell_timeout_ms: u64,
     /// Bytes of a command's output kept for clients (the rest is cut with a marker).
@@ -213,6 +221,8 @@ impl Config {
             developer_instructions: None,
             approval_timeout_ms: 60 * 60 * 1000,
             thread_idle_unload_secs: 300,
+            store: None,
+            store_lease_ms: 10_000,
             shell_timeout_ms: 10_000,
             shell_output_cap_bytes: 1024 * 1024,
             shell_model_output_bytes: 10 * 1024,

@@ -138,6 +138,17 @@ fn apply_top_level(c: &mut Config, t: ConfigToml, bad: &Bad) -> Result<(), Confi
         c.thread_idle_unload_secs,
         bad,
     )?;
+    c.store = non_empty("store", t.store)?;
+    if let Some(url) = &c.store {
+        if !url.starts_with("postgres://") && !url.starts_with("postgresql://") {
+            return Err(bad(
+                "store",
+                "must be a postgres:// URL (leave it out for the SQLite file in the data directory)"
+                    .into(),
+            ));
+        }
+    }
+    c.store_lease_ms = positive("store_lease_ms", t.store_lease_ms, c.store_lease_ms, bad)?;
     c.shell_timeout_ms = positive(
         "shell_timeout_ms",
         t.shell_timeout_ms,

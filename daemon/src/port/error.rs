@@ -16,6 +16,9 @@ pub enum ThreadError {
     /// The commit failed; the string is the id it was logged under.
     #[error("could not save the change (error id {0})")]
     CommitFailed(String),
+    /// The commit failed because the database is out of reach; the string is the log id.
+    #[error("the database is unavailable (error id {0})")]
+    Unavailable(String),
     #[error(transparent)]
     Store(#[from] StoreError),
 }

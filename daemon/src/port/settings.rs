@@ -44,6 +44,10 @@ pub struct WorktreeMeta {
     pub repo: String,
     /// The commit it was created from.
     pub base: String,
+    /// The machine it is on: several daemons may share the thread (decision 018), the
+    /// worktree stays where it was made.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
 }
 
 impl Default for ThreadSettings {

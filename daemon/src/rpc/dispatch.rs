@@ -106,6 +106,24 @@ pub async fn dispatch(
     if !session.scope.allows(needed) {
         return Err(RpcError::forbidden(method, session.scope, needed));
     }
+    if let Some(answer) = super::forward::route(daemon, session, method, &params).await {
+        return answer;
+    }
+    dispatch_here(daemon, session, method, params).await
+}
+
+/// Runs a request on this daemon (after [`dispatch`] decided it runs here, or forwarded by the
+/// daemon that received it: `forward.rs`).
+pub(super) async fn dispatch_here(
+    daemon: &Daemon,
+    session: &mut Session,
+    method: &str,
+    params: Option<Value>,
+) -> Result<Answer, RpcError> {
+    let needed = crate::auth::method_scope(method);
+    if !session.scope.allows(needed) {
+        return Err(RpcError::forbidden(method, session.scope, needed));
+    }
     // The methods that answer with a thread's turns build their answer text themselves (see
     // `Handled::into_answer_with`); every other one answers with a `Value`.
     let handled = match method {

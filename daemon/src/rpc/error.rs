@@ -73,6 +73,13 @@ impl RpcError {
         )
     }
 
+    /// Something this request needs is out of reach for now (the database, or the daemon
+    /// running its thread): -32001 with `data.retryable`, so a client knows to try again.
+    pub fn unavailable(what: impl std::fmt::Display) -> Self {
+        Self::new(jsonrpc::OVERLOADED, format!("{what}; retry later"))
+            .with_data(agentd_protocol::error_data::RetryableErrorData { retryable: true })
+    }
+
     /// The connection's token scope does not cover the method.
     pub fn forbidden(method: &str, have: crate::auth::Scope, needed: crate::auth::Scope) -> Self {
         Self::new(
@@ -132,6 +139,7 @@ impl From<ThreadError> for RpcError {
             ThreadError::Invalid(field, detail) => RpcError::invalid_params(field, detail),
             // The actor logged the failed commit under this id.
             ThreadError::CommitFailed(id) => RpcError::logged(&id),
+            ThreadError::Unavailable(_) => RpcError::unavailable("the database is unavailable"),
             ThreadError::Closed(_) => RpcError::internal("thread", e),
             ThreadError::Store(s) => RpcError::from(s),
         }
@@ -140,6 +148,10 @@ impl From<ThreadError> for RpcError {
 
 impl From<StoreError> for RpcError {
     fn from(e: StoreError) -> Self {
+        if e.is_unavailable() {
+            tracing::warn!(error = %e, "the database is unavailable");
+            return RpcError::unavailable("the database is unavailable");
+        }
         RpcError::internal("store", e)
     }
 }

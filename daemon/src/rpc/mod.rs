@@ -12,6 +12,7 @@ pub mod connection;
 pub mod decode;
 pub mod dispatch;
 pub mod error;
+pub mod forward;
 mod history;
 mod hooks;
 mod initialize;

@@ -168,5 +168,6 @@ pub fn warn_ignored(session: &Session, thread_id: &str, ignored: &[String]) {
     session.notify(&WarningNotification {
         message: format!("agentd does not apply these config keys to a thread; ignored: {named}"),
         thread_id: Some(thread_id.to_owned()),
+        seq: None,
     });
 }

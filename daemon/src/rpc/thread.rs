@@ -202,6 +202,7 @@ async fn apply_resume_overrides(
                       the overrides were not applied"
                 .to_owned(),
             thread_id: Some(handle.id().to_owned()),
+            seq: None,
         });
         return Ok(());
     }

@@ -187,6 +187,29 @@ async fn forget_ephemeral_threads(store: &Store) {
     }
 }
 
+/// The configured store: the shared PostgreSQL database, or the data directory's SQLite file.
+async fn open_store(
+    config: &crate::config::Config,
+    data_dir: &std::path::Path,
+) -> anyhow::Result<Store> {
+    let Some(url) = &config.store else {
+        let db_path = data_dir.join("agentd.db");
+        let store = Store::open(&db_path).await?;
+        tracing::info!(db = %db_path.display(), "store open");
+        return Ok(store);
+    };
+    let mut options = crate::store::postgres::PgOptions::new(url.clone());
+    options.lease = Duration::from_millis(config.store_lease_ms);
+    let shown = options.redacted_url();
+    let store = Store::connect(options)
+        .await
+        .with_context(|| format!("cannot open the PostgreSQL store {shown}"))?;
+    if let Some(pg) = store.shared() {
+        tracing::info!(db = %shown, node = %pg.node().id, host = %pg.node().host, "store open (shared)");
+    }
+    Ok(store)
+}
+
 /// A daemon running in this process.
 pub struct Host {
     pub daemon: Arc<Daemon>,
@@ -206,9 +229,7 @@ impl Host {
         data_dir: &std::path::Path,
         lock: DataDirLock,
     ) -> anyhow::Result<Self> {
-        let db_path = data_dir.join("agentd.db");
-        let store = Store::open(&db_path).await?;
-        tracing::info!(db = %db_path.display(), "store open");
+        let store = open_store(&loaded.config, data_dir).await?;
         let limits = opts.limits.sane();
         let daemon = Arc::new(
             Daemon::new(store.clone(), loaded, limits)?.reloadable_from(opts.load_options()?),
@@ -228,6 +249,9 @@ impl Host {
         }
         let idle = Duration::from_secs(daemon.config.thread_idle_unload_secs.max(1));
         daemon.hub.start_unloading(idle);
+        // Several daemons on one database: leases, take-overs, and requests forwarded here.
+        daemon.hub.start_leases();
+        crate::rpc::forward::serve(daemon.clone());
         local::listen(daemon.clone(), data_dir, limits).await?;
         Ok(Host {
             daemon,

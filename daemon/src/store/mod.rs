@@ -1,35 +1,29 @@
 //! The store: the only code that writes SQL.
 //!
-//! Threads and the agent talk to it through the narrow API of [`Store`]; nothing above this module
-//! sees sqlx or SQLite, so a PostgreSQL backend can replace it later. Writes go through a single
-//! connection (SQLite has one writer anyway, and a single connection means no `SQLITE_BUSY`
-//! retries); reads use a small pool of read-only connections so a large replay never waits behind
-//! a commit.
+//! Threads and the agent talk to it through the narrow API of [`Store`] (`api.rs`); nothing
+//! above this module sees sqlx. Two implementations sit behind it: the embedded SQLite file
+//! (`sqlite/`, the default: one daemon per data directory) and PostgreSQL (`postgres/`: several
+//! daemons sharing threads, with the thread leases and forwarded commands that needs;
+//! docs/decisions/018-several-daemons-on-postgres.md). Both pass one contract suite
+//! (tests/tests/store_contract.rs).
 
-mod checkpoint;
-mod events;
+mod api;
 #[cfg(test)]
 mod fixtures;
-mod history;
 mod lock;
-mod memory;
-mod open;
+mod memory_rows;
+pub mod postgres;
 mod rows;
-mod search;
-mod threads;
+mod search_text;
+pub mod sqlite;
 
-pub use events::StoredEvent;
 pub use lock::DataDirLock;
-pub use memory::{CandidateQuery, MemoryCandidate, MemoryRow, SummaryRow};
+pub use memory_rows::{CandidateQuery, MemoryCandidate, MemoryRow, SummaryRow};
 pub use rows::{
     CommitBatch, HistoryEntry, HistoryRow, ItemRow, NewEvent, Projection, RowWrite, SearchCursor,
-    SearchHit, SearchQuery, ThreadListQuery, ThreadRow, TurnRow, TurnState,
+    SearchHit, SearchQuery, StoredEvent, ThreadListQuery, ThreadRow, TurnRow, TurnState,
 };
-pub use search::match_expression;
-
-use std::sync::Arc;
-
-use sqlx::SqlitePool;
+pub use sqlite::match_expression;
 
 /// Everything the store can fail with, each with the context a person needs to act on it.
 #[derive(Debug, thiserror::Error)]
@@ -48,6 +42,10 @@ pub enum StoreError {
         #[source]
         source: sqlx::Error,
     },
+    /// This daemon no longer holds the thread's lease (another daemon took it over): the
+    /// write was refused so a stalled daemon cannot write over the new holder.
+    #[error("thread {0} is held by another daemon now; this daemon's write was refused")]
+    Fenced(String),
     #[error("stored data is invalid ({context}): {detail}")]
     Decode {
         context: &'static str,
@@ -65,39 +63,45 @@ impl<T> SqlContext<T> for Result<T, sqlx::Error> {
     }
 }
 
-/// Handle to the database; cheap to clone.
+/// Handle to the database, whichever it is; cheap to clone. Every method is in `api.rs`.
 #[derive(Clone, Debug)]
 pub struct Store {
-    writer: SqlitePool,
-    reader: SqlitePool,
-    /// Checkpoints the WAL in the background (the writer never does; see `checkpoint.rs`).
-    wal: Arc<checkpoint::WalCheckpointer>,
+    backend: Backend,
 }
 
-impl Store {
-    /// Lets every connection give its page cache back (`PRAGMA shrink_memory`): after a burst
-    /// of thousands of threads the caches hold megabytes of pages nobody will read soon. Idle
-    /// read connections are taken all at once so each one gets it.
-    pub async fn release_memory(&self) {
-        let _ = sqlx::query("PRAGMA shrink_memory")
-            .execute(&self.writer)
-            .await;
-        let mut held = Vec::new();
-        while let Some(conn) = self.reader.try_acquire() {
-            held.push(conn);
-        }
-        for conn in &mut held {
-            let _ = sqlx::query("PRAGMA shrink_memory")
-                .execute(&mut **conn)
-                .await;
+#[derive(Clone, Debug)]
+enum Backend {
+    Sqlite(sqlite::SqliteStore),
+    Postgres(postgres::PgStore),
+}
+
+impl StoreError {
+    /// The database could not be reached (down, restarting, a pool timeout): the request may
+    /// succeed when retried, unlike a constraint or a decode failure.
+    pub fn is_unavailable(&self) -> bool {
+        match self {
+            StoreError::Sql { source, .. } => {
+                matches!(
+                    source,
+                    sqlx::Error::Io(_)
+                        | sqlx::Error::PoolTimedOut
+                        | sqlx::Error::PoolClosed
+                        | sqlx::Error::WorkerCrashed
+                        | sqlx::Error::Tls(_)
+                ) || is_admin_shutdown(source)
+            }
+            _ => false,
         }
     }
+}
 
-    /// Closes the writer (waiting for in-flight statements), then lets the checkpoint task copy
-    /// and empty the WAL, then closes the readers; called on shutdown.
-    pub async fn close(&self) {
-        self.writer.close().await;
-        self.wal.stop().await;
-        self.reader.close().await;
+/// PostgreSQL's "the server is shutting down / restarting" and connection-failure classes
+/// (57P01–57P03, 08xxx).
+fn is_admin_shutdown(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Database(db) => db
+            .code()
+            .is_some_and(|c| c.starts_with("57P") || c.starts_with("08")),
+        _ => false,
     }
 }

@@ -275,3 +275,11 @@ pub struct SearchHit {
     /// Where this hit sits in the ranking (for the next page's cursor).
     pub cursor: SearchCursor,
 }
+
+/// An event read back from the log.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredEvent {
+    pub seq: u64,
+    pub kind: String,
+    pub payload: String,
+}

@@ -294,6 +294,8 @@ impl ThreadActor {
                 let _ = reply.send(all);
             }
             Command::Shutdown { reply } => return Some(reply),
+            // Only followers hand subscribers over; dropping the reply answers "none".
+            Command::HandOver { .. } => {}
         }
         None
     }

@@ -44,7 +44,7 @@ impl ConnInfo {
         }
     }
 
-    fn register(&self, thread_id: &str, approval: u64) -> i64 {
+    pub(super) fn register(&self, thread_id: &str, approval: u64) -> i64 {
         let id = self.next_request.fetch_add(1, Ordering::Relaxed);
         if let Ok(mut m) = self.outstanding.lock() {
             m.insert(id, (thread_id.to_owned(), approval));
@@ -52,7 +52,7 @@ impl ConnInfo {
         id
     }
 
-    fn forget(&self, request_id: i64) {
+    pub(super) fn forget(&self, request_id: i64) {
         if let Ok(mut m) = self.outstanding.lock() {
             m.remove(&request_id);
         }
@@ -95,12 +95,13 @@ impl Approvals {
     }
 }
 
-fn request_frame(id: i64, request: &ApprovalRequest) -> Bytes {
+/// A server→client request frame with our id `id` on that connection.
+pub(super) fn request_frame(id: i64, method: &str, params: Value) -> Bytes {
     let msg = Request {
         jsonrpc: Version,
         id: RequestId::Integer(id),
-        method: request.method().to_owned(),
-        params: Some(request.params()),
+        method: method.to_owned(),
+        params: Some(params),
     };
     Bytes::from(serde_json::to_string(&msg).unwrap_or_default())
 }
@@ -122,6 +123,7 @@ impl ThreadActor {
         for sub in self.live.clone() {
             send_to(&self.row.id, &mut pending, sub);
         }
+        self.share_approval(&pending, None);
         self.approvals.pending.push(pending);
         self.refresh_waiting_flag();
         id
@@ -194,6 +196,7 @@ impl ThreadActor {
                 content,
             });
         }
+        self.share_approval(&pending, Some((decision, by.clone())));
         // Not a log event: each connection is told the id *it* was sent.
         let seq = self.committed_seq();
         for (sub, request_id) in pending.sent {
@@ -210,6 +213,35 @@ impl ThreadActor {
             let _ = sub.tx.try_send(notice_frame(&notice));
         }
         self.refresh_waiting_flag();
+    }
+
+    /// On a shared store, clients of every daemon get the question (their followers read it
+    /// from the database) and hear how it was resolved.
+    fn share_approval(&self, p: &PendingApproval, resolution: Option<(ApprovalDecision, String)>) {
+        let Some(pg) = self.store.shared().cloned() else {
+            return;
+        };
+        let row = crate::store::postgres::PendingApproval {
+            thread_id: self.row.id.clone(),
+            approval_id: p.id as i64,
+            owner: pg.node().id.clone(),
+            method: p.request.method().to_owned(),
+            params: p.request.params().to_string(),
+            resolution: None,
+        };
+        tokio::spawn(async move {
+            let result = match resolution {
+                None => pg.put_approval(&row).await,
+                Some((decision, by)) => {
+                    let decision = serde_json::to_string(&decision).unwrap_or_default();
+                    pg.resolve_approval(&row, &decision, &by).await
+                }
+            };
+            if let Err(e) = result {
+                tracing::warn!(thread = %row.thread_id, error = %e,
+                    "cannot share a question with the other daemons");
+            }
+        });
     }
 
     fn refresh_waiting_flag(&mut self) {
@@ -232,7 +264,11 @@ fn send_to(thread_id: &str, pending: &mut PendingApproval, sub: Subscriber) {
         return;
     }
     let request_id = sub.conn_info.register(thread_id, pending.id);
-    let frame = request_frame(request_id, &pending.request);
+    let frame = request_frame(
+        request_id,
+        pending.request.method(),
+        pending.request.params(),
+    );
     if sub.tx.try_send(frame).is_ok() {
         pending.sent.push((sub, request_id));
     } else {

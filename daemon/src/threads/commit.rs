@@ -5,6 +5,8 @@
 //! (`docs/decisions/010-merged-deltas.md`): the text, its order and the seq sequence are
 //! unchanged, only the number of events is smaller.
 
+use std::time::Duration;
+
 use agentd_protocol::ServerNotification;
 use bytes::Bytes;
 use serde_json::Value;
@@ -13,7 +15,10 @@ use super::actor::ThreadActor;
 use super::handle::Reply;
 use super::ThreadError;
 use crate::clock::unix_now;
-use crate::store::{CommitBatch, NewEvent, RowWrite, ThreadRow};
+use crate::store::{CommitBatch, NewEvent, RowWrite, StoreError, ThreadRow};
+
+/// How long a commit waits for a database that went away before its batch is given up.
+const OUTAGE_PATIENCE: Duration = Duration::from_secs(10);
 
 /// Largest delta text a merged event carries (bytes); past it the next delta starts a new event,
 /// so no client gets one huge frame.
@@ -61,6 +66,13 @@ impl Queued {
             frame,
         }
     }
+}
+
+/// Why a batch was not committed: the id it was logged under, and whether the database was
+/// merely out of reach (the client may retry).
+struct Failure {
+    id: String,
+    retryable: bool,
 }
 
 /// An answer held back until the batch it belongs to is committed.
@@ -174,7 +186,7 @@ impl ThreadActor {
         } else {
             RowWrite::Upsert
         };
-        match self.store.commit_with(&batch, row_write).await {
+        match self.commit_patiently(&batch, row_write).await {
             Ok(()) => {
                 self.committed = self.row.clone();
                 self.row_stored = true;
@@ -185,17 +197,56 @@ impl ThreadActor {
             Err(e) => {
                 // Nothing of the batch reached a client; rewind so seq stays gap-free.
                 let id = crate::errors::log_id(&e);
-                tracing::error!(thread = %self.row.id, error = %e, error_id = %id, "commit failed; events dropped");
+                if matches!(e, crate::store::StoreError::Fenced(_)) {
+                    tracing::warn!(thread = %self.row.id, error_id = %id, "fenced: another daemon holds this thread now; the write was refused and nothing of it reached a client");
+                } else {
+                    tracing::error!(thread = %self.row.id, error = %e, error_id = %id, "commit failed; events dropped");
+                }
                 self.row = self.committed.clone();
                 self.next_seq = self.committed.last_seq + 1;
-                self.answer(deferred, Some(id));
+                let failure = Failure {
+                    id,
+                    retryable: e.is_unavailable(),
+                };
+                self.answer(deferred, Some(failure));
             }
         }
     }
 
+    /// Commits the batch, riding out a short database outage (a PostgreSQL restart, a dropped
+    /// connection): the actor waits, holding its batch, for up to [`OUTAGE_PATIENCE`] rather
+    /// than drop events a client was about to see. A commit whose answer was lost with the
+    /// connection may have landed: the thread's stored `last_seq` tells, so nothing is
+    /// committed twice.
+    async fn commit_patiently(&self, batch: &CommitBatch, row: RowWrite) -> Result<(), StoreError> {
+        let deadline = tokio::time::Instant::now() + OUTAGE_PATIENCE;
+        let mut pause = Duration::from_millis(100);
+        let mut result = self.store.commit_with(batch, row).await;
+        while matches!(&result, Err(e) if e.is_unavailable())
+            && tokio::time::Instant::now() < deadline
+        {
+            tokio::time::sleep(pause).await;
+            pause = (pause * 2).min(Duration::from_secs(1));
+            result = match self.store.thread(&batch.thread.id).await {
+                Ok(Some(stored))
+                    if !batch.events.is_empty() && stored.last_seq == batch.thread.last_seq =>
+                {
+                    Ok(())
+                }
+                Ok(_) => self.store.commit_with(batch, row).await,
+                Err(e) => Err(e),
+            };
+        }
+        result
+    }
+
     /// Answers held-back commands: with their results, or with the commit's failure.
-    fn answer(&self, deferred: Vec<Deferred>, failure: Option<String>) {
-        let err = || ThreadError::CommitFailed(failure.clone().unwrap_or_default());
+    fn answer(&self, deferred: Vec<Deferred>, failure: Option<Failure>) {
+        let err = || match &failure {
+            Some(f) if f.retryable => ThreadError::Unavailable(f.id.clone()),
+            Some(f) => ThreadError::CommitFailed(f.id.clone()),
+            None => ThreadError::CommitFailed(String::new()),
+        };
         let failed = failure.is_some();
         for d in deferred {
             match d {

@@ -87,6 +87,12 @@ pub(super) enum Command {
     Subscribers {
         reply: oneshot::Sender<Vec<super::subscriber::Subscriber>>,
     },
+    /// A follower stops and gives its live subscribers, and the seq they have everything up
+    /// to, to the actor that replaces it (this daemon took the thread over). An actor answers
+    /// nothing.
+    HandOver {
+        reply: oneshot::Sender<(Vec<Subscriber>, u64)>,
+    },
     /// SessionStart hooks are running; the next turn takes their context from here.
     SessionContext(oneshot::Receiver<Vec<crate::tools::hooks::HookContext>>),
 }
@@ -269,6 +275,14 @@ impl ActorHandle {
                 outcome,
             })))
             .await;
+    }
+
+    /// A follower's live subscribers and their seq, the follower stopping (see
+    /// [`Command::HandOver`]).
+    pub(super) async fn hand_over(&self) -> (Vec<Subscriber>, u64) {
+        self.call(|reply| Command::HandOver { reply })
+            .await
+            .unwrap_or_default()
     }
 
     pub async fn snapshot(&self) -> Result<ThreadRow, ThreadError> {

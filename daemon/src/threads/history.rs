@@ -47,6 +47,17 @@ pub(super) enum HistoryOp {
     },
 }
 
+impl HistoryOp {
+    /// Answers the operation with `e` without running it (a follower holds no history).
+    pub(super) fn refuse(self, e: ThreadError) {
+        use super::follower::refuse;
+        match self {
+            HistoryOp::Rollback { reply, .. } => refuse(reply, e),
+            HistoryOp::Fork { reply, .. } => refuse(reply, e),
+        }
+    }
+}
+
 impl ThreadActor {
     pub(super) async fn run_history_op(&mut self, op: HistoryOp) {
         match op {

@@ -30,25 +30,30 @@ const BIG_SWEEP: usize = 64;
 /// The most sub-agents of one parent (open, and again closed) `thread/delete` takes with it.
 const MAX_CHILDREN_DELETED: u32 = 500;
 
-struct Entry {
-    handle: ActorHandle,
-    idle: Arc<IdleClock>,
+pub(super) struct Entry {
+    pub(super) handle: ActorHandle,
+    pub(super) idle: Arc<IdleClock>,
+    /// A follower of a thread another daemon runs (`follower.rs`), not an actor.
+    pub(super) follower: bool,
 }
 
 pub struct ThreadHub {
-    store: Store,
-    services: Arc<AgentServices>,
+    pub(super) store: Store,
+    pub(super) services: Arc<AgentServices>,
     /// A tokio mutex because loading awaits the store; holding it across the load is what stops
     /// two connections from spawning two actors for one thread.
-    actors: Mutex<HashMap<String, Entry>>,
+    pub(super) actors: Mutex<HashMap<String, Entry>>,
     /// Sub-agents' bookkeeping (`agents/`).
     pub(super) agents: super::agents::AgentState,
+    /// Threads whose holder's lease lapsed, reported by their followers (`cluster.rs`).
+    pub(super) orphans: super::cluster::Orphans,
 }
 
 impl ThreadHub {
     pub fn new(store: Store, services: Arc<AgentServices>) -> Self {
         ThreadHub {
             agents: Default::default(),
+            orphans: Default::default(),
             store,
             services,
             actors: Mutex::new(HashMap::new()),
@@ -87,6 +92,7 @@ impl ThreadHub {
         turn_count: i64,
     ) -> Result<ActorHandle, ThreadError> {
         let id = row.id.clone();
+        self.lease_new(&id).await?;
         let started = ThreadStartedNotification {
             thread: thread_from_row(&row, ThreadStatus::Idle, Vec::new()),
             seq: 0,
@@ -114,16 +120,34 @@ impl ThreadHub {
         let id = spawn.row.id.clone();
         let (handle, idle) = ThreadActor::spawn(spawn);
         let mine = handle.clone();
-        self.actors.lock().await.insert(id, Entry { handle, idle });
+        self.actors.lock().await.insert(
+            id,
+            Entry {
+                handle,
+                idle,
+                follower: false,
+            },
+        );
         mine
     }
 
-    /// The actor of a thread, loading it from the store if needed.
+    /// The actor of a thread, loading it from the store if needed. On a shared store, a
+    /// thread another daemon runs gets a follower instead (`cluster.rs`).
     pub async fn load(&self, id: &str) -> Result<ActorHandle, ThreadError> {
         let mut actors = self.actors.lock().await;
         if let Some(entry) = actors.get(id) {
             return Ok(entry.handle.clone());
         }
+        let entry = self.open_entry(id).await?;
+        let mine = entry.handle.clone();
+        actors.insert(id.to_owned(), entry);
+        Ok(mine)
+    }
+
+    /// Spawns the actor of a stored thread. A turn still "in progress" in the store was cut
+    /// off by a crash or kill (or by the death of the daemon that held it): the actor ends it
+    /// `interrupted` before anything else.
+    pub(super) async fn spawn_stored(&self, id: &str) -> Result<Entry, ThreadError> {
         let row = self
             .store
             .thread(id)
@@ -131,8 +155,6 @@ impl ThreadHub {
             .ok_or_else(|| ThreadError::NotFound(id.to_owned()))?;
         let turns = self.store.turns(id).await?;
         let turn_count = turns.len() as i64;
-        // A turn still "in progress" in the store was cut off by a crash or kill: the actor ends
-        // it `interrupted` before anything else.
         let stale_turns: Vec<_> = turns
             .into_iter()
             .filter(|t| t.status == TurnState::InProgress)
@@ -145,9 +167,11 @@ impl ThreadHub {
             stale_turns,
             turn_count,
         });
-        let mine = handle.clone();
-        actors.insert(id.to_owned(), Entry { handle, idle });
-        Ok(mine)
+        Ok(Entry {
+            handle,
+            idle,
+            follower: false,
+        })
     }
 
     /// The actor of a thread if it is loaded; never touches the store.
@@ -236,14 +260,17 @@ impl ThreadHub {
         let mut stopping = Vec::with_capacity(idle_ids.len());
         for id in &idle_ids {
             if let Some(entry) = actors.remove(id) {
-                stopping.push(entry.handle);
+                stopping.push((entry.handle, entry.follower));
             }
         }
         drop(actors);
-        for handle in &stopping {
+        for (handle, follower) in &stopping {
             handle.shutdown().await;
-            // Its own MCP servers go with it (they start again with its next turn).
-            self.services.mcp.release_thread(handle.id()).await;
+            if !follower {
+                // Its own MCP servers go with it (they start again with its next turn).
+                self.services.mcp.release_thread(handle.id()).await;
+                self.release_lease(handle.id()).await;
+            }
         }
         if !stopping.is_empty() {
             tracing::debug!(threads = stopping.len(), "unloaded idle threads");
@@ -313,6 +340,7 @@ impl ThreadHub {
             .collect();
         for h in handles {
             h.shutdown().await;
+            self.release_lease(h.id()).await;
         }
     }
 }

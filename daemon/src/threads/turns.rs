@@ -62,6 +62,21 @@ pub(super) enum TurnCommand {
     },
 }
 
+impl TurnCommand {
+    /// Answers the command with `e` without running it (a follower holds no turns).
+    pub(super) fn refuse(self, e: ThreadError) {
+        use super::follower::refuse;
+        match self {
+            TurnCommand::Start { reply, .. } | TurnCommand::Steer { reply, .. } => refuse(reply, e),
+            TurnCommand::Compact { reply } => refuse(reply, e),
+            TurnCommand::Interrupt { reply, .. } => refuse(reply, e),
+            TurnCommand::InterruptRunning { reply } => {
+                let _ = reply.send(Ok(false));
+            }
+        }
+    }
+}
+
 struct RunningTurn {
     id: String,
     cancel: CancellationToken,

@@ -258,7 +258,7 @@ async fn wait_all(rx: &mut mpsc::Receiver<()>, n: usize, what: &str) -> Result<(
     Ok(())
 }
 
-fn percentile_i64(sorted: &[i64], p: f64) -> i64 {
+pub(super) fn percentile_i64(sorted: &[i64], p: f64) -> i64 {
     if sorted.is_empty() {
         return 0;
     }

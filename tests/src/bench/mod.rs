@@ -6,6 +6,7 @@
 mod acp;
 mod agents;
 pub mod append;
+mod cluster;
 pub mod daemon;
 mod exec;
 pub mod fanout;
@@ -179,6 +180,11 @@ pub const BENCHES: &[Bench] = &[
         name: "flood",
         about: "another connection's thread/read latency while one connection floods requests",
         run: |c| Box::pin(flood::run(c)),
+    },
+    Bench {
+        name: "cluster",
+        about: "daemons on one PostgreSQL: follower latency, 3-daemon fan-out, kill -9 take-over",
+        run: |c| Box::pin(cluster::run(c)),
     },
 ];
 

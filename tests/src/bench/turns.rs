@@ -228,7 +228,7 @@ pub async fn run(ctx: &Ctx) -> Result<Value> {
     Ok(Value::Object(figures))
 }
 
-fn us_signed(ns: i64) -> String {
+pub(super) fn us_signed(ns: i64) -> String {
     format!("{:+.0} µs", ns as f64 / 1e3)
 }
 
@@ -389,7 +389,7 @@ pub async fn append(ctx: &Ctx) -> Result<Value> {
 }
 
 /// Latency of a client reading the model stream itself: the floor any relay starts from.
-async fn baseline(source: &StampSource, plan: Plan, base: Instant) -> Result<Summary> {
+pub(super) async fn baseline(source: &StampSource, plan: Plan, base: Instant) -> Result<Summary> {
     source.set_plan(plan);
     let client = reqwest::Client::new();
     let response = client

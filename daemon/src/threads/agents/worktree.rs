@@ -78,6 +78,7 @@ pub async fn create(
         branch: branch.to_owned(),
         repo: repo.display().to_string(),
         base,
+        host: Some(crate::paths::host_name()),
     };
     Ok((meta, path.join(inside)))
 }

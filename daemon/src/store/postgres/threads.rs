@@ -1,25 +1,26 @@
-//! Thread, turn and item projections: upserts inside a commit, and the reads behind
-//! `thread/list`, `thread/read` and actor loading.
+//! Thread, turn and item projections on PostgreSQL: upserts inside a commit, and the reads
+//! behind `thread/list`, `thread/read` and actor loading (the SQLite twin is
+//! `sqlite/threads.rs`).
 
-use sqlx::sqlite::SqliteRow;
-use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
+use sqlx::postgres::PgRow;
+use sqlx::{PgConnection, Postgres, QueryBuilder, Row};
 
 use super::rows::{HistoryRow, ItemRow, ThreadListQuery, ThreadRow, TurnRow, TurnState};
-use super::{SqlContext, Store, StoreError};
+use super::{PgStore, SqlContext, StoreError};
 
 const THREAD_COLUMNS: &str = "id, session_id, forked_from_id, name, preview, cwd, model, \
      model_provider, settings, ephemeral, archived, created_at, updated_at, last_seq, source, \
      source_kind, parent_id";
 
 pub(super) async fn upsert_thread(
-    conn: &mut SqliteConnection,
+    conn: &mut PgConnection,
     t: &ThreadRow,
 ) -> Result<(), StoreError> {
     sqlx::query(
         "INSERT INTO threads (id, session_id, forked_from_id, name, preview, cwd, model, \
          model_provider, settings, ephemeral, archived, created_at, updated_at, last_seq, \
          source, source_kind, parent_id) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) \
          ON CONFLICT (id) DO UPDATE SET name = excluded.name, preview = excluded.preview, \
          cwd = excluded.cwd, model = excluded.model, model_provider = excluded.model_provider, \
          settings = excluded.settings, archived = excluded.archived, \
@@ -48,13 +49,12 @@ pub(super) async fn upsert_thread(
     Ok(())
 }
 
-/// The thread row's part of a batch that only advanced it (see [`super::RowWrite::Progress`]).
-/// Touches no indexed column, so no index entry is rewritten.
+/// The thread row's part of a batch that only advanced it (see [`super::rows::RowWrite`]).
 pub(super) async fn advance_thread(
-    conn: &mut SqliteConnection,
+    conn: &mut PgConnection,
     t: &ThreadRow,
 ) -> Result<(), StoreError> {
-    let done = sqlx::query("UPDATE threads SET updated_at = ?, last_seq = ? WHERE id = ?")
+    let done = sqlx::query("UPDATE threads SET updated_at = $1, last_seq = $2 WHERE id = $3")
         .bind(t.updated_at)
         .bind(t.last_seq as i64)
         .bind(&t.id)
@@ -70,13 +70,11 @@ pub(super) async fn advance_thread(
     Ok(())
 }
 
-pub(super) async fn upsert_turn(
-    conn: &mut SqliteConnection,
-    t: &TurnRow,
-) -> Result<(), StoreError> {
+pub(super) async fn upsert_turn(conn: &mut PgConnection, t: &TurnRow) -> Result<(), StoreError> {
     sqlx::query(
         "INSERT INTO turns (id, thread_id, position, status, error, started_at, completed_at, \
-         duration_ms, usage, client_request_id, rolled_back) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
+         duration_ms, usage, client_request_id, rolled_back) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
          ON CONFLICT (id) DO UPDATE SET status = excluded.status, error = excluded.error, \
          completed_at = excluded.completed_at, duration_ms = excluded.duration_ms, \
          usage = excluded.usage, rolled_back = excluded.rolled_back",
@@ -98,12 +96,10 @@ pub(super) async fn upsert_turn(
     Ok(())
 }
 
-pub(super) async fn upsert_item(
-    conn: &mut SqliteConnection,
-    i: &ItemRow,
-) -> Result<(), StoreError> {
+pub(super) async fn upsert_item(conn: &mut PgConnection, i: &ItemRow) -> Result<(), StoreError> {
     sqlx::query(
-        "INSERT INTO items (id, thread_id, turn_id, position, kind, payload) VALUES (?, ?, ?, ?, ?, ?) \
+        "INSERT INTO items (id, thread_id, turn_id, position, kind, payload) \
+         VALUES ($1, $2, $3, $4, $5, $6) \
          ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, payload = excluded.payload",
     )
     .bind(&i.id)
@@ -119,12 +115,12 @@ pub(super) async fn upsert_item(
 }
 
 pub(super) async fn insert_history(
-    conn: &mut SqliteConnection,
+    conn: &mut PgConnection,
     h: &HistoryRow,
     compacted_by: Option<&str>,
 ) -> Result<(), StoreError> {
     sqlx::query(
-        "INSERT INTO history (thread_id, turn_id, payload, compacted_by) VALUES (?, ?, ?, ?)",
+        "INSERT INTO history (thread_id, turn_id, payload, compacted_by) VALUES ($1, $2, $3, $4)",
     )
     .bind(&h.thread_id)
     .bind(&h.turn_id)
@@ -137,33 +133,31 @@ pub(super) async fn insert_history(
 }
 
 pub(super) fn json_column(
-    row: &SqliteRow,
+    row: &PgRow,
     col: &str,
     context: &'static str,
 ) -> Result<serde_json::Value, StoreError> {
     let text: String = row.try_get(col).ctx(context)?;
-    serde_json::from_str(&text).map_err(|e| StoreError::Decode {
+    parse_json(&text, context)
+}
+
+fn opt_json_column(
+    row: &PgRow,
+    col: &str,
+    context: &'static str,
+) -> Result<Option<serde_json::Value>, StoreError> {
+    let text: Option<String> = row.try_get(col).ctx(context)?;
+    text.map(|t| parse_json(&t, context)).transpose()
+}
+
+fn parse_json(text: &str, context: &'static str) -> Result<serde_json::Value, StoreError> {
+    serde_json::from_str(text).map_err(|e| StoreError::Decode {
         context,
         detail: e.to_string(),
     })
 }
 
-fn opt_json_column(
-    row: &SqliteRow,
-    col: &str,
-    context: &'static str,
-) -> Result<Option<serde_json::Value>, StoreError> {
-    let text: Option<String> = row.try_get(col).ctx(context)?;
-    text.map(|t| {
-        serde_json::from_str(&t).map_err(|e| StoreError::Decode {
-            context,
-            detail: e.to_string(),
-        })
-    })
-    .transpose()
-}
-
-pub(super) fn thread_from_row(r: &SqliteRow) -> Result<ThreadRow, StoreError> {
+pub(super) fn thread_from_row(r: &PgRow) -> Result<ThreadRow, StoreError> {
     const CTX: &str = "decoding a thread";
     Ok(ThreadRow {
         id: r.try_get("id").ctx(CTX)?,
@@ -179,14 +173,14 @@ pub(super) fn thread_from_row(r: &SqliteRow) -> Result<ThreadRow, StoreError> {
         archived: r.try_get("archived").ctx(CTX)?,
         created_at: r.try_get("created_at").ctx(CTX)?,
         updated_at: r.try_get("updated_at").ctx(CTX)?,
-        last_seq: r.try_get::<i64, _>("last_seq").ctx(CTX)? as u64,
+        last_seq: r.try_get::<i64, _>("last_seq").ctx(CTX)?.max(0) as u64,
         source: r.try_get("source").ctx(CTX)?,
         source_kind: r.try_get("source_kind").ctx(CTX)?,
         parent_id: r.try_get("parent_id").ctx(CTX)?,
     })
 }
 
-fn turn_from_row(r: &SqliteRow) -> Result<TurnRow, StoreError> {
+fn turn_from_row(r: &PgRow) -> Result<TurnRow, StoreError> {
     const CTX: &str = "decoding a turn";
     Ok(TurnRow {
         id: r.try_get("id").ctx(CTX)?,
@@ -203,7 +197,7 @@ fn turn_from_row(r: &SqliteRow) -> Result<TurnRow, StoreError> {
     })
 }
 
-fn item_from_row(r: &SqliteRow) -> Result<ItemRow, StoreError> {
+fn item_from_row(r: &PgRow) -> Result<ItemRow, StoreError> {
     const CTX: &str = "decoding an item";
     Ok(ItemRow {
         id: r.try_get("id").ctx(CTX)?,
@@ -215,22 +209,23 @@ fn item_from_row(r: &SqliteRow) -> Result<ItemRow, StoreError> {
     })
 }
 
-impl Store {
+const TURN_COLUMNS: &str = "t.id, t.thread_id, t.position, t.status, t.error, t.started_at, \
+     t.completed_at, t.duration_ms, t.usage, t.client_request_id, t.rolled_back";
+
+impl PgStore {
     pub async fn thread(&self, id: &str) -> Result<Option<ThreadRow>, StoreError> {
-        let sql = format!("SELECT {THREAD_COLUMNS} FROM threads WHERE id = ?");
+        let sql = format!("SELECT {THREAD_COLUMNS} FROM threads WHERE id = $1");
         let row = sqlx::query(&sql)
             .bind(id)
-            .fetch_optional(&self.reader)
+            .fetch_optional(&self.pool)
             .await
             .ctx("reading a thread")?;
         row.as_ref().map(thread_from_row).transpose()
     }
 
-    /// One page of threads, newest first. Thread ids are UUIDv7, so ordering by id is ordering by
-    /// creation time, and the last id of a page is a stable keyset cursor (no OFFSET scans, no
-    /// duplicates when threads are added between pages).
+    /// One page of threads, newest first, keyset-paged on the UUIDv7 id (as on SQLite).
     pub async fn list_threads(&self, q: &ThreadListQuery) -> Result<Vec<ThreadRow>, StoreError> {
-        let mut b: QueryBuilder<Sqlite> = QueryBuilder::new(format!(
+        let mut b: QueryBuilder<Postgres> = QueryBuilder::new(format!(
             "SELECT {THREAD_COLUMNS} FROM threads WHERE archived = "
         ));
         b.push_bind(q.archived);
@@ -238,26 +233,24 @@ impl Store {
             b.push(" AND cwd = ").push_bind(cwd);
         }
         if let Some(term) = q.search_term.as_deref().filter(|t| !t.is_empty()) {
-            let pattern = format!("%{}%", escape_like(term));
-            b.push(" AND (name LIKE ")
+            // LIKE, not ILIKE: SQLite's LIKE folds ASCII case only, and so does `lower`.
+            let pattern = format!("%{}%", escape_like(&term.to_ascii_lowercase()));
+            b.push(" AND (lower(coalesce(name, '')) LIKE ")
                 .push_bind(pattern.clone())
-                .push(" ESCAPE '\\' OR preview LIKE ")
+                .push(" ESCAPE '\\' OR lower(preview) LIKE ")
                 .push_bind(pattern)
                 .push(" ESCAPE '\\')");
         }
         if !q.source_kinds.is_empty() {
-            b.push(" AND source_kind IN (");
-            let mut kinds = b.separated(", ");
-            for kind in &q.source_kinds {
-                kinds.push_bind(kind);
-            }
-            b.push(")");
+            b.push(" AND source_kind = ANY(")
+                .push_bind(q.source_kinds.clone())
+                .push(")");
         }
         if let Some(parent) = &q.parent_id {
             b.push(" AND parent_id = ").push_bind(parent);
         }
         if q.without_ephemeral {
-            b.push(" AND ephemeral = 0");
+            b.push(" AND NOT ephemeral");
         }
         if let Some(after) = &q.after_id {
             b.push(" AND id < ").push_bind(after);
@@ -265,38 +258,39 @@ impl Store {
         b.push(" ORDER BY id DESC LIMIT ").push_bind(q.limit as i64);
         let rows = b
             .build()
-            .fetch_all(&self.reader)
+            .fetch_all(&self.pool)
             .await
             .ctx("listing threads")?;
         rows.iter().map(thread_from_row).collect()
     }
 
-    /// The thread's turns in order, without rolled-back ones unless asked.
     pub async fn turns(&self, thread_id: &str) -> Result<Vec<TurnRow>, StoreError> {
-        let rows = sqlx::query("SELECT * FROM turns WHERE thread_id = ? ORDER BY position")
+        let sql = format!(
+            "SELECT {TURN_COLUMNS} FROM turns t WHERE t.thread_id = $1 ORDER BY t.position"
+        );
+        let rows = sqlx::query(&sql)
             .bind(thread_id)
-            .fetch_all(&self.reader)
+            .fetch_all(&self.pool)
             .await
             .ctx("reading turns")?;
         rows.iter().map(turn_from_row).collect()
     }
 
-    /// The thread's visible turns in order, each with its items as one JSON array of their
-    /// stored payloads (in position order). One row per turn and no JSON parsing of items here:
-    /// `thread/read` and `thread/resume` send exactly what was stored.
+    /// The visible turns, each with its items' stored payloads as one JSON array.
     pub async fn turns_with_items_json(
         &self,
         thread_id: &str,
     ) -> Result<Vec<(TurnRow, String)>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT t.*, (SELECT '[' || group_concat(i.payload, ',' ORDER BY i.position) || ']' \
-             FROM items i WHERE i.turn_id = t.id) AS items_json \
-             FROM turns t WHERE t.thread_id = ? AND t.rolled_back = 0 ORDER BY t.position",
-        )
-        .bind(thread_id)
-        .fetch_all(&self.reader)
-        .await
-        .ctx("reading turns")?;
+        let sql = format!(
+            "SELECT {TURN_COLUMNS}, (SELECT '[' || string_agg(i.payload, ',' ORDER BY i.position) \
+             || ']' FROM items i WHERE i.turn_id = t.id) AS items_json \
+             FROM turns t WHERE t.thread_id = $1 AND NOT t.rolled_back ORDER BY t.position"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(thread_id)
+            .fetch_all(&self.pool)
+            .await
+            .ctx("reading turns")?;
         rows.iter()
             .map(|r| {
                 let items: Option<String> = r.try_get("items_json").ctx("decoding items")?;
@@ -306,28 +300,27 @@ impl Store {
     }
 
     pub async fn items(&self, thread_id: &str) -> Result<Vec<ItemRow>, StoreError> {
-        let rows =
-            sqlx::query("SELECT * FROM items WHERE thread_id = ? ORDER BY turn_id, position")
-                .bind(thread_id)
-                .fetch_all(&self.reader)
-                .await
-                .ctx("reading items")?;
+        let rows = sqlx::query(
+            "SELECT id, thread_id, turn_id, position, kind, payload FROM items \
+             WHERE thread_id = $1 ORDER BY turn_id, position",
+        )
+        .bind(thread_id)
+        .fetch_all(&self.pool)
+        .await
+        .ctx("reading items")?;
         rows.iter().map(item_from_row).collect()
     }
-}
 
-impl Store {
-    /// The model-facing conversation of a thread, oldest first, without rolled-back turns and
-    /// without rows a compaction replaced (unless that compaction's turn was rolled back).
+    /// The model-facing conversation (see `sqlite/threads.rs`).
     pub async fn history(&self, thread_id: &str) -> Result<Vec<serde_json::Value>, StoreError> {
         let rows = sqlx::query(
             "SELECT h.payload FROM history h JOIN turns t ON t.id = h.turn_id \
              LEFT JOIN turns c ON c.id = h.compacted_by \
-             WHERE h.thread_id = ? AND t.rolled_back = 0 \
-             AND (c.id IS NULL OR c.rolled_back = 1) ORDER BY h.id",
+             WHERE h.thread_id = $1 AND NOT t.rolled_back \
+             AND (c.id IS NULL OR c.rolled_back) ORDER BY h.id",
         )
         .bind(thread_id)
-        .fetch_all(&self.reader)
+        .fetch_all(&self.pool)
         .await
         .ctx("reading history")?;
         rows.iter()
@@ -335,65 +328,46 @@ impl Store {
             .collect()
     }
 
-    /// Ephemeral threads in the store: at start-up, left by an earlier run (they are not kept
-    /// after the daemon stops).
+    /// Ephemeral threads no live daemon holds: left by a daemon that stopped. (One whose lease
+    /// is live belongs to a running daemon's client.)
     pub async fn ephemeral_thread_ids(&self) -> Result<Vec<String>, StoreError> {
-        let rows = sqlx::query("SELECT id FROM threads WHERE ephemeral = 1")
-            .fetch_all(&self.reader)
-            .await
-            .ctx("finding ephemeral threads")?;
-        rows.iter()
-            .map(|r| r.try_get::<String, _>(0).ctx("decoding a thread id"))
-            .collect()
-    }
-
-    /// Threads with a turn still marked in progress (after a crash or kill).
-    pub async fn threads_with_running_turns(&self) -> Result<Vec<String>, StoreError> {
-        let rows = sqlx::query("SELECT DISTINCT thread_id FROM turns WHERE status = 'inProgress'")
-            .fetch_all(&self.reader)
-            .await
-            .ctx("finding running turns")?;
-        rows.iter()
-            .map(|r| r.try_get::<String, _>(0).ctx("decoding a thread id"))
-            .collect()
-    }
-}
-
-fn escape_like(term: &str) -> String {
-    term.replace('\\', "\\\\")
-        .replace('%', "\\%")
-        .replace('_', "\\_")
-}
-
-impl Store {
-    /// Deletes a thread and everything stored about it: its turns, items, events, history and
-    /// search index rows (one transaction). `false` when there was no such thread.
-    pub async fn delete_thread(&self, thread_id: &str) -> Result<bool, StoreError> {
-        let mut tx = self.writer.begin().await.ctx("beginning a delete")?;
-        sqlx::query(
-            "INSERT INTO item_fts (item_fts, rowid, text) \
-             SELECT 'delete', rowid, text FROM item_search WHERE thread_id = ?",
+        let now = self.db_now_ms().await?;
+        sqlx::query_scalar(
+            "SELECT id FROM threads WHERE ephemeral AND NOT EXISTS \
+             (SELECT 1 FROM thread_leases l WHERE l.thread_id = threads.id AND l.expires_at > $1)",
         )
-        .bind(thread_id)
-        .execute(&mut *tx)
+        .bind(now)
+        .fetch_all(&self.pool)
         .await
-        .ctx("updating the search index")?;
-        for table in [
-            "item_search",
-            "history",
-            "items",
-            "events",
-            "turns",
-            "memories",
-            "memory_jobs",
-        ] {
-            sqlx::query(&format!("DELETE FROM {table} WHERE thread_id = ?"))
+        .ctx("finding ephemeral threads")
+    }
+
+    /// Threads with a turn marked running whose lease no live daemon holds: cut off by a crash.
+    pub async fn threads_with_running_turns(&self) -> Result<Vec<String>, StoreError> {
+        let now = self.db_now_ms().await?;
+        sqlx::query_scalar(
+            "SELECT DISTINCT t.thread_id FROM turns t WHERE t.status = 'inProgress' \
+             AND NOT EXISTS (SELECT 1 FROM thread_leases l \
+                             WHERE l.thread_id = t.thread_id AND l.expires_at > $1)",
+        )
+        .bind(now)
+        .fetch_all(&self.pool)
+        .await
+        .ctx("finding running turns")
+    }
+
+    /// Deletes a thread and everything stored about it (one transaction; the search index and
+    /// projections go with the thread's row through their foreign keys).
+    pub async fn delete_thread(&self, thread_id: &str) -> Result<bool, StoreError> {
+        let mut tx = self.pool.begin().await.ctx("beginning a delete")?;
+        for table in ["memories", "memory_jobs", "pending_approvals"] {
+            sqlx::query(&format!("DELETE FROM {table} WHERE thread_id = $1"))
                 .bind(thread_id)
                 .execute(&mut *tx)
                 .await
                 .ctx("deleting a thread's rows")?;
         }
-        let gone = sqlx::query("DELETE FROM threads WHERE id = ?")
+        let gone = sqlx::query("DELETE FROM threads WHERE id = $1")
             .bind(thread_id)
             .execute(&mut *tx)
             .await
@@ -402,4 +376,10 @@ impl Store {
         tx.commit().await.ctx("committing a delete")?;
         Ok(gone > 0)
     }
+}
+
+fn escape_like(term: &str) -> String {
+    term.replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
 }

@@ -1,52 +1,15 @@
 //! The memory pipeline's rows: per-thread jobs with an owner and a lease (a job whose daemon
 //! died is taken over once its lease runs out), the memories they extract, and each project's
-//! consolidated summary, leased the same way so several daemons never merge it twice at once.
+//! consolidated summary, leased the same way so several daemons never merge it twice at once
+//! (the same operations as `sqlite/memory.rs`; the leases are what make them safe to share).
 
-use sqlx::sqlite::SqliteRow;
+use sqlx::postgres::PgRow;
 use sqlx::Row;
 
-use super::{SqlContext, Store, StoreError};
+use super::{CandidateQuery, MemoryCandidate, MemoryRow, SummaryRow};
+use super::{PgStore, SqlContext, StoreError};
 
-/// A thread that may be mined: no memory of its current content yet, idle long enough.
-#[derive(Debug, Clone)]
-pub struct MemoryCandidate {
-    pub thread_id: String,
-    pub cwd: String,
-    pub last_seq: u64,
-}
-
-/// What phase 1 extracted from one thread.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct MemoryRow {
-    pub thread_id: String,
-    pub project: String,
-    pub raw_memory: String,
-    pub summary: String,
-    pub slug: String,
-    pub created_at: i64,
-    pub updated_at: i64,
-}
-
-/// A project's summary and how its last consolidation went.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct SummaryRow {
-    pub project: String,
-    pub summary: String,
-    pub merged_until: i64,
-    pub last_error: Option<String>,
-    pub updated_at: i64,
-}
-
-/// Which candidates to look for.
-pub struct CandidateQuery {
-    pub now: i64,
-    /// Only threads untouched since `now - min_idle_secs`.
-    pub min_idle_secs: u64,
-    pub max_retries: u32,
-    pub limit: u32,
-}
-
-impl Store {
+impl PgStore {
     /// Threads with a completed turn, not ephemeral, not a sub-agent, changed since their last
     /// extraction, idle long enough, whose job is free (no owner, or a lapsed lease) and not out
     /// of attempts on this content.
@@ -60,22 +23,22 @@ impl Store {
         let rows = sqlx::query(
             "SELECT t.id, t.cwd, t.last_seq FROM threads t \
              LEFT JOIN memory_jobs j ON j.thread_id = t.id \
-             WHERE t.ephemeral = 0 AND t.parent_id IS NULL AND t.updated_at <= ?1 \
+             WHERE t.ephemeral = FALSE AND t.parent_id IS NULL AND t.updated_at <= $1 \
              AND EXISTS (SELECT 1 FROM turns u WHERE u.thread_id = t.id \
-                         AND u.status = 'completed' AND u.rolled_back = 0) \
+                         AND u.status = 'completed' AND u.rolled_back = FALSE) \
              AND NOT EXISTS (SELECT 1 FROM turns u WHERE u.thread_id = t.id \
                              AND u.status = 'inProgress') \
              AND (j.thread_id IS NULL OR ( \
                   j.extracted_seq < t.last_seq \
-                  AND (j.owner IS NULL OR j.lease_until < ?2) \
-                  AND (j.failed_seq < t.last_seq OR j.attempts < ?3))) \
-             ORDER BY t.updated_at DESC LIMIT ?4",
+                  AND (j.owner IS NULL OR j.lease_until < $2) \
+                  AND (j.failed_seq < t.last_seq OR j.attempts < $3))) \
+             ORDER BY t.updated_at DESC LIMIT $4",
         )
         .bind(idle_before)
         .bind(q.now)
         .bind(i64::from(q.max_retries))
         .bind(i64::from(q.limit))
-        .fetch_all(&self.reader)
+        .fetch_all(&self.pool)
         .await
         .ctx("finding threads to remember")?;
         rows.iter()
@@ -100,12 +63,15 @@ impl Store {
         now: i64,
         lease_until: i64,
     ) -> Result<bool, StoreError> {
+        // The stored row's columns are qualified: PostgreSQL finds a bare `attempts` in `DO
+        // UPDATE` ambiguous (the stored row's or the proposed one's).
         let done = sqlx::query(
             "INSERT INTO memory_jobs (thread_id, project, owner, lease_until, attempts, updated_at) \
-             VALUES (?1, ?2, ?3, ?4, 1, ?5) \
-             ON CONFLICT (thread_id) DO UPDATE SET project = ?2, owner = ?3, lease_until = ?4, \
-               attempts = CASE WHEN failed_seq < ?6 THEN 1 ELSE attempts + 1 END, updated_at = ?5 \
-             WHERE memory_jobs.owner IS NULL OR memory_jobs.lease_until < ?5",
+             VALUES ($1, $2, $3, $4, 1, $5) \
+             ON CONFLICT (thread_id) DO UPDATE SET project = $2, owner = $3, lease_until = $4, \
+               attempts = CASE WHEN memory_jobs.failed_seq < $6 THEN 1 \
+               ELSE memory_jobs.attempts + 1 END, updated_at = $5 \
+             WHERE memory_jobs.owner IS NULL OR memory_jobs.lease_until < $5",
         )
         .bind(&c.thread_id)
         .bind(project)
@@ -113,7 +79,7 @@ impl Store {
         .bind(lease_until)
         .bind(now)
         .bind(c.last_seq as i64)
-        .execute(&self.writer)
+        .execute(&self.pool)
         .await
         .ctx("claiming a memory job")?;
         Ok(done.rows_affected() == 1)
@@ -127,11 +93,11 @@ impl Store {
         seq: u64,
         memory: &MemoryRow,
     ) -> Result<bool, StoreError> {
-        let mut tx = self.writer.begin().await.ctx("beginning a memory save")?;
+        let mut tx = self.pool.begin().await.ctx("beginning a memory save")?;
         let ours = sqlx::query(
             "UPDATE memory_jobs SET owner = NULL, lease_until = NULL, attempts = 0, \
-             extracted_seq = ?1, last_error = NULL, updated_at = ?2 \
-             WHERE thread_id = ?3 AND owner = ?4",
+             extracted_seq = $1, last_error = NULL, updated_at = $2 \
+             WHERE thread_id = $3 AND owner = $4",
         )
         .bind(seq as i64)
         .bind(memory.updated_at)
@@ -145,9 +111,9 @@ impl Store {
         if ours {
             sqlx::query(
                 "INSERT INTO memories (thread_id, project, raw_memory, summary, slug, created_at, \
-                 updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6) \
-                 ON CONFLICT (thread_id) DO UPDATE SET project = ?2, raw_memory = ?3, \
-                 summary = ?4, slug = ?5, updated_at = ?6",
+                 updated_at) VALUES ($1, $2, $3, $4, $5, $6, $6) \
+                 ON CONFLICT (thread_id) DO UPDATE SET project = $2, raw_memory = $3, \
+                 summary = $4, slug = $5, updated_at = $6",
             )
             .bind(&memory.thread_id)
             .bind(&memory.project)
@@ -173,15 +139,15 @@ impl Store {
         now: i64,
     ) -> Result<(), StoreError> {
         sqlx::query(
-            "UPDATE memory_jobs SET owner = NULL, lease_until = NULL, failed_seq = ?1, \
-             last_error = ?2, updated_at = ?3 WHERE thread_id = ?4 AND owner = ?5",
+            "UPDATE memory_jobs SET owner = NULL, lease_until = NULL, failed_seq = $1, \
+             last_error = $2, updated_at = $3 WHERE thread_id = $4 AND owner = $5",
         )
         .bind(seq as i64)
         .bind(error)
         .bind(now)
         .bind(thread_id)
         .bind(owner)
-        .execute(&self.writer)
+        .execute(&self.pool)
         .await
         .ctx("recording a failed memory job")?;
         Ok(())
@@ -191,10 +157,11 @@ impl Store {
     pub async fn memories(&self, project: Option<&str>) -> Result<Vec<MemoryRow>, StoreError> {
         let rows = sqlx::query(
             "SELECT thread_id, project, raw_memory, summary, slug, created_at, updated_at \
-             FROM memories WHERE ?1 IS NULL OR project = ?1 ORDER BY updated_at DESC, thread_id",
+             FROM memories WHERE $1::TEXT IS NULL OR project = $1 \
+             ORDER BY updated_at DESC, thread_id",
         )
         .bind(project)
-        .fetch_all(&self.reader)
+        .fetch_all(&self.pool)
         .await
         .ctx("reading memories")?;
         rows.iter().map(memory_from_row).collect()
@@ -202,9 +169,9 @@ impl Store {
 
     /// Forgets memories not refreshed since `before`.
     pub async fn age_out_memories(&self, before: i64) -> Result<u64, StoreError> {
-        let done = sqlx::query("DELETE FROM memories WHERE updated_at < ?")
+        let done = sqlx::query("DELETE FROM memories WHERE updated_at < $1")
             .bind(before)
-            .execute(&self.writer)
+            .execute(&self.pool)
             .await
             .ctx("ageing out memories")?;
         Ok(done.rows_affected())
@@ -213,10 +180,10 @@ impl Store {
     pub async fn memory_summary(&self, project: &str) -> Result<Option<SummaryRow>, StoreError> {
         let row = sqlx::query(
             "SELECT project, summary, merged_until, last_error, updated_at \
-             FROM memory_summaries WHERE project = ?",
+             FROM memory_summaries WHERE project = $1",
         )
         .bind(project)
-        .fetch_optional(&self.reader)
+        .fetch_optional(&self.pool)
         .await
         .ctx("reading a memory summary")?;
         row.as_ref().map(summary_from_row).transpose()
@@ -227,7 +194,7 @@ impl Store {
             "SELECT project, summary, merged_until, last_error, updated_at \
              FROM memory_summaries ORDER BY project",
         )
-        .fetch_all(&self.reader)
+        .fetch_all(&self.pool)
         .await
         .ctx("reading memory summaries")?;
         rows.iter().map(summary_from_row).collect()
@@ -240,7 +207,7 @@ impl Store {
              LEFT JOIN memory_summaries s ON s.project = m.project \
              WHERE s.project IS NULL OR m.updated_at > s.merged_until ORDER BY m.project",
         )
-        .fetch_all(&self.reader)
+        .fetch_all(&self.pool)
         .await
         .ctx("finding projects to consolidate")?;
         rows.iter()
@@ -258,15 +225,15 @@ impl Store {
     ) -> Result<bool, StoreError> {
         let done = sqlx::query(
             "INSERT INTO memory_summaries (project, owner, lease_until, updated_at) \
-             VALUES (?1, ?2, ?3, ?4) \
-             ON CONFLICT (project) DO UPDATE SET owner = ?2, lease_until = ?3 \
-             WHERE memory_summaries.owner IS NULL OR memory_summaries.lease_until < ?4",
+             VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (project) DO UPDATE SET owner = $2, lease_until = $3 \
+             WHERE memory_summaries.owner IS NULL OR memory_summaries.lease_until < $4",
         )
         .bind(project)
         .bind(owner)
         .bind(lease_until)
         .bind(now)
-        .execute(&self.writer)
+        .execute(&self.pool)
         .await
         .ctx("claiming a consolidation")?;
         Ok(done.rows_affected() == 1)
@@ -282,21 +249,21 @@ impl Store {
     ) -> Result<(), StoreError> {
         let q = match outcome {
             Ok((summary, merged_until)) => sqlx::query(
-                "UPDATE memory_summaries SET summary = ?1, merged_until = ?2, last_error = NULL, \
-                 owner = NULL, lease_until = NULL, updated_at = ?3 WHERE project = ?4 AND owner = ?5",
+                "UPDATE memory_summaries SET summary = $1, merged_until = $2, last_error = NULL, \
+                 owner = NULL, lease_until = NULL, updated_at = $3 WHERE project = $4 AND owner = $5",
             )
             .bind(summary)
             .bind(merged_until)
             .bind(now),
             Err(error) => sqlx::query(
-                "UPDATE memory_summaries SET last_error = ?1, owner = NULL, lease_until = NULL \
-                 WHERE project = ?2 AND owner = ?3",
+                "UPDATE memory_summaries SET last_error = $1, owner = NULL, lease_until = NULL \
+                 WHERE project = $2 AND owner = $3",
             )
             .bind(error),
         };
         q.bind(project)
             .bind(owner)
-            .execute(&self.writer)
+            .execute(&self.pool)
             .await
             .ctx("saving a memory summary")?;
         Ok(())
@@ -309,10 +276,10 @@ impl Store {
     ) -> Result<Vec<String>, StoreError> {
         let rows = sqlx::query(
             "SELECT thread_id, last_error FROM memory_jobs WHERE last_error IS NOT NULL \
-             AND (?1 IS NULL OR project = ?1) ORDER BY updated_at DESC LIMIT 20",
+             AND ($1::TEXT IS NULL OR project = $1) ORDER BY updated_at DESC LIMIT 20",
         )
         .bind(project)
-        .fetch_all(&self.reader)
+        .fetch_all(&self.pool)
         .await
         .ctx("reading memory job errors")?;
         rows.iter()
@@ -326,10 +293,10 @@ impl Store {
 
     /// Forgets a project's memories, jobs and summary (every project's when `None`).
     pub async fn reset_memory(&self, project: Option<&str>) -> Result<(), StoreError> {
-        let mut tx = self.writer.begin().await.ctx("beginning a memory reset")?;
+        let mut tx = self.pool.begin().await.ctx("beginning a memory reset")?;
         for table in ["memories", "memory_jobs", "memory_summaries"] {
             sqlx::query(&format!(
-                "DELETE FROM {table} WHERE ?1 IS NULL OR project = ?1"
+                "DELETE FROM {table} WHERE $1::TEXT IS NULL OR project = $1"
             ))
             .bind(project)
             .execute(&mut *tx)
@@ -340,7 +307,7 @@ impl Store {
     }
 }
 
-fn memory_from_row(r: &SqliteRow) -> Result<MemoryRow, StoreError> {
+fn memory_from_row(r: &PgRow) -> Result<MemoryRow, StoreError> {
     const CTX: &str = "decoding a memory";
     Ok(MemoryRow {
         thread_id: r.try_get(0).ctx(CTX)?,
@@ -353,7 +320,7 @@ fn memory_from_row(r: &SqliteRow) -> Result<MemoryRow, StoreError> {
     })
 }
 
-fn summary_from_row(r: &SqliteRow) -> Result<SummaryRow, StoreError> {
+fn summary_from_row(r: &PgRow) -> Result<SummaryRow, StoreError> {
     const CTX: &str = "decoding a memory summary";
     Ok(SummaryRow {
         project: r.try_get(0).ctx(CTX)?,

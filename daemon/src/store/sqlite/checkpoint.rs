@@ -25,7 +25,7 @@
 //! (up to [`MAX_TRUNCATE_BACKOFF`]) so commits are not stalled again and again; the WAL then
 //! stays bounded by how long a reader keeps one snapshot.
 //!
-//! The task stops when [`Store::close`](super::Store::close) asks it to (after the writer has
+//! The task stops when [`SqliteStore::close`](super::SqliteStore::close) asks it to (after the writer has
 //! closed, so nothing can write behind it) and ends with a `TRUNCATE` checkpoint, or when the
 //! last clone of the store is dropped.
 
@@ -353,10 +353,11 @@ mod tests {
 
     use super::CheckpointPolicy;
     use crate::store::fixtures::thread_row;
-    use crate::store::{CommitBatch, NewEvent, RowWrite, Store};
+    use crate::store::sqlite::SqliteStore;
+    use crate::store::{CommitBatch, NewEvent, RowWrite};
 
     /// Commits event `seq` (a 200-byte payload: 3–4 WAL pages per commit).
-    async fn commit_delta(store: &Store, seq: u64) {
+    async fn commit_delta(store: &SqliteStore, seq: u64) {
         let batch = CommitBatch {
             thread: thread_row("t", seq),
             events: vec![NewEvent {
@@ -393,7 +394,7 @@ mod tests {
             commits_per_wake: 32,
             truncate_above_frames: 512,
         };
-        let store = Store::open_with(&db, policy).await.unwrap();
+        let store = SqliteStore::open_with(&db, policy).await.unwrap();
         let mut largest = 0;
         for seq in 1..=8000 {
             commit_delta(&store, seq).await;
@@ -412,7 +413,7 @@ mod tests {
         );
         store.close().await;
         assert_eq!(wal_bytes(&db), 0, "close left a WAL behind");
-        let store = Store::open(&db).await.unwrap();
+        let store = SqliteStore::open(&db).await.unwrap();
         assert_eq!(store.thread("t").await.unwrap().unwrap().last_seq, 8000);
         store.close().await;
     }
@@ -428,7 +429,7 @@ mod tests {
             commits_per_wake: 16,
             truncate_above_frames: 256,
         };
-        let store = Store::open_with(&db, policy).await.unwrap();
+        let store = SqliteStore::open_with(&db, policy).await.unwrap();
         commit_delta(&store, 1).await;
         let mut reader = sqlx::sqlite::SqliteConnectOptions::new()
             .filename(&db)

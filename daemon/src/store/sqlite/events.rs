@@ -2,29 +2,21 @@
 
 use sqlx::{QueryBuilder, Row, Sqlite};
 
-use super::rows::{CommitBatch, Projection, RowWrite};
-use super::{SqlContext, Store, StoreError};
+use super::rows::{CommitBatch, Projection, RowWrite, StoredEvent};
+use super::{SqlContext, SqliteStore, StoreError};
 
 /// Rows per multi-row INSERT: one statement per 200 events instead of one per event keeps the
 /// per-event cost near SQLite's own (5 binds × 200 stays far below the variable limit).
 const EVENTS_PER_STATEMENT: usize = 200;
 
-/// An event read back from the log.
-#[derive(Debug, Clone, PartialEq)]
-pub struct StoredEvent {
-    pub seq: u64,
-    pub kind: String,
-    pub payload: String,
-}
-
-impl Store {
+impl SqliteStore {
     /// Commits one actor batch atomically: the thread row (inserted or every column
     /// overwritten), events, then projections.
     pub async fn commit(&self, batch: &CommitBatch) -> Result<(), StoreError> {
         self.commit_with(batch, RowWrite::Upsert).await
     }
 
-    /// [`Store::commit`], writing the thread row as `row` says: the actor knows when a batch
+    /// [`SqliteStore::commit`], writing the thread row as `row` says: the actor knows when a batch
     /// only advances `updated_at`/`last_seq` of a row already stored.
     pub async fn commit_with(&self, batch: &CommitBatch, row: RowWrite) -> Result<(), StoreError> {
         let result = self.commit_batch(batch, row).await;
@@ -145,7 +137,8 @@ impl Store {
              ORDER BY seq LIMIT ?",
         )
         .bind(thread_id)
-        .bind(after_seq as i64)
+        // A seq past i64::MAX would wrap to a negative number and replay everything.
+        .bind(after_seq.min(i64::MAX as u64) as i64)
         .bind(limit as i64)
         .fetch_all(&self.reader)
         .await
@@ -199,9 +192,10 @@ fn push_upsert_thread<'a>(q: &mut QueryBuilder<'a, Sqlite>, t: &'a crate::store:
 mod tests {
     use serde_json::json;
 
-    use crate::store::checkpoint::CheckpointPolicy;
     use crate::store::fixtures::{thread_row, turn};
-    use crate::store::{CommitBatch, NewEvent, RowWrite, Store, ThreadRow};
+    use crate::store::sqlite::checkpoint::CheckpointPolicy;
+    use crate::store::sqlite::SqliteStore;
+    use crate::store::{CommitBatch, NewEvent, RowWrite, ThreadRow};
 
     fn event(seq: u64) -> NewEvent {
         NewEvent {
@@ -217,7 +211,9 @@ mod tests {
     #[tokio::test]
     async fn both_commit_paths_write_the_same_rows() {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(&dir.path().join("agentd.db")).await.unwrap();
+        let store = SqliteStore::open(&dir.path().join("agentd.db"))
+            .await
+            .unwrap();
         let mut row = ThreadRow {
             id: "t".into(),
             session_id: "s".into(),
@@ -308,7 +304,7 @@ mod tests {
 
     /// Checkpoints everything, so that the next commit starts the WAL over; then the frame
     /// count after that commit is what it wrote.
-    async fn wal_frames_of(store: &Store, batch: &CommitBatch, write: RowWrite) -> i64 {
+    async fn wal_frames_of(store: &SqliteStore, batch: &CommitBatch, write: RowWrite) -> i64 {
         let copy = "PRAGMA wal_checkpoint(PASSIVE)";
         sqlx::query(copy).execute(&store.writer).await.unwrap();
         store.commit_with(batch, write).await.unwrap();
@@ -328,7 +324,7 @@ mod tests {
             commits_per_wake: u64::MAX,
             ..CheckpointPolicy::default()
         };
-        let store = Store::open_with(&dir.path().join("agentd.db"), quiet)
+        let store = SqliteStore::open_with(&dir.path().join("agentd.db"), quiet)
             .await
             .unwrap();
         let mut row = ThreadRow {

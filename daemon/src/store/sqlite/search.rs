@@ -10,29 +10,11 @@ use sqlx::{Row, SqliteConnection};
 
 use super::rows::{ItemRow, SearchCursor, SearchHit, SearchQuery};
 use super::threads::thread_from_row;
-use super::{SqlContext, Store, StoreError};
+use super::{SqlContext, SqliteStore, StoreError};
+use crate::store::search_text::searchable_text;
 
 /// Tokens of context around the match in a snippet.
 const SNIPPET_TOKENS: i64 = 16;
-
-/// The text of an item worth searching, from the item's stored (wire-shaped) payload:
-/// `userMessage.content[].text` (text inputs), `agentMessage.text`, `commandExecution.command`.
-fn searchable_text(item: &ItemRow) -> Option<String> {
-    let p = &item.payload;
-    let text = match item.kind.as_str() {
-        "agentMessage" => p["text"].as_str()?.to_owned(),
-        "commandExecution" => p["command"].as_str()?.to_owned(),
-        "userMessage" => p["content"]
-            .as_array()?
-            .iter()
-            .filter(|c| c["type"] == "text")
-            .filter_map(|c| c["text"].as_str())
-            .collect::<Vec<_>>()
-            .join("\n"),
-        _ => return None,
-    };
-    (!text.trim().is_empty()).then_some(text)
-}
 
 /// Writes (or rewrites) the index row of an item, in the caller's transaction.
 pub(super) async fn index_item(
@@ -133,7 +115,7 @@ pub fn match_expression(text: &str) -> Option<String> {
     (!terms.is_empty()).then(|| terms.join(" "))
 }
 
-impl Store {
+impl SqliteStore {
     /// Threads whose items match `q`, best first (lowest BM25 of their best item), each with a
     /// snippet of that item. `q.text` must be a valid [`match_expression`].
     pub async fn search_threads(&self, q: &SearchQuery) -> Result<Vec<SearchHit>, StoreError> {

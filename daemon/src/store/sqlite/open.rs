@@ -11,7 +11,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::Row;
 
 use super::checkpoint::{CheckpointPolicy, WalCheckpointer};
-use super::{SqlContext, Store, StoreError};
+use super::{SqlContext, SqliteStore, StoreError};
 
 /// How long a statement waits for a lock before failing with `SQLITE_BUSY`.
 const WRITER_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
@@ -21,7 +21,7 @@ const WRITER_STATEMENTS: usize = 32;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
-impl Store {
+impl SqliteStore {
     /// Opens (creating if missing) the database at `path`, checks it, and migrates it.
     /// Reads an existing database without changing it and runs SQLite's `quick_check`: what
     /// `agentd doctor` reports about a data directory no daemon holds.
@@ -48,15 +48,15 @@ impl Store {
         }
     }
 
-    pub async fn open(path: &Path) -> Result<Store, StoreError> {
-        Store::open_with(path, CheckpointPolicy::default()).await
+    pub async fn open(path: &Path) -> Result<SqliteStore, StoreError> {
+        SqliteStore::open_with(path, CheckpointPolicy::default()).await
     }
 
-    /// [`Store::open`] with a chosen checkpoint schedule (tests use a fast one).
+    /// [`SqliteStore::open`] with a chosen checkpoint schedule (tests use a fast one).
     pub(crate) async fn open_with(
         path: &Path,
         checkpoints: CheckpointPolicy,
-    ) -> Result<Store, StoreError> {
+    ) -> Result<SqliteStore, StoreError> {
         let corrupt = |detail: String| {
             StoreError::Corrupt(format!(
                 "the database {} is corrupt or not an agentd database ({detail}); refusing to \
@@ -123,7 +123,7 @@ impl Store {
             .connect_with(options.read_only(true))
             .await
             .ctx("opening read connections")?;
-        Ok(Store {
+        Ok(SqliteStore {
             writer,
             reader,
             wal: std::sync::Arc::new(wal),
@@ -157,7 +157,7 @@ mod tests {
         let path = dir.path().join("agentd.db");
         let junk = vec![0x42u8; 8192];
         std::fs::write(&path, &junk).unwrap();
-        let err = Store::open(&path).await.unwrap_err().to_string();
+        let err = SqliteStore::open(&path).await.unwrap_err().to_string();
         assert!(err.contains("corrupt or not an agentd database"), "{err}");
         assert_eq!(std::fs::read(&path).unwrap(), junk);
     }
@@ -166,9 +166,9 @@ mod tests {
     async fn reopening_keeps_data_and_migrations_are_idempotent() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("agentd.db");
-        let store = Store::open(&path).await.unwrap();
+        let store = SqliteStore::open(&path).await.unwrap();
         store.close().await;
-        let store = Store::open(&path).await.unwrap();
+        let store = SqliteStore::open(&path).await.unwrap();
         store.close().await;
     }
 }

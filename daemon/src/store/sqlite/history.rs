@@ -2,14 +2,14 @@
 //! context size each turn ended with, and the reads behind fork and rollback.
 //!
 //! Nothing here deletes: a rolled-back turn is flagged, a compacted history row names the turn
-//! that compacted it. The flags are what `Store::history` and the turn list filter on, so an
+//! that compacted it. The flags are what `SqliteStore::history` and the turn list filter on, so an
 //! audit (or rolling back the compaction itself) still finds every row.
 
 use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
 
 use super::rows::HistoryEntry;
 use super::threads::json_column;
-use super::{SqlContext, Store, StoreError};
+use super::{SqlContext, SqliteStore, StoreError};
 
 /// Turn ids per `IN (…)` list, far below SQLite's variable limit.
 const IDS_PER_STATEMENT: usize = 500;
@@ -70,7 +70,7 @@ pub(super) async fn set_context_tokens(
     Ok(())
 }
 
-impl Store {
+impl SqliteStore {
     /// The context size the newest turn still in the history ended with, if one recorded it.
     pub async fn context_tokens(&self, thread_id: &str) -> Result<Option<u64>, StoreError> {
         let row = sqlx::query(
@@ -155,7 +155,8 @@ mod tests {
     use serde_json::json;
 
     use crate::store::fixtures::{thread_row, turn};
-    use crate::store::{CommitBatch, HistoryRow, ItemRow, Projection, SearchQuery, Store};
+    use crate::store::sqlite::SqliteStore;
+    use crate::store::{CommitBatch, HistoryRow, ItemRow, Projection, SearchQuery};
 
     fn said(turn: &str, text: &str) -> Vec<Projection> {
         vec![
@@ -175,7 +176,7 @@ mod tests {
         ]
     }
 
-    async fn commit(store: &Store, projections: Vec<Projection>) {
+    async fn commit(store: &SqliteStore, projections: Vec<Projection>) {
         let batch = CommitBatch {
             thread: thread_row("t", 0),
             events: Vec::new(),
@@ -187,7 +188,9 @@ mod tests {
     #[tokio::test]
     async fn compaction_rollback_and_search_filter_the_same_rows() {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(&dir.path().join("agentd.db")).await.unwrap();
+        let store = SqliteStore::open(&dir.path().join("agentd.db"))
+            .await
+            .unwrap();
         let mut p = vec![turn("a", 0), turn("b", 1)];
         p.extend(said("a", "alpha"));
         p.extend(said("b", "bravo"));

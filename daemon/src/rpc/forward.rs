@@ -1,0 +1,244 @@
+//! Requests for a thread another daemon runs (PostgreSQL store; docs/decisions/018).
+//!
+//! A request that changes a thread (`turn/start`, `turn/steer`, `turn/interrupt`, approval
+//! answers, renames, archiving, rollback, compaction, deletion) must run on the daemon holding
+//! the thread's lease. When that is another daemon, this one writes the request into the
+//! database with a `NOTIFY` ([`forward`]); the holder runs it through its own dispatch, with
+//! the caller's scope, and writes the JSON-RPC answer into the same row ([`serve`]), which
+//! comes back to the caller unchanged. A holder that dies before claiming the request has it
+//! withdrawn and the request routed again (now to whoever took the thread over); one that dies
+//! after claiming it makes it fail as retryable, since it may or may not have run.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use agentd_protocol::jsonrpc::ErrorObject;
+use agentd_protocol::method::ClientMethod;
+use agentd_protocol::methods::{
+    ThreadArchive, ThreadCompactStart, ThreadDelete, ThreadRollback, ThreadSetName,
+    ThreadUnarchive, TurnInterrupt, TurnStart, TurnSteer,
+};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use tokio::sync::mpsc;
+
+use super::connection::Session;
+use super::dispatch::{Answer, Handled};
+use super::error::RpcError;
+use crate::auth::Scope;
+use crate::daemon::Daemon;
+use crate::store::postgres::{ForwardedCommand, LeaseHolder, PgStore, Wake};
+use crate::threads::{ConnInfo, Route};
+
+/// How often a waiting forwarder looks at its answer row when no wake-up came.
+const POLL: Duration = Duration::from_millis(500);
+
+/// The methods that must run where the thread runs.
+fn forwarded(method: &str) -> bool {
+    [
+        TurnStart::METHOD,
+        TurnSteer::METHOD,
+        TurnInterrupt::METHOD,
+        ThreadSetName::METHOD,
+        ThreadArchive::METHOD,
+        ThreadUnarchive::METHOD,
+        ThreadRollback::METHOD,
+        ThreadCompactStart::METHOD,
+        ThreadDelete::METHOD,
+    ]
+    .contains(&method)
+}
+
+/// What travels with a forwarded request: its params and who asked.
+#[derive(Debug, Serialize, Deserialize)]
+struct Envelope {
+    params: Option<Value>,
+    scope: Scope,
+    client_name: String,
+}
+
+/// The holder's answer: exactly one of the two.
+#[derive(Debug, Serialize, Deserialize)]
+struct Reply {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    result: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<ErrorObject>,
+}
+
+/// Runs the request on the thread's holder when that is another daemon; `None` when it runs
+/// here.
+pub async fn route(
+    daemon: &Daemon,
+    session: &Session,
+    method: &str,
+    params: &Option<Value>,
+) -> Option<Result<Answer, RpcError>> {
+    let pg = daemon.hub.store().shared()?;
+    if !forwarded(method) {
+        return None;
+    }
+    let thread_id = params.as_ref()?.get("threadId")?.as_str()?.to_owned();
+    let holder = match daemon.hub.route(&thread_id).await {
+        Ok(Route::Local) => return None,
+        Ok(Route::Remote(holder)) => holder,
+        Err(e) => return Some(Err(e.into())),
+    };
+    let envelope = Envelope {
+        params: params.clone(),
+        scope: session.scope,
+        client_name: session.client_name.clone().unwrap_or_default(),
+    };
+    let answer = forward(daemon, pg, &holder, &thread_id, method, &envelope).await;
+    Some(answer.and_then(|reply| {
+        match (reply.result, reply.error) {
+            (_, Some(error)) => Err(RpcError(error)),
+            (result, None) => Handled {
+                result: result.unwrap_or(Value::Null),
+                after: None,
+            }
+            .into_answer(),
+        }
+    }))
+}
+
+/// Queues the request for `holder` and waits for its answer.
+async fn forward(
+    daemon: &Daemon,
+    pg: &PgStore,
+    holder: &LeaseHolder,
+    thread_id: &str,
+    method: &str,
+    envelope: &Envelope,
+) -> Result<Reply, RpcError> {
+    let body = serde_json::to_string(envelope)
+        .map_err(|e| RpcError::internal("forwarding a request", e))?;
+    // Subscribed before the row exists, so the answer's wake-up cannot be missed.
+    let mut wakes = pg.wakes();
+    let id = pg
+        .forward_command(thread_id, &holder.owner, method, &body)
+        .await?;
+    let deadline =
+        tokio::time::Instant::now() + crate::threads::forward_patience(pg.lease_length());
+    loop {
+        if let Some(text) = pg.command_answer(id).await? {
+            return serde_json::from_str(&text)
+                .map_err(|e| RpcError::internal("reading a forwarded answer", e));
+        }
+        if holder_gone(pg, thread_id, holder).await && pg.withdraw_command(id).await? {
+            // Never claimed: safe to route again, to whoever holds the thread now.
+            return retry(daemon, pg, thread_id, method, envelope).await;
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return Err(RpcError::unavailable(format!(
+                "daemon {} on {} holds thread {thread_id} but did not answer",
+                holder.owner, holder.host
+            )));
+        }
+        tokio::select! {
+            _ = wakes.recv() => {}
+            _ = tokio::time::sleep(POLL) => {}
+        }
+    }
+}
+
+async fn holder_gone(pg: &PgStore, thread_id: &str, holder: &LeaseHolder) -> bool {
+    !matches!(pg.lease_holder(thread_id).await, Ok(Some(h)) if h.owner == holder.owner)
+}
+
+/// Routes a withdrawn request again: here if this daemon can take the thread now.
+async fn retry(
+    daemon: &Daemon,
+    pg: &PgStore,
+    thread_id: &str,
+    method: &str,
+    envelope: &Envelope,
+) -> Result<Reply, RpcError> {
+    match daemon.hub.route(thread_id).await? {
+        Route::Remote(holder) => {
+            Box::pin(forward(daemon, pg, &holder, thread_id, method, envelope)).await
+        }
+        Route::Local => Ok(run(daemon, method, envelope).await),
+    }
+}
+
+/// Serves requests other daemons forward to this one, for as long as the daemon lives.
+pub fn serve(daemon: Arc<Daemon>) {
+    let Some(pg) = daemon.hub.store().shared().cloned() else {
+        return;
+    };
+    let me = pg.node().id.clone();
+    let mut wakes = pg.wakes();
+    tokio::spawn(async move {
+        loop {
+            match pg.claim_commands().await {
+                Ok(commands) => {
+                    for c in commands {
+                        tokio::spawn(answer(daemon.clone(), pg.clone(), c));
+                    }
+                }
+                Err(e) => tracing::debug!(error = %e, "cannot read forwarded requests"),
+            }
+            loop {
+                tokio::select! {
+                    wake = wakes.recv() => match wake {
+                        Ok(Wake::Command { target }) if target == me => break,
+                        Ok(Wake::Resync) | Err(_) => break,
+                        Ok(_) => continue,
+                    },
+                    _ = tokio::time::sleep(POLL) => break,
+                }
+            }
+        }
+    });
+}
+
+/// Runs one forwarded request and stores its answer.
+async fn answer(daemon: Arc<Daemon>, pg: PgStore, c: ForwardedCommand) {
+    if c.method == crate::threads::APPROVAL_ANSWER {
+        // Nobody waits for this one: answers travel one way, like a client's response.
+        daemon.hub.apply_remote_answer(&c.params).await;
+        let _ = pg.answer_command(c.id, "{}").await;
+        return;
+    }
+    let reply = match serde_json::from_str::<Envelope>(&c.params) {
+        Ok(envelope) => run(&daemon, &c.method, &envelope).await,
+        Err(e) => Reply {
+            result: None,
+            error: Some(RpcError::invalid_request(format!("forwarded request: {e}")).0),
+        },
+    };
+    let text = serde_json::to_string(&reply).unwrap_or_else(|_| "{}".to_owned());
+    if let Err(e) = pg.answer_command(c.id, &text).await {
+        tracing::warn!(command = c.id, error = %e, "cannot answer a forwarded request");
+    }
+}
+
+/// Runs a request here, as the forwarding daemon's client would have, and captures its answer.
+async fn run(daemon: &Daemon, method: &str, envelope: &Envelope) -> Reply {
+    // Notifications meant for the caller alone (a `warning`) have nowhere to go from here.
+    let (out, _discarded) = mpsc::channel(16);
+    let conn = daemon.next_connection_id();
+    let mut session = Session {
+        conn,
+        out,
+        client_name: Some(envelope.client_name.clone()),
+        opt_out: Arc::new(HashSet::new()),
+        subscriptions: HashSet::new(),
+        info: Arc::new(ConnInfo::new(conn)),
+        scope: envelope.scope,
+    };
+    match super::dispatch::dispatch_here(daemon, &mut session, method, envelope.params.clone())
+        .await
+    {
+        Ok(answer) => Reply {
+            result: serde_json::from_str(answer.result()).ok(),
+            error: None,
+        },
+        Err(e) => Reply {
+            result: None,
+            error: Some(e.0),
+        },
+    }
+}

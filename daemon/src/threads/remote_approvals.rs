@@ -1,0 +1,162 @@
+//! Questions of a thread another daemon runs: a follower asks its own clients what the
+//! holder asked (read from the shared database), forwards their answers to the holder, and
+//! tells them how each question was resolved — whichever daemon's client answered first.
+
+use std::collections::HashMap;
+
+use agentd_protocol::jsonrpc::{ErrorObject, RequestId};
+use agentd_protocol::{ApprovalDecision, ResolvedBy, ServerRequestResolvedNotification};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::approvals::request_frame;
+use super::event::notice_frame;
+use super::follower::Follower;
+use super::handle::ApprovalAnswer;
+use super::hub::ThreadHub;
+use super::subscriber::Subscriber;
+use crate::store::postgres::PendingApproval;
+
+/// The forwarded-command method an approval answer travels under.
+pub const APPROVAL_ANSWER: &str = "agentd/approvalAnswer";
+
+/// Where a follower asked each question: the connection and our request id there.
+pub(super) type Asked = HashMap<i64, Vec<(Subscriber, i64)>>;
+
+/// A client's answer, on its way to the holder.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct RemoteAnswer {
+    pub thread_id: String,
+    pub approval: u64,
+    pub client_name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub result: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<ErrorObject>,
+}
+
+impl Follower {
+    /// Asks live subscribers the open questions they have not been asked, and tells them
+    /// about the ones resolved since.
+    pub(super) async fn sync_approvals(&mut self) {
+        let Some(pg) = self.store.shared() else {
+            return;
+        };
+        let rows = match pg.approvals_of(&self.row.id).await {
+            Ok(rows) => rows,
+            Err(e) => {
+                tracing::debug!(thread = %self.row.id, error = %e, "cannot read the thread's questions");
+                return;
+            }
+        };
+        for row in rows {
+            match &row.resolution {
+                None => self.ask(&row),
+                Some((decision, by)) => self.resolved(row.approval_id, decision, by),
+            }
+        }
+    }
+
+    fn ask(&mut self, row: &PendingApproval) {
+        let params: Value = serde_json::from_str(&row.params).unwrap_or(Value::Null);
+        let sent = self.asked.entry(row.approval_id).or_default();
+        for sub in &self.live {
+            if sub.conn_info.observe_only || sent.iter().any(|(s, _)| s.conn == sub.conn) {
+                continue;
+            }
+            let request_id = sub
+                .conn_info
+                .register(&self.row.id, row.approval_id.max(0) as u64);
+            let frame = request_frame(request_id, &row.method, params.clone());
+            if sub.tx.try_send(frame).is_ok() {
+                sent.push((sub.clone(), request_id));
+            } else {
+                sub.conn_info.forget(request_id);
+            }
+        }
+    }
+
+    fn resolved(&mut self, approval_id: i64, decision: &str, by: &str) {
+        let Some(sent) = self.asked.remove(&approval_id) else {
+            return;
+        };
+        let Ok(decision) = serde_json::from_str::<ApprovalDecision>(decision) else {
+            return;
+        };
+        for (sub, request_id) in sent {
+            sub.conn_info.forget(request_id);
+            let notice = ServerRequestResolvedNotification {
+                thread_id: self.row.id.clone(),
+                request_id: RequestId::Integer(request_id),
+                decision,
+                resolved_by: ResolvedBy {
+                    client_name: by.to_owned(),
+                },
+                seq: self.cursor,
+            };
+            let _ = sub.tx.try_send(notice_frame(&notice));
+        }
+    }
+
+    /// Sends a client's answer to the daemon holding the thread; the first answer to reach
+    /// it wins there, as on one daemon.
+    pub(super) fn forward_answer(&self, a: ApprovalAnswer) {
+        let Some(pg) = self.store.shared().cloned() else {
+            return;
+        };
+        let (result, error) = match a.outcome {
+            Ok(v) => (Some(v), None),
+            Err(e) => (None, Some(e)),
+        };
+        let answer = RemoteAnswer {
+            thread_id: self.row.id.clone(),
+            approval: a.approval,
+            client_name: a.client_name,
+            result,
+            error,
+        };
+        tokio::spawn(async move {
+            let holder = match pg.lease_holder(&answer.thread_id).await {
+                Ok(Some(holder)) => holder,
+                _ => {
+                    tracing::info!(thread = %answer.thread_id, "answer to a question of a thread nobody runs now ignored");
+                    return;
+                }
+            };
+            let body = serde_json::to_string(&answer).unwrap_or_default();
+            let sent = pg
+                .forward_command(&answer.thread_id, &holder.owner, APPROVAL_ANSWER, &body)
+                .await;
+            if let Err(e) = sent {
+                tracing::warn!(thread = %answer.thread_id, error = %e, "cannot forward an answer");
+            }
+        });
+    }
+}
+
+impl ThreadHub {
+    /// An answer a client of another daemon gave to one of this daemon's questions.
+    pub async fn apply_remote_answer(&self, body: &str) {
+        let answer: RemoteAnswer = match serde_json::from_str(body) {
+            Ok(a) => a,
+            Err(e) => {
+                tracing::warn!(error = %e, "malformed forwarded answer ignored");
+                return;
+            }
+        };
+        let outcome = match (answer.result, answer.error) {
+            (_, Some(e)) => Err(e),
+            (result, None) => Ok(result.unwrap_or(Value::Null)),
+        };
+        match self.loaded(&answer.thread_id).await {
+            Some(handle) => {
+                handle
+                    .answer_approval(answer.approval, 0, answer.client_name, outcome)
+                    .await
+            }
+            None => {
+                tracing::info!(thread = %answer.thread_id, "forwarded answer for a thread not loaded here ignored")
+            }
+        }
+    }
+}

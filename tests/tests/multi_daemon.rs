@@ -1,0 +1,519 @@
+//! Several daemons serving the same threads on one PostgreSQL database (a real server, started
+//! for each test from the machine's packages): reads through any daemon, turns forwarded to
+//! the thread's holder with identical event streams everywhere, take-over after a kill -9,
+//! fencing of a stalled holder, and a database restart.
+
+use std::time::Duration;
+
+use agentd_tests::client::{event_thread_id, seq_of};
+use agentd_tests::mock_llm::{MockLlm, Scripted, Step, Usage};
+use agentd_tests::postgres::TestPostgres;
+use agentd_tests::tools::{shell_call, tool_calls, COMMAND_APPROVAL};
+use agentd_tests::{Agentd, Client, Options};
+use serde_json::{json, Value};
+
+/// Short leases keep take-over tests fast: the holder renews every third of it.
+const LEASE_MS: u64 = 1500;
+
+/// Long enough for a take-over: the lease, the sweep that notices it, and a margin.
+const TAKE_OVER: Duration = Duration::from_secs(15);
+
+struct Cluster {
+    pg: TestPostgres,
+    url: String,
+}
+
+impl Cluster {
+    async fn start(name: &str) -> Cluster {
+        let pg = TestPostgres::start().expect("a throwaway PostgreSQL server");
+        let url = pg.create_database(name).await.expect("a database");
+        Cluster { pg, url }
+    }
+
+    /// A daemon on the shared database, talking to `mock`.
+    async fn daemon(&self, mock: &MockLlm) -> Agentd {
+        self.daemon_with(mock, Options::default()).await
+    }
+
+    /// A daemon that asks before every command (and runs it unsandboxed once accepted).
+    async fn asking_daemon(&self, mock: &MockLlm) -> Agentd {
+        let opts = Options::default().policies("untrusted", "danger-full-access");
+        self.daemon_with(mock, opts).await
+    }
+
+    async fn daemon_with(&self, mock: &MockLlm, opts: Options) -> Agentd {
+        let opts = opts
+            .mock_provider(&mock.base_url(), "responses")
+            // Gated streams wait on the test, not on a timeout.
+            .arg("-c")
+            .arg("model_providers.mock.stream_idle_timeout_ms=120000")
+            .arg("--store")
+            .arg(&self.url)
+            .arg("-c")
+            .arg(format!("store_lease_ms={LEASE_MS}"));
+        Agentd::start(opts)
+            .await
+            .expect("a daemon on the shared store")
+    }
+}
+
+/// Runs a turn to its end through `c`; returns the turn's id.
+async fn run_turn(c: &mut Client, thread: &str, text: &str) -> String {
+    let turn = c.start_turn(thread, text).await.unwrap();
+    loop {
+        let n = c.wait_for("turn/completed").await.unwrap();
+        if n["params"]["turn"]["id"] == turn.as_str() {
+            return turn;
+        }
+    }
+}
+
+/// Every message `c` receives until the end of `turn`, that end included.
+async fn until_completed(c: &mut Client, turn: &str) -> Vec<Value> {
+    let mut seen = Vec::new();
+    loop {
+        let m = c.next_message(Duration::from_secs(10)).await.unwrap();
+        let done = m["method"] == "turn/completed" && m["params"]["turn"]["id"] == turn;
+        seen.push(m);
+        if done {
+            return seen;
+        }
+    }
+}
+
+/// The thread's events 1..=last as `client` receives them after `thread/resume {afterSeq: 0}`.
+async fn replay(c: &mut Client, thread: &str) -> Vec<Value> {
+    let read = c
+        .call("thread/read", json!({"threadId": thread}))
+        .await
+        .unwrap();
+    let last = read["thread"]["lastSeq"].as_u64().unwrap();
+    c.call("thread/resume", json!({"threadId": thread, "afterSeq": 0}))
+        .await
+        .unwrap();
+    let events = c.thread_events(thread, last).await.unwrap();
+    assert_gap_free(&events, 1, last);
+    events
+}
+
+fn assert_gap_free(events: &[Value], first: u64, last: u64) {
+    let seqs: Vec<u64> = events.iter().filter_map(seq_of).collect();
+    assert_eq!(
+        seqs,
+        (first..=last).collect::<Vec<_>>(),
+        "seqs must be gap-free and unique"
+    );
+}
+
+fn completions<'a>(events: &'a [Value], turn: &str) -> Vec<&'a Value> {
+    events
+        .iter()
+        .filter(|e| e["method"] == "turn/completed" && e["params"]["turn"]["id"] == turn)
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_thread_started_on_one_daemon_is_listed_read_and_searched_on_another() {
+    let mock = MockLlm::start(vec![Scripted::responses_text("zebra crossings everywhere")])
+        .await
+        .unwrap();
+    let cluster = Cluster::start("listing").await;
+    let a = cluster.daemon(&mock).await;
+    let b = cluster.daemon(&mock).await;
+    let mut ca = a.client("a").await.unwrap();
+    let thread = ca.start_thread(json!({})).await.unwrap();
+    let turn = run_turn(&mut ca, &thread, "tell me about zebras").await;
+
+    let mut cb = b.client("b").await.unwrap();
+    let list = cb.call("thread/list", json!({})).await.unwrap();
+    let ids: Vec<&str> = list["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|t| t["id"].as_str())
+        .collect();
+    assert_eq!(ids, [thread.as_str()]);
+    let read = cb
+        .call(
+            "thread/read",
+            json!({"threadId": thread, "includeTurns": true}),
+        )
+        .await
+        .unwrap();
+    let turns = read["thread"]["turns"].as_array().unwrap();
+    assert_eq!(turns.len(), 1);
+    assert_eq!(turns[0]["id"], turn.as_str());
+    assert_eq!(turns[0]["status"], "completed");
+    let texts: Vec<&str> = turns[0]["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|i| i["text"].as_str())
+        .collect();
+    assert_eq!(texts, ["zebra crossings everywhere"]);
+    let found = cb
+        .call("thread/search", json!({"query": "zebra"}))
+        .await
+        .unwrap();
+    assert_eq!(found["data"][0]["thread"]["id"], thread.as_str(), "{found}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_turn_started_through_another_daemon_runs_on_the_holder_with_identical_streams() {
+    let mock = MockLlm::start(vec![Scripted::responses(vec![
+        Step::created(),
+        Step::message(&["one ", "two ", "three"]),
+        Step::completed(Usage::default()),
+    ])])
+    .await
+    .unwrap();
+    let cluster = Cluster::start("forwarding").await;
+    let a = cluster.daemon(&mock).await;
+    let b = cluster.daemon(&mock).await;
+    let c = cluster.daemon(&mock).await;
+    let mut ca = a.client("a").await.unwrap();
+    let thread = ca.start_thread(json!({})).await.unwrap();
+    // A holds the thread (it created it, and `ca` keeps it loaded there); B and C follow it.
+    let mut cb = b.client("b").await.unwrap();
+    let mut cc = c.client("c").await.unwrap();
+    for client in [&mut cb, &mut cc] {
+        client
+            .call("thread/resume", json!({"threadId": thread, "afterSeq": 0}))
+            .await
+            .unwrap();
+    }
+    let turn = cc.start_turn(&thread, "count").await.unwrap();
+    let on_c = thread_only(until_completed(&mut cc, &turn).await, &thread);
+    let last = seq_of(on_c.last().unwrap()).unwrap();
+    assert_eq!(mock.requests().len(), 1, "the turn ran exactly once");
+    let on_a = ca.thread_events(&thread, last).await.unwrap();
+    let on_b = cb.thread_events(&thread, last).await.unwrap();
+    // `thread/start` answered A's client with the thread (seq 1); B and C replayed it.
+    assert_gap_free(&on_b, 1, last);
+    assert_eq!(on_b, on_c, "clients of both followers see the same events");
+    assert_eq!(on_a[..], on_b[1..], "and the same as the holder's client");
+    assert_eq!(completions(&on_a, &turn).len(), 1);
+    // The holder ran it: the thread is loaded (an actor, not a follower) on A.
+    let loaded_on_a = ca.call("thread/loaded/list", json!({})).await.unwrap();
+    assert!(
+        loaded_on_a["data"].to_string().contains(&thread),
+        "{loaded_on_a}"
+    );
+    // A steer and an interrupt through a follower reach the running turn on the holder too:
+    // here the turn is over, and the holder's answer (an error) comes back as it is.
+    let steer = cb
+        .request(
+            "turn/steer",
+            json!({"threadId": thread, "expectedTurnId": turn,
+                   "input": [{"type": "text", "text": "more"}]}),
+        )
+        .await
+        .unwrap();
+    assert!(steer["error"]["message"].is_string(), "{steer}");
+}
+
+fn thread_only(messages: Vec<Value>, thread: &str) -> Vec<Value> {
+    messages
+        .into_iter()
+        .filter(|e| event_thread_id(e) == Some(thread) && seq_of(e).is_some())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_approval_asked_on_the_holder_is_answered_through_another_daemon() {
+    let mock = MockLlm::start(vec![
+        tool_calls(vec![shell_call("c1", &["touch", "approved"])]),
+        Scripted::responses_text("done"),
+    ])
+    .await
+    .unwrap();
+    let cluster = Cluster::start("approvals").await;
+    let a = cluster.asking_daemon(&mock).await;
+    let b = cluster.asking_daemon(&mock).await;
+    let work = tempfile::tempdir().unwrap();
+    let mut ca = a.client("alice").await.unwrap();
+    let thread = ca.start_thread(json!({"cwd": work.path()})).await.unwrap();
+    let mut cb = b.client("bob").await.unwrap();
+    cb.call("thread/resume", json!({"threadId": thread}))
+        .await
+        .unwrap();
+    let turn = ca.start_turn(&thread, "make the file").await.unwrap();
+    let on_a = ca.server_request(COMMAND_APPROVAL).await.unwrap();
+    let on_b = cb.server_request(COMMAND_APPROVAL).await.unwrap();
+    assert_eq!(
+        on_a["params"], on_b["params"],
+        "both daemons' clients are asked the same"
+    );
+    assert!(!work.path().join("approved").exists());
+
+    cb.respond(&on_b, json!({"decision": "accept"})).unwrap();
+    let events = until_completed(&mut ca, &turn).await;
+    let resolved = events
+        .iter()
+        .find(|e| e["method"] == "serverRequest/resolved")
+        .expect("alice hears how it ended");
+    assert_eq!(resolved["params"]["decision"], "accept");
+    assert_eq!(resolved["params"]["resolvedBy"]["clientName"], "bob");
+    assert_eq!(resolved["params"]["requestId"], on_a["id"]);
+    let done = events.last().unwrap();
+    assert_eq!(done["params"]["turn"]["status"], "completed");
+    assert!(
+        work.path().join("approved").exists(),
+        "the command ran once accepted"
+    );
+    // Bob hears it too, for the id he was asked under; Alice's late answer changes nothing.
+    let on_b_events = until_completed(&mut cb, &turn).await;
+    assert!(on_b_events
+        .iter()
+        .any(|e| e["method"] == "serverRequest/resolved"
+            && e["params"]["requestId"] == on_b["id"]
+            && e["params"]["decision"] == "accept"));
+    ca.respond(&on_a, json!({"decision": "decline"})).unwrap();
+    let read = ca
+        .call(
+            "thread/read",
+            json!({"threadId": thread, "includeTurns": true}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(read["thread"]["turns"][0]["status"], "completed");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_9_of_the_holder_mid_turn_hands_the_thread_to_another_daemon() {
+    let mock = MockLlm::start(vec![
+        Scripted::responses(vec![
+            Step::created(),
+            Step::message(&["started"]),
+            Step::gate(),
+            Step::completed(Usage::default()),
+        ]),
+        Scripted::responses_text("second turn on b"),
+    ])
+    .await
+    .unwrap();
+    let cluster = Cluster::start("failover").await;
+    let a = cluster.daemon(&mock).await;
+    let b = cluster.daemon(&mock).await;
+    let mut ca = a.client("a").await.unwrap();
+    let thread = ca.start_thread(json!({})).await.unwrap();
+    let first = ca.start_turn(&thread, "go").await.unwrap();
+    ca.wait_for("item/agentMessage/delta").await.unwrap();
+    let mut cb = b.client("b").await.unwrap();
+    cb.call("thread/resume", json!({"threadId": thread, "afterSeq": 0}))
+        .await
+        .unwrap();
+    a.kill().await.unwrap();
+
+    // B notices the lapsed lease, takes the thread and ends the cut-off turn.
+    let ended = tokio::time::timeout(TAKE_OVER, async {
+        loop {
+            let n = cb.wait_for("turn/completed").await.unwrap();
+            if n["params"]["turn"]["id"] == first.as_str() {
+                return n;
+            }
+        }
+    })
+    .await
+    .expect("the cut-off turn ends after the lease lapses");
+    assert_eq!(ended["params"]["turn"]["status"], "interrupted");
+
+    // Everything committed is there, once, in order, for a client arriving now.
+    let mut late = b.client("late").await.unwrap();
+    let events = replay(&mut late, &thread).await;
+    assert_eq!(completions(&events, &first).len(), 1);
+    assert!(events
+        .iter()
+        .any(|e| e["method"] == "item/agentMessage/delta"));
+    // And the thread goes on, on B.
+    let second = run_turn(&mut cb, &thread, "again").await;
+    let read = cb
+        .call(
+            "thread/read",
+            json!({"threadId": thread, "includeTurns": true}),
+        )
+        .await
+        .unwrap();
+    let statuses: Vec<(&str, &str)> = read["thread"]["turns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| (t["id"].as_str().unwrap(), t["status"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        statuses,
+        [
+            (first.as_str(), "interrupted"),
+            (second.as_str(), "completed")
+        ]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stalled_holder_is_fenced_when_it_resumes() {
+    let mock = MockLlm::start(vec![Scripted::responses(vec![
+        Step::created(),
+        Step::message(&["before the stall"]),
+        Step::gate(),
+        Step::message(&["after the stall"]),
+        Step::completed(Usage::default()),
+    ])])
+    .await
+    .unwrap();
+    let cluster = Cluster::start("fencing").await;
+    let mut a = cluster.daemon(&mock).await;
+    let b = cluster.daemon(&mock).await;
+    let mut ca = a.client("a").await.unwrap();
+    let thread = ca.start_thread(json!({})).await.unwrap();
+    let turn = ca.start_turn(&thread, "go").await.unwrap();
+    ca.wait_for("item/agentMessage/delta").await.unwrap();
+    let mut cb = b.client("b").await.unwrap();
+    cb.call("thread/resume", json!({"threadId": thread, "afterSeq": 0}))
+        .await
+        .unwrap();
+
+    a.signal("STOP").unwrap();
+    let ended = tokio::time::timeout(TAKE_OVER, async {
+        loop {
+            let n = cb.wait_for("turn/completed").await.unwrap();
+            if n["params"]["turn"]["id"] == turn.as_str() {
+                return n;
+            }
+        }
+    })
+    .await
+    .expect("B takes the thread over from the stalled holder");
+    assert_eq!(ended["params"]["turn"]["status"], "interrupted");
+
+    // A wakes up with a turn still streaming: whatever it writes now is refused.
+    mock.release(1);
+    a.signal("CONT").unwrap();
+    a.wait_for_log("fenced", TAKE_OVER)
+        .await
+        .expect("the old holder says it was fenced");
+
+    let mut late = b.client("late").await.unwrap();
+    let events = replay(&mut late, &thread).await;
+    assert_eq!(completions(&events, &turn).len(), 1, "one end of the turn");
+    assert!(
+        !events
+            .to_vec()
+            .iter()
+            .any(|e| e.to_string().contains("after the stall")),
+        "nothing the fenced holder produced reached the log"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_database_restart_mid_turn_loses_nothing_and_requests_meanwhile_are_retryable() {
+    let mock = MockLlm::start(vec![
+        Scripted::responses(vec![
+            Step::created(),
+            Step::message(&["before "]),
+            Step::gate(),
+            Step::message(&["during ", "the ", "outage"]),
+            Step::completed(Usage::default()),
+        ]),
+        Scripted::responses_text("after"),
+    ])
+    .await
+    .unwrap();
+    let cluster = Cluster::start("restart").await;
+    let a = cluster.daemon(&mock).await;
+    let mut ca = a.client("a").await.unwrap();
+    let thread = ca.start_thread(json!({})).await.unwrap();
+    let turn = ca.start_turn(&thread, "first").await.unwrap();
+    ca.wait_for("item/agentMessage/delta").await.unwrap();
+
+    cluster.pg.stop().unwrap();
+    let answer = ca.request("thread/list", json!({})).await.unwrap();
+    assert_eq!(answer["error"]["code"], -32001, "{answer}");
+    assert_eq!(answer["error"]["data"]["retryable"], true, "{answer}");
+    // The model goes on while the database is away: its deltas wait in the thread.
+    mock.release(1);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    cluster.pg.start_again().unwrap();
+
+    let events = until_completed(&mut ca, &turn).await;
+    let done = events.last().unwrap();
+    assert_eq!(done["params"]["turn"]["status"], "completed", "{done}");
+    let text: String = events
+        .iter()
+        .filter(|e| e["method"] == "item/agentMessage/delta")
+        .filter_map(|e| e["params"]["delta"].as_str())
+        .collect();
+    assert_eq!(
+        text, "during the outage",
+        "every delta after the first, once, in order"
+    );
+    let listed = ca.call("thread/list", json!({})).await.unwrap();
+    assert_eq!(listed["data"][0]["id"], thread.as_str());
+    run_turn(&mut ca, &thread, "second").await;
+    let mut late = a.client("late").await.unwrap();
+    let replayed = replay(&mut late, &thread).await;
+    assert_eq!(
+        replayed
+            .iter()
+            .filter(|e| e["method"] == "turn/completed")
+            .count(),
+        2
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_take_over_of_a_thread_whose_worktree_is_on_another_machine_says_so() {
+    let mock = MockLlm::start(vec![Scripted::responses_text("hi")])
+        .await
+        .unwrap();
+    let cluster = Cluster::start("worktree").await;
+    let a = cluster.daemon(&mock).await;
+    let mut ca = a.client("a").await.unwrap();
+    let thread = ca.start_thread(json!({})).await.unwrap();
+    run_turn(&mut ca, &thread, "hello").await;
+    a.kill().await.unwrap();
+    // As if a sub-agent's worktree had been made by a daemon on another machine.
+    let mut db = <sqlx::PgConnection as sqlx::Connection>::connect(&cluster.url)
+        .await
+        .unwrap();
+    sqlx::query(
+        "UPDATE threads SET settings = (settings::jsonb || jsonb_build_object('worktree', \
+         jsonb_build_object('path', '/srv/wt/child', 'branch', 'agent/child', 'repo', '/srv/repo', \
+         'base', 'abc123', 'host', 'build-box-7')))::text WHERE id = $1",
+    )
+    .bind(&thread)
+    .execute(&mut db)
+    .await
+    .unwrap();
+
+    let b = cluster.daemon(&mock).await;
+    let mut cb = b.client("b").await.unwrap();
+    let events = tokio::time::timeout(TAKE_OVER, async {
+        loop {
+            let read = cb
+                .call("thread/read", json!({"threadId": thread}))
+                .await
+                .unwrap();
+            let last = read["thread"]["lastSeq"].as_u64().unwrap();
+            let mut c = b.client("reader").await.unwrap();
+            let events = replay(&mut c, &thread).await;
+            if events.iter().any(|e| e["method"] == "warning") {
+                return events;
+            }
+            assert!(last > 0);
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    })
+    .await
+    .expect("the daemon taking the thread over warns about the worktree");
+    let warning = events.iter().find(|e| e["method"] == "warning").unwrap();
+    let message = warning["params"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("build-box-7") && message.contains("/srv/wt/child"),
+        "{message}"
+    );
+    assert_eq!(warning["params"]["threadId"], thread.as_str());
+    assert!(
+        seq_of(warning).is_some(),
+        "it is an event of the thread's log: {warning}"
+    );
+}
