@@ -74,14 +74,17 @@ CREATE TABLE history (
 CREATE INDEX history_by_thread ON history (thread_id, id);
 
 -- The search index: one row per searchable item, with its text's tsvector ('simple': no
--- stemming, as SQLite's unicode61 tokenizer does not stem either).
+-- stemming, as SQLite's unicode61 tokenizer does not stem either). Punctuation becomes space
+-- first, as unicode61 splits on it: PostgreSQL's parser would keep `src/main.rs` or `a@b.com`
+-- as one word, and a search for `main` would not find it.
 CREATE TABLE item_search (
     id          BIGSERIAL PRIMARY KEY,
     item_id     TEXT NOT NULL UNIQUE,
     thread_id   TEXT NOT NULL REFERENCES threads (id) ON DELETE CASCADE,
     turn_id     TEXT NOT NULL,
     text        TEXT NOT NULL,
-    tsv         TSVECTOR GENERATED ALWAYS AS (to_tsvector('simple', text)) STORED
+    tsv         TSVECTOR GENERATED ALWAYS AS
+                    (to_tsvector('simple', regexp_replace(text, '[[:punct:]]+', ' ', 'g'))) STORED
 );
 CREATE INDEX item_search_by_turn ON item_search (turn_id);
 CREATE INDEX item_search_by_thread ON item_search (thread_id);

@@ -517,3 +517,63 @@ async fn a_take_over_of_a_thread_whose_worktree_is_on_another_machine_says_so() 
         "it is an event of the thread's log: {warning}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn steer_and_interrupt_through_another_daemon_reach_the_running_turn() {
+    let mock = MockLlm::start(vec![Scripted::responses(vec![
+        Step::created(),
+        Step::message(&["working"]),
+        Step::gate(),
+        Step::completed(Usage::default()),
+    ])])
+    .await
+    .unwrap();
+    let cluster = Cluster::start("steering").await;
+    let a = cluster.daemon(&mock).await;
+    let b = cluster.daemon(&mock).await;
+    let mut ca = a.client("a").await.unwrap();
+    let thread = ca.start_thread(json!({})).await.unwrap();
+    let turn = ca.start_turn(&thread, "go").await.unwrap();
+    ca.wait_for("item/agentMessage/delta").await.unwrap();
+    let mut cb = b.client("b").await.unwrap();
+    cb.call("thread/resume", json!({"threadId": thread}))
+        .await
+        .unwrap();
+
+    let steered = cb
+        .call(
+            "turn/steer",
+            json!({"threadId": thread, "expectedTurnId": turn,
+                   "input": [{"type": "text", "text": "also this"}]}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(steered["turnId"], turn.as_str(), "{steered}");
+    let wrong = cb
+        .request(
+            "turn/steer",
+            json!({"threadId": thread, "expectedTurnId": "not-the-turn",
+                   "input": [{"type": "text", "text": "x"}]}),
+        )
+        .await
+        .unwrap();
+    // The holder's refusal comes back as it is.
+    assert_eq!(wrong["error"]["code"], -32005, "{wrong}");
+
+    cb.call(
+        "turn/interrupt",
+        json!({"threadId": thread, "turnId": turn}),
+    )
+    .await
+    .unwrap();
+    let on_a = until_completed(&mut ca, &turn).await;
+    assert_eq!(
+        on_a.last().unwrap()["params"]["turn"]["status"],
+        "interrupted"
+    );
+    let on_b = until_completed(&mut cb, &turn).await;
+    assert_eq!(
+        on_b.last().unwrap()["params"]["turn"]["status"],
+        "interrupted"
+    );
+}

@@ -1168,6 +1168,29 @@ async fn search_finds_exactly(store: &Store) {
         ["srch-1", "srch-2", "srch-4"]
     );
 
+    // Words inside paths, addresses and hyphenated words are words of their own.
+    let paths = vec![
+        Projection::Turn(turn("srch-7", "srch-7-t0", 0)),
+        Projection::Item(agent_message(
+            "srch-7",
+            "srch-7-t0",
+            "srch-7-i0",
+            0,
+            "edited src/zqmain.rs and mailed zqops@example.com about zqbuild-zqfix",
+        )),
+    ];
+    commit(store, batch(&thread("srch-7"), vec![], paths)).await;
+    for query in [
+        "zqmain",
+        "zqmain.rs",
+        "zqops",
+        "zqbuild-zqfix",
+        "zqfix",
+        "zqma*",
+    ] {
+        assert_eq!(found(store, query, false).await, ["srch-7"], "{query}");
+    }
+
     // Archiving moves a thread between the two searches.
     let archived = ThreadRow {
         archived: true,

@@ -74,10 +74,10 @@ pub(crate) fn ts_query(text: &str) -> Option<String> {
 }
 
 /// One word's query. FTS5 splits a word on every non-alphanumeric char and matches the parts as
-/// a phrase (`build-fix` finds "build fix"); PostgreSQL's parser instead keeps some words whole
-/// in the index (`main.rs`, `a@b.com`, `-5`) and splits others (`build-fix` into itself and its
-/// parts). So a word with punctuation matches either as PostgreSQL parses it (the quoted word,
-/// which `to_tsquery` parses like the indexed text) or as the phrase of its parts.
+/// a phrase (`build-fix` finds "build fix"); so does the index here (punctuation is replaced by
+/// space before it is parsed, see the migration). A word with punctuation matches as the phrase
+/// of its parts, or as PostgreSQL's parser reads the quoted word (kept for text indexed that
+/// way).
 fn word_query(word: &str) -> Option<String> {
     let prefix = word.len() > 1 && word.ends_with('*');
     let word = word.trim_end_matches('*');
