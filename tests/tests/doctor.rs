@@ -179,3 +179,56 @@ async fn mcp_servers_are_started_listed_and_stopped() {
     assert_eq!(d.code, Some(1), "{}", d.stdout);
     assert!(d.stdout.contains("✗ MCP server broken"), "{}", d.stdout);
 }
+
+/// With `store` set, the shared database is checked: reachable and its schema, or down (a
+/// failure naming the URL without its password, and how to fix it).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_shared_store_is_checked_when_configured() {
+    let mock = MockLlm::start(vec![Scripted::responses_text("unused")])
+        .await
+        .unwrap();
+    let pg = agentd_tests::postgres::TestPostgres::start().unwrap();
+    let url = pg.create_database("doctor").await.unwrap();
+    let config = format!("{}store = \"{url}\"\n", mock_config(&mock.base_url()));
+    let d = doctor(&config, &[]);
+    assert_eq!(d.code, Some(0), "{}", d.stdout);
+    assert!(
+        d.stdout.contains("✓ shared store:") && d.stdout.contains("tables made at the first start"),
+        "{}",
+        d.stdout
+    );
+    // With a daemon on it holding a thread.
+    let daemon = agentd_tests::Agentd::start(
+        agentd_tests::Options::default()
+            .mock_provider(&mock.base_url(), "responses")
+            .arg("--store")
+            .arg(&url),
+    )
+    .await
+    .unwrap();
+    let mut client = daemon.client("c").await.unwrap();
+    client.start_thread(serde_json::json!({})).await.unwrap();
+    let d = doctor(&config, &[]);
+    assert!(
+        d.stdout
+            .contains("schema version 1, 1 daemon(s) holding threads now"),
+        "{}",
+        d.stdout
+    );
+    drop(client);
+    daemon.kill().await.unwrap();
+    pg.stop().unwrap();
+    let with_password = url.replacen("agentd@", "agentd:s3cret@", 1);
+    let config = format!(
+        "{}store = \"{with_password}\"\n",
+        mock_config(&mock.base_url())
+    );
+    let d = doctor(&config, &["--timeout-secs", "2"]);
+    assert_ne!(d.code, Some(0), "{}", d.stdout);
+    assert!(d.stdout.contains("✗ shared store:"), "{}", d.stdout);
+    assert!(
+        !d.stdout.contains("s3cret"),
+        "the password is not printed: {}",
+        d.stdout
+    );
+}

@@ -46,6 +46,9 @@ pub async fn all(args: &DoctorArgs) -> Vec<Check> {
             None,
         )),
     }
+    if let Some(url) = loaded.as_ref().and_then(|l| l.config.store.clone()) {
+        out.push(shared_store(url, Duration::from_secs(args.timeout_secs)).await);
+    }
     out.push(sandbox().await);
     if let Some(loaded) = &loaded {
         out.extend(providers(&loaded.config, Duration::from_secs(args.timeout_secs)).await);
@@ -155,6 +158,46 @@ async fn data_dir(dir: &Path) -> Check {
                 Status::Fail,
                 format!("{}: {e}", db.display()),
                 Some("move the damaged file aside; agentd starts a new one".into()),
+            ),
+        },
+    }
+}
+
+/// The PostgreSQL database several daemons share (`store` in the config): reachable, its
+/// schema as this build expects, how many daemons hold threads on it now. Read only.
+async fn shared_store(url: String, timeout: Duration) -> Check {
+    const NAME: &str = "shared store";
+    let options = crate::store::postgres::PgOptions::new(url);
+    let shown = options.redacted_url();
+    match crate::store::postgres::PgStore::probe(&options, timeout).await {
+        Err(e) => Check::new(
+            NAME,
+            Status::Fail,
+            format!("{shown}: {e}"),
+            Some(
+                "start the database, or fix `store` (the password may come from PGPASSWORD)".into(),
+            ),
+        ),
+        Ok(p) => match p.migrations {
+            None => Check::ok(
+                NAME,
+                format!("{shown}: reachable (tables made at the first start)"),
+            ),
+            Some(n) if n as usize > p.known_migrations => Check::new(
+                NAME,
+                Status::Fail,
+                format!(
+                    "{shown}: schema version {n} is newer than this agentd ({})",
+                    p.known_migrations
+                ),
+                Some("upgrade this agentd to the version the other daemons run".into()),
+            ),
+            Some(n) => Check::ok(
+                NAME,
+                format!(
+                    "{shown}: reachable, schema version {n}, {} daemon(s) holding threads now",
+                    p.live_daemons
+                ),
             ),
         },
     }

@@ -20,7 +20,7 @@ mod threads;
 pub use cluster::{ForwardedCommand, PendingApproval};
 pub use lease::{LeaseHolder, LeaseOutcome};
 pub use notify::{Wake, WakeReceiver};
-pub use open::PgOptions;
+pub use open::{PgOptions, Probe};
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};

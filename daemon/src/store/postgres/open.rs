@@ -58,7 +58,61 @@ impl PgOptions {
     }
 }
 
+/// What `agentd doctor` learns about a shared database without changing it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Probe {
+    /// Migrations applied (`None`: agentd never ran on it; the first daemon creates the tables).
+    pub migrations: Option<i64>,
+    /// Migrations this build has.
+    pub known_migrations: usize,
+    /// Daemons holding a live thread lease now.
+    pub live_daemons: i64,
+}
+
 impl PgStore {
+    /// Connects once, reads the schema version and the live lease holders, and disconnects.
+    pub async fn probe(options: &PgOptions, timeout: Duration) -> Result<Probe, StoreError> {
+        let connect = connect_options(options)?;
+        let pool = PgPoolOptions::new()
+            .max_connections(1)
+            .acquire_timeout(timeout)
+            .connect_with(connect)
+            .await
+            .map_err(|source| StoreError::Sql {
+                context: "connecting to PostgreSQL",
+                source,
+            })?;
+        let made: bool = sqlx::query_scalar("SELECT to_regclass('_sqlx_migrations') IS NOT NULL")
+            .fetch_one(&pool)
+            .await
+            .ctx("reading the schema version")?;
+        let migrations: Option<i64> = if made {
+            sqlx::query_scalar("SELECT count(*) FROM _sqlx_migrations WHERE success")
+                .fetch_one(&pool)
+                .await
+                .ctx("reading the schema version")?
+        } else {
+            None
+        };
+        let live_daemons: i64 = if migrations.is_some() {
+            sqlx::query_scalar(
+                "SELECT count(DISTINCT owner) FROM thread_leases \
+                 WHERE expires_at > (extract(epoch FROM clock_timestamp()) * 1000)::BIGINT",
+            )
+            .fetch_one(&pool)
+            .await
+            .ctx("reading thread leases")?
+        } else {
+            0
+        };
+        pool.close().await;
+        Ok(Probe {
+            migrations,
+            known_migrations: MIGRATOR.iter().count(),
+            live_daemons,
+        })
+    }
+
     /// Connects (retrying for a few seconds: the database may be starting with us), then
     /// migrates the schema and starts listening for other daemons' wake-ups.
     pub async fn connect(options: PgOptions) -> Result<PgStore, StoreError> {
@@ -117,4 +171,30 @@ impl PgStore {
             .await
             .ctx("reading the database clock")
     }
+}
+
+/// The connection settings of every agentd connection: the URL, `PGPASSWORD` when the URL has
+/// no password, and the server-side timeouts.
+fn connect_options(options: &PgOptions) -> Result<PgConnectOptions, StoreError> {
+    let mut connect = PgConnectOptions::from_str(&options.url).map_err(|e| {
+        StoreError::Corrupt(format!(
+            "invalid PostgreSQL URL {}: {e}",
+            options.redacted_url()
+        ))
+    })?;
+    let has_password = reqwest::Url::parse(&options.url)
+        .map(|u| u.password().is_some())
+        .unwrap_or(false);
+    if !has_password {
+        if let Ok(password) = std::env::var("PGPASSWORD") {
+            connect = connect.password(&password);
+        }
+    }
+    Ok(connect.application_name("agentd").options([
+        ("statement_timeout", STATEMENT_TIMEOUT_MS.to_string()),
+        (
+            "idle_in_transaction_session_timeout",
+            IDLE_IN_TRANSACTION_MS.to_string(),
+        ),
+    ]))
 }
