@@ -72,6 +72,8 @@ CREATE TABLE history (
     compacted_by  TEXT
 );
 CREATE INDEX history_by_thread ON history (thread_id, id);
+-- Deleting a turn (its thread deleted) deletes its history rows through the foreign key.
+CREATE INDEX history_by_turn ON history (turn_id);
 
 -- The search index: one row per searchable item, with its text's tsvector ('simple': no
 -- stemming, as SQLite's unicode61 tokenizer does not stem either). Punctuation becomes space
@@ -145,10 +147,12 @@ CREATE TABLE thread_commands (
     method      TEXT NOT NULL,
     params      TEXT NOT NULL,
     created_at  BIGINT NOT NULL,
+    claimed_at  BIGINT,
     answer      TEXT,
     answered_at BIGINT
 );
-CREATE INDEX thread_commands_open ON thread_commands (target, id) WHERE answer IS NULL;
+CREATE INDEX thread_commands_open ON thread_commands (target, id) WHERE claimed_at IS NULL;
+CREATE INDEX thread_commands_by_age ON thread_commands (created_at);
 
 -- Questions a thread's holder asked its clients, so clients of every daemon get them; the
 -- first answer to reach the holder wins. Once resolved, the row keeps the decision for a
@@ -165,3 +169,5 @@ CREATE TABLE pending_approvals (
     resolved_at BIGINT,
     PRIMARY KEY (thread_id, approval_id)
 );
+CREATE INDEX pending_approvals_resolved ON pending_approvals (resolved_at)
+    WHERE resolved_at IS NOT NULL;

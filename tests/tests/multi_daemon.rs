@@ -209,7 +209,10 @@ async fn a_turn_started_through_another_daemon_runs_on_the_holder_with_identical
         )
         .await
         .unwrap();
-    assert!(steer["error"]["message"].is_string(), "{steer}");
+    assert_eq!(
+        steer["error"]["code"], -32005,
+        "the holder's answer: {steer}"
+    );
 }
 
 fn thread_only(messages: Vec<Value>, thread: &str) -> Vec<Value> {
@@ -305,18 +308,17 @@ async fn kill_9_of_the_holder_mid_turn_hands_the_thread_to_another_daemon() {
         .unwrap();
     a.kill().await.unwrap();
 
-    // B notices the lapsed lease, takes the thread and ends the cut-off turn.
-    let ended = tokio::time::timeout(TAKE_OVER, async {
-        loop {
-            let n = cb.wait_for("turn/completed").await.unwrap();
-            if n["params"]["turn"]["id"] == first.as_str() {
-                return n;
-            }
-        }
-    })
-    .await
-    .expect("the cut-off turn ends after the lease lapses");
+    // B notices the lapsed lease, takes the thread and ends the cut-off turn; its client,
+    // which followed the thread through the hand-over from follower to actor, has every event
+    // once, in order.
+    let seen = tokio::time::timeout(TAKE_OVER, until_completed(&mut cb, &first))
+        .await
+        .expect("the cut-off turn ends after the lease lapses");
+    let ended = seen.last().unwrap();
     assert_eq!(ended["params"]["turn"]["status"], "interrupted");
+    let seen = thread_only(seen, &thread);
+    let last = seq_of(seen.last().unwrap()).unwrap();
+    assert_gap_free(&seen, 1, last);
 
     // Everything committed is there, once, in order, for a client arriving now.
     let mut late = b.client("late").await.unwrap();
@@ -351,13 +353,16 @@ async fn kill_9_of_the_holder_mid_turn_hands_the_thread_to_another_daemon() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stalled_holder_is_fenced_when_it_resumes() {
-    let mock = MockLlm::start(vec![Scripted::responses(vec![
-        Step::created(),
-        Step::message(&["before the stall"]),
-        Step::gate(),
-        Step::message(&["after the stall"]),
-        Step::completed(Usage::default()),
-    ])])
+    let mock = MockLlm::start(vec![
+        Scripted::responses(vec![
+            Step::created(),
+            Step::message(&["before the stall"]),
+            Step::gate(),
+            Step::message(&["after the stall"]),
+            Step::completed(Usage::default()),
+        ]),
+        Scripted::responses_text("the next turn"),
+    ])
     .await
     .unwrap();
     let cluster = Cluster::start("fencing").await;
@@ -392,15 +397,45 @@ async fn a_stalled_holder_is_fenced_when_it_resumes() {
         .await
         .expect("the old holder says it was fenced");
 
+    // A's own client hears how the turn really ended (A follows the thread now), in order.
+    let on_a = tokio::time::timeout(TAKE_OVER, until_completed(&mut ca, &turn))
+        .await
+        .expect("A's client hears the turn's end from the new holder");
+    assert_eq!(
+        on_a.last().unwrap()["params"]["turn"]["status"],
+        "interrupted"
+    );
+    let seqs: Vec<u64> = thread_only(on_a, &thread)
+        .iter()
+        .filter_map(seq_of)
+        .collect();
+    assert!(
+        seqs.windows(2).all(|w| w[1] == w[0] + 1),
+        "in order, once: {seqs:?}"
+    );
+
     let mut late = b.client("late").await.unwrap();
     let events = replay(&mut late, &thread).await;
     assert_eq!(completions(&events, &turn).len(), 1, "one end of the turn");
     assert!(
         !events
-            .to_vec()
             .iter()
             .any(|e| e.to_string().contains("after the stall")),
         "nothing the fenced holder produced reached the log"
+    );
+    // A new turn sent to A runs on B, the holder now: A forwards it.
+    let next = ca.start_turn(&thread, "again").await.unwrap();
+    let ended = tokio::time::timeout(TAKE_OVER, until_completed(&mut cb, &next))
+        .await
+        .expect("the forwarded turn runs");
+    assert_eq!(
+        ended.last().unwrap()["params"]["turn"]["status"],
+        "completed"
+    );
+    let loaded_on_b = cb.call("thread/loaded/list", json!({})).await.unwrap();
+    assert!(
+        loaded_on_b["data"].to_string().contains(&thread),
+        "{loaded_on_b}"
     );
 }
 
@@ -471,7 +506,8 @@ async fn a_take_over_of_a_thread_whose_worktree_is_on_another_machine_says_so() 
     let thread = ca.start_thread(json!({})).await.unwrap();
     run_turn(&mut ca, &thread, "hello").await;
     a.kill().await.unwrap();
-    // As if a sub-agent's worktree had been made by a daemon on another machine.
+    // As if the thread were a sub-agent whose worktree a daemon on another machine made, and
+    // that daemon had held it last.
     let mut db = <sqlx::PgConnection as sqlx::Connection>::connect(&cluster.url)
         .await
         .unwrap();
@@ -484,6 +520,11 @@ async fn a_take_over_of_a_thread_whose_worktree_is_on_another_machine_says_so() 
     .execute(&mut db)
     .await
     .unwrap();
+    sqlx::query("UPDATE thread_leases SET host = 'build-box-7' WHERE thread_id = $1")
+        .bind(&thread)
+        .execute(&mut db)
+        .await
+        .unwrap();
 
     let b = cluster.daemon(&mock).await;
     let mut cb = b.client("b").await.unwrap();

@@ -1842,6 +1842,9 @@ fn batch(thread: &ThreadRow, events: Vec<NewEvent>, projections: Vec<Projection>
 /// lease before a thread's first commit); SQLite has no leases.
 async fn hold(store: &Store, thread_id: &str) {
     if let Some(shared) = store.shared() {
+        if shared.held_epoch(thread_id).is_some() {
+            return;
+        }
         let outcome = shared.acquire_lease(thread_id).await.unwrap();
         assert!(
             matches!(outcome, LeaseOutcome::Acquired { .. }),
@@ -1855,7 +1858,9 @@ async fn hold(store: &Store, thread_id: &str) {
 async fn let_go(store: &Store, thread_ids: &[&str]) {
     if let Some(shared) = store.shared() {
         for id in thread_ids {
-            shared.release_lease(id).await.unwrap();
+            if let Some(epoch) = shared.held_epoch(id) {
+                shared.release_lease(id, epoch).await.unwrap();
+            }
         }
     }
 }
@@ -1967,4 +1972,133 @@ fn memory_row(thread_id: &str, project: &str, at: i64) -> MemoryRow {
         created_at: at,
         updated_at: at,
     }
+}
+
+/// What only the shared store has: leases whose every taking raises the epoch, commits fenced
+/// by it, renewals that report what was lost, and forwarded commands each run once. Two stores
+/// on one database stand for two daemons.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_leases_fence_and_forward() {
+    let server = TestPostgres::start().unwrap();
+    let url = server.create_database("leases").await.unwrap();
+    let mut options = PgOptions::new(url);
+    options.lease = std::time::Duration::from_millis(500);
+    let a = Store::connect(options.clone()).await.unwrap();
+    let b = Store::connect(options).await.unwrap();
+    let (pa, pb) = (a.shared().unwrap(), b.shared().unwrap());
+
+    let LeaseOutcome::Acquired {
+        epoch: first,
+        previous: None,
+    } = pa.acquire_lease("l-1").await.unwrap()
+    else {
+        panic!("a free lease is taken");
+    };
+    let mut row = thread("l-1");
+    row.last_seq = 1;
+    a.commit_as(
+        &batch(&row, events(1..=1), vec![]),
+        RowWrite::Upsert,
+        Some(first),
+    )
+    .await
+    .unwrap();
+    // B cannot take a live lease, and cannot write without one.
+    let LeaseOutcome::HeldBy(holder) = pb.acquire_lease("l-1").await.unwrap() else {
+        panic!("a live lease is not taken");
+    };
+    assert_eq!(
+        (holder.owner.as_str(), holder.epoch),
+        (pa.node().id.as_str(), first)
+    );
+    row.last_seq = 2;
+    let refused = b
+        .commit_as(
+            &batch(&row, events(2..=2), vec![]),
+            RowWrite::Progress,
+            None,
+        )
+        .await;
+    assert!(matches!(refused, Err(StoreError::Fenced(_))), "{refused:?}");
+
+    // A stops renewing; once the lease lapses B takes it with a higher epoch, and A's
+    // writes under its old epoch are refused from then on.
+    tokio::time::sleep(std::time::Duration::from_millis(700)).await;
+    let LeaseOutcome::Acquired {
+        epoch: second,
+        previous: Some(previous),
+    } = pb.acquire_lease("l-1").await.unwrap()
+    else {
+        panic!("a lapsed lease is taken");
+    };
+    assert!(second > first);
+    assert_eq!(previous.owner, pa.node().id);
+    let late = a
+        .commit_as(
+            &batch(&row, events(2..=2), vec![]),
+            RowWrite::Progress,
+            Some(first),
+        )
+        .await;
+    assert!(matches!(late, Err(StoreError::Fenced(_))), "{late:?}");
+    assert_eq!(
+        pa.renew_leases().await.unwrap(),
+        Vec::<String>::new(),
+        "already forgotten"
+    );
+    b.commit_as(
+        &batch(&row, events(2..=2), vec![]),
+        RowWrite::Progress,
+        Some(second),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        a.events_after("l-1", 0, 10).await.unwrap(),
+        stored_events(1..=2)
+    );
+    // Renewing keeps B's lease; releasing it lets A take it again, under a new epoch.
+    assert_eq!(pb.renew_leases().await.unwrap(), Vec::<String>::new());
+    pb.release_lease("l-1", second).await.unwrap();
+    let LeaseOutcome::Acquired { epoch: third, .. } = pa.acquire_lease("l-1").await.unwrap() else {
+        panic!("a released lease is taken at once");
+    };
+    assert!(third > second);
+    // B's renewal of a lease it released reports nothing; a lease taken from under it is
+    // reported lost once.
+    let LeaseOutcome::Acquired { epoch: b_epoch, .. } = pb.acquire_lease("l-2").await.unwrap()
+    else {
+        panic!("l-2 is free");
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(700)).await;
+    assert!(matches!(
+        pa.acquire_lease("l-2").await.unwrap(),
+        LeaseOutcome::Acquired { .. }
+    ));
+    assert_eq!(pb.renew_leases().await.unwrap(), ["l-2"]);
+    assert_eq!(pb.renew_leases().await.unwrap(), Vec::<String>::new());
+    assert!(!pb.holds_epoch("l-2", b_epoch));
+
+    // A forwarded command is claimed by its target once; a claimed one cannot be withdrawn,
+    // an unclaimed one can (and then nobody runs it).
+    let id = pa
+        .forward_command("l-1", &pb.node().id, "turn/start", "{}")
+        .await
+        .unwrap();
+    assert_eq!(pa.claim_commands().await.unwrap(), [], "not A's");
+    let claimed = pb.claim_commands().await.unwrap();
+    assert_eq!(claimed.iter().map(|c| c.id).collect::<Vec<_>>(), [id]);
+    assert_eq!(pb.claim_commands().await.unwrap(), [], "claimed once");
+    assert!(!pa.withdraw_command(id).await.unwrap());
+    pb.answer_command(id, r#"{"result":{}}"#).await.unwrap();
+    assert_eq!(
+        pa.command_answer(id).await.unwrap().as_deref(),
+        Some(r#"{"result":{}}"#)
+    );
+    let unclaimed = pa
+        .forward_command("l-1", &pb.node().id, "turn/interrupt", "{}")
+        .await
+        .unwrap();
+    assert!(pa.withdraw_command(unclaimed).await.unwrap());
+    assert_eq!(pb.claim_commands().await.unwrap(), []);
 }

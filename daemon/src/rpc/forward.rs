@@ -16,7 +16,7 @@ use std::time::Duration;
 use agentd_protocol::jsonrpc::ErrorObject;
 use agentd_protocol::method::ClientMethod;
 use agentd_protocol::methods::{
-    ThreadArchive, ThreadCompactStart, ThreadDelete, ThreadRollback, ThreadSetName,
+    ThreadArchive, ThreadCompactStart, ThreadDelete, ThreadRevert, ThreadRollback, ThreadSetName,
     ThreadUnarchive, TurnInterrupt, TurnStart, TurnSteer,
 };
 use serde::{Deserialize, Serialize};
@@ -44,6 +44,7 @@ fn forwarded(method: &str) -> bool {
         ThreadArchive::METHOD,
         ThreadUnarchive::METHOD,
         ThreadRollback::METHOD,
+        ThreadRevert::METHOD,
         ThreadCompactStart::METHOD,
         ThreadDelete::METHOD,
     ]
@@ -123,6 +124,7 @@ async fn forward(
         tokio::time::Instant::now() + crate::threads::forward_patience(pg.lease_length());
     loop {
         if let Some(text) = pg.command_answer(id).await? {
+            let _ = pg.forget_command(id).await;
             return serde_json::from_str(&text)
                 .map_err(|e| RpcError::internal("reading a forwarded answer", e));
         }
@@ -131,15 +133,30 @@ async fn forward(
             return retry(daemon, pg, thread_id, method, envelope).await;
         }
         if tokio::time::Instant::now() >= deadline {
-            return Err(RpcError::unavailable(format!(
-                "daemon {} on {} holds thread {thread_id} but did not answer",
-                holder.owner, holder.host
-            )));
+            return Err(gave_up(pg, id, holder, thread_id).await);
         }
         tokio::select! {
             _ = wakes.recv() => {}
             _ = tokio::time::sleep(POLL) => {}
         }
+    }
+}
+
+/// The error for a request its holder did not answer in time. Withdrawn unclaimed, it never
+/// ran and may be sent again; claimed, it may have run, and sending it again could run it twice.
+async fn gave_up(pg: &PgStore, id: i64, holder: &LeaseHolder, thread_id: &str) -> RpcError {
+    let who = format!("daemon {} on {}", holder.owner, holder.host);
+    match pg.withdraw_command(id).await {
+        Ok(true) => RpcError::unavailable(format!(
+            "{who} holds thread {thread_id} but did not take the request"
+        )),
+        _ => RpcError::new(
+            agentd_protocol::jsonrpc::INTERNAL_ERROR,
+            format!(
+                "{who} took the request for thread {thread_id} but did not answer: it may or may \
+                 not have run; read the thread before sending it again"
+            ),
+        ),
     }
 }
 
@@ -170,7 +187,8 @@ pub fn serve(daemon: Arc<Daemon>) {
     };
     let me = pg.node().id.clone();
     let mut wakes = pg.wakes();
-    tokio::spawn(async move {
+    let stop = daemon.background.clone();
+    tokio::spawn(stop.run_until_cancelled_owned(async move {
         loop {
             match pg.claim_commands().await {
                 Ok(commands) => {
@@ -191,7 +209,7 @@ pub fn serve(daemon: Arc<Daemon>) {
                 }
             }
         }
-    });
+    }));
 }
 
 /// Runs one forwarded request and stores its answer.

@@ -206,6 +206,18 @@ async fn apply_resume_overrides(
         });
         return Ok(());
     }
+    if handle.runs_elsewhere() {
+        // Its settings live with the actor on the daemon running it; `turn/start` (forwarded
+        // there) carries the same overrides.
+        session.notify(&agentd_protocol::WarningNotification {
+            message: "thread/resume: this thread runs on another daemon; its settings were not \
+                      changed (send them with turn/start)"
+                .to_owned(),
+            thread_id: Some(handle.id().to_owned()),
+            seq: None,
+        });
+        return Ok(());
+    }
     let servers = requested.patch.mcp_servers.clone();
     handle
         .update(ThreadUpdate::Settings(Box::new(requested.patch)))

@@ -250,7 +250,7 @@ impl Host {
         let idle = Duration::from_secs(daemon.config.thread_idle_unload_secs.max(1));
         daemon.hub.start_unloading(idle);
         // Several daemons on one database: leases, take-overs, and requests forwarded here.
-        daemon.hub.start_leases();
+        daemon.hub.start_leases(daemon.background.clone());
         crate::rpc::forward::serve(daemon.clone());
         local::listen(daemon.clone(), data_dir, limits).await?;
         Ok(Host {
@@ -336,10 +336,14 @@ impl Host {
             .await;
         if tokio::time::timeout(STORE_FLUSH_WAIT, async {
             hub.shutdown().await;
-            if let Err(e) = hub.recover_interrupted_turns().await {
-                tracing::error!(error = %e, "could not end running turns at shutdown");
+            // On a shared store the turns still marked running are other daemons' (or, once
+            // their lease lapses, for a live daemon to take over), never a stopping one's.
+            if hub.store().shared().is_none() {
+                if let Err(e) = hub.recover_interrupted_turns().await {
+                    tracing::error!(error = %e, "could not end running turns at shutdown");
+                }
+                hub.shutdown().await;
             }
-            hub.shutdown().await;
         })
         .await
         .is_err()

@@ -60,7 +60,21 @@ impl Store {
     /// [`Store::commit`], writing the thread row as `row` says: the actor knows when a batch
     /// only advances `updated_at`/`last_seq` of a row already stored.
     pub async fn commit_with(&self, batch: &CommitBatch, row: RowWrite) -> Result<(), StoreError> {
-        dispatch!(self.commit_with(batch, row))
+        self.commit_as(batch, row, None).await
+    }
+
+    /// [`Store::commit_with`] by the actor spawned under lease `epoch` (PostgreSQL: refused
+    /// once another actor took the thread; SQLite has one writer and no leases).
+    pub async fn commit_as(
+        &self,
+        batch: &CommitBatch,
+        row: RowWrite,
+        epoch: Option<i64>,
+    ) -> Result<(), StoreError> {
+        match &self.backend {
+            Backend::Sqlite(s) => s.commit_with(batch, row).await,
+            Backend::Postgres(s) => s.commit_with(batch, row, epoch).await,
+        }
     }
 
     /// Events with `seq > after_seq`, oldest first, at most `limit` of them.

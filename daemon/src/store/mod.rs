@@ -95,6 +95,19 @@ impl StoreError {
     }
 }
 
+impl StoreError {
+    /// A unique key was already taken (a seq, an id): the write conflicts with one stored.
+    pub fn is_duplicate(&self) -> bool {
+        match self {
+            StoreError::Sql {
+                source: sqlx::Error::Database(db),
+                ..
+            } => db.is_unique_violation(),
+            _ => false,
+        }
+    }
+}
+
 /// PostgreSQL's "the server is shutting down / restarting" and connection-failure classes
 /// (57P01–57P03, 08xxx).
 fn is_admin_shutdown(e: &sqlx::Error) -> bool {

@@ -60,6 +60,8 @@ pub(super) struct ThreadActor {
     pub(super) history_op: Option<super::history::HistoryOp>,
     /// What SessionStart hooks add, for the next turn (see `session.rs`).
     pub(super) session_context: Option<oneshot::Receiver<Vec<HookContext>>>,
+    /// The lease epoch it runs under (shared store): a commit under an older one is refused.
+    pub(super) epoch: Option<i64>,
 }
 
 /// What a new actor starts from.
@@ -73,6 +75,8 @@ pub(super) struct Spawn {
     /// Turns the store shows running: cut off by a crash, ended `interrupted` at once.
     pub stale_turns: Vec<TurnRow>,
     pub turn_count: i64,
+    /// The lease epoch this actor runs under (shared store); its commits carry it.
+    pub epoch: Option<i64>,
 }
 
 impl ThreadActor {
@@ -92,6 +96,7 @@ impl ThreadActor {
             history_op: None,
             session_context: None,
             store: s.store.clone(),
+            epoch: s.epoch,
             next_seq: s.row.last_seq + 1,
             committed: s.row.clone(),
             row_stored: s.stored,
@@ -102,7 +107,7 @@ impl ThreadActor {
             deferred: Vec::new(),
             live: Vec::new(),
             catching_up: Vec::new(),
-            approvals: Default::default(),
+            approvals: super::approvals::Approvals::starting_at(s.epoch),
             status: status_tx,
         };
         tokio::spawn(actor.run(rx, s.stale_turns));

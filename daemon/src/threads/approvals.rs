@@ -90,6 +90,16 @@ pub(super) struct Approvals {
 }
 
 impl Approvals {
+    /// Numbering for an actor running under lease `epoch`: ids go on from `epoch << 32`, so
+    /// a question of one holder is never taken for another's (clients of other daemons answer
+    /// by id, and a new holder's first question must not match an old dialog).
+    pub(super) fn starting_at(epoch: Option<i64>) -> Self {
+        Approvals {
+            next_id: epoch.map_or(0, |e| (e.max(0) as u64) << 32),
+            pending: Vec::new(),
+        }
+    }
+
     pub(super) fn any_pending(&self) -> bool {
         !self.pending.is_empty()
     }

@@ -216,28 +216,48 @@ impl ThreadActor {
     /// Commits the batch, riding out a short database outage (a PostgreSQL restart, a dropped
     /// connection): the actor waits, holding its batch, for up to [`OUTAGE_PATIENCE`] rather
     /// than drop events a client was about to see. A commit whose answer was lost with the
-    /// connection may have landed: the thread's stored `last_seq` tells, so nothing is
-    /// committed twice.
+    /// connection may have landed: [`ThreadActor::landed`] tells, so nothing is committed twice.
     async fn commit_patiently(&self, batch: &CommitBatch, row: RowWrite) -> Result<(), StoreError> {
         let deadline = tokio::time::Instant::now() + OUTAGE_PATIENCE;
         let mut pause = Duration::from_millis(100);
-        let mut result = self.store.commit_with(batch, row).await;
-        while matches!(&result, Err(e) if e.is_unavailable())
-            && tokio::time::Instant::now() < deadline
-        {
+        let mut result = self.store.commit_as(batch, row, self.epoch).await;
+        let mut retried = false;
+        loop {
+            let retry = match &result {
+                Err(e) if e.is_unavailable() => true,
+                // A retry that finds its seqs taken: the first attempt may have landed.
+                Err(e) if retried && e.is_duplicate() => true,
+                _ => false,
+            };
+            if !retry || tokio::time::Instant::now() >= deadline {
+                return result;
+            }
             tokio::time::sleep(pause).await;
             pause = (pause * 2).min(Duration::from_secs(1));
-            result = match self.store.thread(&batch.thread.id).await {
-                Ok(Some(stored))
-                    if !batch.events.is_empty() && stored.last_seq == batch.thread.last_seq =>
-                {
-                    Ok(())
-                }
-                Ok(_) => self.store.commit_with(batch, row).await,
+            retried = true;
+            result = match self.landed(batch).await {
+                Ok(true) => Ok(()),
+                Ok(false) => self.store.commit_as(batch, row, self.epoch).await,
                 Err(e) => Err(e),
             };
         }
-        result
+    }
+
+    /// Whether `batch` is in the store: its last event is there, byte for byte. The same seq
+    /// with other content means another daemon wrote the thread meanwhile (this one is fenced).
+    async fn landed(&self, batch: &CommitBatch) -> Result<bool, StoreError> {
+        let Some(last) = batch.events.last() else {
+            return Ok(false);
+        };
+        let stored = self
+            .store
+            .events_after(&batch.thread.id, last.seq.saturating_sub(1), 1)
+            .await?;
+        match stored.first() {
+            Some(e) if e.seq == last.seq && e.payload == last.payload => Ok(true),
+            Some(e) if e.seq == last.seq => Err(StoreError::Fenced(batch.thread.id.clone())),
+            _ => Ok(false),
+        }
     }
 
     /// Answers held-back commands: with their results, or with the commit's failure.

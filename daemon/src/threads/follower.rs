@@ -41,7 +41,7 @@ pub(super) struct Follower {
     status: watch::Sender<ThreadStatus>,
     idle: Arc<IdleClock>,
     /// Told when the holder's lease lapsed, so the hub can take the thread over.
-    orphaned: mpsc::UnboundedSender<String>,
+    orphaned: mpsc::Sender<String>,
     holder: String,
 }
 
@@ -52,7 +52,9 @@ pub(super) struct FollowerSpawn {
     /// Subscribers already live at `row.last_seq` (an actor that lost its lease hands its own
     /// over).
     pub live: Vec<Subscriber>,
-    pub orphaned: mpsc::UnboundedSender<String>,
+    /// The thread's status as the log shows it now.
+    pub status: ThreadStatus,
+    pub orphaned: mpsc::Sender<String>,
     /// Who holds the thread (for the refusal message).
     pub holder: String,
 }
@@ -60,7 +62,7 @@ pub(super) struct FollowerSpawn {
 impl Follower {
     pub(super) fn spawn(s: FollowerSpawn, wakes: WakeReceiver) -> (ActorHandle, Arc<IdleClock>) {
         let (tx, rx) = mpsc::channel(COMMAND_QUEUE);
-        let (status_tx, status_rx) = watch::channel(ThreadStatus::NotLoaded);
+        let (status_tx, status_rx) = watch::channel(s.status);
         let id: Arc<str> = Arc::from(s.row.id.as_str());
         let idle = Arc::new(IdleClock::default());
         let follower = Follower {
@@ -76,7 +78,10 @@ impl Follower {
             holder: s.holder,
         };
         tokio::spawn(follower.run(rx, wakes));
-        (ActorHandle::new(id, tx, status_rx, s.store), idle)
+        (
+            ActorHandle::new(id, tx, status_rx, s.store).of_follower(),
+            idle,
+        )
     }
 
     async fn run(mut self, mut rx: mpsc::Receiver<Command>, mut wakes: WakeReceiver) {
@@ -101,7 +106,7 @@ impl Follower {
                         self.sync_approvals().await;
                     }
                     wake => {
-                        let resync = !matches!(wake, Ok(Wake::Events { .. }));
+                        let resync = matches!(wake, Ok(Wake::Resync) | Err(_));
                         if self.concerns(wake) {
                             self.pull().await;
                         }
@@ -181,7 +186,7 @@ impl Follower {
             return;
         };
         if let Ok(None) = pg.lease_holder(&self.row.id).await {
-            let _ = self.orphaned.send(self.row.id.clone());
+            let _ = self.orphaned.try_send(self.row.id.clone());
         }
     }
 
@@ -264,7 +269,9 @@ impl Follower {
     fn go_live(&mut self, conn: ConnectionId, through: u64) -> GoLive {
         match self.catching_up.iter().position(|s| s.conn == conn) {
             None => GoLive::Gone,
-            Some(_) if through < self.cursor => GoLive::Behind,
+            // Only at exactly the delivered seq: a catch-up ahead of a follower whose last read
+            // failed would otherwise get again what it already sent.
+            Some(_) if through != self.cursor => GoLive::Behind,
             Some(ix) => {
                 let sub = self.catching_up.swap_remove(ix);
                 self.live.push(sub);

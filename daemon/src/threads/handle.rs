@@ -113,6 +113,8 @@ pub struct ActorHandle {
     pub(super) store: Store,
     /// Counts the handles alive; the hub's own is one of them.
     lease: Arc<()>,
+    /// A follower's handle: the thread's turns run on another daemon.
+    follower: bool,
 }
 
 impl Clone for ActorHandle {
@@ -123,6 +125,7 @@ impl Clone for ActorHandle {
             status: self.status.clone(),
             store: self.store.clone(),
             lease: self.lease.clone(),
+            follower: self.follower,
         }
     }
 }
@@ -140,7 +143,19 @@ impl ActorHandle {
             status,
             store,
             lease: Arc::new(()),
+            follower: false,
         }
+    }
+
+    /// The handle of a follower (`follower.rs`).
+    pub(super) fn of_follower(mut self) -> Self {
+        self.follower = true;
+        self
+    }
+
+    /// Whether the thread's turns run on another daemon (this handle is a follower's).
+    pub fn runs_elsewhere(&self) -> bool {
+        self.follower
     }
 
     pub fn id(&self) -> &str {

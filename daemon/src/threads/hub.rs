@@ -35,6 +35,8 @@ pub(super) struct Entry {
     pub(super) idle: Arc<IdleClock>,
     /// A follower of a thread another daemon runs (`follower.rs`), not an actor.
     pub(super) follower: bool,
+    /// The lease epoch an actor runs under (shared store), released when it stops.
+    pub(super) epoch: Option<i64>,
 }
 
 pub struct ThreadHub {
@@ -92,7 +94,7 @@ impl ThreadHub {
         turn_count: i64,
     ) -> Result<ActorHandle, ThreadError> {
         let id = row.id.clone();
-        self.lease_new(&id).await?;
+        let epoch = self.lease_new(&id).await?;
         let started = ThreadStartedNotification {
             thread: thread_from_row(&row, ThreadStatus::Idle, Vec::new()),
             seq: 0,
@@ -105,6 +107,7 @@ impl ThreadHub {
                 stored: false,
                 stale_turns: Vec::new(),
                 turn_count,
+                epoch,
             })
             .await;
         if let Err(e) = handle.emit(&started, projections).await {
@@ -118,6 +121,7 @@ impl ThreadHub {
 
     async fn insert(&self, spawn: Spawn) -> ActorHandle {
         let id = spawn.row.id.clone();
+        let epoch = spawn.epoch;
         let (handle, idle) = ThreadActor::spawn(spawn);
         let mine = handle.clone();
         self.actors.lock().await.insert(
@@ -126,6 +130,7 @@ impl ThreadHub {
                 handle,
                 idle,
                 follower: false,
+                epoch,
             },
         );
         mine
@@ -138,16 +143,24 @@ impl ThreadHub {
         if let Some(entry) = actors.get(id) {
             return Ok(entry.handle.clone());
         }
-        let entry = self.open_entry(id).await?;
+        let (entry, taken_from) = self.open_entry(id).await?;
         let mine = entry.handle.clone();
         actors.insert(id.to_owned(), entry);
+        drop(actors);
+        if let Some(previous) = taken_from {
+            super::cluster::announce_foreign_worktree(&mine, &previous).await;
+        }
         Ok(mine)
     }
 
     /// Spawns the actor of a stored thread. A turn still "in progress" in the store was cut
     /// off by a crash or kill (or by the death of the daemon that held it): the actor ends it
     /// `interrupted` before anything else.
-    pub(super) async fn spawn_stored(&self, id: &str) -> Result<Entry, ThreadError> {
+    pub(super) async fn spawn_stored(
+        &self,
+        id: &str,
+        epoch: Option<i64>,
+    ) -> Result<Entry, ThreadError> {
         let row = self
             .store
             .thread(id)
@@ -166,11 +179,13 @@ impl ThreadHub {
             stored: true,
             stale_turns,
             turn_count,
+            epoch,
         });
         Ok(Entry {
             handle,
             idle,
             follower: false,
+            epoch,
         })
     }
 
@@ -260,16 +275,16 @@ impl ThreadHub {
         let mut stopping = Vec::with_capacity(idle_ids.len());
         for id in &idle_ids {
             if let Some(entry) = actors.remove(id) {
-                stopping.push((entry.handle, entry.follower));
+                stopping.push((entry.handle, entry.follower, entry.epoch));
             }
         }
         drop(actors);
-        for (handle, follower) in &stopping {
+        for (handle, follower, epoch) in &stopping {
             handle.shutdown().await;
             if !follower {
                 // Its own MCP servers go with it (they start again with its next turn).
                 self.services.mcp.release_thread(handle.id()).await;
-                self.release_lease(handle.id()).await;
+                self.release_lease(handle.id(), *epoch).await;
             }
         }
         if !stopping.is_empty() {
@@ -321,6 +336,7 @@ impl ThreadHub {
             let _ = entry.handle.interrupt_running().await;
             let _ = entry.handle.barrier().await;
             entry.handle.shutdown().await;
+            self.release_lease(id, entry.epoch).await;
         }
         self.services.mcp.release_thread(id).await;
         if self.store.delete_thread(id).await? {
@@ -331,16 +347,10 @@ impl ThreadHub {
 
     /// Stops every actor after it has committed what it holds.
     pub async fn shutdown(&self) {
-        let handles: Vec<ActorHandle> = self
-            .actors
-            .lock()
-            .await
-            .drain()
-            .map(|(_, e)| e.handle)
-            .collect();
-        for h in handles {
-            h.shutdown().await;
-            self.release_lease(h.id()).await;
+        let entries: Vec<Entry> = self.actors.lock().await.drain().map(|(_, e)| e).collect();
+        for e in entries {
+            e.handle.shutdown().await;
+            self.release_lease(e.handle.id(), e.epoch).await;
         }
     }
 }

@@ -49,11 +49,22 @@ impl Follower {
                 return;
             }
         };
-        for row in rows {
+        for row in &rows {
             match &row.resolution {
-                None => self.ask(&row),
+                None => self.ask(row),
                 Some((decision, by)) => self.resolved(row.approval_id, decision, by),
             }
+        }
+        // A question whose row is gone was dropped with its holder (taken over) or swept:
+        // whoever was asked hears it ended, and nothing keeps it here.
+        let gone: Vec<i64> = self
+            .asked
+            .keys()
+            .filter(|id| !rows.iter().any(|r| r.approval_id == **id))
+            .copied()
+            .collect();
+        for id in gone {
+            self.resolved(id, "\"cancel\"", "agentd");
         }
     }
 

@@ -63,6 +63,11 @@ impl ThreadHooks {
 impl ActorHandle {
     /// The hooks that apply in the thread's cwd, when `event` has any.
     async fn hooks_for(&self, services: &AgentServices, event: HookEvent) -> Option<ThreadHooks> {
+        // Session hooks run where the session's turns run: on the holder, not on a daemon
+        // that only follows the thread.
+        if self.runs_elsewhere() {
+            return None;
+        }
         let row = self.snapshot().await.ok()?;
         let cwd = PathBuf::from(&row.cwd);
         let set = HookSet::load(&services.config.hooks, &services.config.projects, &cwd);

@@ -4,8 +4,15 @@
 use super::notify::notify;
 use super::{PgStore, SqlContext, StoreError};
 
-/// Forwarded commands answered longer ago than this are deleted by the next sweep.
+/// Resolved questions older than this are deleted by the next sweep.
 const KEEP_ANSWERED_SECS: i64 = 60;
+
+/// Forwarded commands older than this are deleted by the next sweep, answered or not: nobody
+/// waits longer for one (`threads::forward_patience` plus a margin).
+const KEEP_COMMANDS_SECS: i64 = 600;
+
+/// Commands one daemon claims at a time (the rest wait for the next round).
+const CLAIM_BATCH: i64 = 64;
 
 /// The columns of a `pending_approvals` row as read.
 type ApprovalColumns = (i64, String, String, String, Option<String>, Option<String>);
@@ -65,11 +72,15 @@ impl PgStore {
     /// Claims every command waiting for this daemon (each is claimed once).
     pub async fn claim_commands(&self) -> Result<Vec<ForwardedCommand>, StoreError> {
         let rows: Vec<(i64, String, String, String, String)> = sqlx::query_as(
-            "UPDATE thread_commands SET answered_at = 0 \
-             WHERE target = $1 AND answer IS NULL AND answered_at IS NULL \
+            "UPDATE thread_commands SET claimed_at = $2 WHERE id IN ( \
+               SELECT id FROM thread_commands \
+               WHERE target = $1 AND answer IS NULL AND claimed_at IS NULL \
+               ORDER BY id LIMIT $3) \
              RETURNING id, thread_id, origin, method, params",
         )
         .bind(&self.node.id)
+        .bind(crate::clock::unix_now())
+        .bind(CLAIM_BATCH)
         .fetch_all(&self.pool)
         .await
         .ctx("reading forwarded requests")?;
@@ -120,7 +131,7 @@ impl PgStore {
     /// Withdraws a command nobody claimed (its target died): `true` if it was still unclaimed,
     /// so the caller may run it elsewhere without it ever running twice.
     pub async fn withdraw_command(&self, id: i64) -> Result<bool, StoreError> {
-        let done = sqlx::query("DELETE FROM thread_commands WHERE id = $1 AND answered_at IS NULL")
+        let done = sqlx::query("DELETE FROM thread_commands WHERE id = $1 AND claimed_at IS NULL")
             .bind(id)
             .execute(&self.pool)
             .await
@@ -128,12 +139,23 @@ impl PgStore {
         Ok(done.rows_affected() == 1)
     }
 
-    /// Deletes answered commands and resolved questions old enough that nobody waits for
-    /// them.
+    /// Deletes a command whose answer its origin has read.
+    pub async fn forget_command(&self, id: i64) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM thread_commands WHERE id = $1")
+            .bind(id)
+            .execute(&self.pool)
+            .await
+            .ctx("forgetting a forwarded request")?;
+        Ok(())
+    }
+
+    /// Deletes commands and resolved questions old enough that nobody waits for them (their
+    /// daemons died, or gave up).
     pub async fn sweep_commands(&self) -> Result<(), StoreError> {
-        let before = crate::clock::unix_now() - KEEP_ANSWERED_SECS;
-        sqlx::query("DELETE FROM thread_commands WHERE answered_at > 0 AND answered_at < $1")
-            .bind(before)
+        let now = crate::clock::unix_now();
+        let before = now - KEEP_ANSWERED_SECS;
+        sqlx::query("DELETE FROM thread_commands WHERE created_at < $1")
+            .bind(now - KEEP_COMMANDS_SECS)
             .execute(&self.pool)
             .await
             .ctx("sweeping forwarded requests")?;

@@ -15,11 +15,17 @@ use super::{PgStore, SqlContext, StoreError};
 const EVENTS_PER_STATEMENT: usize = 1000;
 
 impl PgStore {
-    /// Commits one actor batch atomically (see the module comment for the fencing).
-    pub async fn commit_with(&self, batch: &CommitBatch, row: RowWrite) -> Result<(), StoreError> {
+    /// Commits one batch atomically under the lease taken at `epoch` (an actor's own; `None`:
+    /// the lease this daemon holds now). See the module comment for the fencing.
+    pub async fn commit_with(
+        &self,
+        batch: &CommitBatch,
+        row: RowWrite,
+        epoch: Option<i64>,
+    ) -> Result<(), StoreError> {
         let thread_id = &batch.thread.id;
-        let epoch = self
-            .epoch_of(thread_id)
+        let epoch = epoch
+            .or_else(|| self.epoch_of(thread_id))
             .ok_or_else(|| StoreError::Fenced(thread_id.clone()))?;
         let mut tx = self.pool.begin().await.ctx("beginning a commit")?;
         self.check_fence(&mut tx, thread_id, epoch).await?;
@@ -58,7 +64,7 @@ impl PgStore {
         if held == Some(epoch) {
             return Ok(());
         }
-        self.forget_lease(thread_id);
+        self.forget_epoch_fenced(thread_id, epoch);
         Err(StoreError::Fenced(thread_id.to_owned()))
     }
 

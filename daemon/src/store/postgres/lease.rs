@@ -1,8 +1,10 @@
 //! Thread leases: which daemon runs a thread's turns, and since which epoch.
 //!
 //! A lease is a row (owner, host, epoch, expiry on the database's clock). A daemon takes it
-//! when nobody holds it or its expiry passed; taking it from another owner increments the epoch,
-//! which fences the old owner's commits (`events.rs`). The holder renews every lease it holds
+//! when nobody holds it or its expiry passed; every taking increments the epoch (even by the
+//! same daemon: an actor being unloaded and its successor must never share one), and each
+//! actor commits with the epoch it was spawned under, which fences every older one
+//! (`events.rs`). The holder renews every lease it holds
 //! in one statement; one it finds gone was taken over while it stalled, and it stops writing.
 //! A released lease keeps its row (expiry 0) so epochs only ever grow.
 
@@ -43,9 +45,8 @@ impl PgStore {
              INSERT INTO thread_leases AS l (thread_id, owner, host, epoch, expires_at) \
              VALUES ($1, $2, $3, 1, {DB_NOW_MS} + $4) \
              ON CONFLICT (thread_id) DO UPDATE SET owner = $2, host = $3, \
-               epoch = CASE WHEN l.owner = $2 AND l.expires_at > 0 THEN l.epoch ELSE l.epoch + 1 END, \
-               expires_at = {DB_NOW_MS} + $4 \
-             WHERE l.owner = $2 OR l.expires_at < {DB_NOW_MS} \
+               epoch = l.epoch + 1, expires_at = {DB_NOW_MS} + $4 \
+             WHERE l.expires_at < {DB_NOW_MS} \
              RETURNING l.epoch, (SELECT owner FROM old), (SELECT host FROM old), \
                (SELECT epoch FROM old)"
         );
@@ -58,11 +59,14 @@ impl PgStore {
             .await
             .ctx("taking a thread's lease")?;
         let Some((epoch, owner, host, old_epoch)) = taken else {
-            return Ok(match self.lease_holder(thread_id).await? {
-                Some(holder) => LeaseOutcome::HeldBy(holder),
-                // Released between the two statements: ask again.
-                None => Box::pin(self.acquire_lease(thread_id)).await?,
+            // Held by a live daemon (this one included: a thread has one actor at a time).
+            // Released between the two statements: the caller may ask again.
+            let holder = self.lease_holder(thread_id).await?.unwrap_or(LeaseHolder {
+                owner: String::new(),
+                host: String::new(),
+                epoch: 0,
             });
+            return Ok(LeaseOutcome::HeldBy(holder));
         };
         if let Ok(mut epochs) = self.epochs.lock() {
             epochs.insert(thread_id.to_owned(), epoch);
@@ -106,6 +110,7 @@ impl PgStore {
             "UPDATE thread_leases l SET expires_at = {DB_NOW_MS} + $2 \
              FROM unnest($3::TEXT[], $4::BIGINT[]) AS h(thread_id, epoch) \
              WHERE l.thread_id = h.thread_id AND l.epoch = h.epoch AND l.owner = $1 \
+               AND l.expires_at > 0 \
              RETURNING l.thread_id"
         );
         let renewed: Vec<String> = sqlx::query_scalar(&sql)
@@ -116,19 +121,19 @@ impl PgStore {
             .fetch_all(&self.pool)
             .await
             .ctx("renewing thread leases")?;
-        let lost: Vec<String> = ids.into_iter().filter(|id| !renewed.contains(id)).collect();
-        for id in &lost {
-            self.forget_lease(id);
-        }
+        let renewed: std::collections::HashSet<String> = renewed.into_iter().collect();
+        let lost: Vec<String> = held
+            .into_iter()
+            .filter(|(id, epoch)| !renewed.contains(id) && self.forget_epoch(id, *epoch))
+            .map(|(id, _)| id)
+            .collect();
         Ok(lost)
     }
 
-    /// Gives a thread's lease up (the thread was unloaded): another daemon may take it at once.
-    pub async fn release_lease(&self, thread_id: &str) -> Result<(), StoreError> {
-        let Some(epoch) = self.epoch_of(thread_id) else {
-            return Ok(());
-        };
-        self.forget_lease(thread_id);
+    /// Gives up the lease taken at `epoch` (its actor stopped): another daemon may take it at
+    /// once. A later taking (a new actor) is left alone.
+    pub async fn release_lease(&self, thread_id: &str, epoch: i64) -> Result<(), StoreError> {
+        self.forget_epoch(thread_id, epoch);
         sqlx::query(
             "UPDATE thread_leases SET expires_at = 0 \
              WHERE thread_id = $1 AND owner = $2 AND epoch = $3",
@@ -142,12 +147,15 @@ impl PgStore {
         Ok(())
     }
 
-    /// Threads whose holder stopped renewing (it died or lost the database): candidates to
-    /// take over. Released leases (expiry 0) are not: their threads were left idle.
+    /// Threads whose holder stopped renewing (it died or lost the database) in the middle of a
+    /// turn: to take over, so the turn ends and everyone hears it. Released leases (expiry 0)
+    /// and idle threads are left alone: the next request loads them.
     pub async fn expired_leases(&self) -> Result<Vec<String>, StoreError> {
         let sql = format!(
-            "SELECT thread_id FROM thread_leases WHERE expires_at > 0 \
-             AND expires_at < {DB_NOW_MS} ORDER BY expires_at LIMIT 256"
+            "SELECT l.thread_id FROM thread_leases l WHERE l.expires_at > 0 \
+             AND l.expires_at < {DB_NOW_MS} AND EXISTS (SELECT 1 FROM turns t \
+               WHERE t.thread_id = l.thread_id AND t.status = 'inProgress') \
+             ORDER BY l.expires_at LIMIT 64"
         );
         sqlx::query_scalar(&sql)
             .fetch_all(&self.pool)
@@ -155,15 +163,40 @@ impl PgStore {
             .ctx("finding expired leases")
     }
 
-    /// Whether this daemon believes it holds the thread's lease.
-    pub fn holds_lease(&self, thread_id: &str) -> bool {
-        self.epoch_of(thread_id).is_some()
+    /// The epoch of the thread's lease if this daemon holds it.
+    pub fn held_epoch(&self, thread_id: &str) -> Option<i64> {
+        self.epoch_of(thread_id)
     }
 
-    pub(super) fn forget_lease(&self, thread_id: &str) {
-        if let Ok(mut epochs) = self.epochs.lock() {
-            epochs.remove(thread_id);
+    /// Whether this daemon believes it holds the thread's lease at `epoch`.
+    pub fn holds_epoch(&self, thread_id: &str, epoch: i64) -> bool {
+        self.epoch_of(thread_id) == Some(epoch)
+    }
+
+    /// A commit under `epoch` was refused: the lease moved on. Forgets that epoch and tells
+    /// the hub (once per lost lease), which stops the actor and follows the thread instead.
+    pub(super) fn forget_epoch_fenced(&self, thread_id: &str, epoch: i64) {
+        if self.forget_epoch(thread_id, epoch) {
+            let _ = self.fenced.tx.send(thread_id.to_owned());
         }
+    }
+
+    /// Threads whose lease this daemon found lost on a commit, for the hub to act on; the
+    /// first caller gets them.
+    pub fn fenced_threads(&self) -> Option<tokio::sync::mpsc::UnboundedReceiver<String>> {
+        self.fenced.rx.lock().ok()?.take()
+    }
+
+    /// Forgets the lease taken at `epoch` only (not a newer one); true if it was held.
+    pub(super) fn forget_epoch(&self, thread_id: &str, epoch: i64) -> bool {
+        let Ok(mut epochs) = self.epochs.lock() else {
+            return false;
+        };
+        if epochs.get(thread_id) == Some(&epoch) {
+            epochs.remove(thread_id);
+            return true;
+        }
+        false
     }
 
     /// How long a lease lasts without renewal.

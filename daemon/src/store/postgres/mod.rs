@@ -43,6 +43,25 @@ pub struct PgStore {
     lease_ms: i64,
     /// Wakes from `LISTEN` (events written, commands, answers, approvals), for whoever waits.
     wakes: notify::Wakes,
+    /// Threads whose lease a commit found lost (`lease.rs`).
+    fenced: Arc<FencedThreads>,
+}
+
+/// A channel of thread ids; one per store, its receiver taken once (by the hub).
+#[derive(Debug)]
+struct FencedThreads {
+    tx: tokio::sync::mpsc::UnboundedSender<String>,
+    rx: Mutex<Option<tokio::sync::mpsc::UnboundedReceiver<String>>>,
+}
+
+impl Default for FencedThreads {
+    fn default() -> Self {
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        FencedThreads {
+            tx,
+            rx: Mutex::new(Some(rx)),
+        }
+    }
 }
 
 /// Who this daemon is, in the rows other daemons read.

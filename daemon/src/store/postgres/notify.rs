@@ -6,6 +6,7 @@
 //! waiter re-reads from what it last saw. Waiters also re-read on a timer of their own.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use sqlx::postgres::{PgConnectOptions, PgListener};
 use sqlx::{PgConnection, PgPool};
@@ -96,14 +97,19 @@ impl Wakes {
     }
 }
 
+/// The longest pause between two attempts to reach a database that is away.
+const MAX_BACKOFF: Duration = Duration::from_secs(5);
+
 async fn listen(mut listener: PgListener, tx: broadcast::Sender<Wake>) {
     let mut connected = true;
+    let mut backoff = Duration::from_millis(250);
     loop {
         // `try_recv` reconnects by itself and answers `None` once when it had to: what was
         // sent meanwhile is lost, so everyone resyncs.
         match listener.try_recv().await {
             Ok(Some(n)) => {
                 connected = true;
+                backoff = Duration::from_millis(250);
                 if let Some(wake) = Wake::parse(n.payload()) {
                     let _ = tx.send(wake);
                 }
@@ -118,7 +124,8 @@ async fn listen(mut listener: PgListener, tx: broadcast::Sender<Wake>) {
                     tracing::warn!(error = %e, "waiting for the database to come back");
                 }
                 connected = false;
-                tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(MAX_BACKOFF);
                 let _ = tx.send(Wake::Resync);
             }
         }

@@ -161,6 +161,7 @@ impl PgStore {
             epochs: Arc::new(Mutex::new(HashMap::new())),
             lease_ms,
             wakes,
+            fenced: Default::default(),
         })
     }
 

@@ -233,11 +233,11 @@ impl PgStore {
             b.push(" AND cwd = ").push_bind(cwd);
         }
         if let Some(term) = q.search_term.as_deref().filter(|t| !t.is_empty()) {
-            // LIKE, not ILIKE: SQLite's LIKE folds ASCII case only, and so does `lower`.
+            // SQLite's LIKE folds ASCII case only; `lower` under the "C" collation does the same.
             let pattern = format!("%{}%", escape_like(&term.to_ascii_lowercase()));
-            b.push(" AND (lower(coalesce(name, '')) LIKE ")
+            b.push(" AND (lower(coalesce(name, '') COLLATE \"C\") LIKE ")
                 .push_bind(pattern.clone())
-                .push(" ESCAPE '\\' OR lower(preview) LIKE ")
+                .push(" ESCAPE '\\' OR lower(preview COLLATE \"C\") LIKE ")
                 .push_bind(pattern)
                 .push(" ESCAPE '\\')");
         }
@@ -357,10 +357,16 @@ impl PgStore {
     }
 
     /// Deletes a thread and everything stored about it (one transaction; the search index and
-    /// projections go with the thread's row through their foreign keys).
+    /// projections go with the thread's row through their foreign keys). Its lease row goes
+    /// too: nobody will hold the thread again.
     pub async fn delete_thread(&self, thread_id: &str) -> Result<bool, StoreError> {
         let mut tx = self.pool.begin().await.ctx("beginning a delete")?;
-        for table in ["memories", "memory_jobs", "pending_approvals"] {
+        for table in [
+            "memories",
+            "memory_jobs",
+            "pending_approvals",
+            "thread_leases",
+        ] {
             sqlx::query(&format!("DELETE FROM {table} WHERE thread_id = $1"))
                 .bind(thread_id)
                 .execute(&mut *tx)
