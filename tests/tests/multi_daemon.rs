@@ -13,7 +13,7 @@ use agentd_tests::{Agentd, Client, Options};
 use serde_json::{json, Value};
 
 /// Short leases keep take-over tests fast: the holder renews every third of it.
-const LEASE_MS: u64 = 1500;
+const LEASE_MS: u64 = 2500;
 
 /// Long enough for a take-over: the lease, the sweep that notices it, and a margin.
 const TAKE_OVER: Duration = Duration::from_secs(15);
@@ -54,6 +54,53 @@ impl Cluster {
         Agentd::start(opts)
             .await
             .expect("a daemon on the shared store")
+    }
+}
+
+/// Two daemons on one database: A runs a turn whose model stream waits at a gate (after
+/// `before`; `after` follows the gate), and a client on B follows the thread from its start.
+/// Every field must outlive the test's use of the others (the database, the model), so tests
+/// bind them all.
+struct Running {
+    mock: MockLlm,
+    cluster: Cluster,
+    a: Agentd,
+    b: Agentd,
+    ca: Client,
+    cb: Client,
+    thread: String,
+    turn: String,
+}
+
+async fn running(name: &str, before: &[&str], after: &[&str], then: Vec<Scripted>) -> Running {
+    let mut first = vec![Step::created(), Step::message(before), Step::gate()];
+    if !after.is_empty() {
+        first.push(Step::message(after));
+    }
+    first.push(Step::completed(Usage::default()));
+    let mut scripts = vec![Scripted::responses(first)];
+    scripts.extend(then);
+    let mock = MockLlm::start(scripts).await.unwrap();
+    let cluster = Cluster::start(name).await;
+    let a = cluster.daemon(&mock).await;
+    let b = cluster.daemon(&mock).await;
+    let mut ca = a.client("a").await.unwrap();
+    let thread = ca.start_thread(json!({})).await.unwrap();
+    let turn = ca.start_turn(&thread, "go").await.unwrap();
+    ca.wait_for("item/agentMessage/delta").await.unwrap();
+    let mut cb = b.client("b").await.unwrap();
+    cb.call("thread/resume", json!({"threadId": thread, "afterSeq": 0}))
+        .await
+        .unwrap();
+    Running {
+        mock,
+        cluster,
+        a,
+        b,
+        ca,
+        cb,
+        thread,
+        turn,
     }
 }
 
@@ -284,28 +331,17 @@ async fn an_approval_asked_on_the_holder_is_answered_through_another_daemon() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kill_9_of_the_holder_mid_turn_hands_the_thread_to_another_daemon() {
-    let mock = MockLlm::start(vec![
-        Scripted::responses(vec![
-            Step::created(),
-            Step::message(&["started"]),
-            Step::gate(),
-            Step::completed(Usage::default()),
-        ]),
-        Scripted::responses_text("second turn on b"),
-    ])
-    .await
-    .unwrap();
-    let cluster = Cluster::start("failover").await;
-    let a = cluster.daemon(&mock).await;
-    let b = cluster.daemon(&mock).await;
-    let mut ca = a.client("a").await.unwrap();
-    let thread = ca.start_thread(json!({})).await.unwrap();
-    let first = ca.start_turn(&thread, "go").await.unwrap();
-    ca.wait_for("item/agentMessage/delta").await.unwrap();
-    let mut cb = b.client("b").await.unwrap();
-    cb.call("thread/resume", json!({"threadId": thread, "afterSeq": 0}))
-        .await
-        .unwrap();
+    let then = vec![Scripted::responses_text("second turn on b")];
+    let Running {
+        mock: _mock,
+        cluster: _cluster,
+        a,
+        b,
+        ca: _ca,
+        mut cb,
+        thread,
+        turn: first,
+    } = running("failover", &["started"], &[], then).await;
     a.kill().await.unwrap();
 
     // B notices the lapsed lease, takes the thread and ends the cut-off turn; its client,
@@ -353,29 +389,17 @@ async fn kill_9_of_the_holder_mid_turn_hands_the_thread_to_another_daemon() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stalled_holder_is_fenced_when_it_resumes() {
-    let mock = MockLlm::start(vec![
-        Scripted::responses(vec![
-            Step::created(),
-            Step::message(&["before the stall"]),
-            Step::gate(),
-            Step::message(&["after the stall"]),
-            Step::completed(Usage::default()),
-        ]),
-        Scripted::responses_text("the next turn"),
-    ])
-    .await
-    .unwrap();
-    let cluster = Cluster::start("fencing").await;
-    let mut a = cluster.daemon(&mock).await;
-    let b = cluster.daemon(&mock).await;
-    let mut ca = a.client("a").await.unwrap();
-    let thread = ca.start_thread(json!({})).await.unwrap();
-    let turn = ca.start_turn(&thread, "go").await.unwrap();
-    ca.wait_for("item/agentMessage/delta").await.unwrap();
-    let mut cb = b.client("b").await.unwrap();
-    cb.call("thread/resume", json!({"threadId": thread, "afterSeq": 0}))
-        .await
-        .unwrap();
+    let then = vec![Scripted::responses_text("the next turn")];
+    let Running {
+        mock,
+        cluster: _cluster,
+        mut a,
+        b,
+        mut ca,
+        mut cb,
+        thread,
+        turn,
+    } = running("fencing", &["before the stall"], &["after the stall"], then).await;
 
     a.signal("STOP").unwrap();
     let ended = tokio::time::timeout(TAKE_OVER, async {
@@ -561,25 +585,16 @@ async fn a_take_over_of_a_thread_whose_worktree_is_on_another_machine_says_so() 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn steer_and_interrupt_through_another_daemon_reach_the_running_turn() {
-    let mock = MockLlm::start(vec![Scripted::responses(vec![
-        Step::created(),
-        Step::message(&["working"]),
-        Step::gate(),
-        Step::completed(Usage::default()),
-    ])])
-    .await
-    .unwrap();
-    let cluster = Cluster::start("steering").await;
-    let a = cluster.daemon(&mock).await;
-    let b = cluster.daemon(&mock).await;
-    let mut ca = a.client("a").await.unwrap();
-    let thread = ca.start_thread(json!({})).await.unwrap();
-    let turn = ca.start_turn(&thread, "go").await.unwrap();
-    ca.wait_for("item/agentMessage/delta").await.unwrap();
-    let mut cb = b.client("b").await.unwrap();
-    cb.call("thread/resume", json!({"threadId": thread}))
-        .await
-        .unwrap();
+    let Running {
+        mock: _mock,
+        cluster: _cluster,
+        a: _a,
+        b: _b,
+        mut ca,
+        mut cb,
+        thread,
+        turn,
+    } = running("steering", &["working"], &[], Vec::new()).await;
 
     let steered = cb
         .call(

@@ -523,7 +523,7 @@ async fn takeover(ctx: &Ctx, pg: &TestPostgres, cwd: &str) -> Result<Value> {
         "== cluster takeover: daemons A and B on one database, lease {TAKEOVER_LEASE_MS} ms \
          (store_lease_ms); A runs a turn whose model stream waits, a client on B follows it; \
          kill -9 of A → B's client receives turn/completed `interrupted`; {TAKEOVER_RUNS} runs, \
-         a fresh A and thread each"
+         a fresh A and thread each, the kill staggered over one lease"
     );
     let mock = MockLlm::start(Vec::new()).await?;
     let store = pg.create_database("bench_takeover").await?;
@@ -535,11 +535,19 @@ async fn takeover(ctx: &Ctx, pg: &TestPostgres, cwd: &str) -> Result<Value> {
         let ns = one_takeover(ctx, &b, &mock, &args, cwd, run)
             .await
             .with_context(|| format!("take-over run {}", run + 1))?;
-        println!("  run {}: {}", run + 1, ms(ns));
+        println!(
+            "  run {}: kill {} ms after the turn was under way → {}",
+            run + 1,
+            kill_delay(run).as_millis(),
+            ms(ns)
+        );
         samples.push(ns);
     }
     b.stop().await;
     let runs: Vec<f64> = samples.iter().map(|ns| ms_f(*ns)).collect();
+    let delays: Vec<u64> = (0..TAKEOVER_RUNS)
+        .map(|r| kill_delay(r).as_millis() as u64)
+        .collect();
     let s = Summary::of(&mut samples);
     println!(
         "kill -9 of the holder → follower's client has turn/completed `interrupted`: min {}  \
@@ -553,11 +561,20 @@ async fn takeover(ctx: &Ctx, pg: &TestPostgres, cwd: &str) -> Result<Value> {
         "runs": TAKEOVER_RUNS,
         "takeoverMs": {"min": ms_f(s.min), "p50": ms_f(s.p50), "max": ms_f(s.max)},
         "runsMs": runs,
+        "killDelaysMs": delays,
     }))
 }
 
+/// How long run `run` waits between the turn being under way and the kill: the runs spread
+/// over one lease (0, 1/5, … 4/5 of it), so the kill falls at different points of the holder's
+/// renewal cycle (every third of a lease).
+fn kill_delay(run: usize) -> Duration {
+    Duration::from_millis(TAKEOVER_LEASE_MS * run as u64 / TAKEOVER_RUNS as u64)
+}
+
 /// A fresh A holding a fresh thread whose turn waits on the model, followed from `b`; kills A
-/// and returns the time from the kill to B's client receiving the turn's end.
+/// after [`kill_delay`] and returns the time from the kill to B's client receiving the turn's
+/// end.
 async fn one_takeover(
     ctx: &Ctx,
     b: &WsDaemon,
@@ -604,6 +621,9 @@ async fn one_takeover(
     )
     .await?;
     mock.wait_for_gates(run + 1, IDLE_TIMEOUT).await?;
+    // Every run follows the same script from A's start, so without this the kill would land
+    // at the same point of A's renewal cycle each time and the runs would not show the spread.
+    tokio::time::sleep(kill_delay(run)).await;
 
     let killed_ns = now_ns(ctx.base);
     a.stop().await;
@@ -690,8 +710,11 @@ async fn watch_turn(mut ws: Ws, base: Instant, mut marks: Marks) -> Result<Seen>
             _ => continue,
         };
         if !text.contains("\"method\":") {
-            if text.contains("\"error\":") {
-                bail!("the daemon answered with an error: {text:.300}");
+            // An answer (a few per client): parsed, so that `"error":null` in a result is not
+            // taken for an error.
+            let answer: Value = serde_json::from_str(text).context("an answer is not JSON")?;
+            if let Some(error) = answer.get("error") {
+                bail!("the daemon answered with an error: {error}");
             }
             continue;
         }
