@@ -15,7 +15,7 @@ use tokio::sync::broadcast;
 use super::{SqlContext, StoreError};
 
 /// The one channel every daemon listens on.
-const CHANNEL: &str = "agentd";
+pub(super) const CHANNEL: &str = "agentd";
 
 /// Wakes buffered per receiver before it counts as behind (and gets a `Resync`).
 const WAKE_BUFFER: usize = 1024;
