@@ -633,3 +633,44 @@ async fn steer_and_interrupt_through_another_daemon_reach_the_running_turn() {
         "interrupted"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_thread_deleted_through_a_follower_is_gone_everywhere() {
+    let mock = MockLlm::start(vec![Scripted::responses_text("hi")])
+        .await
+        .unwrap();
+    let cluster = Cluster::start("deleting").await;
+    let a = cluster.daemon(&mock).await;
+    let b = cluster.daemon(&mock).await;
+    let mut ca = a.client("a").await.unwrap();
+    let thread = ca.start_thread(json!({})).await.unwrap();
+    run_turn(&mut ca, &thread, "hello").await;
+    let mut cb = b.client("b").await.unwrap();
+    cb.call("thread/resume", json!({"threadId": thread}))
+        .await
+        .unwrap();
+    let mut watcher = b.client("watcher").await.unwrap();
+    watcher
+        .call("thread/resume", json!({"threadId": thread}))
+        .await
+        .unwrap();
+
+    // Sent to B, run by A (the holder): both daemons' clients hear it.
+    cb.call("thread/delete", json!({"threadId": thread}))
+        .await
+        .unwrap();
+    let on_a = ca.wait_for("thread/deleted").await.unwrap();
+    assert_eq!(on_a["params"]["threadId"], thread.as_str());
+    let on_b = tokio::time::timeout(TAKE_OVER, watcher.wait_for("thread/deleted"))
+        .await
+        .expect("a follower's clients hear the deletion")
+        .unwrap();
+    assert_eq!(on_b["params"]["threadId"], thread.as_str());
+    for client in [&mut ca, &mut cb] {
+        let read = client
+            .request("thread/read", json!({"threadId": thread}))
+            .await
+            .unwrap();
+        assert_eq!(read["error"]["code"], -32004, "{read}");
+    }
+}

@@ -117,6 +117,9 @@ impl Follower {
                 },
                 _ = poll.tick() => self.pull().await,
                 _ = lease_check.tick() => {
+                    if self.deleted().await {
+                        break;
+                    }
                     self.check_holder().await;
                     self.sync_approvals().await;
                 }
@@ -188,6 +191,25 @@ impl Follower {
         if let Ok(None) = pg.lease_holder(&self.row.id).await {
             let _ = self.orphaned.try_send(self.row.id.clone());
         }
+    }
+
+    /// Whether the thread was deleted (through its holder): then its subscribers here hear
+    /// `thread/deleted`, as the holder's own clients did, and the follower stops.
+    async fn deleted(&mut self) -> bool {
+        if !matches!(self.store.thread(&self.row.id).await, Ok(None)) {
+            return false;
+        }
+        let notice = agentd_protocol::ThreadDeletedNotification {
+            thread_id: self.row.id.clone(),
+            seq: 0,
+        };
+        let frame = super::event::notice_frame(&notice);
+        for sub in self.live.iter().chain(&self.catching_up) {
+            let _ = sub.tx.try_send(frame.clone());
+        }
+        self.live.clear();
+        self.catching_up.clear();
+        true
     }
 
     fn is_idle(&mut self) -> bool {

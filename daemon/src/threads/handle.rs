@@ -153,6 +153,11 @@ impl ActorHandle {
         self
     }
 
+    /// Whether the task behind the handle has stopped (a follower whose thread was deleted).
+    pub(super) fn is_stopped(&self) -> bool {
+        self.tx.is_closed()
+    }
+
     /// Whether the thread's turns run on another daemon (this handle is a follower's).
     pub fn runs_elsewhere(&self) -> bool {
         self.follower

@@ -140,8 +140,13 @@ impl ThreadHub {
     /// thread another daemon runs gets a follower instead (`cluster.rs`).
     pub async fn load(&self, id: &str) -> Result<ActorHandle, ThreadError> {
         let mut actors = self.actors.lock().await;
-        if let Some(entry) = actors.get(id) {
-            return Ok(entry.handle.clone());
+        match actors.get(id) {
+            Some(entry) if !entry.handle.is_stopped() => return Ok(entry.handle.clone()),
+            // A follower that stopped on its own (its thread was deleted elsewhere).
+            Some(_) => {
+                actors.remove(id);
+            }
+            None => {}
         }
         let (entry, taken_from) = self.open_entry(id).await?;
         let mine = entry.handle.clone();
@@ -269,7 +274,10 @@ impl ThreadHub {
         let mut actors = self.actors.lock().await;
         let idle_ids: Vec<String> = actors
             .iter()
-            .filter(|(_, e)| e.handle.leases() == 1 && e.idle.idle_for().is_some_and(|d| d >= idle))
+            .filter(|(_, e)| {
+                e.handle.leases() == 1
+                    && (e.handle.is_stopped() || e.idle.idle_for().is_some_and(|d| d >= idle))
+            })
             .map(|(id, _)| id.clone())
             .collect();
         let mut stopping = Vec::with_capacity(idle_ids.len());
