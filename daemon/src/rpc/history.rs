@@ -1,6 +1,6 @@
 //! History handlers: `thread/fork`, `thread/rollback` (and Codex's `thread/revert`),
 //! `thread/search` and `thread/compact/start`. Parse, call into the hub and actors, shape the answer; the work is in
-//! `threads/history.rs`, `agent/compaction.rs` and `store/search.rs`.
+//! `threads/history.rs`, `agent/compaction.rs` and `store/sqlite/search.rs` and `store/postgres/search.rs`.
 
 use agentd_protocol::{
     ThreadCompactStartParams, ThreadCompactStartResponse, ThreadForkParams, ThreadRevertParams,
