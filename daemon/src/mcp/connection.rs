@@ -175,6 +175,14 @@ impl Connection {
         self.service.is_transport_closed()
     }
 
+    /// Whether the server announces changes of its tool list (`tools.listChanged`).
+    pub fn announces_tool_changes(&self) -> bool {
+        self.service
+            .peer_info()
+            .and_then(|p| p.capabilities.tools.as_ref().and_then(|t| t.list_changed))
+            .unwrap_or(false)
+    }
+
     /// How the server process ended, for messages.
     pub fn exit_note(&self) -> String {
         let Ok(mut process) = self.process.lock() else {

@@ -209,6 +209,16 @@ impl PreparedCall for McpCall {
             _ = ctx.cancel.cancelled() => None,
         };
         let ms = Some(started.elapsed().as_millis().min(i64::MAX as u128) as i64);
+        // A server that changes its tools while serving a call says so in a notification,
+        // which rmcp hands to us on a task of its own — possibly after the call's result. Its
+        // tools are listed again before the next request either way, so the model sees the
+        // change deterministically.
+        if live.connection.announces_tool_changes() {
+            self.server
+                .shared
+                .tools_changed
+                .store(true, std::sync::atomic::Ordering::Release);
+        }
         let Some(result) = result else {
             return Ok(Attempt::Done(Completion {
                 item: Some(self.failed("interrupted".into(), ms)),
