@@ -221,7 +221,18 @@ async fn answer(daemon: Arc<Daemon>, pg: PgStore, c: ForwardedCommand) {
         return;
     }
     let reply = match serde_json::from_str::<Envelope>(&c.params) {
-        Ok(envelope) => run(&daemon, &c.method, &envelope).await,
+        Ok(envelope) => match daemon.hub.route(&c.thread_id).await {
+            // This daemon lost the thread since the request was sent: on to the new holder.
+            Ok(Route::Remote(holder)) => {
+                forward(&daemon, &pg, &holder, &c.thread_id, &c.method, &envelope)
+                    .await
+                    .unwrap_or_else(|e| Reply {
+                        result: None,
+                        error: Some(e.0),
+                    })
+            }
+            _ => run(&daemon, &c.method, &envelope).await,
+        },
         Err(e) => Reply {
             result: None,
             error: Some(RpcError::invalid_request(format!("forwarded request: {e}")).0),
