@@ -203,6 +203,23 @@ async fn a_thread_started_on_one_daemon_is_listed_read_and_searched_on_another()
         .await
         .unwrap();
     assert_eq!(found["data"][0]["thread"]["id"], thread.as_str(), "{found}");
+    // Resuming through B with settings (as Codex clients do on every resume) works; the
+    // settings live with the holder, so B says it did not change them.
+    let resumed = cb
+        .call(
+            "thread/resume",
+            json!({"threadId": thread, "model": "another-model"}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(resumed["thread"]["id"], thread.as_str());
+    let warning = cb.wait_for("warning").await.unwrap();
+    assert!(
+        warning["params"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("another daemon")),
+        "{warning}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

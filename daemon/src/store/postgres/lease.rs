@@ -10,6 +10,9 @@
 
 use super::{PgStore, SqlContext, StoreError};
 
+/// PostgreSQL's `lock_not_available` (a `lock_timeout` ran out).
+const LOCK_NOT_AVAILABLE: &str = "55P03";
+
 /// The database clock in milliseconds, inside a statement.
 const DB_NOW_MS: &str = "(extract(epoch FROM clock_timestamp()) * 1000)::BIGINT";
 
@@ -50,14 +53,31 @@ impl PgStore {
              RETURNING l.epoch, (SELECT owner FROM old), (SELECT host FROM old), \
                (SELECT epoch FROM old)"
         );
-        let taken: Option<Taken> = sqlx::query_as(&sql)
+        // A holder that stopped in the middle of a commit keeps the row share-locked until the
+        // server ends its session: wait a moment, not that long, and count it as held (the
+        // caller follows the thread, and a take-over is tried again on the next sweep).
+        let mut tx = self.pool.begin().await.ctx("taking a thread's lease")?;
+        sqlx::query("SET LOCAL lock_timeout = '500ms'")
+            .execute(&mut *tx)
+            .await
+            .ctx("taking a thread's lease")?;
+        let taken: Result<Option<Taken>, sqlx::Error> = sqlx::query_as(&sql)
             .bind(thread_id)
             .bind(&self.node.id)
             .bind(&self.node.host)
             .bind(self.lease_ms)
-            .fetch_optional(&self.pool)
-            .await
-            .ctx("taking a thread's lease")?;
+            .fetch_optional(&mut *tx)
+            .await;
+        let taken = match taken {
+            Err(sqlx::Error::Database(db)) if db.code().as_deref() == Some(LOCK_NOT_AVAILABLE) => {
+                None
+            }
+            Err(e) => return Err(e).ctx("taking a thread's lease"),
+            Ok(taken) => {
+                tx.commit().await.ctx("taking a thread's lease")?;
+                taken
+            }
+        };
         let Some((epoch, owner, host, old_epoch)) = taken else {
             // Held by a live daemon (this one included: a thread has one actor at a time).
             // Released between the two statements: the caller may ask again.
