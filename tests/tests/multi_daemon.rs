@@ -691,3 +691,114 @@ async fn a_thread_deleted_through_a_follower_is_gone_everywhere() {
         assert_eq!(read["error"]["code"], -32004, "{read}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_store_that_is_not_postgres_or_not_reachable_stops_the_daemon_with_a_clear_message() {
+    let (status, log) = Agentd::start_failing(Options::default().arg("--store").arg("mysql://x/y"))
+        .await
+        .unwrap();
+    assert!(!status.success());
+    assert!(
+        log.contains("store") && log.contains("postgres://"),
+        "{log}"
+    );
+    // Nothing listens on port 1: refused, with the URL shown without its password.
+    let (status, log) = Agentd::start_failing(
+        Options::default()
+            .arg("--store")
+            .arg("postgres://agentd:s3cret@127.0.0.1:1/db"),
+    )
+    .await
+    .unwrap();
+    assert!(!status.success());
+    assert!(log.contains("cannot open the PostgreSQL store"), "{log}");
+    assert!(
+        !log.contains("s3cret"),
+        "the password is not printed: {log}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn junk_in_the_forwarded_commands_table_gets_error_answers_and_costs_nothing_else() {
+    let mock = MockLlm::start(vec![Scripted::responses_text("still fine")])
+        .await
+        .unwrap();
+    let cluster = Cluster::start("junk").await;
+    let a = cluster.daemon(&mock).await;
+    let mut ca = a.client("a").await.unwrap();
+    let thread = ca.start_thread(json!({})).await.unwrap();
+    let mut db = <sqlx::PgConnection as sqlx::Connection>::connect(&cluster.url)
+        .await
+        .unwrap();
+    let owner: String = sqlx::query_scalar("SELECT owner FROM thread_leases WHERE thread_id = $1")
+        .bind(&thread)
+        .fetch_one(&mut db)
+        .await
+        .unwrap();
+    // What another daemon (or anyone with the database) could write for A to run.
+    let junk = [
+        ("turn/start", "not json at all"),
+        (
+            "no/such/method",
+            r#"{"params": {"threadId": "x"}, "scope": "admin", "client_name": "z"}"#,
+        ),
+        (
+            "turn/start",
+            r#"{"params": {"threadId": 12}, "scope": "admin", "client_name": "z"}"#,
+        ),
+        (
+            "turn/start",
+            r#"{"params": {"threadId": "t"}, "scope": "nobody", "client_name": "z"}"#,
+        ),
+        ("agentd/approvalAnswer", r#"{"thread_id": 5}"#),
+    ];
+    let mut ids = Vec::new();
+    for (method, params) in junk {
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO thread_commands (thread_id, target, origin, method, params, created_at) \
+             VALUES ($1, $2, 'junk', $3, $4, 0) RETURNING id",
+        )
+        .bind(&thread)
+        .bind(&owner)
+        .bind(method)
+        .bind(params)
+        .fetch_one(&mut db)
+        .await
+        .unwrap();
+        ids.push(id);
+    }
+    sqlx::query("SELECT pg_notify('agentd', $1)")
+        .bind(format!("c {owner}"))
+        .execute(&mut db)
+        .await
+        .unwrap();
+    let answers: Vec<Option<String>> = tokio::time::timeout(TAKE_OVER, async {
+        loop {
+            let answers: Vec<Option<String>> = sqlx::query_scalar(
+                "SELECT answer FROM thread_commands WHERE id = ANY($1) ORDER BY id",
+            )
+            .bind(&ids)
+            .fetch_all(&mut db)
+            .await
+            .unwrap();
+            if answers.iter().all(Option::is_some) {
+                return answers;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    })
+    .await
+    .expect("every command is answered");
+    let codes: Vec<Value> = answers[..4]
+        .iter()
+        .map(|a| {
+            serde_json::from_str::<Value>(a.as_deref().unwrap()).unwrap()["error"]["code"].clone()
+        })
+        .collect();
+    assert_eq!(
+        codes,
+        [json!(-32600), json!(-32601), json!(-32602), json!(-32600)]
+    );
+    // The daemon goes on as before.
+    run_turn(&mut ca, &thread, "hello").await;
+}

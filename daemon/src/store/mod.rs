@@ -8,6 +8,7 @@
 //! (tests/tests/store_contract.rs).
 
 mod api;
+mod decode;
 #[cfg(test)]
 mod fixtures;
 mod lock;

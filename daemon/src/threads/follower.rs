@@ -160,15 +160,20 @@ impl Follower {
                 });
                 self.cursor = e.seq;
             }
-            if !events.is_empty() {
-                if let Ok(Some(row)) = self.store.thread(&self.row.id).await {
-                    self.row = row;
-                }
-            }
             if short {
                 return;
             }
         }
+    }
+
+    /// The thread's row as stored, at the seq delivered here; read when asked for, not on
+    /// every wake-up (delivery needs only the log).
+    async fn fresh_row(&mut self) -> ThreadRow {
+        if let Ok(Some(row)) = self.store.thread(&self.row.id).await {
+            self.row = row;
+        }
+        self.row.last_seq = self.cursor;
+        self.row.clone()
     }
 
     /// A follower's status mirrors the turns it has seen start and end.
@@ -237,7 +242,7 @@ impl Follower {
                 self.pull().await;
                 let from = after_seq.map_or(self.cursor, |s| s.min(self.cursor));
                 self.catching_up.push(sub);
-                let _ = reply.send((self.row.clone(), from));
+                let _ = reply.send((self.fresh_row().await, from));
             }
             Command::GoLive {
                 conn,
@@ -255,7 +260,7 @@ impl Follower {
                 let _ = reply.send(self.drop_subscriber(conn));
             }
             Command::Snapshot { reply } => {
-                let _ = reply.send(self.row.clone());
+                let _ = reply.send(self.fresh_row().await);
             }
             Command::Subscribers { reply } => {
                 let all = self.live.iter().chain(&self.catching_up).cloned().collect();

@@ -10,8 +10,8 @@
 use sqlx::{PgConnection, Row};
 
 use super::rows::HistoryEntry;
-use super::threads::json_column;
 use super::{PgStore, SqlContext, StoreError};
+use crate::store::decode::json_column;
 
 pub(super) async fn roll_back(
     conn: &mut PgConnection,

@@ -11,8 +11,8 @@
 use sqlx::{PgConnection, Row};
 
 use super::rows::{ItemRow, SearchCursor, SearchHit, SearchQuery};
-use super::threads::thread_from_row;
 use super::{PgStore, SqlContext, StoreError};
+use crate::store::decode::thread_from_row;
 use crate::store::search_text::searchable_text;
 
 /// How `ts_headline` cuts a snippet: the marks and window of SQLite's `snippet()` (16 words

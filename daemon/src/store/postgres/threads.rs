@@ -2,11 +2,11 @@
 //! behind `thread/list`, `thread/read` and actor loading (the SQLite twin is
 //! `sqlite/threads.rs`).
 
-use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, Postgres, QueryBuilder, Row};
 
-use super::rows::{HistoryRow, ItemRow, ThreadListQuery, ThreadRow, TurnRow, TurnState};
+use super::rows::{HistoryRow, ItemRow, ThreadListQuery, ThreadRow, TurnRow};
 use super::{PgStore, SqlContext, StoreError};
+use crate::store::decode::{item_from_row, json_column, thread_from_row, turn_from_row};
 
 const THREAD_COLUMNS: &str = "id, session_id, forked_from_id, name, preview, cwd, model, \
      model_provider, settings, ephemeral, archived, created_at, updated_at, last_seq, source, \
@@ -130,83 +130,6 @@ pub(super) async fn insert_history(
     .await
     .ctx("saving history")?;
     Ok(())
-}
-
-pub(super) fn json_column(
-    row: &PgRow,
-    col: &str,
-    context: &'static str,
-) -> Result<serde_json::Value, StoreError> {
-    let text: String = row.try_get(col).ctx(context)?;
-    parse_json(&text, context)
-}
-
-fn opt_json_column(
-    row: &PgRow,
-    col: &str,
-    context: &'static str,
-) -> Result<Option<serde_json::Value>, StoreError> {
-    let text: Option<String> = row.try_get(col).ctx(context)?;
-    text.map(|t| parse_json(&t, context)).transpose()
-}
-
-fn parse_json(text: &str, context: &'static str) -> Result<serde_json::Value, StoreError> {
-    serde_json::from_str(text).map_err(|e| StoreError::Decode {
-        context,
-        detail: e.to_string(),
-    })
-}
-
-pub(super) fn thread_from_row(r: &PgRow) -> Result<ThreadRow, StoreError> {
-    const CTX: &str = "decoding a thread";
-    Ok(ThreadRow {
-        id: r.try_get("id").ctx(CTX)?,
-        session_id: r.try_get("session_id").ctx(CTX)?,
-        forked_from_id: r.try_get("forked_from_id").ctx(CTX)?,
-        name: r.try_get("name").ctx(CTX)?,
-        preview: r.try_get("preview").ctx(CTX)?,
-        cwd: r.try_get("cwd").ctx(CTX)?,
-        model: r.try_get("model").ctx(CTX)?,
-        model_provider: r.try_get("model_provider").ctx(CTX)?,
-        settings: json_column(r, "settings", CTX)?,
-        ephemeral: r.try_get("ephemeral").ctx(CTX)?,
-        archived: r.try_get("archived").ctx(CTX)?,
-        created_at: r.try_get("created_at").ctx(CTX)?,
-        updated_at: r.try_get("updated_at").ctx(CTX)?,
-        last_seq: r.try_get::<i64, _>("last_seq").ctx(CTX)?.max(0) as u64,
-        source: r.try_get("source").ctx(CTX)?,
-        source_kind: r.try_get("source_kind").ctx(CTX)?,
-        parent_id: r.try_get("parent_id").ctx(CTX)?,
-    })
-}
-
-fn turn_from_row(r: &PgRow) -> Result<TurnRow, StoreError> {
-    const CTX: &str = "decoding a turn";
-    Ok(TurnRow {
-        id: r.try_get("id").ctx(CTX)?,
-        thread_id: r.try_get("thread_id").ctx(CTX)?,
-        position: r.try_get("position").ctx(CTX)?,
-        status: TurnState::parse(r.try_get("status").ctx(CTX)?)?,
-        error: opt_json_column(r, "error", CTX)?,
-        started_at: r.try_get("started_at").ctx(CTX)?,
-        completed_at: r.try_get("completed_at").ctx(CTX)?,
-        duration_ms: r.try_get("duration_ms").ctx(CTX)?,
-        usage: opt_json_column(r, "usage", CTX)?,
-        client_request_id: r.try_get("client_request_id").ctx(CTX)?,
-        rolled_back: r.try_get("rolled_back").ctx(CTX)?,
-    })
-}
-
-fn item_from_row(r: &PgRow) -> Result<ItemRow, StoreError> {
-    const CTX: &str = "decoding an item";
-    Ok(ItemRow {
-        id: r.try_get("id").ctx(CTX)?,
-        thread_id: r.try_get("thread_id").ctx(CTX)?,
-        turn_id: r.try_get("turn_id").ctx(CTX)?,
-        position: r.try_get("position").ctx(CTX)?,
-        kind: r.try_get("kind").ctx(CTX)?,
-        payload: json_column(r, "payload", CTX)?,
-    })
 }
 
 const TURN_COLUMNS: &str = "t.id, t.thread_id, t.position, t.status, t.error, t.started_at, \

@@ -8,8 +8,8 @@
 use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
 
 use super::rows::HistoryEntry;
-use super::threads::json_column;
 use super::{SqlContext, SqliteStore, StoreError};
+use crate::store::decode::json_column;
 
 /// Turn ids per `IN (…)` list, far below SQLite's variable limit.
 const IDS_PER_STATEMENT: usize = 500;

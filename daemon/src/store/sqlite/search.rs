@@ -9,8 +9,8 @@
 use sqlx::{Row, SqliteConnection};
 
 use super::rows::{ItemRow, SearchCursor, SearchHit, SearchQuery};
-use super::threads::thread_from_row;
 use super::{SqlContext, SqliteStore, StoreError};
+use crate::store::decode::thread_from_row;
 use crate::store::search_text::searchable_text;
 
 /// Tokens of context around the match in a snippet.

@@ -1,0 +1,123 @@
+//! Rows read back as the store's row types, the same way for SQLite and PostgreSQL: both
+//! stores select the same columns, so one decoder per row type serves both ([`StoreRow`] is
+//! the little each backend's row must offer).
+
+use serde_json::Value;
+use sqlx::postgres::PgRow;
+use sqlx::sqlite::SqliteRow;
+use sqlx::Row;
+
+use super::rows::{ItemRow, ThreadRow, TurnRow, TurnState};
+use super::{SqlContext, StoreError};
+
+/// Typed column reads of a backend's row.
+pub(crate) trait StoreRow {
+    fn text(&self, col: &str) -> Result<String, sqlx::Error>;
+    fn opt_text(&self, col: &str) -> Result<Option<String>, sqlx::Error>;
+    fn int(&self, col: &str) -> Result<i64, sqlx::Error>;
+    fn opt_int(&self, col: &str) -> Result<Option<i64>, sqlx::Error>;
+    fn flag(&self, col: &str) -> Result<bool, sqlx::Error>;
+}
+
+macro_rules! store_row {
+    ($row:ty) => {
+        impl StoreRow for $row {
+            fn text(&self, col: &str) -> Result<String, sqlx::Error> {
+                self.try_get(col)
+            }
+            fn opt_text(&self, col: &str) -> Result<Option<String>, sqlx::Error> {
+                self.try_get(col)
+            }
+            fn int(&self, col: &str) -> Result<i64, sqlx::Error> {
+                self.try_get(col)
+            }
+            fn opt_int(&self, col: &str) -> Result<Option<i64>, sqlx::Error> {
+                self.try_get(col)
+            }
+            fn flag(&self, col: &str) -> Result<bool, sqlx::Error> {
+                self.try_get(col)
+            }
+        }
+    };
+}
+
+store_row!(SqliteRow);
+store_row!(PgRow);
+
+/// A JSON column (stored as text).
+pub(crate) fn json_column(
+    r: &impl StoreRow,
+    col: &str,
+    context: &'static str,
+) -> Result<Value, StoreError> {
+    parse_json(&r.text(col).ctx(context)?, context)
+}
+
+fn opt_json_column(
+    r: &impl StoreRow,
+    col: &str,
+    context: &'static str,
+) -> Result<Option<Value>, StoreError> {
+    let text = r.opt_text(col).ctx(context)?;
+    text.map(|t| parse_json(&t, context)).transpose()
+}
+
+fn parse_json(text: &str, context: &'static str) -> Result<Value, StoreError> {
+    serde_json::from_str(text).map_err(|e| StoreError::Decode {
+        context,
+        detail: e.to_string(),
+    })
+}
+
+pub(crate) fn thread_from_row(r: &impl StoreRow) -> Result<ThreadRow, StoreError> {
+    const CTX: &str = "decoding a thread";
+    Ok(ThreadRow {
+        id: r.text("id").ctx(CTX)?,
+        session_id: r.text("session_id").ctx(CTX)?,
+        forked_from_id: r.opt_text("forked_from_id").ctx(CTX)?,
+        name: r.opt_text("name").ctx(CTX)?,
+        preview: r.text("preview").ctx(CTX)?,
+        cwd: r.text("cwd").ctx(CTX)?,
+        model: r.text("model").ctx(CTX)?,
+        model_provider: r.text("model_provider").ctx(CTX)?,
+        settings: json_column(r, "settings", CTX)?,
+        ephemeral: r.flag("ephemeral").ctx(CTX)?,
+        archived: r.flag("archived").ctx(CTX)?,
+        created_at: r.int("created_at").ctx(CTX)?,
+        updated_at: r.int("updated_at").ctx(CTX)?,
+        // A negative seq in the database (written by hand) reads as 0, never as 2^64 - n.
+        last_seq: r.int("last_seq").ctx(CTX)?.max(0) as u64,
+        source: r.text("source").ctx(CTX)?,
+        source_kind: r.text("source_kind").ctx(CTX)?,
+        parent_id: r.opt_text("parent_id").ctx(CTX)?,
+    })
+}
+
+pub(crate) fn turn_from_row(r: &impl StoreRow) -> Result<TurnRow, StoreError> {
+    const CTX: &str = "decoding a turn";
+    Ok(TurnRow {
+        id: r.text("id").ctx(CTX)?,
+        thread_id: r.text("thread_id").ctx(CTX)?,
+        position: r.int("position").ctx(CTX)?,
+        status: TurnState::parse(&r.text("status").ctx(CTX)?)?,
+        error: opt_json_column(r, "error", CTX)?,
+        started_at: r.opt_int("started_at").ctx(CTX)?,
+        completed_at: r.opt_int("completed_at").ctx(CTX)?,
+        duration_ms: r.opt_int("duration_ms").ctx(CTX)?,
+        usage: opt_json_column(r, "usage", CTX)?,
+        client_request_id: r.opt_text("client_request_id").ctx(CTX)?,
+        rolled_back: r.flag("rolled_back").ctx(CTX)?,
+    })
+}
+
+pub(crate) fn item_from_row(r: &impl StoreRow) -> Result<ItemRow, StoreError> {
+    const CTX: &str = "decoding an item";
+    Ok(ItemRow {
+        id: r.text("id").ctx(CTX)?,
+        thread_id: r.text("thread_id").ctx(CTX)?,
+        turn_id: r.text("turn_id").ctx(CTX)?,
+        position: r.int("position").ctx(CTX)?,
+        kind: r.text("kind").ctx(CTX)?,
+        payload: json_column(r, "payload", CTX)?,
+    })
+}
