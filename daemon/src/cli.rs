@@ -149,6 +149,11 @@ pub struct ServeArgs {
     /// Default: `store` in config.toml, else the SQLite file in the data directory.
     #[arg(long, env = "AGENTD_STORE", value_name = "URL")]
     pub store: Option<String>,
+    /// Async worker threads (default 1: a streamed delta then never waits for a thread
+    /// wake-up; `0`: one per core, for a daemon whose clients outgrow one core).
+    #[arg(long, env = "AGENTD_WORKER_THREADS", value_name = "N",
+          value_parser = crate::runtime::parse_workers)]
+    pub worker_threads: Option<usize>,
 }
 
 impl Default for ServeArgs {
@@ -166,6 +171,7 @@ impl Default for ServeArgs {
             profile: None,
             no_auth: false,
             store: None,
+            worker_threads: None,
         }
     }
 }
@@ -232,14 +238,11 @@ pub fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
 }
 
 fn serve(args: ServeArgs) -> anyhow::Result<()> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
+    let runtime = crate::runtime::build(args.worker_threads)?;
     let result = args
         .into_options()
         .and_then(|opts| runtime.block_on(crate::server::serve(opts)));
-    // Not a plain drop: that would wait for a blocking stdin read that may never end.
-    runtime.shutdown_timeout(std::time::Duration::from_millis(200));
+    crate::runtime::shut_down(runtime);
     result
 }
 

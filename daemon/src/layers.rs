@@ -10,6 +10,7 @@ const LAYERS: &[&[&str]] = &[
         "errors",
         "heap",
         "json_splice",
+        "runtime",
         "schema_gen",
     ],
     &["config", "store"],

@@ -4,7 +4,7 @@
 //! `cli` → `server` → `transport` → `rpc` → `daemon` → `threads` → `agent` → `mcp` → `tools` →
 //! `port`
 //! → (`model`, `sandbox`, `auth`) → (`config`, `store`) → leaves (`clock`, `paths`, `errors`,
-//! `heap`, `json_splice`, `schema_gen`); above `server`, the daemon's own clients (`client`,
+//! `heap`, `json_splice`, `runtime`, `schema_gen`); above `server`, the daemon's own clients (`client`,
 //! then `exec`) and the command line.
 
 pub mod acp;
@@ -29,6 +29,7 @@ pub mod model;
 pub mod paths;
 pub mod port;
 pub mod rpc;
+pub mod runtime;
 pub mod sandbox;
 pub mod schema_gen;
 pub mod server;

@@ -97,3 +97,19 @@ async fn config_missing_explicit_file_is_refused_but_a_missing_default_file_is_n
     let r = c.call("config/read", serde_json::json!({})).await.unwrap();
     assert_eq!(r["config"]["model"], "gpt-5");
 }
+
+/// A worker-thread count that is not a number (or absurdly large) stops the daemon with a
+/// message naming the variable, from the environment and from the flag alike.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bad_worker_thread_count_is_refused() {
+    let stderr = refusal(Options::default().env("AGENTD_WORKER_THREADS", "lots")).await;
+    assert!(
+        stderr.contains("AGENTD_WORKER_THREADS") && stderr.contains("lots"),
+        "{stderr}"
+    );
+    let stderr = refusal(Options::default().arg("--worker-threads=5000")).await;
+    assert!(
+        stderr.contains("AGENTD_WORKER_THREADS") && stderr.contains("5000"),
+        "{stderr}"
+    );
+}

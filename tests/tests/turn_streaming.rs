@@ -2,8 +2,9 @@
 
 use std::time::Duration;
 
-use agentd_tests::mock_llm::{Scripted, Step, Usage};
+use agentd_tests::mock_llm::{MockLlm, Scripted, Step, Usage};
 use agentd_tests::turns::{assert_consecutive, daemon_with_mock, of_method};
+use agentd_tests::{Agentd, Options};
 use serde_json::{json, Value};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -212,20 +213,35 @@ async fn two_clients_watch_one_turn_identically() {
 /// A burst of model chunks outruns the commits: deltas that queue behind the commit in flight
 /// reach clients merged, as fewer events with the same text in the same order, seqs still
 /// consecutive — and a replay from the log gives exactly what was sent live.
+///
+/// On the default one worker thread the stream is read only while the actor waits, so the
+/// actor waits a little for more once a burst is on (`threads/actor.rs`, `gather`): without
+/// that, 3,000 chunks became ~2,980 events. The same holds with a worker per core.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_burst_of_deltas_arrives_merged_with_the_same_text() {
+    burst_arrives_merged(None).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_arrives_merged_with_a_worker_per_core_too() {
+    burst_arrives_merged(Some("0")).await;
+}
+
+async fn burst_arrives_merged(workers: Option<&str>) {
     let chunks: Vec<String> = (0..3000).map(|i| format!("w{i} ")).collect();
     let chunk_refs: Vec<&str> = chunks.iter().map(String::as_str).collect();
-    let (_mock, d) = daemon_with_mock(
-        vec![Scripted::responses(vec![
-            Step::created(),
-            Step::message(&chunk_refs),
-            Step::completed(Usage::default()),
-        ])],
-        "responses",
-    )
+    let mock = MockLlm::start(vec![Scripted::responses(vec![
+        Step::created(),
+        Step::message(&chunk_refs),
+        Step::completed(Usage::default()),
+    ])])
     .await
     .unwrap();
+    let mut opts = Options::default().mock_provider(&mock.base_url(), "responses");
+    if let Some(n) = workers {
+        opts = opts.env("AGENTD_WORKER_THREADS", n);
+    }
+    let d = Agentd::start(opts).await.unwrap();
     let mut c = d.client("t").await.unwrap();
     let thread = c.start_thread(json!({})).await.unwrap();
     let turn = c.start_turn(&thread, "stream a lot").await.unwrap();
@@ -237,9 +253,10 @@ async fn a_burst_of_deltas_arrives_merged_with_the_same_text() {
         .map(|e| e["params"]["delta"].as_str().unwrap())
         .collect();
     assert_eq!(text, chunks.concat());
+    // Here ~60–130 events; 1 in 5 leaves room for a loaded machine (which merges more).
     assert!(
-        deltas.len() < chunks.len(),
-        "{} chunks became {} delta events: nothing was merged",
+        deltas.len() * 5 <= chunks.len(),
+        "{} chunks became {} delta events: hardly anything was merged",
         chunks.len(),
         deltas.len()
     );

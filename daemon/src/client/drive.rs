@@ -57,16 +57,13 @@ impl DriveArgs {
     }
 }
 
-/// Runs `task` on a multi-threaded runtime: success is exit status 0, an error is said on
+/// Runs `task` on the daemon's runtime (`runtime::build`): success is exit status 0, an error is said on
 /// stderr as `agentd NAME: …` with status 1.
 pub fn run_to_exit<F>(name: &str, task: F) -> ExitCode
 where
     F: Future<Output = anyhow::Result<()>>,
 {
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match crate::runtime::build(None) {
         Ok(r) => r,
         Err(e) => {
             eprintln!("agentd {name}: cannot start the runtime: {e}");
@@ -74,7 +71,7 @@ where
         }
     };
     let result = runtime.block_on(task);
-    runtime.shutdown_timeout(std::time::Duration::from_millis(200));
+    crate::runtime::shut_down(runtime);
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

@@ -25,10 +25,7 @@ use std::process::ExitCode;
 /// Runs `agentd exec` to its exit status: 0 the turn completed; 1 it failed or was interrupted
 /// (or the run could not start); 130 Ctrl-C interrupted it; 2 a usage error.
 pub fn main(args: ExecArgs) -> ExitCode {
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match crate::runtime::build(None) {
         Ok(r) => r,
         Err(e) => {
             eprintln!("agentd exec: cannot start the runtime: {e}");
@@ -36,7 +33,6 @@ pub fn main(args: ExecArgs) -> ExitCode {
         }
     };
     let code = runtime.block_on(run::run(args));
-    // Not a plain drop: that would wait for a blocking stdin read that may never end.
-    runtime.shutdown_timeout(std::time::Duration::from_millis(200));
+    crate::runtime::shut_down(runtime);
     ExitCode::from(code)
 }

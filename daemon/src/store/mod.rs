@@ -43,6 +43,13 @@ pub enum StoreError {
         #[source]
         source: sqlx::Error,
     },
+    /// The embedded store's inline writer (`store/sqlite/writer.rs`).
+    #[error("{context}: {source}")]
+    Sqlite {
+        context: &'static str,
+        #[source]
+        source: rusqlite::Error,
+    },
     /// This daemon no longer holds the thread's lease (another daemon took it over): the
     /// write was refused so a stalled daemon cannot write over the new holder.
     #[error("thread {0} is held by another daemon now; this daemon's write was refused")]
@@ -61,6 +68,12 @@ pub(crate) trait SqlContext<T> {
 impl<T> SqlContext<T> for Result<T, sqlx::Error> {
     fn ctx(self, context: &'static str) -> Result<T, StoreError> {
         self.map_err(|source| StoreError::Sql { context, source })
+    }
+}
+
+impl<T> SqlContext<T> for Result<T, rusqlite::Error> {
+    fn ctx(self, context: &'static str) -> Result<T, StoreError> {
+        self.map_err(|source| StoreError::Sqlite { context, source })
     }
 }
 
@@ -104,6 +117,14 @@ impl StoreError {
                 source: sqlx::Error::Database(db),
                 ..
             } => db.is_unique_violation(),
+            StoreError::Sqlite {
+                source: rusqlite::Error::SqliteFailure(e, _),
+                ..
+            } => matches!(
+                e.extended_code,
+                rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY
+                    | rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
+            ),
             _ => false,
         }
     }

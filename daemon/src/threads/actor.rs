@@ -26,6 +26,18 @@ use crate::tools::SessionApprovals;
 /// cannot delay the first subscriber's delivery indefinitely.
 const MAX_EVENTS_PER_COMMIT: usize = 4096;
 
+/// How long a batch may wait for more of the running turn's events: while the model streams
+/// faster than a commit takes, each yield to the runtime brings more deltas, which merge
+/// (`commit.rs`) into fewer events to commit and send; a paced delta finds nothing more and
+/// is committed at once.
+const GATHER_WINDOW: std::time::Duration = std::time::Duration::from_micros(250);
+
+/// A turn's request that follows the end of the last batch sooner than this means its model
+/// stream is flowing faster than batches are committed (on one worker thread the stream is
+/// read only while the actor waits, so it never finds a request already queued): then the
+/// batch [gathers](ThreadActor::gather).
+const STREAMING_GAP: std::time::Duration = std::time::Duration::from_micros(100);
+
 /// Depth of the actor's command queue; senders wait when it is full.
 const COMMAND_QUEUE: usize = 64;
 
@@ -56,6 +68,12 @@ pub(super) struct ThreadActor {
     /// Published when the actor has nothing to do, for the hub's unloading.
     pub(super) idle: Arc<IdleClock>,
     shutdown_reply: Option<oneshot::Sender<()>>,
+    /// Questions and resolutions being written for the other daemons (shared store only);
+    /// the next commit waits for them.
+    pub(super) shares: Vec<tokio::task::JoinHandle<()>>,
+    /// Requests received from turns so far: tells [`ThreadActor::gather`] whether a yield
+    /// brought any.
+    port_requests: u64,
     /// A history operation to run once the batch before it is committed.
     pub(super) history_op: Option<super::history::HistoryOp>,
     /// What SessionStart hooks add, for the next turn (see `session.rs`).
@@ -93,6 +111,8 @@ impl ThreadActor {
             port: None,
             idle: idle.clone(),
             shutdown_reply: None,
+            port_requests: 0,
+            shares: Vec::new(),
             history_op: None,
             session_context: None,
             store: s.store.clone(),
@@ -126,6 +146,7 @@ impl ThreadActor {
         loop {
             let idle = self.is_idle();
             self.idle.set(idle);
+            let waiting_since = tokio::time::Instant::now();
             let mut port = self.port.take();
             let next = tokio::select! {
                 biased;
@@ -146,6 +167,14 @@ impl ThreadActor {
                 }
             };
             let stop = self.drain(&mut rx, stop);
+            // The turn's next request came (almost) at once: its stream outpaces the commits,
+            // so this batch waits a little for more. A paced stream never waits.
+            let streaming = self.port.is_some() && waiting_since.elapsed() < STREAMING_GAP;
+            let stop = if streaming {
+                self.gather(&mut rx, stop).await
+            } else {
+                stop
+            };
             if self.end_batch(stop).await {
                 break;
             }
@@ -176,6 +205,30 @@ impl ThreadActor {
             } else if let Some(req) = self.port.as_mut().and_then(|p| p.try_recv().ok()) {
                 self.handle_port(req);
             } else {
+                break;
+            }
+        }
+        stop
+    }
+
+    /// Lets a running turn add to the batch before it is committed: yields to the runtime as
+    /// long as each yield brings more of its requests, for at most [`GATHER_WINDOW`]. A model
+    /// stream read on this same worker thread gets to run only when the actor yields (the
+    /// commit itself runs on this thread: `store/sqlite/writer.rs`).
+    async fn gather(
+        &mut self,
+        rx: &mut mpsc::Receiver<Command>,
+        mut stop: Option<oneshot::Sender<()>>,
+    ) -> Option<oneshot::Sender<()>> {
+        let deadline = tokio::time::Instant::now() + GATHER_WINDOW;
+        while stop.is_none()
+            && self.history_op.is_none()
+            && self.pending_events() < MAX_EVENTS_PER_COMMIT
+        {
+            let before = self.port_requests;
+            tokio::task::yield_now().await;
+            stop = self.drain(rx, stop);
+            if self.port_requests == before || tokio::time::Instant::now() >= deadline {
                 break;
             }
         }
@@ -371,6 +424,7 @@ impl ThreadActor {
 
     /// Applies one request of the running turn.
     fn handle_port(&mut self, req: PortRequest) {
+        self.port_requests += 1;
         match req {
             PortRequest::Emit {
                 method,

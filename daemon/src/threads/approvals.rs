@@ -226,8 +226,14 @@ impl ThreadActor {
     }
 
     /// On a shared store, clients of every daemon get the question (their followers read it
-    /// from the database) and hear how it was resolved.
-    fn share_approval(&self, p: &PendingApproval, resolution: Option<(ApprovalDecision, String)>) {
+    /// from the database) and hear how it was resolved. The write runs beside the actor; the
+    /// next commit waits for it (`commit.rs`), so a follower reads a resolution before the
+    /// events that came after it.
+    fn share_approval(
+        &mut self,
+        p: &PendingApproval,
+        resolution: Option<(ApprovalDecision, String)>,
+    ) {
         let Some(pg) = self.store.shared().cloned() else {
             return;
         };
@@ -239,7 +245,7 @@ impl ThreadActor {
             params: p.request.params().to_string(),
             resolution: None,
         };
-        tokio::spawn(async move {
+        let share = tokio::spawn(async move {
             let result = match resolution {
                 None => pg.put_approval(&row).await,
                 Some((decision, by)) => {
@@ -252,6 +258,7 @@ impl ThreadActor {
                     "cannot share a question with the other daemons");
             }
         });
+        self.shares.push(share);
     }
 
     fn refresh_waiting_flag(&mut self) {

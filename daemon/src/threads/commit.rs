@@ -150,6 +150,11 @@ impl ThreadActor {
 
     /// Commits the batch, then fans it out, then answers the commands that made it.
     pub(super) async fn flush(&mut self) {
+        // What this batch says happened after a question was shared must not reach the other
+        // daemons before the question (or its resolution) does.
+        for share in std::mem::take(&mut self.shares) {
+            let _ = share.await;
+        }
         let deferred = std::mem::take(&mut self.deferred);
         if !self.row_dirty && self.pending.is_empty() && self.projections.is_empty() {
             // Nothing to write: answers waiting on "committed" (barriers) are already true.
@@ -188,7 +193,8 @@ impl ThreadActor {
         };
         match self.commit_patiently(&batch, row_write).await {
             Ok(()) => {
-                self.committed = self.row.clone();
+                // The batch's copy of the row is the row as committed now.
+                self.committed = batch.thread;
                 self.row_stored = true;
                 self.row_dirty = false;
                 self.fan_out(&events);

@@ -50,8 +50,9 @@ impl ToolHandler for ApplyPatchTool {
         let writable = writable_roots(&ctx.cwd, &ctx.settings.sandbox);
         // Read-only still lets a person approve a write inside the workdir.
         let roots = writable.clone().unwrap_or_else(|| vec![ctx.cwd.clone()]);
-        let plan =
-            plan_patch(&patch, &ctx.cwd, &roots).map_err(|e| format!("apply_patch failed: {e}"))?;
+        // Reads every file the patch touches and diffs it: off the async worker.
+        let plan = crate::runtime::blocking(|| plan_patch(&patch, &ctx.cwd, &roots))
+            .map_err(|e| format!("apply_patch failed: {e}"))?;
         let changes: Vec<FileUpdateChange> = plan.changes().iter().map(wire_change).collect();
         let paths = touched_paths(&ctx.cwd, plan.changes());
         let item = FileChangeItem {
@@ -126,20 +127,22 @@ impl PreparedCall for PatchCall {
                 "apply_patch failed: the patch was already applied",
             )));
         };
-        Ok(Attempt::Done(match plan.commit() {
-            Ok(outcome) => {
-                item.status = ItemStatus::Completed;
-                self.applied = outcome.changes.iter().map(|c| c.diff.clone()).collect();
-                Completion::output(Some(ThreadItem::FileChange(item)), outcome.summary())
-            }
-            Err(e) => {
-                item.status = ItemStatus::Failed;
-                Completion::output(
-                    Some(ThreadItem::FileChange(item)),
-                    format!("apply_patch failed: {e}"),
-                )
-            }
-        }))
+        Ok(Attempt::Done(
+            match crate::runtime::blocking(|| plan.commit()) {
+                Ok(outcome) => {
+                    item.status = ItemStatus::Completed;
+                    self.applied = outcome.changes.iter().map(|c| c.diff.clone()).collect();
+                    Completion::output(Some(ThreadItem::FileChange(item)), outcome.summary())
+                }
+                Err(e) => {
+                    item.status = ItemStatus::Failed;
+                    Completion::output(
+                        Some(ThreadItem::FileChange(item)),
+                        format!("apply_patch failed: {e}"),
+                    )
+                }
+            },
+        ))
     }
 
     fn refused(&self, refusal: Refusal) -> Completion {

@@ -34,7 +34,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use sqlx::sqlite::SqliteConnectOptions;
-use sqlx::{ConnectOptions, Connection, Row, SqliteConnection, SqlitePool};
+use sqlx::{ConnectOptions, Connection, Row, SqliteConnection};
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 
@@ -55,8 +55,12 @@ const MAX_TRUNCATE_BACKOFF: Duration = Duration::from_secs(8);
 pub(crate) struct CheckpointPolicy {
     /// A checkpoint runs this long after the previous one, if anything was committed since.
     pub interval: Duration,
-    /// ... or as soon as this many commits were made since the last checkpoint began. At 2–4
-    /// WAL pages per one-delta commit, 256 commits is at most SQLite's own 1,000-page threshold.
+    /// ... or as soon as this many commits were made since the last checkpoint began: at 2–4
+    /// WAL pages per one-delta commit, 4–16 MiB of WAL. Each checkpoint `fsync`s twice, and a
+    /// commit writing the WAL meanwhile can wait on the file system's journal: at 250 ms / 256
+    /// commits a paced stream met four a second, and its p99 was higher in runs alternating
+    /// with this setting (decision 019). Commits rewrite the same few pages, so rarer
+    /// checkpoints also copy less in all.
     pub commits_per_wake: u64,
     /// Above this many frames in the WAL, `PASSIVE` is evidently starved by readers (or a burst
     /// outran it): ask for `TRUNCATE`. 16,384 pages of 4 KiB is 64 MiB.
@@ -66,8 +70,8 @@ pub(crate) struct CheckpointPolicy {
 impl Default for CheckpointPolicy {
     fn default() -> Self {
         CheckpointPolicy {
-            interval: Duration::from_millis(250),
-            commits_per_wake: 256,
+            interval: Duration::from_secs(1),
+            commits_per_wake: 1024,
             truncate_above_frames: 16_384,
         }
     }
@@ -98,11 +102,11 @@ pub(super) struct WalCheckpointer {
 
 impl WalCheckpointer {
     /// Opens the checkpointer's own read-write connection and starts the task.
-    /// `writer` is the writer pool, for the fallback `TRUNCATE`; `writer_busy_timeout` is the
-    /// busy timeout its connection normally has.
+    /// `writer` is the store's writer, for the fallback `TRUNCATE`; `writer_busy_timeout` is
+    /// the busy timeout its sqlx connection normally has.
     pub(super) async fn start(
         options: SqliteConnectOptions,
-        writer: SqlitePool,
+        writer: Arc<super::writer::Writer>,
         writer_busy_timeout: Duration,
         policy: CheckpointPolicy,
     ) -> Result<WalCheckpointer, StoreError> {
@@ -113,7 +117,7 @@ impl WalCheckpointer {
             .ctx("opening the checkpoint connection")?;
         let shared = Arc::new(Shared::default());
         let writer = Writer {
-            pool: writer,
+            writer,
             busy_timeout: writer_busy_timeout,
         };
         let task = tokio::spawn(run(conn, writer, shared.clone(), policy));
@@ -167,9 +171,9 @@ impl Drop for WalCheckpointer {
     }
 }
 
-/// The writer pool, and the busy timeout to give its connection back with.
+/// The store's writer, and the busy timeout to give its sqlx connection back with.
 struct Writer {
-    pool: SqlitePool,
+    writer: Arc<super::writer::Writer>,
     busy_timeout: Duration,
 }
 
@@ -299,11 +303,7 @@ async fn final_checkpoint(mut conn: SqliteConnection) {
 /// `TRUNCATE` on the writer connection, with a short busy timeout: it then only waits for
 /// readers, never for a commit.
 async fn truncate_on_writer(writer: &Writer) -> Result<WalState, StoreError> {
-    let mut conn = writer
-        .pool
-        .acquire()
-        .await
-        .ctx("taking the writer for a checkpoint")?;
+    let mut conn = writer.writer.sqlx().await?;
     let set_timeout = |d: Duration| format!("PRAGMA busy_timeout = {}", d.as_millis());
     sqlx::query(&set_timeout(TRUNCATE_BUSY_TIMEOUT))
         .execute(&mut *conn)

@@ -27,10 +27,14 @@ impl SqliteStore {
     }
 
     async fn commit_batch(&self, batch: &CommitBatch, row: RowWrite) -> Result<(), StoreError> {
-        if batch.projections.is_empty() && batch.events.len() <= EVENTS_PER_STATEMENT {
-            return self.commit_events_only(batch, row).await;
+        if batch.projections.is_empty() {
+            // The common batch (every streamed delta), on this thread: `writer.rs`.
+            return self.writer.commit_events(batch, row).await;
         }
-        let mut tx = self.writer.begin().await.ctx("beginning a commit")?;
+        let mut conn = self.writer.sqlx().await?;
+        let mut tx = sqlx::Connection::begin(&mut *conn)
+            .await
+            .ctx("beginning a commit")?;
         match row {
             RowWrite::Upsert => super::threads::upsert_thread(&mut tx, &batch.thread).await?,
             RowWrite::Progress => super::threads::advance_thread(&mut tx, &batch.thread).await?,
@@ -75,56 +79,6 @@ impl SqliteStore {
         Ok(())
     }
 
-    /// The common batch (streamed deltas: events and the thread row, no projections) in one
-    /// round trip to sqlx's SQLite worker thread: BEGIN, the thread upsert, the events INSERT and
-    /// COMMIT as one multi-statement query, whose arguments sqlx binds across the statements in
-    /// order. Through a `Transaction` the same batch costs a round trip per statement, each a
-    /// wake-up of the worker thread and one of ours: that, not SQLite, was most of a commit.
-    /// The upsert and the progress update must stay the same as `threads::upsert_thread` and
-    /// `threads::advance_thread` (see the test below). Unlike a `Transaction`, nothing rolls
-    /// back if this future is dropped half-way; the actor always awaits its commit to the end.
-    async fn commit_events_only(
-        &self,
-        batch: &CommitBatch,
-        write: RowWrite,
-    ) -> Result<(), StoreError> {
-        let t = &batch.thread;
-        let mut q: QueryBuilder<Sqlite> = QueryBuilder::new("BEGIN; ");
-        match write {
-            RowWrite::Upsert => push_upsert_thread(&mut q, t),
-            RowWrite::Progress => {
-                // A thread that is not stored makes the events INSERT fail its foreign key.
-                q.push("UPDATE threads SET updated_at = ");
-                q.push_bind(t.updated_at);
-                q.push(", last_seq = ");
-                q.push_bind(t.last_seq as i64);
-                q.push(" WHERE id = ");
-                q.push_bind(&t.id);
-                q.push("; ");
-            }
-        }
-        if !batch.events.is_empty() {
-            q.push("INSERT INTO events (thread_id, seq, kind, payload, created_at) ");
-            q.push_values(&batch.events, |mut b, e| {
-                b.push_bind(&t.id)
-                    .push_bind(e.seq as i64)
-                    .push_bind(&e.kind)
-                    .push_bind(&e.payload)
-                    .push_bind(e.created_at);
-            });
-            q.push("; ");
-        }
-        q.push("COMMIT");
-        let mut conn = self.writer.acquire().await.ctx("beginning a commit")?;
-        if let Err(e) = q.build().execute(&mut *conn).await {
-            // A statement failed and the ones after it (COMMIT included) did not run: end the
-            // transaction before the connection goes back to the pool.
-            let _ = sqlx::query("ROLLBACK").execute(&mut *conn).await;
-            return Err(e).ctx("appending events");
-        }
-        Ok(())
-    }
-
     /// Events with `seq > after_seq`, oldest first, at most `limit` of them.
     pub async fn events_after(
         &self,
@@ -155,39 +109,6 @@ impl SqliteStore {
     }
 }
 
-/// Appends the thread upsert of `threads::upsert_thread` to a multi-statement query.
-fn push_upsert_thread<'a>(q: &mut QueryBuilder<'a, Sqlite>, t: &'a crate::store::ThreadRow) {
-    q.push(
-        "INSERT INTO threads (id, session_id, forked_from_id, name, preview, cwd, model, \
-         model_provider, settings, ephemeral, archived, created_at, updated_at, last_seq, \
-         source, source_kind, parent_id) VALUES (",
-    );
-    let mut row = q.separated(", ");
-    row.push_bind(&t.id)
-        .push_bind(&t.session_id)
-        .push_bind(&t.forked_from_id)
-        .push_bind(&t.name)
-        .push_bind(&t.preview)
-        .push_bind(&t.cwd)
-        .push_bind(&t.model)
-        .push_bind(&t.model_provider)
-        .push_bind(t.settings.to_string())
-        .push_bind(t.ephemeral)
-        .push_bind(t.archived)
-        .push_bind(t.created_at)
-        .push_bind(t.updated_at)
-        .push_bind(t.last_seq as i64)
-        .push_bind(&t.source)
-        .push_bind(&t.source_kind)
-        .push_bind(&t.parent_id);
-    q.push(
-        ") ON CONFLICT (id) DO UPDATE SET name = excluded.name, preview = excluded.preview, \
-         cwd = excluded.cwd, model = excluded.model, model_provider = excluded.model_provider, \
-         settings = excluded.settings, archived = excluded.archived, \
-         updated_at = excluded.updated_at, last_seq = excluded.last_seq; ",
-    );
-}
-
 #[cfg(test)]
 mod tests {
     use serde_json::json;
@@ -206,7 +127,7 @@ mod tests {
         }
     }
 
-    /// The one-round-trip path (no projections) and the `Transaction` path (with one) write the
+    /// The inline path (no projections) and the sqlx `Transaction` path (with one) write the
     /// same thread row, every column of it, and the same events.
     #[tokio::test]
     async fn both_commit_paths_write_the_same_rows() {
@@ -306,9 +227,12 @@ mod tests {
     /// count after that commit is what it wrote.
     async fn wal_frames_of(store: &SqliteStore, batch: &CommitBatch, write: RowWrite) -> i64 {
         let copy = "PRAGMA wal_checkpoint(PASSIVE)";
-        sqlx::query(copy).execute(&store.writer).await.unwrap();
+        let mut conn = store.writer.sqlx().await.unwrap();
+        sqlx::query(copy).execute(&mut *conn).await.unwrap();
+        drop(conn);
         store.commit_with(batch, write).await.unwrap();
-        let row = sqlx::query(copy).fetch_one(&store.writer).await.unwrap();
+        let mut conn = store.writer.sqlx().await.unwrap();
+        let row = sqlx::query(copy).fetch_one(&mut *conn).await.unwrap();
         sqlx::Row::get::<i64, _>(&row, 1)
     }
 

@@ -75,7 +75,7 @@ impl SqliteStore {
         .bind(lease_until)
         .bind(now)
         .bind(c.last_seq as i64)
-        .execute(&self.writer)
+        .execute(&mut *self.writer.sqlx().await?)
         .await
         .ctx("claiming a memory job")?;
         Ok(done.rows_affected() == 1)
@@ -89,7 +89,10 @@ impl SqliteStore {
         seq: u64,
         memory: &MemoryRow,
     ) -> Result<bool, StoreError> {
-        let mut tx = self.writer.begin().await.ctx("beginning a memory save")?;
+        let mut conn = self.writer.sqlx().await?;
+        let mut tx = sqlx::Connection::begin(&mut *conn)
+            .await
+            .ctx("beginning a memory save")?;
         let ours = sqlx::query(
             "UPDATE memory_jobs SET owner = NULL, lease_until = NULL, attempts = 0, \
              extracted_seq = ?1, last_error = NULL, updated_at = ?2 \
@@ -143,7 +146,7 @@ impl SqliteStore {
         .bind(now)
         .bind(thread_id)
         .bind(owner)
-        .execute(&self.writer)
+        .execute(&mut *self.writer.sqlx().await?)
         .await
         .ctx("recording a failed memory job")?;
         Ok(())
@@ -166,7 +169,7 @@ impl SqliteStore {
     pub async fn age_out_memories(&self, before: i64) -> Result<u64, StoreError> {
         let done = sqlx::query("DELETE FROM memories WHERE updated_at < ?")
             .bind(before)
-            .execute(&self.writer)
+            .execute(&mut *self.writer.sqlx().await?)
             .await
             .ctx("ageing out memories")?;
         Ok(done.rows_affected())
@@ -228,7 +231,7 @@ impl SqliteStore {
         .bind(owner)
         .bind(lease_until)
         .bind(now)
-        .execute(&self.writer)
+        .execute(&mut *self.writer.sqlx().await?)
         .await
         .ctx("claiming a consolidation")?;
         Ok(done.rows_affected() == 1)
@@ -258,7 +261,7 @@ impl SqliteStore {
         };
         q.bind(project)
             .bind(owner)
-            .execute(&self.writer)
+            .execute(&mut *self.writer.sqlx().await?)
             .await
             .ctx("saving a memory summary")?;
         Ok(())
@@ -288,7 +291,10 @@ impl SqliteStore {
 
     /// Forgets a project's memories, jobs and summary (every project's when `None`).
     pub async fn reset_memory(&self, project: Option<&str>) -> Result<(), StoreError> {
-        let mut tx = self.writer.begin().await.ctx("beginning a memory reset")?;
+        let mut conn = self.writer.sqlx().await?;
+        let mut tx = sqlx::Connection::begin(&mut *conn)
+            .await
+            .ctx("beginning a memory reset")?;
         for table in ["memories", "memory_jobs", "memory_summaries"] {
             sqlx::query(&format!(
                 "DELETE FROM {table} WHERE ?1 IS NULL OR project = ?1"

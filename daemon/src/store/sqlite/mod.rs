@@ -1,8 +1,9 @@
 //! The embedded store: one SQLite file in the data directory, written by one daemon.
 //!
-//! Writes go through a single connection (SQLite has one writer anyway, and a single connection
-//! means no `SQLITE_BUSY` retries); reads use a small pool of read-only connections so a large
-//! replay never waits behind a commit.
+//! Writes take turns through one lock (SQLite has one writer anyway, and taking turns means no
+//! `SQLITE_BUSY` retries): the common commit inline on the caller's thread, the rest through
+//! sqlx (`writer.rs`). Reads use a small pool of read-only connections so a large replay never
+//! waits behind a commit.
 
 mod checkpoint;
 mod events;
@@ -11,6 +12,7 @@ mod memory;
 mod open;
 mod search;
 mod threads;
+mod writer;
 
 pub use search::match_expression;
 
@@ -25,7 +27,7 @@ pub(crate) use super::{SqlContext, StoreError};
 /// The SQLite store; cheap to clone.
 #[derive(Clone, Debug)]
 pub struct SqliteStore {
-    writer: SqlitePool,
+    writer: Arc<writer::Writer>,
     reader: SqlitePool,
     /// Checkpoints the WAL in the background (the writer never does; see `checkpoint.rs`).
     wal: Arc<checkpoint::WalCheckpointer>,
@@ -36,9 +38,15 @@ impl SqliteStore {
     /// of thousands of threads the caches hold megabytes of pages nobody will read soon. Idle
     /// read connections are taken all at once so each one gets it.
     pub async fn release_memory(&self) {
-        let _ = sqlx::query("PRAGMA shrink_memory")
-            .execute(&self.writer)
+        let _ = self
+            .writer
+            .with_inline(|conn| conn.execute_batch("PRAGMA shrink_memory"))
             .await;
+        if let Ok(mut conn) = self.writer.sqlx().await {
+            let _ = sqlx::query("PRAGMA shrink_memory")
+                .execute(&mut *conn)
+                .await;
+        }
         let mut held = Vec::new();
         while let Some(conn) = self.reader.try_acquire() {
             held.push(conn);
@@ -50,7 +58,7 @@ impl SqliteStore {
         }
     }
 
-    /// Closes the writer (waiting for in-flight statements), then lets the checkpoint task copy
+    /// Closes the writers (waiting for the write in progress), then lets the checkpoint task copy
     /// and empty the WAL, then closes the readers; called on shutdown.
     pub async fn close(&self) {
         self.writer.close().await;

@@ -5,12 +5,14 @@
 
 use std::path::Path;
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::Row;
 
 use super::checkpoint::{CheckpointPolicy, WalCheckpointer};
+use super::writer::Writer;
 use super::{SqlContext, SqliteStore, StoreError};
 
 /// How long a statement waits for a lock before failing with `SQLITE_BUSY`.
@@ -107,6 +109,7 @@ impl SqliteStore {
             return Err(corrupt(format!("integrity_check: {verdict}")));
         }
         MIGRATOR.run(&writer).await?;
+        let writer = Arc::new(Writer::open(path, writer, WRITER_BUSY_TIMEOUT)?);
 
         let wal = WalCheckpointer::start(
             options.clone(),
@@ -126,7 +129,7 @@ impl SqliteStore {
         Ok(SqliteStore {
             writer,
             reader,
-            wal: std::sync::Arc::new(wal),
+            wal: Arc::new(wal),
         })
     }
 }

@@ -11,40 +11,46 @@ const THREAD_COLUMNS: &str = "id, session_id, forked_from_id, name, preview, cwd
      model_provider, settings, ephemeral, archived, created_at, updated_at, last_seq, source, \
      source_kind, parent_id";
 
+/// Inserts a thread row or overwrites what may change (both writers run it: `writer.rs`).
+pub(super) const UPSERT_THREAD: &str =
+    "INSERT INTO threads (id, session_id, forked_from_id, name, preview, cwd, model, \
+     model_provider, settings, ephemeral, archived, created_at, updated_at, last_seq, source, \
+     source_kind, parent_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, \
+     ?14, ?15, ?16, ?17) \
+     ON CONFLICT (id) DO UPDATE SET name = excluded.name, preview = excluded.preview, \
+     cwd = excluded.cwd, model = excluded.model, model_provider = excluded.model_provider, \
+     settings = excluded.settings, archived = excluded.archived, \
+     updated_at = excluded.updated_at, last_seq = excluded.last_seq";
+
+/// Advances a stored thread's progress: `updated_at`, `last_seq` (its id third).
+pub(super) const ADVANCE_THREAD: &str =
+    "UPDATE threads SET updated_at = ?1, last_seq = ?2 WHERE id = ?3";
+
 pub(super) async fn upsert_thread(
     conn: &mut SqliteConnection,
     t: &ThreadRow,
 ) -> Result<(), StoreError> {
-    sqlx::query(
-        "INSERT INTO threads (id, session_id, forked_from_id, name, preview, cwd, model, \
-         model_provider, settings, ephemeral, archived, created_at, updated_at, last_seq, \
-         source, source_kind, parent_id) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
-         ON CONFLICT (id) DO UPDATE SET name = excluded.name, preview = excluded.preview, \
-         cwd = excluded.cwd, model = excluded.model, model_provider = excluded.model_provider, \
-         settings = excluded.settings, archived = excluded.archived, \
-         updated_at = excluded.updated_at, last_seq = excluded.last_seq",
-    )
-    .bind(&t.id)
-    .bind(&t.session_id)
-    .bind(&t.forked_from_id)
-    .bind(&t.name)
-    .bind(&t.preview)
-    .bind(&t.cwd)
-    .bind(&t.model)
-    .bind(&t.model_provider)
-    .bind(t.settings.to_string())
-    .bind(t.ephemeral)
-    .bind(t.archived)
-    .bind(t.created_at)
-    .bind(t.updated_at)
-    .bind(t.last_seq as i64)
-    .bind(&t.source)
-    .bind(&t.source_kind)
-    .bind(&t.parent_id)
-    .execute(conn)
-    .await
-    .ctx("saving a thread")?;
+    sqlx::query(UPSERT_THREAD)
+        .bind(&t.id)
+        .bind(&t.session_id)
+        .bind(&t.forked_from_id)
+        .bind(&t.name)
+        .bind(&t.preview)
+        .bind(&t.cwd)
+        .bind(&t.model)
+        .bind(&t.model_provider)
+        .bind(t.settings.to_string())
+        .bind(t.ephemeral)
+        .bind(t.archived)
+        .bind(t.created_at)
+        .bind(t.updated_at)
+        .bind(t.last_seq as i64)
+        .bind(&t.source)
+        .bind(&t.source_kind)
+        .bind(&t.parent_id)
+        .execute(conn)
+        .await
+        .ctx("saving a thread")?;
     Ok(())
 }
 
@@ -54,7 +60,7 @@ pub(super) async fn advance_thread(
     conn: &mut SqliteConnection,
     t: &ThreadRow,
 ) -> Result<(), StoreError> {
-    let done = sqlx::query("UPDATE threads SET updated_at = ?, last_seq = ? WHERE id = ?")
+    let done = sqlx::query(ADVANCE_THREAD)
         .bind(t.updated_at)
         .bind(t.last_seq as i64)
         .bind(&t.id)
@@ -290,7 +296,10 @@ impl SqliteStore {
     /// Deletes a thread and everything stored about it: its turns, items, events, history and
     /// search index rows (one transaction). `false` when there was no such thread.
     pub async fn delete_thread(&self, thread_id: &str) -> Result<bool, StoreError> {
-        let mut tx = self.writer.begin().await.ctx("beginning a delete")?;
+        let mut conn = self.writer.sqlx().await?;
+        let mut tx = sqlx::Connection::begin(&mut *conn)
+            .await
+            .ctx("beginning a delete")?;
         sqlx::query(
             "INSERT INTO item_fts (item_fts, rowid, text) \
              SELECT 'delete', rowid, text FROM item_search WHERE thread_id = ?",

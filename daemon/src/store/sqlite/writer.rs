@@ -1,0 +1,392 @@
+//! The embedded store's writer: one turn to write, two connections to write with.
+//!
+//! A streamed delta is committed before anyone sees it, so its commit is on every delta's path.
+//! Through sqlx a commit is a round trip to sqlx's worker thread — two cross-thread wake-ups
+//! each way on top of SQLite's ~20 µs of work — and that hop was most of the latency agentd
+//! added to a paced delta (`docs/decisions/019-inline-sqlite-commits.md`). So:
+//!
+//! - the **inline** connection (rusqlite) commits the common batch — events and the thread's
+//!   progress, no projections — on the committing task's own thread, with cached statements;
+//! - the **sqlx** connection does every other write (projections, deletes, memory jobs, the
+//!   WAL's `TRUNCATE`), as before.
+//!
+//! Both are taken through one fair lock ([`Writer::sqlx`], [`Writer::inline`]), so they take
+//! turns exactly as the single connection did: neither ever meets the other's write lock
+//! (no `SQLITE_BUSY`), and a transaction that reads before it writes never finds its snapshot
+//! stale.
+
+use std::path::Path;
+use std::time::Duration;
+
+use rusqlite::OpenFlags;
+use sqlx::pool::PoolConnection;
+use sqlx::{Sqlite, SqliteConnection, SqlitePool};
+use tokio::sync::{Mutex, MutexGuard};
+
+use super::rows::{CommitBatch, RowWrite};
+use super::threads::{ADVANCE_THREAD, UPSERT_THREAD};
+use super::{SqlContext, StoreError};
+
+/// Bytes of event payload above which an inline commit leaves the async worker thread
+/// (`runtime::blocking`) instead of holding it: a streamed delta is a few hundred bytes, a burst
+/// merged into a batch can be megabytes.
+const INLINE_BYTES: usize = 64 * 1024;
+
+/// Prepared statements the inline connection keeps: it only ever runs three.
+const INLINE_STATEMENTS: usize = 8;
+
+const INSERT_EVENT: &str =
+    "INSERT INTO events (thread_id, seq, kind, payload, created_at) VALUES (?1, ?2, ?3, ?4, ?5)";
+
+/// The two writing connections and the lock both are taken through.
+#[derive(Debug)]
+pub(super) struct Writer {
+    /// `None` once the store is closed.
+    inline: Mutex<Option<rusqlite::Connection>>,
+    pool: SqlitePool,
+}
+
+/// The sqlx writer connection, held with the writer's lock; derefs to the connection.
+pub(super) struct WriteConn<'a> {
+    // Dropped in this order: the connection goes back to the pool, then the turn is given up.
+    conn: PoolConnection<Sqlite>,
+    _turn: MutexGuard<'a, Option<rusqlite::Connection>>,
+}
+
+impl WriteConn<'_> {
+    /// Closes the sqlx connection instead of returning it (the pool opens a fresh one).
+    pub(super) fn close_on_drop(&mut self) {
+        self.conn.close_on_drop();
+    }
+}
+
+impl std::ops::Deref for WriteConn<'_> {
+    type Target = SqliteConnection;
+    fn deref(&self) -> &SqliteConnection {
+        &self.conn
+    }
+}
+
+impl std::ops::DerefMut for WriteConn<'_> {
+    fn deref_mut(&mut self) -> &mut SqliteConnection {
+        &mut self.conn
+    }
+}
+
+impl Writer {
+    /// Opens the inline connection beside `pool` (the sqlx writer, which created and migrated
+    /// the database) with the writer's settings: the pragmas that are per connection.
+    pub(super) fn open(
+        path: &Path,
+        pool: SqlitePool,
+        busy_timeout: Duration,
+    ) -> Result<Writer, StoreError> {
+        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let conn =
+            rusqlite::Connection::open_with_flags(path, flags).ctx("opening the inline writer")?;
+        conn.busy_timeout(busy_timeout)
+            .ctx("setting the inline writer's busy timeout")?;
+        conn.execute_batch(
+            "PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL; \
+             PRAGMA wal_autocheckpoint = 0; PRAGMA journal_size_limit = 16777216; \
+             PRAGMA cache_size = -8000;",
+        )
+        .ctx("configuring the inline writer")?;
+        conn.set_prepared_statement_cache_capacity(INLINE_STATEMENTS);
+        Ok(Writer {
+            inline: Mutex::new(Some(conn)),
+            pool,
+        })
+    }
+
+    /// The sqlx writer connection, once it is this caller's turn.
+    pub(super) async fn sqlx(&self) -> Result<WriteConn<'_>, StoreError> {
+        let turn = self.inline.lock().await;
+        let conn = self.pool.acquire().await.ctx("taking the writer")?;
+        Ok(WriteConn { conn, _turn: turn })
+    }
+
+    /// Commits an events-only batch on the inline connection, on this thread.
+    pub(super) async fn commit_events(
+        &self,
+        batch: &CommitBatch,
+        row: RowWrite,
+    ) -> Result<(), StoreError> {
+        let mut turn = self.inline.lock().await;
+        let conn = turn.as_mut().ok_or_else(closed)?;
+        let bytes: usize = batch.events.iter().map(|e| e.payload.len()).sum();
+        if bytes > INLINE_BYTES {
+            crate::runtime::blocking(|| commit_events(conn, batch, row))
+        } else {
+            commit_events(conn, batch, row)
+        }
+    }
+
+    /// Runs `f` on the inline connection (small statements only: it holds this thread).
+    pub(super) async fn with_inline<R>(
+        &self,
+        f: impl FnOnce(&mut rusqlite::Connection) -> R,
+    ) -> Result<R, StoreError> {
+        let mut turn = self.inline.lock().await;
+        turn.as_mut().map(f).ok_or_else(closed)
+    }
+
+    /// Waits for the write in progress, closes both connections; later writes fail.
+    pub(super) async fn close(&self) {
+        let inline = self.inline.lock().await.take();
+        if let Some(conn) = inline {
+            if let Err((_, e)) = conn.close() {
+                tracing::warn!(error = %e, "closing the inline writer failed");
+            }
+        }
+        self.pool.close().await;
+    }
+}
+
+/// What a write meets once the store is closed (as the sqlx pool reports it).
+fn closed() -> StoreError {
+    StoreError::Sql {
+        context: "writing",
+        source: sqlx::Error::PoolClosed,
+    }
+}
+
+/// The thread row as `row` says, then the events, in one `IMMEDIATE` transaction: it takes the
+/// write lock at once, so a batch never starts reading a snapshot it cannot then write on.
+/// `BEGIN` and `COMMIT` are cached statements too (through `Connection::transaction` SQLite
+/// would parse them on every commit); on an error the transaction is rolled back.
+fn commit_events(
+    conn: &mut rusqlite::Connection,
+    batch: &CommitBatch,
+    row: RowWrite,
+) -> Result<(), StoreError> {
+    conn.prepare_cached("BEGIN IMMEDIATE")
+        .and_then(|mut s| s.execute([]))
+        .ctx("beginning a commit")?;
+    let written = write_events(conn, batch, row).and_then(|()| {
+        conn.prepare_cached("COMMIT")
+            .and_then(|mut s| s.execute([]))
+            .ctx("committing events")
+    });
+    if written.is_err() && !conn.is_autocommit() {
+        if let Err(e) = conn.execute_batch("ROLLBACK") {
+            tracing::error!(error = %e, "rolling back a failed commit failed");
+        }
+    }
+    written.map(|_| ())
+}
+
+/// The statements of [`commit_events`] between `BEGIN` and `COMMIT`.
+fn write_events(
+    tx: &rusqlite::Connection,
+    batch: &CommitBatch,
+    row: RowWrite,
+) -> Result<(), StoreError> {
+    let t = &batch.thread;
+    match row {
+        RowWrite::Upsert => {
+            tx.prepare_cached(UPSERT_THREAD)
+                .ctx("saving a thread")?
+                .execute(rusqlite::params![
+                    t.id,
+                    t.session_id,
+                    t.forked_from_id,
+                    t.name,
+                    t.preview,
+                    t.cwd,
+                    t.model,
+                    t.model_provider,
+                    t.settings.to_string(),
+                    t.ephemeral,
+                    t.archived,
+                    t.created_at,
+                    t.updated_at,
+                    t.last_seq as i64,
+                    t.source,
+                    t.source_kind,
+                    t.parent_id,
+                ])
+                .ctx("saving a thread")?;
+        }
+        RowWrite::Progress => {
+            let changed = tx
+                .prepare_cached(ADVANCE_THREAD)
+                .ctx("saving a thread's progress")?
+                .execute(rusqlite::params![t.updated_at, t.last_seq as i64, t.id])
+                .ctx("saving a thread's progress")?;
+            if changed != 1 {
+                return Err(StoreError::Decode {
+                    context: "saving a thread's progress",
+                    detail: format!("thread {} is not stored", t.id),
+                });
+            }
+        }
+    }
+    {
+        let mut insert = tx.prepare_cached(INSERT_EVENT).ctx("appending events")?;
+        for e in &batch.events {
+            insert
+                .execute(rusqlite::params![
+                    t.id,
+                    e.seq as i64,
+                    e.kind,
+                    e.payload,
+                    e.created_at
+                ])
+                .ctx("appending events")?;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use crate::store::fixtures::thread_row;
+    use crate::store::sqlite::SqliteStore;
+    use crate::store::{CommitBatch, NewEvent, Projection, RowWrite, TurnRow, TurnState};
+
+    fn delta(seq: u64, bytes: usize) -> NewEvent {
+        NewEvent {
+            seq,
+            kind: "item/agentMessage/delta".into(),
+            payload: "x".repeat(bytes),
+            created_at: 1,
+        }
+    }
+
+    fn batch(thread: &str, seq: u64, projections: Vec<Projection>) -> CommitBatch {
+        CommitBatch {
+            thread: thread_row(thread, seq),
+            events: vec![delta(seq, 40)],
+            projections,
+        }
+    }
+
+    fn turn_of(thread: &str, position: i64) -> Projection {
+        Projection::Turn(TurnRow {
+            id: format!("{thread}-turn{position}"),
+            thread_id: thread.into(),
+            position,
+            status: TurnState::Completed,
+            error: None,
+            started_at: None,
+            completed_at: None,
+            duration_ms: None,
+            usage: None,
+            client_request_id: None,
+            rolled_back: false,
+        })
+    }
+
+    async fn open() -> (tempfile::TempDir, SqliteStore) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("agentd.db"))
+            .await
+            .unwrap();
+        (dir, store)
+    }
+
+    /// While the sqlx connection is held (a transaction in progress), an inline commit waits
+    /// for its turn instead of meeting SQLite's lock; it lands once the turn is given back.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_inline_commit_waits_for_the_sqlx_writers_turn() {
+        let (_dir, store) = open().await;
+        store.commit(&batch("t", 1, Vec::new())).await.unwrap();
+        let held = store.writer.sqlx().await.unwrap();
+        let committing = {
+            let store = store.clone();
+            tokio::spawn(async move {
+                let b = batch("t", 2, Vec::new());
+                store.commit_with(&b, RowWrite::Progress).await
+            })
+        };
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert!(
+            !committing.is_finished(),
+            "the commit did not wait its turn"
+        );
+        drop(held);
+        committing.await.unwrap().unwrap();
+        assert_eq!(store.thread("t").await.unwrap().unwrap().last_seq, 2);
+    }
+
+    /// Threads committing at once, inline (events only) and through sqlx (with projections),
+    /// beside other sqlx writes: every commit lands, none meets a busy database.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn inline_and_sqlx_commits_interleave_without_errors() {
+        let (_dir, store) = open().await;
+        let mut tasks = Vec::new();
+        for t in 0..4 {
+            let store = store.clone();
+            tasks.push(tokio::spawn(async move {
+                let id = format!("t{t}");
+                store.commit(&batch(&id, 1, Vec::new())).await?;
+                for seq in 2..=120u64 {
+                    if seq % 10 == 0 {
+                        let b = batch(&id, seq, vec![turn_of(&id, seq as i64)]);
+                        store.commit_with(&b, RowWrite::Progress).await?;
+                    } else {
+                        store
+                            .commit_with(&batch(&id, seq, Vec::new()), RowWrite::Progress)
+                            .await?;
+                    }
+                }
+                Ok::<_, crate::store::StoreError>(())
+            }));
+        }
+        let other = {
+            let store = store.clone();
+            tokio::spawn(async move {
+                for _ in 0..50 {
+                    store.age_out_memories(0).await?;
+                    store.delete_thread("nobody").await?;
+                }
+                Ok::<_, crate::store::StoreError>(())
+            })
+        };
+        for task in tasks {
+            task.await.unwrap().unwrap();
+        }
+        other.await.unwrap().unwrap();
+        for t in 0..4 {
+            let id = format!("t{t}");
+            assert_eq!(store.thread(&id).await.unwrap().unwrap().last_seq, 120);
+            assert_eq!(store.events_after(&id, 0, 1000).await.unwrap().len(), 120);
+        }
+    }
+
+    /// A batch too large to hold the async thread with (it leaves through `runtime::blocking`)
+    /// lands like a small one; a seq already stored is reported as a duplicate (what the
+    /// actor's retry relies on) and leaves nothing behind; a closed store refuses writes.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn large_batches_duplicates_and_a_closed_store() {
+        let (_dir, store) = open().await;
+        let big = CommitBatch {
+            thread: thread_row("t", 40),
+            events: (1..=40).map(|seq| delta(seq, 4096)).collect(),
+            projections: Vec::new(),
+        };
+        store.commit(&big).await.unwrap();
+        assert_eq!(store.events_after("t", 0, 100).await.unwrap().len(), 40);
+
+        let dup = CommitBatch {
+            thread: thread_row("t", 41),
+            events: vec![delta(41, 10), delta(40, 10)],
+            projections: Vec::new(),
+        };
+        let err = store
+            .commit_with(&dup, RowWrite::Progress)
+            .await
+            .unwrap_err();
+        assert!(err.is_duplicate(), "{err}");
+        assert!(!err.is_unavailable(), "{err}");
+        assert_eq!(store.thread("t").await.unwrap().unwrap().last_seq, 40);
+        assert_eq!(store.events_after("t", 40, 100).await.unwrap().len(), 0);
+
+        store.close().await;
+        let after = store.commit(&batch("t", 41, Vec::new())).await;
+        assert!(after.is_err(), "a closed store took a commit");
+    }
+}
