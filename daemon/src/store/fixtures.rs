@@ -30,9 +30,14 @@ pub(crate) fn thread_row(id: &str, last_seq: u64) -> ThreadRow {
 
 /// A completed turn `id` of thread `t` at `position`.
 pub(crate) fn turn(id: &str, position: i64) -> Projection {
+    turn_of("t", id, position)
+}
+
+/// A completed turn `id` of thread `thread` at `position`.
+pub(crate) fn turn_of(thread: &str, id: &str, position: i64) -> Projection {
     Projection::Turn(TurnRow {
         id: id.into(),
-        thread_id: "t".into(),
+        thread_id: thread.into(),
         position,
         status: super::TurnState::Completed,
         error: None,

@@ -110,6 +110,17 @@ impl StoreError {
 }
 
 impl StoreError {
+    /// The inline SQLite writer met a lock another process holds (`SQLITE_BUSY`).
+    pub fn is_busy(&self) -> bool {
+        matches!(
+            self,
+            StoreError::Sqlite {
+                source: rusqlite::Error::SqliteFailure(e, _),
+                ..
+            } if e.code == rusqlite::ErrorCode::DatabaseBusy
+        )
+    }
+
     /// A unique key was already taken (a seq, an id): the write conflicts with one stored.
     pub fn is_duplicate(&self) -> bool {
         match self {

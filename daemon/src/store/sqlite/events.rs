@@ -28,8 +28,14 @@ impl SqliteStore {
 
     async fn commit_batch(&self, batch: &CommitBatch, row: RowWrite) -> Result<(), StoreError> {
         if batch.projections.is_empty() {
-            // The common batch (every streamed delta), on this thread: `writer.rs`.
-            return self.writer.commit_events(batch, row).await;
+            // The common batch (every streamed delta), on this thread: `writer.rs`. Another
+            // process writing the file makes it busy: then the batch waits its turn on sqlx.
+            match self.writer.commit_events(batch, row).await {
+                Err(e) if e.is_busy() => {
+                    tracing::debug!(error = %e, "the database is busy; committing through sqlx")
+                }
+                done => return done,
+            }
         }
         let mut conn = self.writer.sqlx().await?;
         let mut tx = sqlx::Connection::begin(&mut *conn)

@@ -109,7 +109,7 @@ impl SqliteStore {
             return Err(corrupt(format!("integrity_check: {verdict}")));
         }
         MIGRATOR.run(&writer).await?;
-        let writer = Arc::new(Writer::open(path, writer, WRITER_BUSY_TIMEOUT)?);
+        let writer = Arc::new(Writer::open(path, writer)?);
 
         let wal = WalCheckpointer::start(
             options.clone(),

@@ -76,15 +76,16 @@ impl std::ops::DerefMut for WriteConn<'_> {
 impl Writer {
     /// Opens the inline connection beside `pool` (the sqlx writer, which created and migrated
     /// the database) with the writer's settings: the pragmas that are per connection.
-    pub(super) fn open(
-        path: &Path,
-        pool: SqlitePool,
-        busy_timeout: Duration,
-    ) -> Result<Writer, StoreError> {
+    ///
+    /// Its busy timeout is zero: within the daemon nothing else ever holds the write lock
+    /// when it is this connection's turn, so a busy database means another process writes
+    /// it, and waiting here would hold up the whole worker thread. The commit then goes the
+    /// sqlx way instead ([`StoreError::is_busy`]), which waits on sqlx's thread.
+    pub(super) fn open(path: &Path, pool: SqlitePool) -> Result<Writer, StoreError> {
         let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         let conn =
             rusqlite::Connection::open_with_flags(path, flags).ctx("opening the inline writer")?;
-        conn.busy_timeout(busy_timeout)
+        conn.busy_timeout(Duration::ZERO)
             .ctx("setting the inline writer's busy timeout")?;
         conn.execute_batch(
             "PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL; \
@@ -243,9 +244,9 @@ fn write_events(
 mod tests {
     use std::time::Duration;
 
-    use crate::store::fixtures::thread_row;
+    use crate::store::fixtures::{thread_row, turn_of};
     use crate::store::sqlite::SqliteStore;
-    use crate::store::{CommitBatch, NewEvent, Projection, RowWrite, TurnRow, TurnState};
+    use crate::store::{CommitBatch, NewEvent, Projection, RowWrite};
 
     fn delta(seq: u64, bytes: usize) -> NewEvent {
         NewEvent {
@@ -262,22 +263,6 @@ mod tests {
             events: vec![delta(seq, 40)],
             projections,
         }
-    }
-
-    fn turn_of(thread: &str, position: i64) -> Projection {
-        Projection::Turn(TurnRow {
-            id: format!("{thread}-turn{position}"),
-            thread_id: thread.into(),
-            position,
-            status: TurnState::Completed,
-            error: None,
-            started_at: None,
-            completed_at: None,
-            duration_ms: None,
-            usage: None,
-            client_request_id: None,
-            rolled_back: false,
-        })
     }
 
     async fn open() -> (tempfile::TempDir, SqliteStore) {
@@ -325,7 +310,8 @@ mod tests {
                 store.commit(&batch(&id, 1, Vec::new())).await?;
                 for seq in 2..=120u64 {
                     if seq % 10 == 0 {
-                        let b = batch(&id, seq, vec![turn_of(&id, seq as i64)]);
+                        let turn = turn_of(&id, &format!("{id}-turn{seq}"), seq as i64);
+                        let b = batch(&id, seq, vec![turn]);
                         store.commit_with(&b, RowWrite::Progress).await?;
                     } else {
                         store
@@ -388,5 +374,48 @@ mod tests {
         store.close().await;
         let after = store.commit(&batch("t", 41, Vec::new())).await;
         assert!(after.is_err(), "a closed store took a commit");
+    }
+
+    /// Another process holding the write lock neither fails a commit nor stalls the worker:
+    /// the commit waits on sqlx's thread while the runtime's one worker keeps running others.
+    #[test]
+    fn a_database_another_process_writes_does_not_stall_the_worker() {
+        let runtime = crate::runtime::build(Some(1)).unwrap();
+        runtime.block_on(async {
+            let (dir, store) = open().await;
+            store.commit(&batch("t", 1, Vec::new())).await.unwrap();
+            let outsider = rusqlite::Connection::open(dir.path().join("agentd.db")).unwrap();
+            outsider.execute_batch("BEGIN IMMEDIATE").unwrap();
+
+            let ticks = std::sync::Arc::new(std::sync::atomic::AtomicU32::new(0));
+            let ticker = {
+                let ticks = ticks.clone();
+                tokio::spawn(async move {
+                    loop {
+                        tokio::time::sleep(Duration::from_millis(10)).await;
+                        ticks.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    }
+                })
+            };
+            let committing = {
+                let store = store.clone();
+                tokio::spawn(async move {
+                    let b = batch("t", 2, Vec::new());
+                    store.commit_with(&b, RowWrite::Progress).await
+                })
+            };
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            assert!(
+                !committing.is_finished(),
+                "the commit did not wait for the lock"
+            );
+            let seen = ticks.load(std::sync::atomic::Ordering::Relaxed);
+            assert!(seen >= 10, "the worker stalled: {seen} ticks in 300 ms");
+            outsider.execute_batch("COMMIT").unwrap();
+            committing.await.unwrap().unwrap();
+            ticker.abort();
+            assert_eq!(store.thread("t").await.unwrap().unwrap().last_seq, 2);
+        });
+        crate::runtime::shut_down(runtime);
     }
 }
