@@ -212,7 +212,8 @@ async fn commit_paths_agree(store: &Store) {
     assert_eq!(store.thread("path-1").await.unwrap(), Some(row.clone()));
 
     // A progress update takes updated_at and last_seq from the batch and nothing else, on
-    // both paths.
+    // both paths. Its events carry its updated_at, as the daemon's always do: a store may
+    // read a thread's progress from its newest event (SQLite does, decision 019).
     let stale = ThreadRow {
         name: Some("ignored".into()),
         cwd: "/ignored".into(),
@@ -222,7 +223,7 @@ async fn commit_paths_agree(store: &Store) {
         last_seq: 5,
         ..row.clone()
     };
-    let progress = batch(&stale, events(5..=5), vec![]);
+    let progress = batch(&stale, made_at(events(5..=5), 3_000), vec![]);
     try_commit(store, &progress, RowWrite::Progress)
         .await
         .unwrap();
@@ -1802,6 +1803,17 @@ fn roll_back(thread_id: &str, turn_ids: &[&str]) -> Projection {
 }
 
 /// Event `seq`: its payload text has spacing and characters a re-encoding would change.
+/// `events` as made at `at`.
+fn made_at(events: Vec<NewEvent>, at: i64) -> Vec<NewEvent> {
+    events
+        .into_iter()
+        .map(|e| NewEvent {
+            created_at: at,
+            ..e
+        })
+        .collect()
+}
+
 fn event(seq: u64) -> NewEvent {
     NewEvent {
         seq,

@@ -83,7 +83,9 @@ pub enum RowWrite {
     /// The stored row already equals this one apart from `updated_at` and `last_seq` (see
     /// [`ThreadRow::only_progress_differs`]): set just those two. The upsert's `DO UPDATE`
     /// names `cwd` and `archived`, so it also rewrites their index entries, which are the
-    /// extra WAL pages of every delta commit.
+    /// extra WAL pages of every delta commit. The batch's events carry the same time as its
+    /// `updated_at`: the SQLite store does not rewrite the row for a batch of events alone,
+    /// and reads a thread's progress from its newest event when that is newer (decision 019).
     Progress,
 }
 

@@ -125,11 +125,16 @@ mod tests {
     use crate::store::{CommitBatch, NewEvent, RowWrite, ThreadRow};
 
     fn event(seq: u64) -> NewEvent {
+        event_at(seq, 0)
+    }
+
+    /// Event `seq` made at `at`: a batch's events carry its row's `updated_at`.
+    fn event_at(seq: u64, at: i64) -> NewEvent {
         NewEvent {
             seq,
             kind: "item/agentMessage/delta".into(),
             payload: format!(r#"{{"delta":"d{seq}","seq":{seq}}}"#),
-            created_at: 7,
+            created_at: at,
         }
     }
 
@@ -309,7 +314,7 @@ mod tests {
             row.last_seq = seq;
             let batch = CommitBatch {
                 thread: row.clone(),
-                events: vec![event(seq)],
+                events: vec![event_at(seq, seq as i64)],
                 projections: Vec::new(),
             };
             if seq % 2 == 0 {

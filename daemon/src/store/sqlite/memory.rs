@@ -2,6 +2,7 @@
 //! died is taken over once its lease runs out), the memories they extract, and each project's
 //! consolidated summary, leased the same way so several daemons never merge it twice at once.
 
+use super::threads::THREAD_COLUMNS;
 use sqlx::sqlite::SqliteRow;
 use sqlx::Row;
 
@@ -19,8 +20,10 @@ impl SqliteStore {
         let idle_before = q
             .now
             .saturating_sub(q.min_idle_secs.min(i64::MAX as u64) as i64);
-        let rows = sqlx::query(
-            "SELECT t.id, t.cwd, t.last_seq FROM threads t \
+        // `t`: each thread with its progress as read (`threads.rs`).
+        let sql = format!(
+            "WITH t AS (SELECT {THREAD_COLUMNS} FROM threads) \
+             SELECT t.id, t.cwd, t.last_seq FROM t \
              LEFT JOIN memory_jobs j ON j.thread_id = t.id \
              WHERE t.ephemeral = 0 AND t.parent_id IS NULL AND t.updated_at <= ?1 \
              AND EXISTS (SELECT 1 FROM turns u WHERE u.thread_id = t.id \
@@ -31,15 +34,16 @@ impl SqliteStore {
                   j.extracted_seq < t.last_seq \
                   AND (j.owner IS NULL OR j.lease_until < ?2) \
                   AND (j.failed_seq < t.last_seq OR j.attempts < ?3))) \
-             ORDER BY t.updated_at DESC LIMIT ?4",
-        )
-        .bind(idle_before)
-        .bind(q.now)
-        .bind(i64::from(q.max_retries))
-        .bind(i64::from(q.limit))
-        .fetch_all(&self.reader)
-        .await
-        .ctx("finding threads to remember")?;
+             ORDER BY t.updated_at DESC LIMIT ?4"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(idle_before)
+            .bind(q.now)
+            .bind(i64::from(q.max_retries))
+            .bind(i64::from(q.limit))
+            .fetch_all(&self.reader)
+            .await
+            .ctx("finding threads to remember")?;
         rows.iter()
             .map(|r| {
                 Ok(MemoryCandidate {

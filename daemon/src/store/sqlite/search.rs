@@ -6,6 +6,7 @@
 //! its best item's BM25 score; its snippet comes from that item. Pages are keyed on
 //! (score, thread id), so a page boundary is exact even when scores tie.
 
+use super::threads::THREAD_COLUMNS;
 use sqlx::{Row, SqliteConnection};
 
 use super::rows::{ItemRow, SearchCursor, SearchHit, SearchQuery};
@@ -126,7 +127,8 @@ impl SqliteStore {
             Some(c) => (Some(c.score), Some(c.thread_id.clone())),
             None => (None, None),
         };
-        let rows = sqlx::query(
+        // `t`: each thread with its progress as read (`threads.rs`).
+        let sql = format!(
             "WITH hits AS MATERIALIZED ( \
                  SELECT rowid AS hit, bm25(item_fts) AS score FROM item_fts \
                  WHERE item_fts MATCH ?1 \
@@ -135,19 +137,20 @@ impl SqliteStore {
                  FROM hits h JOIN item_search s ON s.rowid = h.hit GROUP BY s.thread_id \
              ) \
              SELECT b.hit AS hit, b.score AS score, t.* FROM best b \
-             JOIN threads t ON t.id = b.thread_id \
+             JOIN (SELECT {THREAD_COLUMNS} FROM threads) t ON t.id = b.thread_id \
              WHERE t.archived = ?2 \
              AND (?3 IS NULL OR b.score > ?3 OR (b.score = ?3 AND t.id < ?4)) \
-             ORDER BY b.score, t.id DESC LIMIT ?5",
-        )
-        .bind(&expr)
-        .bind(q.archived)
-        .bind(after_score)
-        .bind(after_id)
-        .bind(q.limit as i64)
-        .fetch_all(&self.reader)
-        .await
-        .ctx("searching threads")?;
+             ORDER BY b.score, t.id DESC LIMIT ?5"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(&expr)
+            .bind(q.archived)
+            .bind(after_score)
+            .bind(after_id)
+            .bind(q.limit as i64)
+            .fetch_all(&self.reader)
+            .await
+            .ctx("searching threads")?;
         let mut hits = Vec::with_capacity(rows.len());
         for r in &rows {
             let hit: i64 = r.try_get("hit").ctx("decoding a search hit")?;

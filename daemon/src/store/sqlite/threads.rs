@@ -7,9 +7,17 @@ use super::rows::{HistoryRow, ItemRow, ThreadListQuery, ThreadRow, TurnRow};
 use super::{SqlContext, SqliteStore, StoreError};
 use crate::store::decode::{item_from_row, json_column, thread_from_row, turn_from_row};
 
-const THREAD_COLUMNS: &str = "id, session_id, forked_from_id, name, preview, cwd, model, \
-     model_provider, settings, ephemeral, archived, created_at, updated_at, last_seq, source, \
-     source_kind, parent_id";
+/// A thread row's columns as read. A commit of events alone does not rewrite the row
+/// (`writer.rs`), so its progress is the newer of the row's and the newest event's: one
+/// primary-key seek each.
+pub(super) const THREAD_COLUMNS: &str =
+    "id, session_id, forked_from_id, name, preview, cwd, model, \
+     model_provider, settings, ephemeral, archived, created_at, \
+     max(updated_at, coalesce((SELECT e.created_at FROM events e WHERE e.thread_id = threads.id \
+       ORDER BY e.seq DESC LIMIT 1), 0)) AS updated_at, \
+     max(last_seq, coalesce((SELECT max(e.seq) FROM events e WHERE e.thread_id = threads.id), \
+       0)) AS last_seq, \
+     source, source_kind, parent_id";
 
 /// Inserts a thread row or overwrites what may change (both writers run it: `writer.rs`).
 pub(super) const UPSERT_THREAD: &str =

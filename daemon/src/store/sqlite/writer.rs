@@ -209,6 +209,10 @@ fn write_events(
                 ])
                 .ctx("saving a thread")?;
         }
+        // Events alone: the row is not rewritten (one WAL page less per delta); reads take
+        // `last_seq` and `updated_at` from the newest event (`threads.rs`), and the events'
+        // foreign key refuses a thread that is not stored.
+        RowWrite::Progress if !batch.events.is_empty() => {}
         RowWrite::Progress => {
             let changed = tx
                 .prepare_cached(ADVANCE_THREAD)
@@ -417,5 +421,44 @@ mod tests {
             assert_eq!(store.thread("t").await.unwrap().unwrap().last_seq, 2);
         });
         crate::runtime::shut_down(runtime);
+    }
+
+    /// A batch of events alone leaves the thread row as it was (one WAL page less per delta);
+    /// every read — the row, the list, after a restart — takes the progress from the newest
+    /// event, so nothing a client or a restarted daemon sees lags.
+    #[tokio::test]
+    async fn events_alone_leave_the_row_and_reads_take_progress_from_the_log() {
+        let (dir, store) = open().await;
+        store.commit(&batch("t", 1, Vec::new())).await.unwrap();
+        for seq in 2..=5 {
+            let mut b = batch("t", seq, Vec::new());
+            b.thread.updated_at = 50;
+            b.events[0].created_at = 50;
+            store.commit_with(&b, RowWrite::Progress).await.unwrap();
+        }
+        let raw: (i64, i64) = {
+            let mut conn = store.writer.sqlx().await.unwrap();
+            sqlx::query_as("SELECT last_seq, updated_at FROM threads WHERE id = 't'")
+                .fetch_one(&mut *conn)
+                .await
+                .unwrap()
+        };
+        assert_eq!(raw, (1, 1), "the row was rewritten");
+        let read = store.thread("t").await.unwrap().unwrap();
+        assert_eq!((read.last_seq, read.updated_at), (5, 50));
+        let listed = store
+            .list_threads(&crate::store::ThreadListQuery {
+                limit: 10,
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(listed, [read.clone()]);
+        store.close().await;
+        let store = SqliteStore::open(&dir.path().join("agentd.db"))
+            .await
+            .unwrap();
+        assert_eq!(store.thread("t").await.unwrap(), Some(read));
+        store.close().await;
     }
 }
