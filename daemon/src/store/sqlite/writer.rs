@@ -453,7 +453,7 @@ mod tests {
             })
             .await
             .unwrap();
-        assert_eq!(listed, [read.clone()]);
+        assert_eq!(listed, std::slice::from_ref(&read));
         store.close().await;
         let store = SqliteStore::open(&dir.path().join("agentd.db"))
             .await
