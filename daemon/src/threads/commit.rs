@@ -152,8 +152,10 @@ impl ThreadActor {
     pub(super) async fn flush(&mut self) {
         // What this batch says happened after a question was shared must not reach the other
         // daemons before the question (or its resolution) does.
-        for share in std::mem::take(&mut self.shares) {
-            let _ = share.await;
+        // A database out of reach holds the batch no longer than a commit would wait for it.
+        let shared = futures_util::future::join_all(std::mem::take(&mut self.shares));
+        if tokio::time::timeout(OUTAGE_PATIENCE, shared).await.is_err() {
+            tracing::warn!(thread = %self.row.id, "questions for the other daemons are still being written; committing without waiting");
         }
         let deferred = std::mem::take(&mut self.deferred);
         if !self.row_dirty && self.pending.is_empty() && self.projections.is_empty() {

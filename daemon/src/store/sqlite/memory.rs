@@ -22,7 +22,8 @@ impl SqliteStore {
             .saturating_sub(q.min_idle_secs.min(i64::MAX as u64) as i64);
         // `t`: each thread with its progress as read (`threads.rs`).
         let sql = format!(
-            "WITH t AS (SELECT {THREAD_COLUMNS} FROM threads) \
+            // Materialised: each thread's two log seeks run once, not per reference below.
+            "WITH t AS MATERIALIZED (SELECT {THREAD_COLUMNS} FROM threads) \
              SELECT t.id, t.cwd, t.last_seq FROM t \
              LEFT JOIN memory_jobs j ON j.thread_id = t.id \
              WHERE t.ephemeral = 0 AND t.parent_id IS NULL AND t.updated_at <= ?1 \

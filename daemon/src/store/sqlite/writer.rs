@@ -10,10 +10,14 @@
 //! - the **sqlx** connection does every other write (projections, deletes, memory jobs, the
 //!   WAL's `TRUNCATE`), as before.
 //!
-//! Both are taken through one fair lock ([`Writer::sqlx`], [`Writer::inline`]), so they take
-//! turns exactly as the single connection did: neither ever meets the other's write lock
-//! (no `SQLITE_BUSY`), and a transaction that reads before it writes never finds its snapshot
-//! stale.
+//! Both are taken through one fair lock ([`Writer::sqlx`], [`Writer::commit_events`]), so
+//! they take turns as the single connection did, and a transaction that reads before it writes
+//! never finds its snapshot stale. One gap remains: a sqlx transaction dropped on an error
+//! queues its `ROLLBACK` to sqlx's thread after the lock is given back, so an inline commit
+//! right after it can find the write lock still held. The inline connection does not wait
+//! (busy timeout 0, which also keeps another process's lock from holding up the worker): the
+//! batch goes the sqlx way (`events.rs`), which lines up behind that rollback. Keep that
+//! fallback, and keep [`Writer::with_inline`] to statements that do not write.
 
 use std::path::Path;
 use std::time::Duration;
