@@ -150,12 +150,8 @@ impl ThreadActor {
 
     /// Commits the batch, then fans it out, then answers the commands that made it.
     pub(super) async fn flush(&mut self) {
-        // What this batch says happened after a question was shared must not reach the other
-        // daemons before the question (or its resolution) does.
-        // A database out of reach holds the batch no longer than a commit would wait for it.
-        let shared = futures_util::future::join_all(std::mem::take(&mut self.shares));
-        if tokio::time::timeout(OUTAGE_PATIENCE, shared).await.is_err() {
-            tracing::warn!(thread = %self.row.id, "questions for the other daemons are still being written; committing without waiting");
+        if !self.shares.is_empty() {
+            self.wait_for_shares().await;
         }
         let deferred = std::mem::take(&mut self.deferred);
         if !self.row_dirty && self.pending.is_empty() && self.projections.is_empty() {
@@ -218,6 +214,16 @@ impl ThreadActor {
                 };
                 self.answer(deferred, Some(failure));
             }
+        }
+    }
+
+    /// What a batch says happened after a question was shared must not reach the other
+    /// daemons before the question (or its resolution) does. A database out of reach holds
+    /// the batch no longer than a commit would wait for it.
+    async fn wait_for_shares(&mut self) {
+        let shared = futures_util::future::join_all(std::mem::take(&mut self.shares));
+        if tokio::time::timeout(OUTAGE_PATIENCE, shared).await.is_err() {
+            tracing::warn!(thread = %self.row.id, "questions for the other daemons are still being written; committing without waiting");
         }
     }
 

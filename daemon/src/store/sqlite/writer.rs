@@ -273,6 +273,18 @@ mod tests {
         }
     }
 
+    /// Commits delta `seq` of thread `t` (progress only) in a task of its own.
+    fn spawn_progress(
+        store: &SqliteStore,
+        seq: u64,
+    ) -> tokio::task::JoinHandle<Result<(), crate::store::StoreError>> {
+        let store = store.clone();
+        tokio::spawn(async move {
+            let b = batch("t", seq, Vec::new());
+            store.commit_with(&b, RowWrite::Progress).await
+        })
+    }
+
     async fn open() -> (tempfile::TempDir, SqliteStore) {
         let dir = tempfile::tempdir().unwrap();
         let store = SqliteStore::open(&dir.path().join("agentd.db"))
@@ -288,13 +300,7 @@ mod tests {
         let (_dir, store) = open().await;
         store.commit(&batch("t", 1, Vec::new())).await.unwrap();
         let held = store.writer.sqlx().await.unwrap();
-        let committing = {
-            let store = store.clone();
-            tokio::spawn(async move {
-                let b = batch("t", 2, Vec::new());
-                store.commit_with(&b, RowWrite::Progress).await
-            })
-        };
+        let committing = spawn_progress(&store, 2);
         tokio::time::sleep(Duration::from_millis(100)).await;
         assert!(
             !committing.is_finished(),
@@ -405,13 +411,7 @@ mod tests {
                     }
                 })
             };
-            let committing = {
-                let store = store.clone();
-                tokio::spawn(async move {
-                    let b = batch("t", 2, Vec::new());
-                    store.commit_with(&b, RowWrite::Progress).await
-                })
-            };
+            let committing = spawn_progress(&store, 2);
             tokio::time::sleep(Duration::from_millis(300)).await;
             assert!(
                 !committing.is_finished(),
