@@ -6,6 +6,8 @@
 //! forwarded as they arrive; everything else is taken from `response.output_item.done`, which
 //! holds the authoritative, complete item, so partial-item bookkeeping is not needed here.
 
+use std::borrow::Cow;
+
 use eventsource_stream::Event;
 use serde_json::{json, Value};
 
@@ -186,14 +188,40 @@ pub(crate) fn on_event(event: &Event, out: &mut Vec<ModelEvent>) -> Result<Flow,
     if event.data.trim().is_empty() {
         return Ok(Flow::More);
     }
+    if let Some(head) = Head::read(&event.data) {
+        // The JSON `type` is authoritative; the SSE `event:` name is the fallback for proxies
+        // that strip one or the other.
+        let kind = head.kind.as_deref().unwrap_or(&event.event);
+        match kind {
+            "response.output_text.delta" => {
+                out.push(ModelEvent::TextDelta {
+                    output_index: head.output_index,
+                    delta: head.delta.map(Cow::into_owned).unwrap_or_default(),
+                });
+                return Ok(Flow::More);
+            }
+            "response.reasoning_summary_text.delta" => {
+                out.push(ModelEvent::ReasoningSummaryDelta {
+                    output_index: head.output_index,
+                    summary_index: head.summary_index,
+                    delta: head.delta.map(Cow::into_owned).unwrap_or_default(),
+                });
+                return Ok(Flow::More);
+            }
+            "response.output_item.done"
+            | "response.completed"
+            | "response.failed"
+            | "response.incomplete"
+            | "error" => {}
+            _ => return Ok(Flow::More),
+        }
+    }
     let data: Value = serde_json::from_str(&event.data).map_err(|err| {
         Failure::retry(ModelError::Stream(format!(
             "malformed `{}` event: {err}",
             event.event
         )))
     })?;
-    // The JSON `type` is authoritative; the SSE `event:` name is the fallback for proxies
-    // that strip one or the other.
     let kind = data
         .get("type")
         .and_then(Value::as_str)
@@ -239,6 +267,33 @@ pub(crate) fn on_event(event: &Event, out: &mut Vec<ModelEvent>) -> Result<Flow,
         _ => {}
     }
     Ok(Flow::More)
+}
+
+/// The few fields every event is dispatched on, read without building a `Value`. Deltas are
+/// nearly every event of a stream, and parsing each into a map was a tenth of the time a delta
+/// spends in the daemon (docs/benchmarks.md); events the agent ignores (argument deltas,
+/// lifecycle events) are dropped without one too. Anything else, and anything this shape does
+/// not fit (an index that is no `u32`, a delta that is no string), takes the `Value` path.
+#[derive(serde::Deserialize)]
+struct Head<'a> {
+    #[serde(rename = "type", borrow, default)]
+    kind: Option<Cow<'a, str>>,
+    #[serde(default)]
+    output_index: u32,
+    #[serde(default)]
+    summary_index: u32,
+    #[serde(borrow, default)]
+    delta: Option<Cow<'a, str>>,
+}
+
+impl<'a> Head<'a> {
+    /// `None` unless `data` is a JSON object of this shape (serde would take an array too).
+    fn read(data: &'a str) -> Option<Self> {
+        if !data.trim_start().starts_with('{') {
+            return None;
+        }
+        serde_json::from_str(data).ok()
+    }
 }
 
 /// A Responses stream that ends without a terminal event was cut off.
@@ -382,6 +437,85 @@ mod tests {
         let summary = input[1]["content"][0]["text"].as_str().unwrap_or("");
         assert!(summary.starts_with(COMPACTION_HEADER) && summary.ends_with("the build"));
         assert!(body.get("reasoning").is_none() && body.get("include").is_none());
+    }
+
+    fn read(event_name: &str, data: &str) -> (Result<Flow, Failure>, Vec<ModelEvent>) {
+        let mut out = Vec::new();
+        let event = Event {
+            event: event_name.into(),
+            data: data.into(),
+            ..Event::default()
+        };
+        (on_event(&event, &mut out), out)
+    }
+
+    fn text_delta(out: &[ModelEvent]) -> Option<(u32, &str)> {
+        match out {
+            [ModelEvent::TextDelta {
+                output_index,
+                delta,
+            }] => Some((*output_index, delta.as_str())),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn deltas_are_read_with_escapes_and_extra_fields() {
+        let (flow, out) = read(
+            "response.output_text.delta",
+            r#"{"type":"response.output_text.delta","sequence_number":7,"item_id":"msg_1","output_index":2,"content_index":0,"delta":"a\"b\u00e9\n","logprobs":[{"x":[1,2]}]}"#,
+        );
+        assert!(matches!(flow, Ok(Flow::More)));
+        assert_eq!(text_delta(&out), Some((2, "a\"b\u{e9}\n")));
+
+        let (_, out) = read(
+            "",
+            r#"{"type":"response.reasoning_summary_text.delta","output_index":1,"summary_index":3,"delta":"why"}"#,
+        );
+        assert!(matches!(
+            out.as_slice(),
+            [ModelEvent::ReasoningSummaryDelta { output_index: 1, summary_index: 3, delta }] if delta == "why"
+        ));
+    }
+
+    #[test]
+    fn odd_deltas_read_as_before() {
+        // An index that is no u32 counts as 0; a delta that is no string as empty text; a
+        // missing `type` falls back to the SSE event name.
+        let (_, out) = read(
+            "response.output_text.delta",
+            r#"{"output_index":-1,"delta":"x"}"#,
+        );
+        assert_eq!(text_delta(&out), Some((0, "x")));
+        let (_, out) = read(
+            "x",
+            r#"{"type":"response.output_text.delta","output_index":99999999999,"delta":5}"#,
+        );
+        assert_eq!(text_delta(&out), Some((0, "")));
+        // An array is no event of any kind, whatever its members say.
+        let (flow, out) = read("x", r#"["response.output_text.delta",0,0,"x"]"#);
+        assert!(matches!(flow, Ok(Flow::More)) && out.is_empty());
+        // Malformed JSON is a stream fault, for ignored kinds as for the rest.
+        let (flow, _) = read("response.function_call_arguments.delta", r#"{"type":"#);
+        assert!(flow.is_err());
+    }
+
+    #[test]
+    fn terminal_events_still_end_the_response() {
+        let (flow, out) = read(
+            "",
+            r#"{"type":"response.completed","response":{"usage":{"input_tokens":3,"output_tokens":4,"total_tokens":7}}}"#,
+        );
+        assert!(matches!(flow, Ok(Flow::Finished)));
+        assert!(matches!(
+            out.as_slice(),
+            [ModelEvent::Completed { usage: Some(_) }]
+        ));
+        let (flow, _) = read(
+            "",
+            r#"{"type":"error","code":"rate_limit_exceeded","message":"slow"}"#,
+        );
+        assert!(flow.is_err());
     }
 
     #[test]

@@ -7,7 +7,7 @@ use super::StoreError;
 
 /// One thread's stored metadata. `settings` holds per-thread choices (approval policy, sandbox
 /// policy, instructions) as JSON because they change shape more often than the table should.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct ThreadRow {
     pub id: String,
     pub session_id: String,

@@ -51,20 +51,26 @@ pub(super) struct Queued {
 pub(super) struct Sealed {
     pub seq: u64,
     pub kind: &'static str,
-    pub payload: String,
     pub frame: Bytes,
 }
 
 impl Queued {
-    fn seal(self) -> Sealed {
+    /// The event as the store keeps it and as subscribers receive it.
+    fn seal(self, created_at: i64) -> (NewEvent, Sealed) {
         let payload = self.params.to_string();
         let frame = super::event::frame_for(self.kind, &payload);
-        Sealed {
+        let stored = NewEvent {
+            seq: self.seq,
+            kind: self.kind.to_owned(),
+            payload,
+            created_at,
+        };
+        let sealed = Sealed {
             seq: self.seq,
             kind: self.kind,
-            payload,
             frame,
-        }
+        };
+        (stored, sealed)
     }
 }
 
@@ -165,29 +171,28 @@ impl ThreadActor {
             self.row.updated_at = now;
         }
         // Serialised once, now that no delta can be merged into them any more.
-        let events: Vec<Sealed> = std::mem::take(&mut self.pending)
+        let (stored, events): (Vec<NewEvent>, Vec<Sealed>) = std::mem::take(&mut self.pending)
             .into_iter()
-            .map(Queued::seal)
-            .collect();
-        let batch = CommitBatch {
-            thread: self.row.clone(),
-            events: events
-                .iter()
-                .map(|e| NewEvent {
-                    seq: e.seq,
-                    kind: e.kind.to_owned(),
-                    payload: e.payload.clone(),
-                    created_at: now,
-                })
-                .collect(),
-            projections: std::mem::take(&mut self.projections),
-        };
+            .map(|q| q.seal(now))
+            .unzip();
         // Most batches (every streamed delta) only advance `last_seq`/`updated_at`; the store
-        // then skips the upsert that rewrites the row's index entries.
-        let row_write = if self.row_stored && self.row.only_progress_differs(&self.committed) {
-            RowWrite::Progress
+        // then skips the upsert that rewrites the row's index entries, and the batch takes the
+        // committed row with its progress advanced instead of a copy of the actor's (nothing
+        // reads `committed` while this method awaits the commit).
+        let progress_only = self.row_stored && self.row.only_progress_differs(&self.committed);
+        let before = (self.committed.last_seq, self.committed.updated_at);
+        let (thread, row_write) = if progress_only {
+            let mut thread = std::mem::take(&mut self.committed);
+            thread.last_seq = self.row.last_seq;
+            thread.updated_at = self.row.updated_at;
+            (thread, RowWrite::Progress)
         } else {
-            RowWrite::Upsert
+            (self.row.clone(), RowWrite::Upsert)
+        };
+        let batch = CommitBatch {
+            thread,
+            events: stored,
+            projections: std::mem::take(&mut self.projections),
         };
         match self.commit_patiently(&batch, row_write).await {
             Ok(()) => {
@@ -205,6 +210,11 @@ impl ThreadActor {
                     tracing::warn!(thread = %self.row.id, error_id = %id, "fenced: another daemon holds this thread now; the write was refused and nothing of it reached a client");
                 } else {
                     tracing::error!(thread = %self.row.id, error = %e, error_id = %id, "commit failed; events dropped");
+                }
+                if progress_only {
+                    // The committed row lent to the batch, with the progress it had before.
+                    self.committed = batch.thread;
+                    (self.committed.last_seq, self.committed.updated_at) = before;
                 }
                 self.row = self.committed.clone();
                 self.next_seq = self.committed.last_seq + 1;
