@@ -25,6 +25,7 @@ mod codex_command_exec;
 mod codex_compat;
 mod codex_surface;
 mod codex_tui_replay;
+mod commit_refused;
 mod compaction;
 mod concurrent_thread_start;
 mod config_errors;

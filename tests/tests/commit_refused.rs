@@ -1,0 +1,138 @@
+//! A commit the store refuses — here a trigger the test adds to the daemon's SQLite file — costs
+//! only its own batch: none of its events reach a client, the events after it continue from the
+//! last committed seq with no gap, and the thread row keeps what was committed (the actor
+//! rewinds its copy). Streamed deltas take the progress-only row path, a rename the full-row
+//! path; each is refused once, then accepted again once the trigger is gone.
+
+use agentd_tests::mock_llm::{MockLlm, Scripted, Step, Usage};
+use agentd_tests::turns::{assert_consecutive, of_method};
+use agentd_tests::{Agentd, Client, Options};
+use serde_json::{json, Value};
+use sqlx::sqlite::SqliteConnectOptions;
+use sqlx::{ConnectOptions, Connection, SqliteConnection};
+use std::time::Duration;
+
+const DELTA: &str = "item/agentMessage/delta";
+const RENAMED: &str = "thread/name/updated";
+
+fn answer(text: &[&str]) -> Scripted {
+    Scripted::responses(vec![
+        Step::created(),
+        Step::message(text),
+        Step::completed(Usage::new(10, 3)),
+    ])
+}
+
+/// Makes the store refuse every event of this kind (a SQL error inside the commit).
+async fn refuse(db: &mut SqliteConnection, kind: &str) {
+    let name = kind.replace('/', "_");
+    let sql = format!(
+        "CREATE TRIGGER refuse_{name} BEFORE INSERT ON events WHEN NEW.kind = '{kind}' \
+         BEGIN SELECT RAISE(ABORT, 'refused by the test'); END"
+    );
+    sqlx::query(&sql).execute(&mut *db).await.unwrap();
+}
+
+async fn accept(db: &mut SqliteConnection, kind: &str) {
+    let sql = format!("DROP TRIGGER refuse_{}", kind.replace('/', "_"));
+    sqlx::query(&sql).execute(&mut *db).await.unwrap();
+}
+
+/// The thread's own events among `messages`.
+fn thread_events(messages: &[Value], thread: &str) -> Vec<Value> {
+    messages
+        .iter()
+        .filter(|m| m["params"]["threadId"] == thread && m["params"]["seq"].is_u64())
+        .cloned()
+        .collect()
+}
+
+fn last_seq(events: &[Value]) -> u64 {
+    events
+        .last()
+        .and_then(|e| e["params"]["seq"].as_u64())
+        .unwrap_or(0)
+}
+
+async fn rename(c: &mut Client, thread: &str, name: &str) -> anyhow::Result<Value> {
+    c.call("thread/name/set", json!({"threadId": thread, "name": name}))
+        .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_commit_reaches_no_client_and_leaves_no_gap() {
+    let mock = MockLlm::start(vec![
+        answer(&["on", "e"]),
+        answer(&["tw", "o"]),
+        answer(&["thr", "ee"]),
+    ])
+    .await
+    .unwrap();
+    let mut d = Agentd::start(Options::default().mock_provider(&mock.base_url(), "responses"))
+        .await
+        .unwrap();
+    let mut c = d.client("c").await.unwrap();
+    let thread = c.start_thread(json!({})).await.unwrap();
+    let mut seen = c.complete_turn(&thread, "one").await.unwrap();
+    assert!(!of_method(&seen, DELTA).is_empty());
+
+    let mut db = SqliteConnectOptions::new()
+        .filename(d.data_dir.join("agentd.db"))
+        .connect()
+        .await
+        .unwrap();
+    refuse(&mut db, DELTA).await;
+    let second = c.run_turn(&thread, "two").await.unwrap();
+    assert!(
+        of_method(&second, DELTA).is_empty(),
+        "a refused delta reached a client: {second:#?}"
+    );
+    d.wait_for_log("commit failed; events dropped", Duration::from_secs(10))
+        .await
+        .unwrap();
+    seen.extend(second);
+
+    // A refused rename: the caller gets an error, and the row keeps its old name.
+    refuse(&mut db, RENAMED).await;
+    let refused = rename(&mut c, &thread, "refused").await;
+    assert!(
+        refused.is_err(),
+        "the refused rename succeeded: {refused:?}"
+    );
+    let read = c.read_thread(&thread).await.unwrap();
+    assert_ne!(read["thread"]["name"], "refused");
+
+    accept(&mut db, DELTA).await;
+    accept(&mut db, RENAMED).await;
+    let third = c.complete_turn(&thread, "three").await.unwrap();
+    let text: String = of_method(&third, DELTA)
+        .iter()
+        .filter_map(|e| e["params"]["delta"].as_str())
+        .collect();
+    assert_eq!(text, "three");
+    seen.extend(third);
+    rename(&mut c, &thread, "accepted").await.unwrap();
+    db.close().await.unwrap();
+    let read = c.read_thread(&thread).await.unwrap();
+    assert_eq!(read["thread"]["name"], "accepted");
+    let head = read["thread"]["lastSeq"].as_u64().unwrap();
+    seen.extend(c.thread_events(&thread, head).await.unwrap());
+
+    // Every event the client saw, in one gap-free run up to the rename, which the store holds
+    // byte for byte.
+    let seen = thread_events(&seen, &thread);
+    assert_consecutive(&seen);
+    assert_eq!(last_seq(&seen), head);
+    let renamed = &seen[seen.len() - 1]["params"];
+    assert_eq!(renamed["threadName"], "accepted");
+    let first = seen[0]["params"]["seq"].as_u64().unwrap();
+    let mut back = d.client("back").await.unwrap();
+    back.call(
+        "thread/resume",
+        json!({"threadId": thread, "afterSeq": first - 1}),
+    )
+    .await
+    .unwrap();
+    let replay = back.thread_events(&thread, head).await.unwrap();
+    assert_eq!(replay, seen, "the log differs from what was sent live");
+}
