@@ -21,13 +21,20 @@ const TAKE_OVER: Duration = Duration::from_secs(15);
 struct Cluster {
     pg: TestPostgres,
     url: String,
+    /// The daemons' lease (`store_lease_ms`); [`LEASE_MS`] unless a test needs the holder to
+    /// outlive an outage.
+    lease_ms: u64,
 }
 
 impl Cluster {
     async fn start(name: &str) -> Cluster {
         let pg = TestPostgres::start().expect("a throwaway PostgreSQL server");
         let url = pg.create_database(name).await.expect("a database");
-        Cluster { pg, url }
+        Cluster {
+            pg,
+            url,
+            lease_ms: LEASE_MS,
+        }
     }
 
     /// A daemon on the shared database, talking to `mock`.
@@ -50,7 +57,7 @@ impl Cluster {
             .arg("--store")
             .arg(&self.url)
             .arg("-c")
-            .arg(format!("store_lease_ms={LEASE_MS}"));
+            .arg(format!("store_lease_ms={}", self.lease_ms));
         Agentd::start(opts)
             .await
             .expect("a daemon on the shared store")
@@ -344,6 +351,68 @@ async fn an_approval_asked_on_the_holder_is_answered_through_another_daemon() {
         .await
         .unwrap();
     assert_eq!(read["thread"]["turns"][0]["status"], "completed");
+}
+
+/// An answer given on the holder while PostgreSQL is away is shared once it is back: the other
+/// daemon's client hears how its question ended instead of keeping a stale one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_answer_given_during_a_database_restart_still_reaches_the_other_daemon() {
+    let mock = MockLlm::start(vec![
+        tool_calls(vec![shell_call("c1", &["touch", "approved"])]),
+        Scripted::responses_text("done"),
+    ])
+    .await
+    .unwrap();
+    let mut cluster = Cluster::start("outage_answer").await;
+    // The holder keeps the thread through the outage.
+    cluster.lease_ms = 30_000;
+    let a = cluster.asking_daemon(&mock).await;
+    let b = cluster.asking_daemon(&mock).await;
+    let work = tempfile::tempdir().unwrap();
+    let mut ca = a.client("alice").await.unwrap();
+    let thread = ca.start_thread(json!({"cwd": work.path()})).await.unwrap();
+    let mut cb = b.client("bob").await.unwrap();
+    cb.call("thread/resume", json!({"threadId": thread}))
+        .await
+        .unwrap();
+    let turn = ca.start_turn(&thread, "make the file").await.unwrap();
+    let on_a = ca.server_request(COMMAND_APPROVAL).await.unwrap();
+    let on_b = cb.server_request(COMMAND_APPROVAL).await.unwrap();
+
+    // Longer than a request waits for a connection (5 s), shorter than a commit's patience
+    // (10 s): the answer's first write fails, and it is written again once the server is back.
+    cluster.pg.stop().unwrap();
+    ca.respond(&on_a, json!({"decision": "accept"})).unwrap();
+    tokio::time::sleep(Duration::from_millis(6500)).await;
+    cluster.pg.start_again().unwrap();
+
+    let events = until_completed(&mut ca, &turn).await;
+    assert_eq!(
+        events.last().unwrap()["params"]["turn"]["status"],
+        "completed"
+    );
+    assert!(
+        work.path().join("approved").exists(),
+        "the command ran once accepted"
+    );
+    // Bob's daemon reads the answer and the events after it separately once its wake-ups are
+    // back, so the answer may come after the turn's end there (decision 018).
+    let mut at_b = until_completed(&mut cb, &turn).await;
+    let is_answer = |e: &Value| {
+        e["method"] == "serverRequest/resolved" && e["params"]["requestId"] == on_b["id"]
+    };
+    if !at_b.iter().any(is_answer) {
+        at_b.push(cb.wait_for("serverRequest/resolved").await.unwrap());
+    }
+    let resolved = at_b
+        .iter()
+        .find(|e| is_answer(e))
+        .expect("bob hears how his question ended");
+    assert_eq!(resolved["params"]["decision"], "accept");
+    assert_eq!(resolved["params"]["resolvedBy"]["clientName"], "alice");
+    let mut late = b.client("late").await.unwrap();
+    let replayed = replay(&mut late, &thread).await;
+    assert_eq!(completions(&replayed, &turn).len(), 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

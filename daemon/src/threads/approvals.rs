@@ -226,9 +226,9 @@ impl ThreadActor {
     }
 
     /// On a shared store, clients of every daemon get the question (their followers read it
-    /// from the database) and hear how it was resolved. The write runs beside the actor; the
-    /// next commit waits for it (`commit.rs`), so a follower reads a resolution before the
-    /// events that came after it.
+    /// from the database) and hear how it was resolved. The write runs beside the actor, again
+    /// while the database is away ([`share_patiently`]); the next commit waits for it
+    /// (`commit.rs`), so a follower reads a resolution before the events that came after it.
     fn share_approval(
         &mut self,
         p: &PendingApproval,
@@ -246,13 +246,16 @@ impl ThreadActor {
             resolution: None,
         };
         let share = tokio::spawn(async move {
-            let result = match resolution {
-                None => pg.put_approval(&row).await,
-                Some((decision, by)) => {
-                    let decision = serde_json::to_string(&decision).unwrap_or_default();
-                    pg.resolve_approval(&row, &decision, &by).await
+            let result = share_patiently(|| async {
+                match &resolution {
+                    None => pg.put_approval(&row).await,
+                    Some((decision, by)) => {
+                        let decision = serde_json::to_string(decision).unwrap_or_default();
+                        pg.resolve_approval(&row, &decision, by).await
+                    }
                 }
-            };
+            })
+            .await;
             if let Err(e) = result {
                 tracing::warn!(thread = %row.thread_id, error = %e,
                     "cannot share a question with the other daemons");
@@ -290,5 +293,27 @@ fn send_to(thread_id: &str, pending: &mut PendingApproval, sub: Subscriber) {
         pending.sent.push((sub, request_id));
     } else {
         sub.conn_info.forget(request_id);
+    }
+}
+
+/// Runs a write of a shared question until it lands, riding out a database that went away for
+/// as long as a commit would ([`super::commit::OUTAGE_PATIENCE`]): a question asked during a
+/// PostgreSQL restart still reaches the other daemons' clients once it is back. Both writes are
+/// idempotent (`ON CONFLICT`), so one whose answer was lost with the connection can run again.
+async fn share_patiently<F, Fut>(mut write: F) -> Result<(), crate::store::StoreError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<(), crate::store::StoreError>>,
+{
+    let deadline = tokio::time::Instant::now() + super::commit::OUTAGE_PATIENCE;
+    let mut pause = std::time::Duration::from_millis(100);
+    loop {
+        match write().await {
+            Err(e) if e.is_unavailable() && tokio::time::Instant::now() + pause < deadline => {
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(std::time::Duration::from_secs(1));
+            }
+            result => return result,
+        }
     }
 }

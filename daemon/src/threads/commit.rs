@@ -18,7 +18,7 @@ use crate::clock::unix_now;
 use crate::store::{CommitBatch, NewEvent, RowWrite, StoreError, ThreadRow};
 
 /// How long a commit waits for a database that went away before its batch is given up.
-const OUTAGE_PATIENCE: Duration = Duration::from_secs(10);
+pub(super) const OUTAGE_PATIENCE: Duration = Duration::from_secs(10);
 
 /// Largest delta text a merged event carries (bytes); past it the next delta starts a new event,
 /// so no client gets one huge frame.
