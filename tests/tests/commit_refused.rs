@@ -61,9 +61,11 @@ async fn rename(c: &mut Client, thread: &str, name: &str) -> anyhow::Result<Valu
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_refused_commit_reaches_no_client_and_leaves_no_gap() {
+    // The refused turn's stream is paced, so its deltas commit apart from the events that end
+    // the turn (a burst could put the last delta and `turn/completed` in one refused batch).
     let mock = MockLlm::start(vec![
         answer(&["on", "e"]),
-        answer(&["tw", "o"]),
+        answer(&["tw", "o"]).with_chunk_delay(Duration::from_millis(50)),
         answer(&["thr", "ee"]),
     ])
     .await
@@ -111,6 +113,10 @@ async fn a_refused_commit_reaches_no_client_and_leaves_no_gap() {
         .collect();
     assert_eq!(text, "three");
     seen.extend(third);
+    // The actor's own copy of the row was rewound too: turn three's commits did not store the
+    // refused name.
+    let read = c.read_thread(&thread).await.unwrap();
+    assert_ne!(read["thread"]["name"], "refused");
     rename(&mut c, &thread, "accepted").await.unwrap();
     db.close().await.unwrap();
     let read = c.read_thread(&thread).await.unwrap();

@@ -16,7 +16,7 @@ use std::ops::RangeInclusive;
 use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
 
-use agentd::store::postgres::{LeaseOutcome, PgOptions};
+use agentd::store::postgres::{LeaseOutcome, PendingApproval, PgOptions};
 use agentd::store::{
     CandidateQuery, CommitBatch, HistoryEntry, HistoryRow, ItemRow, MemoryCandidate, MemoryRow,
     NewEvent, Projection, RowWrite, SearchCursor, SearchHit, SearchQuery, Store, StoreError,
@@ -2053,6 +2053,26 @@ async fn postgres_leases_fence_and_forward() {
         )
         .await;
     assert!(matches!(late, Err(StoreError::Fenced(_))), "{late:?}");
+    // Nor does a question A shares late (a write retried through an outage) reach the
+    // others; B's does.
+    let question = |owner: &str, id: i64| PendingApproval {
+        thread_id: "l-1".into(),
+        approval_id: id,
+        owner: owner.into(),
+        method: "item/commandExecution/requestApproval".into(),
+        params: "{}".into(),
+        resolution: None,
+    };
+    pa.put_approval(&question(&pa.node().id, 1)).await.unwrap();
+    pb.put_approval(&question(&pb.node().id, 2)).await.unwrap();
+    let asked: Vec<i64> = pb
+        .approvals_of("l-1")
+        .await
+        .unwrap()
+        .iter()
+        .map(|q| q.approval_id)
+        .collect();
+    assert_eq!(asked, vec![2]);
     assert_eq!(
         pa.renew_leases().await.unwrap(),
         Vec::<String>::new(),

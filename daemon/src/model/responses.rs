@@ -191,7 +191,7 @@ pub(crate) fn on_event(event: &Event, out: &mut Vec<ModelEvent>) -> Result<Flow,
     if let Some(head) = Head::read(&event.data) {
         // The JSON `type` is authoritative; the SSE `event:` name is the fallback for proxies
         // that strip one or the other.
-        let kind = head.kind.as_deref().unwrap_or(&event.event);
+        let kind = head.kind.unwrap_or(&event.event);
         match kind {
             "response.output_text.delta" => {
                 out.push(ModelEvent::TextDelta {
@@ -273,15 +273,19 @@ pub(crate) fn on_event(event: &Event, out: &mut Vec<ModelEvent>) -> Result<Flow,
 /// nearly every event of a stream, and parsing each into a map was a tenth of the time a delta
 /// spends in the daemon (docs/benchmarks.md); events the agent ignores (argument deltas,
 /// lifecycle events) are dropped without one too. Anything else, and anything this shape does
-/// not fit (an index that is no `u32`, a delta that is no string), takes the `Value` path.
+/// not fit (an index that is no `u32`, a delta that is no string, an escaped `type`), takes the
+/// `Value` path. One difference: members not named here are skipped, not parsed, so a number
+/// out of `f64`'s range or a lone surrogate in one of them no longer fails the stream.
 #[derive(serde::Deserialize)]
 struct Head<'a> {
     #[serde(rename = "type", borrow, default)]
-    kind: Option<Cow<'a, str>>,
+    kind: Option<&'a str>,
     #[serde(default)]
     output_index: u32,
     #[serde(default)]
     summary_index: u32,
+    /// Owned whenever it is inside an `Option` (serde borrows only a bare `Cow`); the event
+    /// needs an owned `String` anyway.
     #[serde(borrow, default)]
     delta: Option<Cow<'a, str>>,
 }

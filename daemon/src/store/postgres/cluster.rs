@@ -170,9 +170,13 @@ impl PgStore {
     /// Records a question of a thread this daemon holds, for clients of every daemon.
     pub async fn put_approval(&self, a: &PendingApproval) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await.ctx("storing a question")?;
+        // Only while this daemon holds the thread: a write retried through an outage must not
+        // land after another daemon took the thread over and cleared its questions.
         sqlx::query(
             "INSERT INTO pending_approvals (thread_id, approval_id, owner, method, params, \
-             created_at) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
+             created_at) SELECT $1, $2, $3, $4, $5, $6 WHERE EXISTS \
+             (SELECT 1 FROM thread_leases WHERE thread_id = $1 AND owner = $3) \
+             ON CONFLICT DO NOTHING",
         )
         .bind(&a.thread_id)
         .bind(a.approval_id)

@@ -73,15 +73,9 @@ pub(super) struct Wakes {
 impl Wakes {
     pub(super) async fn start(options: PgConnectOptions) -> Result<Wakes, StoreError> {
         let pool = PgPool::connect_lazy_with(options);
-        let mut listener = PgListener::connect_with(&pool)
-            .await
-            .ctx("listening for other daemons")?;
-        listener
-            .listen(CHANNEL)
-            .await
-            .ctx("listening for other daemons")?;
+        let listener = subscribe(&pool).await.ctx("listening for other daemons")?;
         let (tx, _) = broadcast::channel(WAKE_BUFFER);
-        let task = tokio::spawn(listen(listener, tx.clone()));
+        let task = tokio::spawn(listen(pool, listener, tx.clone()));
         Ok(Wakes {
             tx,
             task: Arc::new(task),
@@ -100,36 +94,53 @@ impl Wakes {
 /// The longest pause between two attempts to reach a database that is away.
 const MAX_BACKOFF: Duration = Duration::from_secs(5);
 
-async fn listen(mut listener: PgListener, tx: broadcast::Sender<Wake>) {
-    let mut connected = true;
-    let mut backoff = Duration::from_millis(250);
+async fn listen(pool: PgPool, mut listener: PgListener, tx: broadcast::Sender<Wake>) {
     loop {
-        // `try_recv` reconnects by itself and answers `None` once when it had to: what was
-        // sent meanwhile is lost, so everyone resyncs.
         match listener.try_recv().await {
             Ok(Some(n)) => {
-                connected = true;
-                backoff = Duration::from_millis(250);
                 if let Some(wake) = Wake::parse(n.payload()) {
                     let _ = tx.send(wake);
                 }
             }
+            // The connection was lost and `try_recv` has already reconnected and listens again.
             Ok(None) => {
-                tracing::warn!("the database connection for wake-ups was lost; reconnecting");
-                connected = false;
+                tracing::warn!("the database connection for wake-ups was lost; listening again");
                 let _ = tx.send(Wake::Resync);
             }
+            // The reconnect failed (the database is away), or the connection broke in a way
+            // the listener keeps: start over on a new one.
             Err(e) => {
-                if connected {
-                    tracing::warn!(error = %e, "waiting for the database to come back");
-                }
-                connected = false;
-                tokio::time::sleep(backoff).await;
-                backoff = (backoff * 2).min(MAX_BACKOFF);
+                tracing::warn!(error = %e, "waiting for the database to come back");
+                drop(listener);
+                listener = listen_again(&pool).await;
                 let _ = tx.send(Wake::Resync);
             }
         }
     }
+}
+
+/// A new listener, once the database answers (with backoff). Only then is anyone told to
+/// re-read: a re-read done before `LISTEN` is back would miss what is written between the two
+/// until the waiter's own timer (the listener's next use would reconnect too, but silently).
+async fn listen_again(pool: &PgPool) -> PgListener {
+    let mut backoff = Duration::from_millis(250);
+    loop {
+        match subscribe(pool).await {
+            Ok(listener) => return listener,
+            Err(e) => {
+                tracing::debug!(error = %e, "the database is still away");
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(MAX_BACKOFF);
+            }
+        }
+    }
+}
+
+/// A listener on [`CHANNEL`].
+async fn subscribe(pool: &PgPool) -> Result<PgListener, sqlx::Error> {
+    let mut listener = PgListener::connect_with(pool).await?;
+    listener.listen(CHANNEL).await?;
+    Ok(listener)
 }
 
 /// Sends a wake-up inside the caller's transaction (delivered when it commits).
