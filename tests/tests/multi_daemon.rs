@@ -293,15 +293,33 @@ fn thread_only(messages: Vec<Value>, thread: &str) -> Vec<Value> {
         .collect()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_approval_asked_on_the_holder_is_answered_through_another_daemon() {
+/// Two asking daemons on one database; Alice on A started a turn whose `touch approved` waits
+/// for approval, and Bob on B follows the thread: both have been asked. Every field must
+/// outlive the test's use of the others (tests keep the whole struct).
+struct Asked {
+    /// Kept alive, not read: the model and the holder.
+    _mock: MockLlm,
+    cluster: Cluster,
+    _a: Agentd,
+    b: Agentd,
+    work: tempfile::TempDir,
+    ca: Client,
+    cb: Client,
+    thread: String,
+    turn: String,
+    on_a: Value,
+    on_b: Value,
+}
+
+async fn asked(name: &str, lease_ms: u64) -> Asked {
     let mock = MockLlm::start(vec![
         tool_calls(vec![shell_call("c1", &["touch", "approved"])]),
         Scripted::responses_text("done"),
     ])
     .await
     .unwrap();
-    let cluster = Cluster::start("approvals").await;
+    let mut cluster = Cluster::start(name).await;
+    cluster.lease_ms = lease_ms;
     let a = cluster.asking_daemon(&mock).await;
     let b = cluster.asking_daemon(&mock).await;
     let work = tempfile::tempdir().unwrap();
@@ -314,39 +332,59 @@ async fn an_approval_asked_on_the_holder_is_answered_through_another_daemon() {
     let turn = ca.start_turn(&thread, "make the file").await.unwrap();
     let on_a = ca.server_request(COMMAND_APPROVAL).await.unwrap();
     let on_b = cb.server_request(COMMAND_APPROVAL).await.unwrap();
+    Asked {
+        _mock: mock,
+        cluster,
+        _a: a,
+        b,
+        work,
+        ca,
+        cb,
+        thread,
+        turn,
+        on_a,
+        on_b,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_approval_asked_on_the_holder_is_answered_through_another_daemon() {
+    let mut t = asked("approvals", LEASE_MS).await;
     assert_eq!(
-        on_a["params"], on_b["params"],
+        t.on_a["params"], t.on_b["params"],
         "both daemons' clients are asked the same"
     );
-    assert!(!work.path().join("approved").exists());
+    assert!(!t.work.path().join("approved").exists());
 
-    cb.respond(&on_b, json!({"decision": "accept"})).unwrap();
-    let events = until_completed(&mut ca, &turn).await;
+    t.cb.respond(&t.on_b, json!({"decision": "accept"}))
+        .unwrap();
+    let events = until_completed(&mut t.ca, &t.turn).await;
     let resolved = events
         .iter()
         .find(|e| e["method"] == "serverRequest/resolved")
         .expect("alice hears how it ended");
     assert_eq!(resolved["params"]["decision"], "accept");
     assert_eq!(resolved["params"]["resolvedBy"]["clientName"], "bob");
-    assert_eq!(resolved["params"]["requestId"], on_a["id"]);
+    assert_eq!(resolved["params"]["requestId"], t.on_a["id"]);
     let done = events.last().unwrap();
     assert_eq!(done["params"]["turn"]["status"], "completed");
     assert!(
-        work.path().join("approved").exists(),
+        t.work.path().join("approved").exists(),
         "the command ran once accepted"
     );
     // Bob hears it too, for the id he was asked under; Alice's late answer changes nothing.
-    let on_b_events = until_completed(&mut cb, &turn).await;
+    let on_b_events = until_completed(&mut t.cb, &t.turn).await;
     assert!(on_b_events
         .iter()
         .any(|e| e["method"] == "serverRequest/resolved"
-            && e["params"]["requestId"] == on_b["id"]
+            && e["params"]["requestId"] == t.on_b["id"]
             && e["params"]["decision"] == "accept"));
-    ca.respond(&on_a, json!({"decision": "decline"})).unwrap();
-    let read = ca
-        .call(
+    t.ca.respond(&t.on_a, json!({"decision": "decline"}))
+        .unwrap();
+    let read =
+        t.ca.call(
             "thread/read",
-            json!({"threadId": thread, "includeTurns": true}),
+            json!({"threadId": t.thread, "includeTurns": true}),
         )
         .await
         .unwrap();
@@ -357,52 +395,34 @@ async fn an_approval_asked_on_the_holder_is_answered_through_another_daemon() {
 /// daemon's client hears how its question ended instead of keeping a stale one.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_answer_given_during_a_database_restart_still_reaches_the_other_daemon() {
-    let mock = MockLlm::start(vec![
-        tool_calls(vec![shell_call("c1", &["touch", "approved"])]),
-        Scripted::responses_text("done"),
-    ])
-    .await
-    .unwrap();
-    let mut cluster = Cluster::start("outage_answer").await;
     // The holder keeps the thread through the outage.
-    cluster.lease_ms = 30_000;
-    let a = cluster.asking_daemon(&mock).await;
-    let b = cluster.asking_daemon(&mock).await;
-    let work = tempfile::tempdir().unwrap();
-    let mut ca = a.client("alice").await.unwrap();
-    let thread = ca.start_thread(json!({"cwd": work.path()})).await.unwrap();
-    let mut cb = b.client("bob").await.unwrap();
-    cb.call("thread/resume", json!({"threadId": thread}))
-        .await
-        .unwrap();
-    let turn = ca.start_turn(&thread, "make the file").await.unwrap();
-    let on_a = ca.server_request(COMMAND_APPROVAL).await.unwrap();
-    let on_b = cb.server_request(COMMAND_APPROVAL).await.unwrap();
+    let mut t = asked("outage_answer", 30_000).await;
 
     // Longer than a request waits for a connection (5 s), shorter than a commit's patience
     // (10 s): the answer's first write fails, and it is written again once the server is back.
-    cluster.pg.stop().unwrap();
-    ca.respond(&on_a, json!({"decision": "accept"})).unwrap();
+    t.cluster.pg.stop().unwrap();
+    t.ca.respond(&t.on_a, json!({"decision": "accept"}))
+        .unwrap();
     tokio::time::sleep(Duration::from_millis(6500)).await;
-    cluster.pg.start_again().unwrap();
+    t.cluster.pg.start_again().unwrap();
 
-    let events = until_completed(&mut ca, &turn).await;
+    let events = until_completed(&mut t.ca, &t.turn).await;
     assert_eq!(
         events.last().unwrap()["params"]["turn"]["status"],
         "completed"
     );
     assert!(
-        work.path().join("approved").exists(),
+        t.work.path().join("approved").exists(),
         "the command ran once accepted"
     );
     // Bob's daemon reads the answer and the events after it separately once its wake-ups are
     // back, so the answer may come after the turn's end there (decision 018).
-    let mut at_b = until_completed(&mut cb, &turn).await;
+    let mut at_b = until_completed(&mut t.cb, &t.turn).await;
     let is_answer = |e: &Value| {
-        e["method"] == "serverRequest/resolved" && e["params"]["requestId"] == on_b["id"]
+        e["method"] == "serverRequest/resolved" && e["params"]["requestId"] == t.on_b["id"]
     };
     if !at_b.iter().any(is_answer) {
-        at_b.push(cb.wait_for("serverRequest/resolved").await.unwrap());
+        at_b.push(t.cb.wait_for("serverRequest/resolved").await.unwrap());
     }
     let resolved = at_b
         .iter()
@@ -410,9 +430,9 @@ async fn an_answer_given_during_a_database_restart_still_reaches_the_other_daemo
         .expect("bob hears how his question ended");
     assert_eq!(resolved["params"]["decision"], "accept");
     assert_eq!(resolved["params"]["resolvedBy"]["clientName"], "alice");
-    let mut late = b.client("late").await.unwrap();
-    let replayed = replay(&mut late, &thread).await;
-    assert_eq!(completions(&replayed, &turn).len(), 1);
+    let mut late = t.b.client("late").await.unwrap();
+    let replayed = replay(&mut late, &t.thread).await;
+    assert_eq!(completions(&replayed, &t.turn).len(), 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
