@@ -398,12 +398,13 @@ async fn an_answer_given_during_a_database_restart_still_reaches_the_other_daemo
     // The holder keeps the thread through the outage.
     let mut t = asked("outage_answer", 30_000).await;
 
-    // Longer than a request waits for a connection (5 s), shorter than a commit's patience
-    // (10 s): the answer's first write fails, and it is written again once the server is back.
+    // Longer than a request waits for a connection (5 s), so the answer's first write fails;
+    // well inside a commit's patience (10 s), so the second, waiting for a connection, finds
+    // the server back even if it is slow to start.
     t.cluster.pg.stop().unwrap();
     t.ca.respond(&t.on_a, json!({"decision": "accept"}))
         .unwrap();
-    tokio::time::sleep(Duration::from_millis(6500)).await;
+    tokio::time::sleep(Duration::from_millis(5600)).await;
     t.cluster.pg.start_again().unwrap();
 
     let events = until_completed(&mut t.ca, &t.turn).await;
