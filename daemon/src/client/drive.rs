@@ -57,8 +57,8 @@ impl DriveArgs {
     }
 }
 
-/// Runs `task` on the daemon's runtime (`runtime::build`): success is exit status 0, an error is said on
-/// stderr as `agentd NAME: …` with status 1.
+/// Runs `task` on the daemon's runtime (`runtime::build`): success is exit status 0, an error
+/// is said on stderr as `agentd NAME: …` with status 1.
 pub fn run_to_exit<F>(name: &str, task: F) -> ExitCode
 where
     F: Future<Output = anyhow::Result<()>>,

@@ -296,24 +296,21 @@ fn send_to(thread_id: &str, pending: &mut PendingApproval, sub: Subscriber) {
     }
 }
 
-/// Runs a write of a shared question until it lands, riding out a database that went away for
-/// as long as a commit would ([`super::commit::OUTAGE_PATIENCE`]): a question asked during a
-/// PostgreSQL restart still reaches the other daemons' clients once it is back. Both writes are
-/// idempotent (`ON CONFLICT`), so one whose answer was lost with the connection can run again.
+/// Runs a write of a shared question until it lands, riding out a database that went away as
+/// a commit does ([`super::commit::Patience`]): a question asked during a PostgreSQL restart
+/// still reaches the other daemons' clients once it is back. Both writes are idempotent
+/// (`ON CONFLICT`), so one whose answer was lost with the connection can run again.
 async fn share_patiently<F, Fut>(mut write: F) -> Result<(), crate::store::StoreError>
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Result<(), crate::store::StoreError>>,
 {
-    let deadline = tokio::time::Instant::now() + super::commit::OUTAGE_PATIENCE;
-    let mut pause = std::time::Duration::from_millis(100);
+    let mut patience = super::commit::Patience::new();
     loop {
-        match write().await {
-            Err(e) if e.is_unavailable() && tokio::time::Instant::now() + pause < deadline => {
-                tokio::time::sleep(pause).await;
-                pause = (pause * 2).min(std::time::Duration::from_secs(1));
-            }
-            result => return result,
+        let result = write().await;
+        let retry = matches!(&result, Err(e) if e.is_unavailable());
+        if !retry || !patience.wait().await {
+            return result;
         }
     }
 }

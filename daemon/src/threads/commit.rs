@@ -18,7 +18,33 @@ use crate::clock::unix_now;
 use crate::store::{CommitBatch, NewEvent, RowWrite, StoreError, ThreadRow};
 
 /// How long a commit waits for a database that went away before its batch is given up.
-pub(super) const OUTAGE_PATIENCE: Duration = Duration::from_secs(10);
+const OUTAGE_PATIENCE: Duration = Duration::from_secs(10);
+
+/// The pauses between attempts to reach a database that went away: 100 ms, doubling up to 1 s,
+/// until [`OUTAGE_PATIENCE`] has passed since the first attempt.
+pub(super) struct Patience {
+    deadline: tokio::time::Instant,
+    pause: Duration,
+}
+
+impl Patience {
+    pub(super) fn new() -> Patience {
+        Patience {
+            deadline: tokio::time::Instant::now() + OUTAGE_PATIENCE,
+            pause: Duration::from_millis(100),
+        }
+    }
+
+    /// Waits before the next attempt; `false` (at once) when the patience is spent.
+    pub(super) async fn wait(&mut self) -> bool {
+        if tokio::time::Instant::now() >= self.deadline {
+            return false;
+        }
+        tokio::time::sleep(self.pause).await;
+        self.pause = (self.pause * 2).min(Duration::from_secs(1));
+        true
+    }
+}
 
 /// Largest delta text a merged event carries (bytes); past it the next delta starts a new event,
 /// so no client gets one huge frame.
@@ -242,8 +268,7 @@ impl ThreadActor {
     /// than drop events a client was about to see. A commit whose answer was lost with the
     /// connection may have landed: [`ThreadActor::landed`] tells, so nothing is committed twice.
     async fn commit_patiently(&self, batch: &CommitBatch, row: RowWrite) -> Result<(), StoreError> {
-        let deadline = tokio::time::Instant::now() + OUTAGE_PATIENCE;
-        let mut pause = Duration::from_millis(100);
+        let mut patience = Patience::new();
         let mut result = self.store.commit_as(batch, row, self.epoch).await;
         let mut retried = false;
         loop {
@@ -253,11 +278,9 @@ impl ThreadActor {
                 Err(e) if retried && e.is_duplicate() => true,
                 _ => false,
             };
-            if !retry || tokio::time::Instant::now() >= deadline {
+            if !retry || !patience.wait().await {
                 return result;
             }
-            tokio::time::sleep(pause).await;
-            pause = (pause * 2).min(Duration::from_secs(1));
             retried = true;
             result = match self.landed(batch).await {
                 Ok(true) => Ok(()),

@@ -37,10 +37,7 @@ impl SqliteStore {
                 done => return done,
             }
         }
-        let mut conn = self.writer.sqlx().await?;
-        let mut tx = sqlx::Connection::begin(&mut *conn)
-            .await
-            .ctx("beginning a commit")?;
+        let mut tx = self.writer.begin("beginning a commit").await?;
         match row {
             RowWrite::Upsert => super::threads::upsert_thread(&mut tx, &batch.thread).await?,
             RowWrite::Progress => super::threads::advance_thread(&mut tx, &batch.thread).await?,

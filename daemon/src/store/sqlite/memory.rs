@@ -94,10 +94,7 @@ impl SqliteStore {
         seq: u64,
         memory: &MemoryRow,
     ) -> Result<bool, StoreError> {
-        let mut conn = self.writer.sqlx().await?;
-        let mut tx = sqlx::Connection::begin(&mut *conn)
-            .await
-            .ctx("beginning a memory save")?;
+        let mut tx = self.writer.begin("beginning a memory save").await?;
         let ours = sqlx::query(
             "UPDATE memory_jobs SET owner = NULL, lease_until = NULL, attempts = 0, \
              extracted_seq = ?1, last_error = NULL, updated_at = ?2 \
@@ -296,10 +293,7 @@ impl SqliteStore {
 
     /// Forgets a project's memories, jobs and summary (every project's when `None`).
     pub async fn reset_memory(&self, project: Option<&str>) -> Result<(), StoreError> {
-        let mut conn = self.writer.sqlx().await?;
-        let mut tx = sqlx::Connection::begin(&mut *conn)
-            .await
-            .ctx("beginning a memory reset")?;
+        let mut tx = self.writer.begin("beginning a memory reset").await?;
         for table in ["memories", "memory_jobs", "memory_summaries"] {
             sqlx::query(&format!(
                 "DELETE FROM {table} WHERE ?1 IS NULL OR project = ?1"

@@ -304,10 +304,7 @@ impl SqliteStore {
     /// Deletes a thread and everything stored about it: its turns, items, events, history and
     /// search index rows (one transaction). `false` when there was no such thread.
     pub async fn delete_thread(&self, thread_id: &str) -> Result<bool, StoreError> {
-        let mut conn = self.writer.sqlx().await?;
-        let mut tx = sqlx::Connection::begin(&mut *conn)
-            .await
-            .ctx("beginning a delete")?;
+        let mut tx = self.writer.begin("beginning a delete").await?;
         sqlx::query(
             "INSERT INTO item_fts (item_fts, rowid, text) \
              SELECT 'delete', rowid, text FROM item_search WHERE thread_id = ?",

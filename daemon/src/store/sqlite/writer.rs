@@ -77,6 +77,33 @@ impl std::ops::DerefMut for WriteConn<'_> {
     }
 }
 
+/// A transaction on the sqlx writer connection, held with the writer's lock; derefs to the
+/// connection. Dropped without [`WriteTx::commit`], it rolls back.
+pub(super) struct WriteTx<'a> {
+    // Dropped in this order: the transaction ends, then the turn is given up.
+    tx: sqlx::Transaction<'static, Sqlite>,
+    _turn: MutexGuard<'a, Option<rusqlite::Connection>>,
+}
+
+impl WriteTx<'_> {
+    pub(super) async fn commit(self) -> Result<(), sqlx::Error> {
+        self.tx.commit().await
+    }
+}
+
+impl std::ops::Deref for WriteTx<'_> {
+    type Target = SqliteConnection;
+    fn deref(&self) -> &SqliteConnection {
+        &self.tx
+    }
+}
+
+impl std::ops::DerefMut for WriteTx<'_> {
+    fn deref_mut(&mut self) -> &mut SqliteConnection {
+        &mut self.tx
+    }
+}
+
 impl Writer {
     /// Opens the inline connection beside `pool` (the sqlx writer, which created and migrated
     /// the database) with the writer's settings: the pragmas that are per connection.
@@ -109,6 +136,14 @@ impl Writer {
         let turn = self.inline.lock().await;
         let conn = self.pool.acquire().await.ctx("taking the writer")?;
         Ok(WriteConn { conn, _turn: turn })
+    }
+
+    /// A transaction on the sqlx writer connection, once it is this caller's turn; `context`
+    /// names the write in an error.
+    pub(super) async fn begin(&self, context: &'static str) -> Result<WriteTx<'_>, StoreError> {
+        let turn = self.inline.lock().await;
+        let tx = self.pool.begin().await.ctx(context)?;
+        Ok(WriteTx { tx, _turn: turn })
     }
 
     /// Commits an events-only batch on the inline connection, on this thread.
