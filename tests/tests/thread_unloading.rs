@@ -132,10 +132,21 @@ async fn three_thousand_unused_threads_give_their_memory_back() {
     let loaded_peak = rss_kib(pid);
     until_unloaded(&mut c, ids.last().unwrap()).await;
     until_unloaded(&mut c, &ids[0]).await;
-    let after = rss_kib(pid);
+    // A sweep marks its threads unloaded before it has shut them down, given the page caches
+    // back and trimmed the heap; so the RSS is read until it is under the bound, for a while:
+    // memory that is leaked never comes back.
+    let bound = baseline + 15 * 1024;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let after = loop {
+        let rss = rss_kib(pid);
+        if rss <= bound || Instant::now() >= deadline {
+            break rss;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
     eprintln!("RSS KiB: baseline {baseline}, 3000 loaded {loaded_peak}, after unloading {after}");
     assert!(
-        after <= baseline + 15 * 1024,
+        after <= bound,
         "RSS grew from {baseline} KiB to {after} KiB (peak {loaded_peak})"
     );
     let list: Value = c.call("thread/list", json!({"limit": 5})).await.unwrap();

@@ -19,8 +19,16 @@ for (const bin of [agentdBin, mockLlmBin]) {
   if (!existsSync(bin)) throw new Error(`${bin} is missing: run \`cargo build --workspace --bins\` (make build) first`);
 }
 
+/** Every directory `tempDir` made; removed when the test process exits, pass or fail. */
+const madeDirs: string[] = [];
+process.on("exit", () => {
+  for (const dir of madeDirs) rmSync(dir, { recursive: true, force: true });
+});
+
 export function tempDir(prefix: string): string {
-  return mkdtempSync(join(tmpdir(), `agentd-ts-${prefix}-`));
+  const dir = mkdtempSync(join(tmpdir(), `agentd-ts-${prefix}-`));
+  madeDirs.push(dir);
+  return dir;
 }
 
 function firstLine(child: ChildProcess, stream: "stdout" | "stderr", match: (line: string) => boolean, what: string, timeoutMs = 15_000): Promise<string> {

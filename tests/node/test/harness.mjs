@@ -15,8 +15,16 @@ for (const bin of [agentdBin, mockLlmBin]) {
   if (!existsSync(bin)) throw new Error(`${bin} is missing: run \`make build\` first`);
 }
 
+/** Every directory `tempDir` made; removed when the test process exits, pass or fail. */
+const madeDirs = [];
+process.on("exit", () => {
+  for (const dir of madeDirs) rmSync(dir, { recursive: true, force: true });
+});
+
 export function tempDir(prefix) {
-  return mkdtempSync(join(tmpdir(), `agentd-interop-${prefix}-`));
+  const dir = mkdtempSync(join(tmpdir(), `agentd-interop-${prefix}-`));
+  madeDirs.push(dir);
+  return dir;
 }
 
 /** Starts `mock-llm --script` with these answers (consumed in order); resolves its base URL. */
