@@ -14,6 +14,7 @@ pub mod flood;
 pub mod history;
 mod hooks;
 mod mcp;
+mod relay;
 pub mod rss;
 pub mod sandbox;
 pub mod sse_source;

@@ -96,6 +96,10 @@ impl StampSource {
         format!("http://{}/v1", self.addr)
     }
 
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
     pub fn set_plan(&self, plan: Plan) {
         *lock(&self.shared.plan) = plan;
     }

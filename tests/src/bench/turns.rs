@@ -21,6 +21,7 @@ use tokio::task::JoinHandle;
 use tokio_tungstenite::tungstenite::Message;
 
 use super::daemon::{cpu_line, cpu_time, WsDaemon};
+use super::relay::TcpRelay;
 use super::sse_source::{stamp_of, stamps_of, Plan, StampSource, StreamLog};
 use super::stats::{ms, per_s, thousands, Summary};
 use super::ws::{self, Ws};
@@ -80,6 +81,7 @@ pub async fn run(ctx: &Ctx) -> Result<Value> {
 
     let base_paced = baseline(&source, paced, ctx.base).await?;
     let base_burst = baseline(&source, burst, ctx.base).await?;
+    let floor = relay_floor(&source, paced, ctx.base).await?;
 
     let d = WsDaemon::start(&ctx.bin, &provider_args(&source.base_url())).await?;
     println!("(daemon pid {})", d.pid);
@@ -125,6 +127,19 @@ pub async fn run(ctx: &Ctx) -> Result<Value> {
         "baselineMs".into(),
         json!({"paced": base_paced.json_ms(), "burst": base_burst.json_ms()}),
     );
+    let floor_p50 = floor.p50 as i64 - base_paced.p50 as i64;
+    println!(
+        "relay floor (the paced read through tcp-relay, a process that only copies bytes): \
+         p50 {}  p99 {}; added p50 {}  p99 {}",
+        ms(floor.p50),
+        ms(floor.p99),
+        us_signed(floor_p50),
+        us_signed(floor.p99 as i64 - base_paced.p99 as i64)
+    );
+    figures.insert(
+        "relayFloor".into(),
+        json!({"latencyMs": floor.json_ms(), "addedP50Us": floor_p50 as f64 / 1e3}),
+    );
     let mut latency = serde_json::Map::new();
     for (label, clients, r) in &runs {
         let base = if *label == "paced" {
@@ -136,9 +151,17 @@ pub async fn run(ctx: &Ctx) -> Result<Value> {
         let lat = Summary::of(&mut lat);
         let added_p50 = lat.p50 as i64 - base.p50 as i64;
         let added_p99 = lat.p99 as i64 - base.p99 as i64;
+        let over_floor = if *label == "paced" {
+            format!(
+                "; over the relay floor p50 {}",
+                us_signed(lat.p50 as i64 - floor.p50 as i64)
+            )
+        } else {
+            String::new()
+        };
         println!(
             "agentd {label}, {clients:>2} client(s): delta → client p50 {}  p99 {}  max {}; \
-             added p50 {}  p99 {}",
+             added p50 {}  p99 {}{over_floor}",
             ms(lat.p50),
             ms(lat.p99),
             ms(lat.max),
@@ -390,10 +413,30 @@ pub async fn append(ctx: &Ctx) -> Result<Value> {
 
 /// Latency of a client reading the model stream itself: the floor any relay starts from.
 pub(super) async fn baseline(source: &StampSource, plan: Plan, base: Instant) -> Result<Summary> {
+    read_stream(source, &source.base_url(), plan, base).await
+}
+
+/// The direct read again, through `tcp-relay` (a process that only copies bytes): what one
+/// more process and loopback hop on the path cost on this machine before a relay does any
+/// work of its own. agentd's own share of its added latency is what it adds beyond this.
+async fn relay_floor(source: &StampSource, plan: Plan, base: Instant) -> Result<Summary> {
+    let relay = TcpRelay::start(source.addr()).await?;
+    read_stream(source, &relay.base_url(), plan, base)
+        .await
+        .context("reading through tcp-relay")
+}
+
+/// Reads one stream of `plan` from `base_url` (the source's, or a relay's in front of it).
+async fn read_stream(
+    source: &StampSource,
+    base_url: &str,
+    plan: Plan,
+    base: Instant,
+) -> Result<Summary> {
     source.set_plan(plan);
     let client = reqwest::Client::new();
     let response = client
-        .post(format!("{}/responses", source.base_url()))
+        .post(format!("{base_url}/responses"))
         .header("content-type", "application/json")
         .body(r#"{"model":"mock-model","stream":true}"#)
         .send()
