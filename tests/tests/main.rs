@@ -47,6 +47,7 @@ mod hooks_claude;
 mod hooks_control;
 mod hooks_events;
 mod hostile_model_stream;
+mod hostile_store_rows;
 mod internal_errors;
 mod load_many_clients;
 mod mcp_approvals;

@@ -18,9 +18,9 @@ use std::pin::Pin;
 
 use agentd::store::postgres::{LeaseOutcome, PendingApproval, PgOptions};
 use agentd::store::{
-    CandidateQuery, CommitBatch, HistoryEntry, HistoryRow, ItemRow, MemoryCandidate, MemoryRow,
-    NewEvent, Projection, RowWrite, SearchCursor, SearchHit, SearchQuery, Store, StoreError,
-    StoredEvent, SummaryRow, ThreadListQuery, ThreadRow, TurnRow, TurnState,
+    is_last_page, CandidateQuery, CommitBatch, HistoryEntry, HistoryRow, ItemRow, MemoryCandidate,
+    MemoryRow, NewEvent, Projection, RowWrite, SearchCursor, SearchHit, SearchQuery, Store,
+    StoreError, StoredEvent, SummaryRow, ThreadListQuery, ThreadRow, TurnRow, TurnState,
 };
 use agentd_tests::postgres::TestPostgres;
 use futures_util::FutureExt;
@@ -42,6 +42,7 @@ const CASES: &[(&str, Case)] = cases![
     duplicate_seq_changes_nothing,
     progress_needs_a_stored_thread,
     events_after_pages,
+    events_after_bounds_bytes,
     list_threads_filters,
     list_threads_pages,
     turns_and_items,
@@ -403,6 +404,41 @@ async fn events_after_pages(store: &Store) {
         })
         .collect();
     assert_eq!(store.events_after("ev-2", 0, 100).await.unwrap(), theirs);
+}
+
+/// A page of events ends early once its payloads reach 32 MiB (whatever the count asked for),
+/// and says so: `is_last_page` is false for it, true for the page that reaches the end.
+async fn events_after_bounds_bytes(store: &Store) {
+    const MIB: usize = 1 << 20;
+    // Payloads of exactly 1 MiB: `{"x":"aaa…"}`.
+    let big = |seq: u64| NewEvent {
+        seq,
+        kind: "item/completed".into(),
+        payload: format!(r#"{{"x":"{}"}}"#, "a".repeat(MIB - 8)),
+        created_at: 7,
+    };
+    let mut row = thread("ev-bytes");
+    for first in (1..=40).step_by(10) {
+        row.last_seq = first + 9;
+        commit(
+            store,
+            batch(&row, (first..=first + 9).map(big).collect(), vec![]),
+        )
+        .await;
+    }
+    let first = store.events_after("ev-bytes", 0, 100).await.unwrap();
+    assert_eq!(first.len(), 32, "the page was not ended at 32 MiB");
+    assert!(first.iter().all(|e| e.payload.len() == MIB));
+    assert!(!is_last_page(&first, 100));
+    let rest = store.events_after("ev-bytes", 32, 100).await.unwrap();
+    assert_eq!(
+        rest.iter().map(|e| e.seq).collect::<Vec<_>>(),
+        (33..=40).collect::<Vec<_>>()
+    );
+    assert!(is_last_page(&rest, 100));
+    // A page short by count alone is the end; a full page is not.
+    assert!(is_last_page(&stored_events(1..=3), 4));
+    assert!(!is_last_page(&stored_events(1..=4), 4));
 }
 
 /// Every `thread/list` filter, alone and combined (filters are ANDed), newest first.

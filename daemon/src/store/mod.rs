@@ -21,8 +21,9 @@ pub mod sqlite;
 pub use lock::DataDirLock;
 pub use memory_rows::{CandidateQuery, MemoryCandidate, MemoryRow, SummaryRow};
 pub use rows::{
-    CommitBatch, HistoryEntry, HistoryRow, ItemRow, NewEvent, Projection, RowWrite, SearchCursor,
-    SearchHit, SearchQuery, StoredEvent, ThreadListQuery, ThreadRow, TurnRow, TurnState,
+    is_last_page, CommitBatch, HistoryEntry, HistoryRow, ItemRow, NewEvent, Projection, RowWrite,
+    SearchCursor, SearchHit, SearchQuery, StoredEvent, ThreadListQuery, ThreadRow, TurnRow,
+    TurnState,
 };
 pub use sqlite::match_expression;
 

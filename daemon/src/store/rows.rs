@@ -283,5 +283,35 @@ pub struct SearchHit {
 pub struct StoredEvent {
     pub seq: u64,
     pub kind: String,
+    /// The params as stored; empty when the row's payload is larger than
+    /// [`MAX_STORED_EVENT_BYTES`] (or not text), which replay then refuses like any payload
+    /// that is not a JSON object.
     pub payload: String,
+}
+
+/// The most payload bytes one event is read back with. Far above anything the daemon writes
+/// (a frame is 16 MiB by default): only a row written by something else gets near it, and it
+/// must not size an allocation.
+pub const MAX_STORED_EVENT_BYTES: i64 = 64 << 20;
+
+/// Payload bytes past which `events_after` ends a page early (after at least one event): a
+/// page of 1,024 events of the largest size would otherwise be 64 GiB.
+pub const PAGE_BYTES: usize = 32 << 20;
+
+/// Whether a page `events_after(_, _, limit)` returned reaches the log's end: it is shorter
+/// than asked for and was not ended early by [`PAGE_BYTES`].
+pub fn is_last_page(events: &[StoredEvent], limit: u32) -> bool {
+    events.len() < limit as usize
+        && events.iter().map(|e| e.payload.len()).sum::<usize>() < PAGE_BYTES
+}
+
+/// Adds `event` to `page`; `false` once the page has reached [`PAGE_BYTES`] and should end.
+pub(super) fn fill_page(
+    page: &mut Vec<StoredEvent>,
+    bytes: &mut usize,
+    event: StoredEvent,
+) -> bool {
+    *bytes += event.payload.len();
+    page.push(event);
+    *bytes < PAGE_BYTES
 }

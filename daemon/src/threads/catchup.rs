@@ -6,9 +6,10 @@
 //! switch it to live delivery *at the seq it reached*; the actor agrees only if nothing newer
 //! has been committed meanwhile, so the hand-over point is exact.
 
-use super::event::frame_for;
+use super::event::stored_frame;
 use super::handle::{ActorHandle, GoLive};
 use super::subscriber::Subscriber;
+use crate::store::is_last_page;
 
 const PAGE: u32 = 1024;
 
@@ -22,15 +23,21 @@ pub(super) async fn run(handle: ActorHandle, sub: Subscriber, mut cursor: u64) {
                 return;
             }
         };
-        let short = events.len() < PAGE as usize;
+        let last = is_last_page(&events, PAGE);
         for e in events {
-            if sub.wants(&e.kind) && sub.tx.send(frame_for(&e.kind, &e.payload)).await.is_err() {
+            cursor = e.seq;
+            if !sub.wants(&e.kind) {
+                continue;
+            }
+            let Some(frame) = stored_frame(&handle.id, &e) else {
+                continue;
+            };
+            if sub.tx.send(frame).await.is_err() {
                 handle.unsubscribe(sub.conn).await;
                 return;
             }
-            cursor = e.seq;
         }
-        if short {
+        if last {
             match handle.go_live(sub.conn, cursor).await {
                 GoLive::Live | GoLive::Gone => return,
                 GoLive::Behind => continue,

@@ -7,6 +7,8 @@
 use agentd_protocol::ServerNotification;
 use bytes::Bytes;
 
+use crate::store::StoredEvent;
+
 /// The NDJSON/WebSocket frame of a notification whose params are already JSON text.
 pub fn frame_for(method: &str, params_json: &str) -> Bytes {
     let mut s = String::with_capacity(params_json.len() + method.len() + 40);
@@ -20,6 +22,25 @@ pub fn frame_for(method: &str, params_json: &str) -> Bytes {
     s.push_str(params_json);
     s.push('}');
     Bytes::from(s)
+}
+
+/// The frame of an event read back from the store, or `None` when its payload is not one JSON
+/// object. The payload goes into the frame as it is, so a row something else wrote — say
+/// `{},"id":7,"result":{}` — could otherwise end the params early and forge a response.
+pub(super) fn stored_frame(thread: &str, event: &StoredEvent) -> Option<Bytes> {
+    let payload = &event.payload;
+    let object = payload.trim_start().starts_with('{')
+        && serde_json::from_str::<serde::de::IgnoredAny>(payload).is_ok();
+    if object {
+        return Some(frame_for(&event.kind, payload));
+    }
+    tracing::error!(
+        thread,
+        seq = event.seq,
+        bytes = payload.len(),
+        "a stored event is not a JSON object (or is too large to read); it is not sent"
+    );
+    None
 }
 
 /// The frame of a notice to one connection (not a logged event): `serverRequest/resolved`,

@@ -21,7 +21,7 @@ use super::idle::IdleClock;
 use super::subscriber::{ConnectionId, Subscriber};
 use super::ThreadError;
 use crate::store::postgres::{Wake, WakeReceiver};
-use crate::store::{Store, ThreadRow};
+use crate::store::{is_last_page, Store, ThreadRow};
 
 /// Events read per page while catching the log up.
 const PAGE: u32 = 1024;
@@ -151,16 +151,18 @@ impl Follower {
                     return;
                 }
             };
-            let short = events.len() < PAGE as usize;
+            let last = is_last_page(&events, PAGE);
             for e in &events {
+                self.cursor = e.seq;
                 self.track_status(&e.kind);
-                let frame = super::event::frame_for(&e.kind, &e.payload);
+                let Some(frame) = super::event::stored_frame(&self.row.id, e) else {
+                    continue;
+                };
                 self.live.retain(|sub| {
                     !sub.wants(&e.kind) || deliver(sub, frame.clone(), &self.row.id, e.seq)
                 });
-                self.cursor = e.seq;
             }
-            if short {
+            if last {
                 return;
             }
         }

@@ -6,9 +6,11 @@
 //! ([`StoreError::Fenced`]): the old holder can never write after the new one started. The
 //! commit also sends `NOTIFY`, delivered to the other daemons only once it is committed.
 
+use futures_util::TryStreamExt;
 use sqlx::{PgConnection, Postgres, QueryBuilder};
 
-use super::rows::{CommitBatch, NewEvent, Projection, RowWrite, StoredEvent};
+use super::rows::MAX_STORED_EVENT_BYTES;
+use super::rows::{fill_page, CommitBatch, NewEvent, Projection, RowWrite, StoredEvent};
 use super::{PgStore, SqlContext, StoreError};
 
 /// Rows per multi-row INSERT (5 parameters each, far below PostgreSQL's 65,535).
@@ -133,24 +135,29 @@ impl PgStore {
         after_seq: u64,
         limit: u32,
     ) -> Result<Vec<StoredEvent>, StoreError> {
-        let rows: Vec<(i64, String, String)> = sqlx::query_as(
-            "SELECT seq, kind, payload FROM events WHERE thread_id = $1 AND seq > $2 \
-             ORDER BY seq LIMIT $3",
+        // A payload too large is not read at all (`StoredEvent::payload`).
+        let mut rows = sqlx::query_as::<_, (i64, String, String)>(
+            "SELECT seq, kind, CASE WHEN octet_length(payload) <= $4 THEN payload ELSE '' END \
+             FROM events WHERE thread_id = $1 AND seq > $2 ORDER BY seq LIMIT $3",
         )
         .bind(thread_id)
         .bind(after_seq.min(i64::MAX as u64) as i64)
         .bind(limit as i64)
-        .fetch_all(&self.pool)
-        .await
-        .ctx("reading events")?;
-        Ok(rows
-            .into_iter()
-            .map(|(seq, kind, payload)| StoredEvent {
+        .bind(MAX_STORED_EVENT_BYTES)
+        .fetch(&self.pool);
+        let mut page = Vec::new();
+        let mut bytes = 0;
+        while let Some((seq, kind, payload)) = rows.try_next().await.ctx("reading events")? {
+            let event = StoredEvent {
                 seq: seq.max(0) as u64,
                 kind,
                 payload,
-            })
-            .collect())
+            };
+            if !fill_page(&mut page, &mut bytes, event) {
+                break;
+            }
+        }
+        Ok(page)
     }
 }
 

@@ -1,8 +1,10 @@
 //! The per-thread event log: group-committed appends and ordered reads for replay.
 
+use futures_util::TryStreamExt;
 use sqlx::{QueryBuilder, Row, Sqlite};
 
-use super::rows::{CommitBatch, Projection, RowWrite, StoredEvent};
+use super::rows::MAX_STORED_EVENT_BYTES;
+use super::rows::{fill_page, CommitBatch, Projection, RowWrite, StoredEvent};
 use super::{SqlContext, SqliteStore, StoreError};
 
 /// Rows per multi-row INSERT: one statement per 200 events instead of one per event keeps the
@@ -89,26 +91,32 @@ impl SqliteStore {
         after_seq: u64,
         limit: u32,
     ) -> Result<Vec<StoredEvent>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT seq, kind, payload FROM events WHERE thread_id = ? AND seq > ? \
-             ORDER BY seq LIMIT ?",
+        // A payload too large (or not text) is not read at all (`StoredEvent::payload`);
+        // `octet_length` takes the size from the record header.
+        let mut rows = sqlx::query(
+            "SELECT seq, kind, CASE WHEN typeof(payload) = 'text' \
+             AND octet_length(payload) <= ?4 THEN payload ELSE '' END \
+             FROM events WHERE thread_id = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
         )
         .bind(thread_id)
         // A seq past i64::MAX would wrap to a negative number and replay everything.
         .bind(after_seq.min(i64::MAX as u64) as i64)
         .bind(limit as i64)
-        .fetch_all(&self.reader)
-        .await
-        .ctx("reading events")?;
-        rows.into_iter()
-            .map(|r| {
-                Ok(StoredEvent {
-                    seq: r.try_get::<i64, _>(0).ctx("decoding event seq")? as u64,
-                    kind: r.try_get(1).ctx("decoding event kind")?,
-                    payload: r.try_get(2).ctx("decoding event payload")?,
-                })
-            })
-            .collect()
+        .bind(MAX_STORED_EVENT_BYTES)
+        .fetch(&self.reader);
+        let mut page = Vec::new();
+        let mut bytes = 0;
+        while let Some(r) = rows.try_next().await.ctx("reading events")? {
+            let event = StoredEvent {
+                seq: r.try_get::<i64, _>(0).ctx("decoding event seq")?.max(0) as u64,
+                kind: r.try_get(1).ctx("decoding event kind")?,
+                payload: r.try_get(2).ctx("decoding event payload")?,
+            };
+            if !fill_page(&mut page, &mut bytes, event) {
+                break;
+            }
+        }
+        Ok(page)
     }
 }
 

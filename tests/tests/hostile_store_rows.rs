@@ -1,0 +1,107 @@
+//! The database is outside input too: something other than this daemon may have written any
+//! row. A stored event is spliced into its frame as it is, so one whose payload is not a JSON
+//! object could forge a message to the client, and one of any size could size an allocation.
+//! Replay sends neither, and goes on with the events after them.
+
+use agentd_tests::{Agentd, Client, Options};
+use serde_json::{json, Value};
+use sqlx::sqlite::SqliteConnectOptions;
+use sqlx::{ConnectOptions, Connection, SqliteConnection};
+
+const RENAMED: &str = "thread/name/updated";
+
+fn seq_of(m: &Value) -> Option<u64> {
+    m["params"]["seq"].as_u64()
+}
+
+async fn insert_event(db: &mut SqliteConnection, thread: &str, seq: u64, payload_sql: &str) {
+    let sql = format!(
+        "INSERT INTO events (thread_id, seq, kind, payload, created_at) \
+         VALUES (?1, ?2, '{RENAMED}', {payload_sql}, 1)"
+    );
+    sqlx::query(&sql)
+        .bind(thread)
+        .bind(seq as i64)
+        .execute(&mut *db)
+        .await
+        .unwrap();
+}
+
+async fn renamed(c: &mut Client, thread: &str, name: &str) {
+    c.call("thread/name/set", json!({"threadId": thread, "name": name}))
+        .await
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stored_events_that_are_not_json_objects_or_too_large_are_not_sent() {
+    let d = Agentd::start(Options::default()).await.unwrap();
+    let mut c = d.client("before").await.unwrap();
+    let thread = c.start_thread(json!({})).await.unwrap();
+    renamed(&mut c, &thread, "one").await;
+    let stored = c.events_after(&thread, 0).await.unwrap();
+    let last = stored.iter().filter_map(seq_of).max().unwrap();
+    drop(c);
+    let (_status, data_dir, _keep) = d.terminate().await.unwrap();
+
+    let mut db = SqliteConnectOptions::new()
+        .filename(data_dir.join("agentd.db"))
+        .connect()
+        .await
+        .unwrap();
+    // A payload that ends the params early and answers request 1.
+    insert_event(
+        &mut db,
+        &thread,
+        last + 1,
+        r#"'{},"id":1,"result":{"forged":true}'"#,
+    )
+    .await;
+    // Not JSON at all.
+    insert_event(&mut db, &thread, last + 2, "'{\"threadId\":'").await;
+    // 70 MB of valid JSON, made inside SQLite: past what an event is read back with.
+    let huge = format!(
+        "'{{\"threadId\":\"{thread}\",\"threadName\":\"' || hex(zeroblob(35000000)) || '\",\"seq\":{}}}'",
+        last + 3
+    );
+    insert_event(&mut db, &thread, last + 3, &huge).await;
+    let after = json!({"threadId": thread, "threadName": "after", "seq": last + 4});
+    insert_event(&mut db, &thread, last + 4, &format!("'{after}'")).await;
+    db.close().await.unwrap();
+
+    let d = Agentd::start(Options::default().data_dir(&data_dir))
+        .await
+        .unwrap();
+    let mut c = d.client("after").await.unwrap();
+    let r = c
+        .call("thread/resume", json!({"threadId": thread, "afterSeq": 0}))
+        .await
+        .unwrap();
+    assert_eq!(r["thread"]["lastSeq"], last + 4);
+    let replayed = c.thread_events(&thread, last + 4).await.unwrap();
+    let seqs: Vec<u64> = replayed.iter().filter_map(seq_of).collect();
+    let mut expected: Vec<u64> = (1..=last).collect();
+    expected.push(last + 4);
+    assert_eq!(seqs, expected, "replay: {replayed:?}");
+    assert_eq!(
+        replayed.last(),
+        Some(&json!({"jsonrpc": "2.0", "method": RENAMED, "params": after}))
+    );
+    // The daemon still answers, and nothing it sent carries the forged result.
+    renamed(&mut c, &thread, "two").await;
+    let later = c.thread_events(&thread, last + 5).await.unwrap();
+    assert_eq!(
+        later.iter().filter_map(seq_of).collect::<Vec<_>>(),
+        [last + 5]
+    );
+    let everything: Vec<Value> = stored
+        .into_iter()
+        .chain(replayed)
+        .chain(later)
+        .chain(c.take_received())
+        .collect();
+    assert!(
+        everything.iter().all(|m| m["result"]["forged"].is_null()),
+        "a forged message reached the client"
+    );
+}
