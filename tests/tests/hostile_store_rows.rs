@@ -105,3 +105,70 @@ async fn stored_events_that_are_not_json_objects_or_too_large_are_not_sent() {
         "a forged message reached the client"
     );
 }
+
+/// The daemon's CPU time so far (user + system), in clock ticks.
+fn cpu_ticks(pid: u32) -> u64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    // Fields after the command name (which ends with the last ')'): utime is the 12th, stime
+    // the 13th.
+    let rest = &stat[stat.rfind(')').unwrap() + 2..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap()
+}
+
+/// A thread row whose `last_seq` is past its log (written by something else) puts the actor's
+/// head ahead of every event a subscriber can read. Replay then waits for the next event
+/// instead of asking the actor again and again, and goes live with it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_head_past_the_log_does_not_spin_replay() {
+    let d = Agentd::start(Options::default()).await.unwrap();
+    let mut c = d.client("before").await.unwrap();
+    let thread = c.start_thread(json!({})).await.unwrap();
+    renamed(&mut c, &thread, "one").await;
+    let last = c
+        .events_after(&thread, 0)
+        .await
+        .unwrap()
+        .iter()
+        .filter_map(seq_of)
+        .max()
+        .unwrap();
+    drop(c);
+    let (_status, data_dir, _keep) = d.terminate().await.unwrap();
+    let mut db = SqliteConnectOptions::new()
+        .filename(data_dir.join("agentd.db"))
+        .connect()
+        .await
+        .unwrap();
+    sqlx::query("UPDATE threads SET last_seq = 1000 WHERE id = ?1")
+        .bind(&thread)
+        .execute(&mut db)
+        .await
+        .unwrap();
+    db.close().await.unwrap();
+
+    let d = Agentd::start(Options::default().data_dir(&data_dir))
+        .await
+        .unwrap();
+    let pid = d.pid().unwrap();
+    let mut c = d.client("after").await.unwrap();
+    c.call("thread/resume", json!({"threadId": thread, "afterSeq": 0}))
+        .await
+        .unwrap();
+    let replayed = c.thread_events(&thread, last).await.unwrap();
+    assert_eq!(
+        replayed.iter().filter_map(seq_of).collect::<Vec<_>>(),
+        (1..=last).collect::<Vec<_>>()
+    );
+    let before = cpu_ticks(pid);
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    let used = cpu_ticks(pid) - before;
+    // Asking the actor in a loop takes a whole core: 200 ticks in these 2 s.
+    assert!(used < 50, "replay spun: {used} ticks of CPU in 2 s");
+
+    // The next event is past the head, and the subscriber gets it.
+    let mut other = d.client("other").await.unwrap();
+    renamed(&mut other, &thread, "two").await;
+    let live = c.thread_events(&thread, 1001).await.unwrap();
+    assert_eq!(live.iter().filter_map(seq_of).collect::<Vec<_>>(), [1001]);
+}
