@@ -825,25 +825,58 @@ async fn junk_in_the_forwarded_commands_table_gets_error_answers_and_costs_nothi
         .fetch_one(&mut db)
         .await
         .unwrap();
-    // What another daemon (or anyone with the database) could write for A to run.
-    let junk = [
-        ("turn/start", "not json at all"),
+    // What another daemon (or anyone with the database) could write for A to run, and the
+    // error each must get: (method, params, code, words of the message).
+    let envelope = |params: Value, scope: &str, hops: u32| {
+        json!({"params": params, "scope": scope, "client_name": "z", "hops": hops}).to_string()
+    };
+    let junk: Vec<(&str, String, i64, &str)> = vec![
+        (
+            "turn/start",
+            "not json at all".into(),
+            -32600,
+            "forwarded request",
+        ),
         (
             "no/such/method",
-            r#"{"params": {"threadId": "x"}, "scope": "admin", "client_name": "z"}"#,
+            envelope(json!({"threadId": thread}), "admin", 0),
+            -32600,
+            "not a method daemons forward",
+        ),
+        (
+            "thread/start",
+            envelope(json!({"threadId": thread}), "admin", 0),
+            -32600,
+            "not a method daemons forward",
         ),
         (
             "turn/start",
-            r#"{"params": {"threadId": 12}, "scope": "admin", "client_name": "z"}"#,
+            envelope(json!({"threadId": 12}), "admin", 0),
+            -32600,
+            "another thread",
+        ),
+        (
+            "thread/name/set",
+            envelope(json!({"threadId": "someone-else", "name": "x"}), "admin", 0),
+            -32600,
+            "another thread",
         ),
         (
             "turn/start",
-            r#"{"params": {"threadId": "t"}, "scope": "nobody", "client_name": "z"}"#,
+            envelope(json!({"threadId": thread}), "nobody", 0),
+            -32600,
+            "forwarded request",
         ),
-        ("agentd/approvalAnswer", r#"{"thread_id": 5}"#),
+        (
+            "thread/name/set",
+            envelope(json!({"threadId": thread, "name": "x"}), "admin", 3),
+            -32001,
+            "changed hands",
+        ),
+        ("agentd/approvalAnswer", r#"{"thread_id": 5}"#.into(), 0, ""),
     ];
     let mut ids = Vec::new();
-    for (method, params) in junk {
+    for (method, params, _, _) in &junk {
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO thread_commands (thread_id, target, origin, method, params, created_at) \
              VALUES ($1, $2, 'junk', $3, $4, 0) RETURNING id",
@@ -879,16 +912,85 @@ async fn junk_in_the_forwarded_commands_table_gets_error_answers_and_costs_nothi
     })
     .await
     .expect("every command is answered");
-    let codes: Vec<Value> = answers[..4]
-        .iter()
-        .map(|a| {
-            serde_json::from_str::<Value>(a.as_deref().unwrap()).unwrap()["error"]["code"].clone()
-        })
-        .collect();
-    assert_eq!(
-        codes,
-        [json!(-32600), json!(-32601), json!(-32602), json!(-32600)]
+    for ((method, _, code, words), answer) in junk.iter().zip(&answers).take(junk.len() - 1) {
+        let answer: Value = serde_json::from_str(answer.as_deref().unwrap()).unwrap();
+        assert_eq!(answer["error"]["code"], *code, "{method}: {answer}");
+        let message = answer["error"]["message"].as_str().unwrap_or_default();
+        assert!(message.contains(words), "{method}: {answer}");
+    }
+    let read = ca
+        .call("thread/read", json!({"threadId": thread}))
+        .await
+        .unwrap();
+    assert!(
+        read["thread"]["name"].is_null(),
+        "a junk rename ran: {read}"
     );
     // The daemon goes on as before.
     run_turn(&mut ca, &thread, "hello").await;
+}
+
+/// A lease row in a daemon's name that no actor of it uses (a release that failed, or a row
+/// written by something else) does not send the daemon's requests for that thread to itself,
+/// round and round until the row expires: it takes the lease again and runs them, and runs
+/// those forwarded to it from another daemon too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lease_left_in_a_daemons_name_is_taken_again_not_forwarded_to_itself() {
+    let mock = MockLlm::start(vec![]).await.unwrap();
+    let cluster = Cluster::start("own_lease").await;
+    let a = cluster.daemon(&mock).await;
+    let mut ca = a.client("a").await.unwrap();
+    let on_a = ca.start_thread(json!({})).await.unwrap();
+    // A thread made on a daemon that is gone (its lease released), and one that never had it.
+    let thread = {
+        let gone = cluster.daemon(&mock).await;
+        let mut c = gone.client("gone").await.unwrap();
+        let thread = c.start_thread(json!({})).await.unwrap();
+        drop(c);
+        gone.terminate().await.unwrap();
+        thread
+    };
+    let b = cluster.daemon(&mock).await;
+    let mut cb = b.client("b").await.unwrap();
+    let mut db = <sqlx::PgConnection as sqlx::Connection>::connect(&cluster.url)
+        .await
+        .unwrap();
+    let a_id: String = sqlx::query_scalar("SELECT owner FROM thread_leases WHERE thread_id = $1")
+        .bind(&on_a)
+        .fetch_one(&mut db)
+        .await
+        .unwrap();
+    // The thread is now A's for an hour, though A has never loaded it.
+    sqlx::query(
+        "UPDATE thread_leases SET owner = $2, epoch = epoch + 5, \
+         expires_at = (extract(epoch from clock_timestamp()) * 1000)::bigint + 3600000 \
+         WHERE thread_id = $1",
+    )
+    .bind(&thread)
+    .bind(&a_id)
+    .execute(&mut db)
+    .await
+    .unwrap();
+
+    let rename = |name: &str| json!({"threadId": thread, "name": name});
+    let quickly = Duration::from_secs(10);
+    tokio::time::timeout(quickly, ca.call("thread/name/set", rename("through A")))
+        .await
+        .expect("A answered its own request")
+        .unwrap();
+    tokio::time::timeout(quickly, cb.call("thread/name/set", rename("through B")))
+        .await
+        .expect("A answered B's forwarded request")
+        .unwrap();
+    let read = ca
+        .call("thread/read", json!({"threadId": thread}))
+        .await
+        .unwrap();
+    assert_eq!(read["thread"]["name"], "through B");
+    let owner: String = sqlx::query_scalar("SELECT owner FROM thread_leases WHERE thread_id = $1")
+        .bind(&thread)
+        .fetch_one(&mut db)
+        .await
+        .unwrap();
+    assert_eq!(owner, a_id);
 }

@@ -2153,10 +2153,10 @@ async fn postgres_leases_fence_and_forward() {
         .forward_command("l-1", &pb.node().id, "turn/start", "{}")
         .await
         .unwrap();
-    assert_eq!(pa.claim_commands().await.unwrap(), [], "not A's");
-    let claimed = pb.claim_commands().await.unwrap();
+    assert_eq!(pa.claim_commands(64).await.unwrap(), [], "not A's");
+    let claimed = pb.claim_commands(64).await.unwrap();
     assert_eq!(claimed.iter().map(|c| c.id).collect::<Vec<_>>(), [id]);
-    assert_eq!(pb.claim_commands().await.unwrap(), [], "claimed once");
+    assert_eq!(pb.claim_commands(64).await.unwrap(), [], "claimed once");
     assert!(!pa.withdraw_command(id).await.unwrap());
     pb.answer_command(id, r#"{"result":{}}"#).await.unwrap();
     assert_eq!(
@@ -2168,5 +2168,5 @@ async fn postgres_leases_fence_and_forward() {
         .await
         .unwrap();
     assert!(pa.withdraw_command(unclaimed).await.unwrap());
-    assert_eq!(pb.claim_commands().await.unwrap(), []);
+    assert_eq!(pb.claim_commands(64).await.unwrap(), []);
 }

@@ -21,7 +21,7 @@ use agentd_protocol::methods::{
 };
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, Semaphore};
 
 use super::connection::Session;
 use super::dispatch::{Answer, Handled};
@@ -51,12 +51,22 @@ fn forwarded(method: &str) -> bool {
     .contains(&method)
 }
 
+/// How many times a request may be sent on by a daemon that lost the thread since it was
+/// forwarded to it (each take-over in between is one more).
+const MAX_HOPS: u32 = 3;
+
+/// Forwarded requests this daemon runs at once; more wait in the database, unclaimed.
+const ANSWERING: usize = 64;
+
 /// What travels with a forwarded request: its params and who asked.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 struct Envelope {
     params: Option<Value>,
     scope: Scope,
     client_name: String,
+    /// Daemons it was sent on from (none for the first).
+    #[serde(default)]
+    hops: u32,
 }
 
 /// The holder's answer: exactly one of the two.
@@ -90,6 +100,7 @@ pub async fn route(
         params: params.clone(),
         scope: session.scope,
         client_name: session.client_name.clone().unwrap_or_default(),
+        hops: 0,
     };
     let answer = forward(daemon, pg, &holder, &thread_id, method, &envelope).await;
     Some(answer.and_then(|reply| {
@@ -188,12 +199,31 @@ pub fn serve(daemon: Arc<Daemon>) {
     let me = pg.node().id.clone();
     let mut wakes = pg.wakes();
     let stop = daemon.background.clone();
+    let answering = Arc::new(Semaphore::new(ANSWERING));
     tokio::spawn(stop.run_until_cancelled_owned(async move {
         loop {
-            match pg.claim_commands().await {
+            // Claims only what it can start now; the rest stays for the next round (or, its
+            // forwarder having given up waiting, is withdrawn).
+            let Ok(first) = answering.clone().acquire_owned().await else {
+                return;
+            };
+            let room = answering.available_permits() + 1;
+            match pg.claim_commands(room).await {
                 Ok(commands) => {
+                    let mut permit = Some(first);
                     for c in commands {
-                        tokio::spawn(answer(daemon.clone(), pg.clone(), c));
+                        let permit = match permit.take() {
+                            Some(p) => p,
+                            None => match answering.clone().try_acquire_owned() {
+                                Ok(p) => p,
+                                Err(_) => break,
+                            },
+                        };
+                        let (daemon, pg) = (daemon.clone(), pg.clone());
+                        tokio::spawn(async move {
+                            answer(daemon, pg, c).await;
+                            drop(permit);
+                        });
                     }
                 }
                 Err(e) => tracing::debug!(error = %e, "cannot read forwarded requests"),
@@ -220,11 +250,15 @@ async fn answer(daemon: Arc<Daemon>, pg: PgStore, c: ForwardedCommand) {
         let _ = pg.answer_command(c.id, "{}").await;
         return;
     }
-    let reply = match serde_json::from_str::<Envelope>(&c.params) {
+    let reply = match admit(&c) {
         Ok(envelope) => match daemon.hub.route(&c.thread_id).await {
             // This daemon lost the thread since the request was sent: on to the new holder.
             Ok(Route::Remote(holder)) => {
-                forward(&daemon, &pg, &holder, &c.thread_id, &c.method, &envelope)
+                let onward = Envelope {
+                    hops: envelope.hops + 1,
+                    ..envelope
+                };
+                forward(&daemon, &pg, &holder, &c.thread_id, &c.method, &onward)
                     .await
                     .unwrap_or_else(|e| Reply {
                         result: None,
@@ -235,13 +269,44 @@ async fn answer(daemon: Arc<Daemon>, pg: PgStore, c: ForwardedCommand) {
         },
         Err(e) => Reply {
             result: None,
-            error: Some(RpcError::invalid_request(format!("forwarded request: {e}")).0),
+            error: Some(e.0),
         },
     };
     let text = serde_json::to_string(&reply).unwrap_or_else(|_| "{}".to_owned());
     if let Err(e) = pg.answer_command(c.id, &text).await {
         tracing::warn!(command = c.id, error = %e, "cannot answer a forwarded request");
     }
+}
+
+/// The request of a command row, if it is one a daemon forwards: a row is outside input (any
+/// client of the database can write one), so it runs only a method that must run where the
+/// thread runs, on the thread the row names, not sent on more than [`MAX_HOPS`] times.
+fn admit(c: &ForwardedCommand) -> Result<Envelope, RpcError> {
+    if !forwarded(&c.method) {
+        return Err(RpcError::invalid_request(format!(
+            "forwarded request: {:?} is not a method daemons forward",
+            c.method
+        )));
+    }
+    let envelope: Envelope = serde_json::from_str(&c.params)
+        .map_err(|e| RpcError::invalid_request(format!("forwarded request: {e}")))?;
+    let names = envelope
+        .params
+        .as_ref()
+        .and_then(|p| p.get("threadId"))
+        .and_then(Value::as_str);
+    if names != Some(c.thread_id.as_str()) {
+        return Err(RpcError::invalid_request(
+            "forwarded request: its params name another thread than its row",
+        ));
+    }
+    if envelope.hops >= MAX_HOPS {
+        return Err(RpcError::unavailable(format!(
+            "thread {} changed hands {MAX_HOPS} times while the request was on its way; send it again",
+            c.thread_id
+        )));
+    }
+    Ok(envelope)
 }
 
 /// Runs a request here, as the forwarding daemon's client would have, and captures its answer.

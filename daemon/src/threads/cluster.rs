@@ -34,6 +34,11 @@ pub(super) struct Orphans {
 /// full).
 const ORPHANS_QUEUED: usize = 256;
 
+/// How long a request waits for this daemon's own lease on a thread to be released (its actor
+/// stopping), asking again every [`OWN_LEASE_PAUSE`].
+const OWN_LEASE_WAIT: Duration = Duration::from_secs(5);
+const OWN_LEASE_PAUSE: Duration = Duration::from_millis(20);
+
 impl Default for Orphans {
     fn default() -> Self {
         let (tx, rx) = mpsc::channel(ORPHANS_QUEUED);
@@ -167,10 +172,31 @@ impl ThreadHub {
 
     /// Where a request that changes thread `id` must run. When nobody holds the thread, this
     /// daemon takes it: a follower it had becomes an actor, its subscribers carried over.
+    ///
+    /// Never another daemon that is this one: a lease of this daemon's whose actor is stopping
+    /// (an unload, between taking the actor out and releasing the lease) is asked for again
+    /// after a pause, as is a lease released between the two statements of taking it.
+    /// Forwarding those would send the request to this daemon, which would route it again.
     pub async fn route(&self, id: &str) -> Result<Route, ThreadError> {
         let Some(pg) = self.store.shared() else {
             return Ok(Route::Local);
         };
+        let deadline = tokio::time::Instant::now() + OWN_LEASE_WAIT;
+        loop {
+            match self.route_once(pg, id).await? {
+                Route::Remote(h) if h.owner.is_empty() || h.owner == pg.node().id => {
+                    if tokio::time::Instant::now() >= deadline {
+                        return Err(ThreadError::Closed(id.to_owned()));
+                    }
+                    tokio::time::sleep(OWN_LEASE_PAUSE).await;
+                }
+                route => return Ok(route),
+            }
+        }
+    }
+
+    /// One attempt of [`ThreadHub::route`].
+    async fn route_once(&self, pg: &PgStore, id: &str) -> Result<Route, ThreadError> {
         let mut actors = self.actors.lock().await;
         if let Some(entry) = actors.get(id).filter(|e| !e.follower) {
             if entry.epoch.is_some_and(|e| pg.holds_epoch(id, e)) {

@@ -69,8 +69,11 @@ impl PgStore {
         Ok(id)
     }
 
-    /// Claims every command waiting for this daemon (each is claimed once).
-    pub async fn claim_commands(&self) -> Result<Vec<ForwardedCommand>, StoreError> {
+    /// Claims up to `at_most` of the commands waiting for this daemon (each is claimed once).
+    pub async fn claim_commands(
+        &self,
+        at_most: usize,
+    ) -> Result<Vec<ForwardedCommand>, StoreError> {
         let rows: Vec<(i64, String, String, String, String)> = sqlx::query_as(
             "UPDATE thread_commands SET claimed_at = $2 WHERE id IN ( \
                SELECT id FROM thread_commands \
@@ -80,7 +83,7 @@ impl PgStore {
         )
         .bind(&self.node.id)
         .bind(crate::clock::unix_now())
-        .bind(CLAIM_BATCH)
+        .bind(CLAIM_BATCH.min(at_most as i64))
         .fetch_all(&self.pool)
         .await
         .ctx("reading forwarded requests")?;

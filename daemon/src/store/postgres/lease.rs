@@ -41,15 +41,20 @@ pub enum LeaseOutcome {
 }
 
 impl PgStore {
-    /// Takes the thread's lease if it is free, expired, or already ours.
+    /// Takes the thread's lease if it is free, expired, or ours with no epoch of it in use
+    /// here: a row left behind by a release that failed (or written by something else) would
+    /// otherwise route this daemon's requests for the thread to itself until it expired. A
+    /// lease whose epoch is still held (an actor stopping) stays as it is: taking it again
+    /// would fence that actor's last commit.
     pub async fn acquire_lease(&self, thread_id: &str) -> Result<LeaseOutcome, StoreError> {
+        let reclaim = self.held_epoch(thread_id).is_none();
         let sql = format!(
             "WITH old AS (SELECT owner, host, epoch FROM thread_leases WHERE thread_id = $1) \
              INSERT INTO thread_leases AS l (thread_id, owner, host, epoch, expires_at) \
              VALUES ($1, $2, $3, 1, {DB_NOW_MS} + $4) \
              ON CONFLICT (thread_id) DO UPDATE SET owner = $2, host = $3, \
                epoch = l.epoch + 1, expires_at = {DB_NOW_MS} + $4 \
-             WHERE l.expires_at < {DB_NOW_MS} \
+             WHERE l.expires_at < {DB_NOW_MS} OR (l.owner = $2 AND $5) \
              RETURNING l.epoch, (SELECT owner FROM old), (SELECT host FROM old), \
                (SELECT epoch FROM old)"
         );
@@ -66,6 +71,7 @@ impl PgStore {
             .bind(&self.node.id)
             .bind(&self.node.host)
             .bind(self.lease_ms)
+            .bind(reclaim)
             .fetch_optional(&mut *tx)
             .await;
         let taken = match taken {
