@@ -994,3 +994,93 @@ async fn a_lease_left_in_a_daemons_name_is_taken_again_not_forwarded_to_itself()
         .unwrap();
     assert_eq!(owner, a_id);
 }
+
+/// The questions table is outside input to a follower: junk rows in it ask B's client no more
+/// than the newest 64 questions, none numbered below zero, none with params past 4 MiB; and a
+/// question resolved with a decision that does not parse still ends, as `cancel`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn junk_in_the_questions_table_asks_a_bounded_few_and_ends_what_it_resolves() {
+    let mock = MockLlm::start(vec![]).await.unwrap();
+    let cluster = Cluster::start("junk_questions").await;
+    let a = cluster.daemon(&mock).await;
+    let b = cluster.daemon(&mock).await;
+    let mut ca = a.client("a").await.unwrap();
+    let thread = ca.start_thread(json!({})).await.unwrap();
+    let mut cb = b.client("b").await.unwrap();
+    cb.call("thread/resume", json!({"threadId": thread}))
+        .await
+        .unwrap();
+    let mut db = <sqlx::PgConnection as sqlx::Connection>::connect(&cluster.url)
+        .await
+        .unwrap();
+    let owner: String = sqlx::query_scalar("SELECT owner FROM thread_leases WHERE thread_id = $1")
+        .bind(&thread)
+        .fetch_one(&mut db)
+        .await
+        .unwrap();
+    let params = json!({"threadId": thread, "command": "true"}).to_string();
+    // 200 questions, one numbered below zero, and the newest with 5 MB of params.
+    sqlx::query(
+        "INSERT INTO pending_approvals (thread_id, approval_id, owner, method, params, created_at) \
+         SELECT $1, n, $2, $3, CASE WHEN n = 1200 THEN repeat('x', 5000000) ELSE $4 END, 0 \
+         FROM (SELECT generate_series(1001, 1200) AS n UNION ALL SELECT -5) ids",
+    )
+    .bind(&thread)
+    .bind(&owner)
+    .bind(COMMAND_APPROVAL)
+    .bind(&params)
+    .execute(&mut db)
+    .await
+    .unwrap();
+    wake_for_questions(&mut db, &thread).await;
+    let mut asked = Vec::new();
+    while asked.len() < 64 {
+        asked.push(cb.server_request(COMMAND_APPROVAL).await.unwrap());
+    }
+    // One more wake-up: nothing new is asked (a `thread/read` answered after it is the
+    // positive signal that the follower had its turn).
+    wake_for_questions(&mut db, &thread).await;
+    cb.call("thread/read", json!({"threadId": thread}))
+        .await
+        .unwrap();
+    let extra = cb
+        .drain(Duration::from_millis(500))
+        .await
+        .into_iter()
+        .filter(|m| m["method"] == COMMAND_APPROVAL)
+        .count();
+    assert_eq!(extra, 0, "more than the newest 64 questions were asked");
+    let biggest = asked.iter().map(|r| r["params"].to_string().len()).max();
+    assert!(
+        biggest < Some(1000),
+        "params of {biggest:?} bytes were sent"
+    );
+    assert!(
+        asked.iter().any(|r| r["params"].is_null()),
+        "the 5 MB params were read"
+    );
+
+    // The newest question is resolved with a decision nobody defined.
+    sqlx::query(
+        "UPDATE pending_approvals SET decision = '\"maybe\"', resolved_by = 'junk', \
+         resolved_at = 1 WHERE thread_id = $1 AND approval_id = 1200",
+    )
+    .bind(&thread)
+    .execute(&mut db)
+    .await
+    .unwrap();
+    wake_for_questions(&mut db, &thread).await;
+    let resolved = cb.wait_for("serverRequest/resolved").await.unwrap();
+    assert_eq!(resolved["params"]["decision"], "cancel", "{resolved}");
+    let newest = asked.iter().find(|r| r["params"].is_null()).unwrap();
+    assert_eq!(resolved["params"]["requestId"], newest["id"]);
+}
+
+/// What the holder sends when a thread's questions change.
+async fn wake_for_questions(db: &mut sqlx::PgConnection, thread: &str) {
+    sqlx::query("SELECT pg_notify('agentd', $1)")
+        .bind(format!("p {thread}"))
+        .execute(db)
+        .await
+        .unwrap();
+}

@@ -2,7 +2,7 @@
 //! holder asked (read from the shared database), forwards their answers to the holder, and
 //! tells them how each question was resolved — whichever daemon's client answered first.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use agentd_protocol::jsonrpc::{ErrorObject, RequestId};
 use agentd_protocol::{ApprovalDecision, ResolvedBy, ServerRequestResolvedNotification};
@@ -57,10 +57,11 @@ impl Follower {
         }
         // A question whose row is gone was dropped with its holder (taken over) or swept:
         // whoever was asked hears it ended, and nothing keeps it here.
+        let stored: HashSet<i64> = rows.iter().map(|r| r.approval_id).collect();
         let gone: Vec<i64> = self
             .asked
             .keys()
-            .filter(|id| !rows.iter().any(|r| r.approval_id == **id))
+            .filter(|id| !stored.contains(id))
             .copied()
             .collect();
         for id in gone {
@@ -69,15 +70,21 @@ impl Follower {
     }
 
     fn ask(&mut self, row: &PendingApproval) {
-        let params: Value = serde_json::from_str(&row.params).unwrap_or(Value::Null);
+        // The holder numbers its questions from 1; a row with another number is not one.
+        let Ok(approval) = u64::try_from(row.approval_id) else {
+            return;
+        };
         let sent = self.asked.entry(row.approval_id).or_default();
+        let mut params = None;
         for sub in &self.live {
             if sub.conn_info.observe_only || sent.iter().any(|(s, _)| s.conn == sub.conn) {
                 continue;
             }
-            let request_id = sub
-                .conn_info
-                .register(&self.row.id, row.approval_id.max(0) as u64);
+            // Parsed once, and only when someone is to be asked.
+            let params = params.get_or_insert_with(|| {
+                serde_json::from_str::<Value>(&row.params).unwrap_or(Value::Null)
+            });
+            let request_id = sub.conn_info.register(&self.row.id, approval);
             let frame = request_frame(request_id, &row.method, params.clone());
             if sub.tx.try_send(frame).is_ok() {
                 sent.push((sub.clone(), request_id));
@@ -91,9 +98,11 @@ impl Follower {
         let Some(sent) = self.asked.remove(&approval_id) else {
             return;
         };
-        let Ok(decision) = serde_json::from_str::<ApprovalDecision>(decision) else {
-            return;
-        };
+        // Whoever was asked is told it ended either way: a decision that does not parse (a
+        // row something else wrote) is told as `cancel`, the holder's answer to a question
+        // it no longer has.
+        let decision =
+            serde_json::from_str::<ApprovalDecision>(decision).unwrap_or(ApprovalDecision::Cancel);
         for (sub, request_id) in sent {
             sub.conn_info.forget(request_id);
             let notice = ServerRequestResolvedNotification {

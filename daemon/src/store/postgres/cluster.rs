@@ -14,6 +14,14 @@ const KEEP_COMMANDS_SECS: i64 = 600;
 /// Commands one daemon claims at a time (the rest wait for the next round).
 const CLAIM_BATCH: i64 = 64;
 
+/// The most questions of one thread read at a time: a turn asks one at a time, and answered
+/// ones stay only until the sweep.
+const QUESTIONS_READ: i64 = 64;
+
+/// The most bytes of a question's params read (a larger one is read as `null`): a command
+/// line or a patch to approve, far below this.
+const QUESTION_BYTES: i64 = 4 << 20;
+
 /// The columns of a `pending_approvals` row as read.
 type ApprovalColumns = (i64, String, String, String, Option<String>, Option<String>);
 
@@ -228,11 +236,19 @@ impl PgStore {
 
     /// A thread's questions, open and recently resolved, oldest first.
     pub async fn approvals_of(&self, thread_id: &str) -> Result<Vec<PendingApproval>, StoreError> {
+        // The newest rows only, and no params larger than a question could be: the table is
+        // outside input to the daemon reading it (`QUESTIONS_READ`, `QUESTION_BYTES`).
         let rows: Vec<ApprovalColumns> = sqlx::query_as(
-            "SELECT approval_id, owner, method, params, decision, resolved_by \
-             FROM pending_approvals WHERE thread_id = $1 ORDER BY approval_id",
+            "SELECT approval_id, owner, method, \
+               CASE WHEN octet_length(params) <= $3 THEN params ELSE 'null' END, \
+               decision, resolved_by FROM ( \
+                 SELECT * FROM pending_approvals WHERE thread_id = $1 \
+                 ORDER BY approval_id DESC LIMIT $2) newest \
+             ORDER BY approval_id",
         )
         .bind(thread_id)
+        .bind(QUESTIONS_READ)
+        .bind(QUESTION_BYTES)
         .fetch_all(&self.pool)
         .await
         .ctx("reading pending questions")?;
