@@ -1,8 +1,14 @@
 //! The database is outside input too: something other than this daemon may have written any
-//! row. A stored event is spliced into its frame as it is, so one whose payload is not a JSON
-//! object could forge a message to the client, and one of any size could size an allocation.
-//! Replay sends neither, and goes on with the events after them.
+//! row, and a bad row costs its own thread at most. A stored event is spliced into its frame as
+//! it is, so one whose payload is not a JSON object could forge a message to the client, and
+//! one of any size could size an allocation: replay sends neither, and goes on with the events
+//! after them. A thread row whose head is past its log does not make replay spin, and one that
+//! does not decode does not stop the recovery of the other threads at start. (The PostgreSQL
+//! tables other daemons write — commands, questions, leases — are in `multi_daemon.rs`.)
 
+use std::time::{Duration, Instant};
+
+use agentd_tests::mock_llm::{MockLlm, Scripted};
 use agentd_tests::{Agentd, Client, Options};
 use serde_json::{json, Value};
 use sqlx::sqlite::SqliteConnectOptions;
@@ -161,7 +167,7 @@ async fn a_head_past_the_log_does_not_spin_replay() {
         (1..=last).collect::<Vec<_>>()
     );
     let before = cpu_ticks(pid);
-    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
     let used = cpu_ticks(pid) - before;
     // Asking the actor in a loop takes a whole core: 200 ticks in these 2 s.
     assert!(used < 50, "replay spun: {used} ticks of CPU in 2 s");
@@ -171,4 +177,60 @@ async fn a_head_past_the_log_does_not_spin_replay() {
     renamed(&mut other, &thread, "two").await;
     let live = c.thread_events(&thread, 1001).await.unwrap();
     assert_eq!(live.iter().filter_map(seq_of).collect::<Vec<_>>(), [1001]);
+}
+
+/// A thread whose row does not decode costs its own recovery at start, not the others': the
+/// turn of a thread after it in the store is still ended `interrupted`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_thread_that_does_not_load_does_not_stop_the_recovery_of_the_others() {
+    let mock = MockLlm::start(vec![
+        Scripted::responses_text("one"),
+        Scripted::responses_text("two"),
+    ])
+    .await
+    .unwrap();
+    let opts = || Options::default().mock_provider(&mock.base_url(), "responses");
+    let d = Agentd::start(opts()).await.unwrap();
+    let mut c = d.client("before").await.unwrap();
+    // Thread ids sort by creation: the broken one is met first.
+    let broken = c.start_thread(json!({})).await.unwrap();
+    c.complete_turn(&broken, "one").await.unwrap();
+    let fine = c.start_thread(json!({})).await.unwrap();
+    c.complete_turn(&fine, "two").await.unwrap();
+    drop(c);
+    let (_status, data_dir, _keep) = d.terminate().await.unwrap();
+    let mut db = SqliteConnectOptions::new()
+        .filename(data_dir.join("agentd.db"))
+        .connect()
+        .await
+        .unwrap();
+    // Both turns look cut off by a crash; the first thread's settings are not JSON.
+    sqlx::query("UPDATE turns SET status = 'inProgress'")
+        .execute(&mut db)
+        .await
+        .unwrap();
+    sqlx::query("UPDATE threads SET settings = '{not json' WHERE id = ?1")
+        .bind(&broken)
+        .execute(&mut db)
+        .await
+        .unwrap();
+    db.close().await.unwrap();
+
+    let d = Agentd::start(opts().data_dir(&data_dir)).await.unwrap();
+    let mut c = d.client("after").await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let read = c
+            .call(
+                "thread/read",
+                json!({"threadId": fine, "includeTurns": true}),
+            )
+            .await
+            .unwrap();
+        if read["thread"]["turns"][0]["status"] == "interrupted" {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the turn was not ended: {read}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }

@@ -121,3 +121,36 @@ pub(crate) fn item_from_row(r: &impl StoreRow) -> Result<ItemRow, StoreError> {
         payload: json_column(r, "payload", CTX)?,
     })
 }
+
+/// The paths file changes touched, in the order first seen, each once: what a rollback of
+/// those turns reports. A set keeps it linear in the paths (one item can list a million).
+#[derive(Debug, Default)]
+pub(crate) struct ChangedPaths {
+    order: Vec<String>,
+    seen: std::collections::HashSet<String>,
+}
+
+impl ChangedPaths {
+    /// Adds the paths a `fileChange` item changed (a move's target too), unless declined.
+    pub(crate) fn add_item(&mut self, item: &Value) {
+        if item["status"] == "declined" {
+            return;
+        }
+        let Some(changes) = item["changes"].as_array() else {
+            return;
+        };
+        for c in changes {
+            for path in [&c["path"], &c["kind"]["movePath"]] {
+                if let Some(p) = path.as_str() {
+                    if self.seen.insert(p.to_owned()) {
+                        self.order.push(p.to_owned());
+                    }
+                }
+            }
+        }
+    }
+
+    pub(crate) fn into_paths(self) -> Vec<String> {
+        self.order
+    }
+}

@@ -22,7 +22,6 @@ use super::hub::{Entry, ThreadHub};
 use super::subscriber::Subscriber;
 use super::ThreadError;
 use crate::store::postgres::{LeaseHolder, LeaseOutcome, PgStore};
-use crate::store::TurnState;
 
 /// Followers report lapsed holders here; the take-over task acts on them.
 pub(super) struct Orphans {
@@ -138,12 +137,7 @@ impl ThreadHub {
         if let Some(cursor) = cursor {
             row.last_seq = cursor;
         }
-        let running = self
-            .store
-            .turns(id)
-            .await?
-            .iter()
-            .any(|t| t.status == TurnState::InProgress);
+        let running = pg.has_running_turn(id).await?;
         let status = if running {
             ThreadStatus::Active {
                 active_flags: Vec::new(),

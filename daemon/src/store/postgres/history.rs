@@ -11,7 +11,7 @@ use sqlx::{PgConnection, Row};
 
 use super::rows::HistoryEntry;
 use super::{PgStore, SqlContext, StoreError};
-use crate::store::decode::json_column;
+use crate::store::decode::{json_column, ChangedPaths};
 
 pub(super) async fn roll_back(
     conn: &mut PgConnection,
@@ -112,23 +112,10 @@ impl PgStore {
         .fetch_all(&self.pool)
         .await
         .ctx("reading file changes")?;
-        let mut out: Vec<String> = Vec::new();
+        let mut out = ChangedPaths::default();
         for r in &rows {
-            let item = json_column(r, "payload", "decoding a file change")?;
-            if item["status"] == "declined" {
-                continue;
-            }
-            let changes = item["changes"].as_array().cloned().unwrap_or_default();
-            for c in changes {
-                for path in [&c["path"], &c["kind"]["movePath"]] {
-                    if let Some(p) = path.as_str() {
-                        if !out.iter().any(|o| o == p) {
-                            out.push(p.to_owned());
-                        }
-                    }
-                }
-            }
+            out.add_item(&json_column(r, "payload", "decoding a file change")?);
         }
-        Ok(out)
+        Ok(out.into_paths())
     }
 }

@@ -265,6 +265,18 @@ impl PgStore {
         .ctx("finding ephemeral threads")
     }
 
+    /// Whether a turn of the thread is marked running (one index seek; a follower asks this
+    /// of a thread with any number of turns).
+    pub async fn has_running_turn(&self, thread_id: &str) -> Result<bool, StoreError> {
+        sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM turns WHERE thread_id = $1 AND status = 'inProgress')",
+        )
+        .bind(thread_id)
+        .fetch_one(&self.pool)
+        .await
+        .ctx("finding a running turn")
+    }
+
     /// Threads with a turn marked running whose lease no live daemon holds: cut off by a crash.
     pub async fn threads_with_running_turns(&self) -> Result<Vec<String>, StoreError> {
         let now = self.db_now_ms().await?;

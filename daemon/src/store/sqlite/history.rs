@@ -9,7 +9,7 @@ use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
 
 use super::rows::HistoryEntry;
 use super::{SqlContext, SqliteStore, StoreError};
-use crate::store::decode::json_column;
+use crate::store::decode::{json_column, ChangedPaths};
 
 /// Turn ids per `IN (…)` list, far below SQLite's variable limit.
 const IDS_PER_STATEMENT: usize = 500;
@@ -113,7 +113,7 @@ impl SqliteStore {
     /// order they were changed, each once. Declined changes touched nothing and are left out;
     /// failed ones may have written part of a patch and are kept.
     pub async fn changed_files(&self, turn_ids: &[String]) -> Result<Vec<String>, StoreError> {
-        let mut out: Vec<String> = Vec::new();
+        let mut out = ChangedPaths::default();
         for chunk in turn_ids.chunks(IDS_PER_STATEMENT) {
             let mut b: QueryBuilder<Sqlite> = QueryBuilder::new(
                 "SELECT i.payload FROM items i JOIN turns t ON t.id = i.turn_id \
@@ -130,23 +130,10 @@ impl SqliteStore {
                 .await
                 .ctx("reading file changes")?;
             for r in &rows {
-                let item = json_column(r, "payload", "decoding a file change")?;
-                if item["status"] == "declined" {
-                    continue;
-                }
-                let changes = item["changes"].as_array().cloned().unwrap_or_default();
-                for c in changes {
-                    for path in [&c["path"], &c["kind"]["movePath"]] {
-                        if let Some(p) = path.as_str() {
-                            if !out.iter().any(|o| o == p) {
-                                out.push(p.to_owned());
-                            }
-                        }
-                    }
-                }
+                out.add_item(&json_column(r, "payload", "decoding a file change")?);
             }
         }
-        Ok(out)
+        Ok(out.into_paths())
     }
 }
 
