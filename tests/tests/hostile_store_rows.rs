@@ -3,7 +3,8 @@
 //! it is, so one whose payload is not a JSON object could forge a message to the client, and
 //! one of any size could size an allocation: replay sends neither, and goes on with the events
 //! after them. A thread row whose head is past its log does not make replay spin, and one that
-//! does not decode does not stop the recovery of the other threads at start. (The PostgreSQL
+//! does not decode does not stop the recovery of the other threads at start, nor hide the others
+//! from `thread/list`. (The PostgreSQL
 //! tables other daemons write — commands, questions, leases — are in `multi_daemon.rs`.)
 
 use std::time::{Duration, Instant};
@@ -232,5 +233,64 @@ async fn a_thread_that_does_not_load_does_not_stop_the_recovery_of_the_others() 
         }
         assert!(Instant::now() < deadline, "the turn was not ended: {read}");
         tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// A thread row that does not decode is listed by its id (the page and the pages after it are
+/// whole); reading it fails with a clear error, reading the others does not.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_thread_that_does_not_decode_is_listed_by_its_id_and_the_list_goes_on() {
+    let d = Agentd::start(Options::default()).await.unwrap();
+    let mut c = d.client("before").await.unwrap();
+    let mut ids = Vec::new();
+    for _ in 0..3 {
+        ids.push(c.start_thread(json!({})).await.unwrap());
+    }
+    drop(c);
+    let (_status, data_dir, _keep) = d.terminate().await.unwrap();
+    let mut db = SqliteConnectOptions::new()
+        .filename(data_dir.join("agentd.db"))
+        .connect()
+        .await
+        .unwrap();
+    sqlx::query("UPDATE threads SET settings = '{not json' WHERE id = ?1")
+        .bind(&ids[1])
+        .execute(&mut db)
+        .await
+        .unwrap();
+    db.close().await.unwrap();
+
+    let d = Agentd::start(Options::default().data_dir(&data_dir))
+        .await
+        .unwrap();
+    let mut c = d.client("after").await.unwrap();
+    let mut listed = Vec::new();
+    let mut cursor = Value::Null;
+    loop {
+        let page = c
+            .call("thread/list", json!({"limit": 2, "cursor": cursor}))
+            .await
+            .unwrap();
+        for t in page["data"].as_array().unwrap() {
+            listed.push(t["id"].as_str().unwrap().to_owned());
+        }
+        cursor = page["nextCursor"].clone();
+        if cursor.is_null() {
+            break;
+        }
+    }
+    listed.sort();
+    let mut expected = ids.clone();
+    expected.sort();
+    assert_eq!(listed, expected);
+    let broken = c
+        .request("thread/read", json!({"threadId": ids[1]}))
+        .await
+        .unwrap();
+    assert!(broken["error"]["message"].is_string(), "{broken}");
+    for id in [&ids[0], &ids[2]] {
+        c.call("thread/read", json!({"threadId": id}))
+            .await
+            .unwrap();
     }
 }

@@ -93,6 +93,27 @@ pub(crate) fn thread_from_row(r: &impl StoreRow) -> Result<ThreadRow, StoreError
     })
 }
 
+/// A thread of a listing: as [`thread_from_row`], but a row with a column that does not decode
+/// (written by something else) is listed by its id and times, with the rest empty, and logged.
+/// Failing the page would hide every other thread from every client, and dropping the row
+/// would end the listing early (a short page reads as the last one). Reading that thread
+/// itself still fails, with the decoding error.
+pub(crate) fn listed_thread_from_row(r: &impl StoreRow) -> Result<ThreadRow, StoreError> {
+    let error = match thread_from_row(r) {
+        Ok(thread) => return Ok(thread),
+        Err(e) => e,
+    };
+    let id = r.text("id").ctx("decoding a thread")?;
+    tracing::error!(thread = %id, error = %error, "a stored thread does not decode; listed by its id alone");
+    Ok(ThreadRow {
+        id,
+        created_at: r.int("created_at").unwrap_or(0),
+        updated_at: r.int("updated_at").unwrap_or(0),
+        settings: Value::Object(Default::default()),
+        ..ThreadRow::default()
+    })
+}
+
 pub(crate) fn turn_from_row(r: &impl StoreRow) -> Result<TurnRow, StoreError> {
     const CTX: &str = "decoding a turn";
     Ok(TurnRow {

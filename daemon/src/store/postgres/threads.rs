@@ -6,7 +6,9 @@ use sqlx::{PgConnection, Postgres, QueryBuilder, Row};
 
 use super::rows::{HistoryRow, ItemRow, ThreadListQuery, ThreadRow, TurnRow};
 use super::{PgStore, SqlContext, StoreError};
-use crate::store::decode::{item_from_row, json_column, thread_from_row, turn_from_row};
+use crate::store::decode::{
+    item_from_row, json_column, listed_thread_from_row, thread_from_row, turn_from_row,
+};
 
 const THREAD_COLUMNS: &str = "id, session_id, forked_from_id, name, preview, cwd, model, \
      model_provider, settings, ephemeral, archived, created_at, updated_at, last_seq, source, \
@@ -184,7 +186,7 @@ impl PgStore {
             .fetch_all(&self.pool)
             .await
             .ctx("listing threads")?;
-        rows.iter().map(thread_from_row).collect()
+        rows.iter().map(listed_thread_from_row).collect()
     }
 
     pub async fn turns(&self, thread_id: &str) -> Result<Vec<TurnRow>, StoreError> {

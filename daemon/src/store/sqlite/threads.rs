@@ -5,7 +5,9 @@ use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
 
 use super::rows::{HistoryRow, ItemRow, ThreadListQuery, ThreadRow, TurnRow};
 use super::{SqlContext, SqliteStore, StoreError};
-use crate::store::decode::{item_from_row, json_column, thread_from_row, turn_from_row};
+use crate::store::decode::{
+    item_from_row, json_column, listed_thread_from_row, thread_from_row, turn_from_row,
+};
 
 /// A thread row's columns as read. A commit of events alone does not rewrite the row
 /// (`writer.rs`), so its progress is the newer of the row's and the newest event's: one
@@ -203,7 +205,7 @@ impl SqliteStore {
             .fetch_all(&self.reader)
             .await
             .ctx("listing threads")?;
-        rows.iter().map(thread_from_row).collect()
+        rows.iter().map(listed_thread_from_row).collect()
     }
 
     /// The thread's turns in order, without rolled-back ones unless asked.
