@@ -34,6 +34,34 @@ async fn insert_event(db: &mut SqliteConnection, thread: &str, seq: u64, payload
         .unwrap();
 }
 
+/// A daemon stopped cleanly, with its SQLite file open for the test to write what something
+/// else could have.
+struct Stopped {
+    data_dir: std::path::PathBuf,
+    keep: Option<tempfile::TempDir>,
+    db: SqliteConnection,
+}
+
+async fn stop(d: Agentd) -> Stopped {
+    let (_status, data_dir, keep) = d.terminate().await.unwrap();
+    let db = SqliteConnectOptions::new()
+        .filename(data_dir.join("agentd.db"))
+        .connect()
+        .await
+        .unwrap();
+    Stopped { data_dir, keep, db }
+}
+
+impl Stopped {
+    /// Closes the file and starts a daemon on it again; the data dir lives as long as the
+    /// second value.
+    async fn restart(self, opts: Options) -> (Agentd, Option<tempfile::TempDir>) {
+        self.db.close().await.unwrap();
+        let d = Agentd::start(opts.data_dir(&self.data_dir)).await.unwrap();
+        (d, self.keep)
+    }
+}
+
 async fn renamed(c: &mut Client, thread: &str, name: &str) {
     c.call("thread/name/set", json!({"threadId": thread, "name": name}))
         .await
@@ -49,36 +77,27 @@ async fn stored_events_that_are_not_json_objects_or_too_large_are_not_sent() {
     let stored = c.events_after(&thread, 0).await.unwrap();
     let last = stored.iter().filter_map(seq_of).max().unwrap();
     drop(c);
-    let (_status, data_dir, _keep) = d.terminate().await.unwrap();
-
-    let mut db = SqliteConnectOptions::new()
-        .filename(data_dir.join("agentd.db"))
-        .connect()
-        .await
-        .unwrap();
+    let mut stopped = stop(d).await;
+    let db = &mut stopped.db;
     // A payload that ends the params early and answers request 1.
     insert_event(
-        &mut db,
+        db,
         &thread,
         last + 1,
         r#"'{},"id":1,"result":{"forged":true}'"#,
     )
     .await;
     // Not JSON at all.
-    insert_event(&mut db, &thread, last + 2, "'{\"threadId\":'").await;
+    insert_event(db, &thread, last + 2, "'{\"threadId\":'").await;
     // 70 MB of valid JSON, made inside SQLite: past what an event is read back with.
     let huge = format!(
         "'{{\"threadId\":\"{thread}\",\"threadName\":\"' || hex(zeroblob(35000000)) || '\",\"seq\":{}}}'",
         last + 3
     );
-    insert_event(&mut db, &thread, last + 3, &huge).await;
+    insert_event(db, &thread, last + 3, &huge).await;
     let after = json!({"threadId": thread, "threadName": "after", "seq": last + 4});
-    insert_event(&mut db, &thread, last + 4, &format!("'{after}'")).await;
-    db.close().await.unwrap();
-
-    let d = Agentd::start(Options::default().data_dir(&data_dir))
-        .await
-        .unwrap();
+    insert_event(db, &thread, last + 4, &format!("'{after}'")).await;
+    let (d, _keep) = stopped.restart(Options::default()).await;
     let mut c = d.client("after").await.unwrap();
     let r = c
         .call("thread/resume", json!({"threadId": thread, "afterSeq": 0}))
@@ -141,22 +160,14 @@ async fn a_head_past_the_log_does_not_spin_replay() {
         .max()
         .unwrap();
     drop(c);
-    let (_status, data_dir, _keep) = d.terminate().await.unwrap();
-    let mut db = SqliteConnectOptions::new()
-        .filename(data_dir.join("agentd.db"))
-        .connect()
-        .await
-        .unwrap();
+    let mut stopped = stop(d).await;
+    let db = &mut stopped.db;
     sqlx::query("UPDATE threads SET last_seq = 1000 WHERE id = ?1")
         .bind(&thread)
-        .execute(&mut db)
+        .execute(&mut *db)
         .await
         .unwrap();
-    db.close().await.unwrap();
-
-    let d = Agentd::start(Options::default().data_dir(&data_dir))
-        .await
-        .unwrap();
+    let (d, _keep) = stopped.restart(Options::default()).await;
     let pid = d.pid().unwrap();
     let mut c = d.client("after").await.unwrap();
     c.call("thread/resume", json!({"threadId": thread, "afterSeq": 0}))
@@ -199,25 +210,19 @@ async fn a_thread_that_does_not_load_does_not_stop_the_recovery_of_the_others() 
     let fine = c.start_thread(json!({})).await.unwrap();
     c.complete_turn(&fine, "two").await.unwrap();
     drop(c);
-    let (_status, data_dir, _keep) = d.terminate().await.unwrap();
-    let mut db = SqliteConnectOptions::new()
-        .filename(data_dir.join("agentd.db"))
-        .connect()
-        .await
-        .unwrap();
+    let mut stopped = stop(d).await;
+    let db = &mut stopped.db;
     // Both turns look cut off by a crash; the first thread's settings are not JSON.
     sqlx::query("UPDATE turns SET status = 'inProgress'")
-        .execute(&mut db)
+        .execute(&mut *db)
         .await
         .unwrap();
     sqlx::query("UPDATE threads SET settings = '{not json' WHERE id = ?1")
         .bind(&broken)
-        .execute(&mut db)
+        .execute(&mut *db)
         .await
         .unwrap();
-    db.close().await.unwrap();
-
-    let d = Agentd::start(opts().data_dir(&data_dir)).await.unwrap();
+    let (d, _keep) = stopped.restart(opts()).await;
     let mut c = d.client("after").await.unwrap();
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
@@ -247,22 +252,14 @@ async fn a_thread_that_does_not_decode_is_listed_by_its_id_and_the_list_goes_on(
         ids.push(c.start_thread(json!({})).await.unwrap());
     }
     drop(c);
-    let (_status, data_dir, _keep) = d.terminate().await.unwrap();
-    let mut db = SqliteConnectOptions::new()
-        .filename(data_dir.join("agentd.db"))
-        .connect()
-        .await
-        .unwrap();
+    let mut stopped = stop(d).await;
+    let db = &mut stopped.db;
     sqlx::query("UPDATE threads SET settings = '{not json' WHERE id = ?1")
         .bind(&ids[1])
-        .execute(&mut db)
+        .execute(&mut *db)
         .await
         .unwrap();
-    db.close().await.unwrap();
-
-    let d = Agentd::start(Options::default().data_dir(&data_dir))
-        .await
-        .unwrap();
+    let (d, _keep) = stopped.restart(Options::default()).await;
     let mut c = d.client("after").await.unwrap();
     let mut listed = Vec::new();
     let mut cursor = Value::Null;

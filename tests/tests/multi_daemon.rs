@@ -820,11 +820,7 @@ async fn junk_in_the_forwarded_commands_table_gets_error_answers_and_costs_nothi
     let mut db = <sqlx::PgConnection as sqlx::Connection>::connect(&cluster.url)
         .await
         .unwrap();
-    let owner: String = sqlx::query_scalar("SELECT owner FROM thread_leases WHERE thread_id = $1")
-        .bind(&thread)
-        .fetch_one(&mut db)
-        .await
-        .unwrap();
+    let owner = lease_owner(&mut db, &thread).await;
     // What another daemon (or anyone with the database) could write for A to run, and the
     // error each must get: (method, params, code, words of the message).
     let envelope = |params: Value, scope: &str, hops: u32| {
@@ -955,11 +951,7 @@ async fn a_lease_left_in_a_daemons_name_is_taken_again_not_forwarded_to_itself()
     let mut db = <sqlx::PgConnection as sqlx::Connection>::connect(&cluster.url)
         .await
         .unwrap();
-    let a_id: String = sqlx::query_scalar("SELECT owner FROM thread_leases WHERE thread_id = $1")
-        .bind(&on_a)
-        .fetch_one(&mut db)
-        .await
-        .unwrap();
+    let a_id = lease_owner(&mut db, &on_a).await;
     // The thread is now A's for an hour, though A has never loaded it.
     sqlx::query(
         "UPDATE thread_leases SET owner = $2, epoch = epoch + 5, \
@@ -987,11 +979,7 @@ async fn a_lease_left_in_a_daemons_name_is_taken_again_not_forwarded_to_itself()
         .await
         .unwrap();
     assert_eq!(read["thread"]["name"], "through B");
-    let owner: String = sqlx::query_scalar("SELECT owner FROM thread_leases WHERE thread_id = $1")
-        .bind(&thread)
-        .fetch_one(&mut db)
-        .await
-        .unwrap();
+    let owner = lease_owner(&mut db, &thread).await;
     assert_eq!(owner, a_id);
 }
 
@@ -1013,11 +1001,7 @@ async fn junk_in_the_questions_table_asks_a_bounded_few_and_ends_what_it_resolve
     let mut db = <sqlx::PgConnection as sqlx::Connection>::connect(&cluster.url)
         .await
         .unwrap();
-    let owner: String = sqlx::query_scalar("SELECT owner FROM thread_leases WHERE thread_id = $1")
-        .bind(&thread)
-        .fetch_one(&mut db)
-        .await
-        .unwrap();
+    let owner = lease_owner(&mut db, &thread).await;
     let params = json!({"threadId": thread, "command": "true"}).to_string();
     // 200 questions, one numbered below zero, and the newest with 5 MB of params.
     sqlx::query(
@@ -1083,4 +1067,13 @@ async fn wake_for_questions(db: &mut sqlx::PgConnection, thread: &str) {
         .execute(db)
         .await
         .unwrap();
+}
+
+/// The daemon whose name a thread's lease row carries.
+async fn lease_owner(db: &mut sqlx::PgConnection, thread: &str) -> String {
+    sqlx::query_scalar("SELECT owner FROM thread_leases WHERE thread_id = $1")
+        .bind(thread)
+        .fetch_one(db)
+        .await
+        .unwrap()
 }

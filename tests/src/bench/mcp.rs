@@ -4,7 +4,7 @@
 //! request built and sent), against the same call made directly with rmcp's client, and against
 //! the same round trip with `update_plan` (the tool pipeline without MCP).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use agentd_tests::mock_llm::{MockConfig, MockLlm, Scripted, Step, Usage};
@@ -24,7 +24,7 @@ const WARMUP: usize = 20;
 
 pub async fn run(ctx: &Ctx) -> Result<Value> {
     println!("== mcp: a tool call's round trip, model request → next model request; {CALLS} timed after {WARMUP}");
-    let mock_mcp = mock_mcp_path()?;
+    let mock_mcp = super::sibling_bin("mock-mcp")?;
     let direct = direct_calls(&mock_mcp).await?;
     println!(
         "direct rmcp call of mock-mcp echo:        {}",
@@ -53,22 +53,6 @@ pub async fn run(ctx: &Ctx) -> Result<Value> {
 
 fn line(s: &Summary) -> String {
     format!("p50 {}  p99 {}  max {}", ms(s.p50), ms(s.p99), ms(s.max))
-}
-
-/// `mock-mcp` beside this binary (`cargo build --bins` builds both).
-fn mock_mcp_path() -> Result<PathBuf> {
-    let exe = std::env::current_exe()?;
-    let path = exe
-        .parent()
-        .context("the bench binary has no directory")?
-        .join("mock-mcp");
-    if !path.is_file() {
-        bail!(
-            "{} not found: build it with `cargo build --release --bins`",
-            path.display()
-        );
-    }
-    Ok(path)
 }
 
 /// The baseline: rmcp's client calling `echo` on a `mock-mcp` child over stdio.

@@ -30,7 +30,7 @@ use std::path::{Path, PathBuf};
 use std::pin::Pin;
 use std::time::Instant;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use serde_json::Value;
 
 /// Knobs shared by every benchmark; the defaults are the figures `make bench` reports.
@@ -195,6 +195,22 @@ pub fn list_help() -> String {
         s.push_str(&format!("  {:<10} {}\n", b.name, b.about));
     }
     s
+}
+
+/// The binary `name` beside this one (`cargo build --release --bins` builds them all).
+pub fn sibling_bin(name: &str) -> Result<PathBuf> {
+    let exe = std::env::current_exe()?;
+    let path = exe
+        .parent()
+        .context("the bench binary has no directory")?
+        .join(name);
+    if !path.is_file() {
+        anyhow::bail!(
+            "{} not found: build it with `cargo build --release --bins`",
+            path.display()
+        );
+    }
+    Ok(path)
 }
 
 /// The daemon binary: `$AGENTD_BIN`, else the release build, else a fresh debug build.

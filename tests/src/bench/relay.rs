@@ -1,10 +1,9 @@
 //! The `tcp-relay` child process: the floor against which a relay's added latency is read.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::process::Stdio;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
@@ -17,7 +16,7 @@ pub struct TcpRelay {
 impl TcpRelay {
     /// Starts `tcp-relay` (beside this binary) forwarding to `target`.
     pub async fn start(target: SocketAddr) -> Result<TcpRelay> {
-        let mut child = Command::new(relay_path()?)
+        let mut child = Command::new(super::sibling_bin("tcp-relay")?)
             .arg(target.to_string())
             .stdout(Stdio::piped())
             .kill_on_drop(true)
@@ -44,20 +43,4 @@ impl TcpRelay {
     pub fn base_url(&self) -> String {
         format!("http://{}/v1", self.addr)
     }
-}
-
-/// `tcp-relay` beside this binary (`cargo build --bins` builds both).
-fn relay_path() -> Result<PathBuf> {
-    let exe = std::env::current_exe()?;
-    let path = exe
-        .parent()
-        .context("the bench binary has no directory")?
-        .join("tcp-relay");
-    if !path.is_file() {
-        bail!(
-            "{} not found: build it with `cargo build --release --bins`",
-            path.display()
-        );
-    }
-    Ok(path)
 }
