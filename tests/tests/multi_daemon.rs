@@ -875,7 +875,7 @@ async fn junk_in_the_forwarded_commands_table_gets_error_answers_and_costs_nothi
     for (method, params, _, _) in &junk {
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO thread_commands (thread_id, target, origin, method, params, created_at) \
-             VALUES ($1, $2, 'junk', $3, $4, 0) RETURNING id",
+             VALUES ($1, $2, 'junk', $3, $4, extract(epoch from now())::bigint) RETURNING id",
         )
         .bind(&thread)
         .bind(&owner)
@@ -908,6 +908,11 @@ async fn junk_in_the_forwarded_commands_table_gets_error_answers_and_costs_nothi
     })
     .await
     .expect("every command is answered");
+    assert_eq!(
+        answers.len(),
+        ids.len(),
+        "junk rows were swept before they were read"
+    );
     for ((method, _, code, words), answer) in junk.iter().zip(&answers).take(junk.len() - 1) {
         let answer: Value = serde_json::from_str(answer.as_deref().unwrap()).unwrap();
         assert_eq!(answer["error"]["code"], *code, "{method}: {answer}");
@@ -984,8 +989,9 @@ async fn a_lease_left_in_a_daemons_name_is_taken_again_not_forwarded_to_itself()
 }
 
 /// The questions table is outside input to a follower: junk rows in it ask B's client no more
-/// than the newest 64 questions, none numbered below zero, none with params past 4 MiB; and a
-/// question resolved with a decision that does not parse still ends, as `cancel`.
+/// than the newest 64 questions, none numbered below zero, none with params past 4 MiB; older
+/// questions it still asked are not told ended for being out of that window; and a question
+/// resolved with a decision that does not parse still ends, as `cancel`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn junk_in_the_questions_table_asks_a_bounded_few_and_ends_what_it_resolves() {
     let mock = MockLlm::start(vec![]).await.unwrap();
@@ -1002,52 +1008,46 @@ async fn junk_in_the_questions_table_asks_a_bounded_few_and_ends_what_it_resolve
         .await
         .unwrap();
     let owner = lease_owner(&mut db, &thread).await;
-    let params = json!({"threadId": thread, "command": "true"}).to_string();
-    // 200 questions, one numbered below zero, and the newest with 5 MB of params.
-    sqlx::query(
-        "INSERT INTO pending_approvals (thread_id, approval_id, owner, method, params, created_at) \
-         SELECT $1, n, $2, $3, CASE WHEN n = 1200 THEN repeat('x', 5000000) ELSE $4 END, 0 \
-         FROM (SELECT generate_series(1001, 1200) AS n UNION ALL SELECT -5) ids",
-    )
-    .bind(&thread)
-    .bind(&owner)
-    .bind(COMMAND_APPROVAL)
-    .bind(&params)
-    .execute(&mut db)
-    .await
-    .unwrap();
+    // Question n asks for command `qn`; question 31 has 5 MB of (valid JSON) params instead.
+    let questions = |ids: &str| {
+        format!(
+            "INSERT INTO pending_approvals (thread_id, approval_id, owner, method, params, \
+             created_at) SELECT $1, n, $2, $3, CASE WHEN n = 31 \
+             THEN '{{\"pad\":\"' || repeat('x', 5000000) || '\"}}' \
+             ELSE json_build_object('threadId', $1::text, 'command', 'q' || n)::text END, 0 \
+             FROM ({ids}) ids(n)"
+        )
+    };
+    let commands = |asked: &[Value]| -> Vec<String> {
+        asked
+            .iter()
+            .map(|r| r["params"]["command"].as_str().unwrap_or("-").to_owned())
+            .collect()
+    };
+
+    // 30 questions, one numbered below zero, one with 5 MB of params.
+    let first = questions("SELECT generate_series(1, 31) UNION ALL SELECT -5");
+    run_question_sql(&mut db, &first, &thread, &owner).await;
     wake_for_questions(&mut db, &thread).await;
-    let mut asked = Vec::new();
-    while asked.len() < 64 {
-        asked.push(cb.server_request(COMMAND_APPROVAL).await.unwrap());
-    }
-    // One more wake-up: nothing new is asked (a `thread/read` answered after it is the
-    // positive signal that the follower had its turn).
+    let asked = questions_asked(&mut cb, &mut db, &thread, 31).await;
+    let mut expected: Vec<String> = (1..=30).map(|n| format!("q{n}")).collect();
+    expected.push("-".into());
+    assert_eq!(commands(&asked), expected);
+    assert!(asked[30]["params"].is_null(), "the 5 MB params were read");
+
+    // 200 more: only the newest 64 are asked, and the first 31 are not told ended.
+    let more = questions("SELECT generate_series(1001, 1200)");
+    run_question_sql(&mut db, &more, &thread, &owner).await;
     wake_for_questions(&mut db, &thread).await;
-    cb.call("thread/read", json!({"threadId": thread}))
-        .await
-        .unwrap();
-    let extra = cb
-        .drain(Duration::from_millis(500))
-        .await
-        .into_iter()
-        .filter(|m| m["method"] == COMMAND_APPROVAL)
-        .count();
-    assert_eq!(extra, 0, "more than the newest 64 questions were asked");
-    let biggest = asked.iter().map(|r| r["params"].to_string().len()).max();
-    assert!(
-        biggest < Some(1000),
-        "params of {biggest:?} bytes were sent"
-    );
-    assert!(
-        asked.iter().any(|r| r["params"].is_null()),
-        "the 5 MB params were read"
-    );
+    let newest = questions_asked(&mut cb, &mut db, &thread, 64).await;
+    let expected: Vec<String> = (1137..=1200).map(|n| format!("q{n}")).collect();
+    assert_eq!(commands(&newest), expected);
 
     // The newest question is resolved with a decision nobody defined.
     sqlx::query(
         "UPDATE pending_approvals SET decision = '\"maybe\"', resolved_by = 'junk', \
-         resolved_at = 1 WHERE thread_id = $1 AND approval_id = 1200",
+         resolved_at = extract(epoch from now())::bigint \
+         WHERE thread_id = $1 AND approval_id = 1200",
     )
     .bind(&thread)
     .execute(&mut db)
@@ -1056,8 +1056,61 @@ async fn junk_in_the_questions_table_asks_a_bounded_few_and_ends_what_it_resolve
     wake_for_questions(&mut db, &thread).await;
     let resolved = cb.wait_for("serverRequest/resolved").await.unwrap();
     assert_eq!(resolved["params"]["decision"], "cancel", "{resolved}");
-    let newest = asked.iter().find(|r| r["params"].is_null()).unwrap();
-    assert_eq!(resolved["params"]["requestId"], newest["id"]);
+    assert_eq!(resolved["params"]["requestId"], newest[63]["id"]);
+    cb.call("thread/read", json!({"threadId": thread}))
+        .await
+        .unwrap();
+    let others = cb
+        .drain(Duration::from_millis(500))
+        .await
+        .into_iter()
+        .filter(|m| m["method"] == "serverRequest/resolved")
+        .count();
+    assert_eq!(
+        others, 0,
+        "questions out of the read window were told ended"
+    );
+}
+
+async fn run_question_sql(db: &mut sqlx::PgConnection, sql: &str, thread: &str, owner: &str) {
+    sqlx::query(sql)
+        .bind(thread)
+        .bind(owner)
+        .bind(COMMAND_APPROVAL)
+        .execute(db)
+        .await
+        .unwrap();
+}
+
+/// Exactly `count` questions reach the client, in order, and no more after another wake-up
+/// (a `thread/read` answered after it is the positive signal that the follower had its turn).
+async fn questions_asked(
+    c: &mut Client,
+    db: &mut sqlx::PgConnection,
+    thread: &str,
+    count: usize,
+) -> Vec<Value> {
+    let mut asked = Vec::new();
+    while asked.len() < count {
+        asked.push(c.server_request(COMMAND_APPROVAL).await.unwrap());
+    }
+    wake_for_questions(db, thread).await;
+    c.call("thread/read", json!({"threadId": thread}))
+        .await
+        .unwrap();
+    let drained = c.drain(Duration::from_millis(500)).await;
+    let method = |name: &str| drained.iter().filter(|m| m["method"] == name).count();
+    assert_eq!(
+        method(COMMAND_APPROVAL),
+        0,
+        "more than {count} questions were asked"
+    );
+    assert_eq!(
+        method("serverRequest/resolved"),
+        0,
+        "a question was told ended"
+    );
+    asked
 }
 
 /// What the holder sends when a thread's questions change.

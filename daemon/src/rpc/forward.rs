@@ -210,13 +210,17 @@ pub fn serve(daemon: Arc<Daemon>) {
             let room = answering.available_permits() + 1;
             match pg.claim_commands(room).await {
                 Ok(commands) => {
+                    // More may be waiting: claim again at once instead of after a wake-up.
+                    let full = commands.len() >= room;
                     let mut permit = Some(first);
                     for c in commands {
+                        // Only this loop takes permits, so these are free; waiting keeps every
+                        // claimed command answered even if that changes.
                         let permit = match permit.take() {
                             Some(p) => p,
-                            None => match answering.clone().try_acquire_owned() {
+                            None => match answering.clone().acquire_owned().await {
                                 Ok(p) => p,
-                                Err(_) => break,
+                                Err(_) => return,
                             },
                         };
                         let (daemon, pg) = (daemon.clone(), pg.clone());
@@ -224,6 +228,9 @@ pub fn serve(daemon: Arc<Daemon>) {
                             answer(daemon, pg, c).await;
                             drop(permit);
                         });
+                    }
+                    if full {
+                        continue;
                     }
                 }
                 Err(e) => tracing::debug!(error = %e, "cannot read forwarded requests"),
@@ -246,7 +253,10 @@ pub fn serve(daemon: Arc<Daemon>) {
 async fn answer(daemon: Arc<Daemon>, pg: PgStore, c: ForwardedCommand) {
     if c.method == crate::threads::APPROVAL_ANSWER {
         // Nobody waits for this one: answers travel one way, like a client's response.
-        daemon.hub.apply_remote_answer(&c.params).await;
+        daemon
+            .hub
+            .apply_remote_answer(&c.thread_id, &c.params)
+            .await;
         let _ = pg.answer_command(c.id, "{}").await;
         return;
     }

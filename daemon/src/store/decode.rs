@@ -94,7 +94,8 @@ pub(crate) fn thread_from_row(r: &impl StoreRow) -> Result<ThreadRow, StoreError
 }
 
 /// A thread of a listing: as [`thread_from_row`], but a row with a column that does not decode
-/// (written by something else) is listed by its id and times, with the rest empty, and logged.
+/// (written by something else) is listed by its id, times, archived flag and parent, with the
+/// rest empty, and logged.
 /// Failing the page would hide every other thread from every client, and dropping the row
 /// would end the listing early (a short page reads as the last one). Reading that thread
 /// itself still fails, with the decoding error.
@@ -105,10 +106,13 @@ pub(crate) fn listed_thread_from_row(r: &impl StoreRow) -> Result<ThreadRow, Sto
     };
     let id = r.text("id").ctx("decoding a thread")?;
     tracing::error!(thread = %id, error = %error, "a stored thread does not decode; listed by its id alone");
+    // What the listing filtered on is kept, so the row stays in the listing it was found by.
     Ok(ThreadRow {
         id,
         created_at: r.int("created_at").unwrap_or(0),
         updated_at: r.int("updated_at").unwrap_or(0),
+        archived: r.flag("archived").unwrap_or(false),
+        parent_id: r.opt_text("parent_id").unwrap_or(None),
         settings: Value::Object(Default::default()),
         ..ThreadRow::default()
     })

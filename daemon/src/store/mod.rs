@@ -23,7 +23,7 @@ pub use memory_rows::{CandidateQuery, MemoryCandidate, MemoryRow, SummaryRow};
 pub use rows::{
     is_last_page, CommitBatch, HistoryEntry, HistoryRow, ItemRow, NewEvent, Projection, RowWrite,
     SearchCursor, SearchHit, SearchQuery, StoredEvent, ThreadListQuery, ThreadRow, TurnRow,
-    TurnState,
+    TurnState, MAX_STORED_EVENT_BYTES,
 };
 pub use sqlite::match_expression;
 

@@ -289,10 +289,11 @@ pub struct StoredEvent {
     pub payload: String,
 }
 
-/// The most payload bytes one event is read back with. Far above anything the daemon writes
-/// (a frame is 16 MiB by default): only a row written by something else gets near it, and it
-/// must not size an allocation.
-pub const MAX_STORED_EVENT_BYTES: i64 = 64 << 20;
+/// The most payload bytes one event is read back with: a row written by something else must
+/// not size an allocation. Far above what the daemon writes (a client's frame is 16 MiB by
+/// default; a tool's output is cut long before); an event of its own past it would be sent
+/// live and left out of replays.
+pub const MAX_STORED_EVENT_BYTES: i64 = 256 << 20;
 
 /// Payload bytes past which `events_after` ends a page early (after at least one event): a
 /// page of 1,024 events of the largest size would otherwise be 64 GiB.

@@ -113,6 +113,9 @@ impl ThreadHub {
         if let Err(e) = handle.emit(&started, projections).await {
             if let Some(entry) = self.actors.lock().await.remove(&id) {
                 entry.handle.shutdown().await;
+                // Or its epoch stays in use here, renewed, and every request for the thread
+                // (if the commit landed after all) waits on a lease nobody runs.
+                self.release_lease(&id, entry.epoch).await;
             }
             return Err(e);
         }
@@ -142,9 +145,14 @@ impl ThreadHub {
         let mut actors = self.actors.lock().await;
         match actors.get(id) {
             Some(entry) if !entry.handle.is_stopped() => return Ok(entry.handle.clone()),
-            // A follower that stopped on its own (its thread was deleted elsewhere).
+            // A follower that stopped on its own (its thread was deleted elsewhere), or an
+            // actor that did (its lease, if it still had one, is given up with it).
             Some(_) => {
-                actors.remove(id);
+                if let Some(stopped) = actors.remove(id) {
+                    if !stopped.follower {
+                        self.release_lease(id, stopped.epoch).await;
+                    }
+                }
             }
             None => {}
         }

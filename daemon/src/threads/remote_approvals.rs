@@ -15,7 +15,7 @@ use super::follower::Follower;
 use super::handle::ApprovalAnswer;
 use super::hub::ThreadHub;
 use super::subscriber::Subscriber;
-use crate::store::postgres::PendingApproval;
+use crate::store::postgres::{PendingApproval, QUESTIONS_READ};
 
 /// The forwarded-command method an approval answer travels under.
 pub const APPROVAL_ANSWER: &str = "agentd/approvalAnswer";
@@ -56,12 +56,17 @@ impl Follower {
             }
         }
         // A question whose row is gone was dropped with its holder (taken over) or swept:
-        // whoever was asked hears it ended, and nothing keeps it here.
+        // whoever was asked hears it ended, and nothing keeps it here. Only the newest rows
+        // are read: when the read is full, one older than all of them may still be there.
         let stored: HashSet<i64> = rows.iter().map(|r| r.approval_id).collect();
+        let oldest_read = match rows.first() {
+            Some(r) if rows.len() >= QUESTIONS_READ => r.approval_id,
+            _ => i64::MIN,
+        };
         let gone: Vec<i64> = self
             .asked
             .keys()
-            .filter(|id| !stored.contains(id))
+            .filter(|id| **id >= oldest_read && !stored.contains(id))
             .copied()
             .collect();
         for id in gone {
@@ -155,10 +160,15 @@ impl Follower {
 }
 
 impl ThreadHub {
-    /// An answer a client of another daemon gave to one of this daemon's questions.
-    pub async fn apply_remote_answer(&self, body: &str) {
-        let answer: RemoteAnswer = match serde_json::from_str(body) {
-            Ok(a) => a,
+    /// An answer a client of another daemon gave to one of this daemon's questions, sent in
+    /// a command row for `thread_id` (an answer naming another thread is not taken).
+    pub async fn apply_remote_answer(&self, thread_id: &str, body: &str) {
+        let answer = match serde_json::from_str::<RemoteAnswer>(body) {
+            Ok(a) if a.thread_id == thread_id => a,
+            Ok(_) => {
+                tracing::warn!(thread = %thread_id, "forwarded answer naming another thread ignored");
+                return;
+            }
             Err(e) => {
                 tracing::warn!(error = %e, "malformed forwarded answer ignored");
                 return;

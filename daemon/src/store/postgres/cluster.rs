@@ -16,7 +16,7 @@ const CLAIM_BATCH: i64 = 64;
 
 /// The most questions of one thread read at a time: a turn asks one at a time, and answered
 /// ones stay only until the sweep.
-const QUESTIONS_READ: i64 = 64;
+pub const QUESTIONS_READ: usize = 64;
 
 /// The most bytes of a question's params read (a larger one is read as `null`): a command
 /// line or a patch to approve, far below this.
@@ -247,7 +247,7 @@ impl PgStore {
              ORDER BY approval_id",
         )
         .bind(thread_id)
-        .bind(QUESTIONS_READ)
+        .bind(QUESTIONS_READ as i64)
         .bind(QUESTION_BYTES)
         .fetch_all(&self.pool)
         .await

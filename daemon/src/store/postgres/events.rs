@@ -9,8 +9,8 @@
 use futures_util::TryStreamExt;
 use sqlx::{PgConnection, Postgres, QueryBuilder};
 
-use super::rows::MAX_STORED_EVENT_BYTES;
 use super::rows::{fill_page, CommitBatch, NewEvent, Projection, RowWrite, StoredEvent};
+use super::rows::{MAX_STORED_EVENT_BYTES, PAGE_BYTES};
 use super::{PgStore, SqlContext, StoreError};
 
 /// Rows per multi-row INSERT (5 parameters each, far below PostgreSQL's 65,535).
@@ -135,15 +135,25 @@ impl PgStore {
         after_seq: u64,
         limit: u32,
     ) -> Result<Vec<StoredEvent>, StoreError> {
-        // A payload too large is not read at all (`StoredEvent::payload`).
+        // A payload too large is not read at all (`StoredEvent::payload`), and the page ends
+        // in the query where `fill_page` would end it: the server sends no row past it (a
+        // stream dropped early would still have to be read to its end). `octet_length` of a
+        // stored value reads its size, not the value.
         let mut rows = sqlx::query_as::<_, (i64, String, String)>(
-            "SELECT seq, kind, CASE WHEN octet_length(payload) <= $4 THEN payload ELSE '' END \
-             FROM events WHERE thread_id = $1 AND seq > $2 ORDER BY seq LIMIT $3",
+            "SELECT seq, kind, CASE WHEN size <= $4 THEN payload ELSE '' END FROM ( \
+               SELECT seq, kind, payload, size, \
+                 sum(CASE WHEN size <= $4 THEN size ELSE 0 END) \
+                   OVER (ORDER BY seq ROWS UNBOUNDED PRECEDING) - \
+                 CASE WHEN size <= $4 THEN size ELSE 0 END AS before \
+               FROM (SELECT seq, kind, payload, octet_length(payload) AS size FROM events \
+                     WHERE thread_id = $1 AND seq > $2 ORDER BY seq LIMIT $3) newest \
+             ) page WHERE before < $5 ORDER BY seq",
         )
         .bind(thread_id)
         .bind(after_seq.min(i64::MAX as u64) as i64)
         .bind(limit as i64)
         .bind(MAX_STORED_EVENT_BYTES)
+        .bind(PAGE_BYTES as i64)
         .fetch(&self.pool);
         let mut page = Vec::new();
         let mut bytes = 0;

@@ -17,7 +17,7 @@ mod open;
 mod search;
 mod threads;
 
-pub use cluster::{ForwardedCommand, PendingApproval};
+pub use cluster::{ForwardedCommand, PendingApproval, QUESTIONS_READ};
 pub use lease::{LeaseHolder, LeaseOutcome};
 pub use notify::{Wake, WakeReceiver};
 pub use open::{PgOptions, Probe};

@@ -91,6 +91,19 @@ impl SqliteStore {
         after_seq: u64,
         limit: u32,
     ) -> Result<Vec<StoredEvent>, StoreError> {
+        self.events_after_within(thread_id, after_seq, limit, MAX_STORED_EVENT_BYTES)
+            .await
+    }
+
+    /// [`SqliteStore::events_after`], reading no payload over `max_event_bytes` (the tests use
+    /// a small bound).
+    async fn events_after_within(
+        &self,
+        thread_id: &str,
+        after_seq: u64,
+        limit: u32,
+        max_event_bytes: i64,
+    ) -> Result<Vec<StoredEvent>, StoreError> {
         // A payload too large (or not text) is not read at all (`StoredEvent::payload`);
         // `octet_length` takes the size from the record header.
         let mut rows = sqlx::query(
@@ -102,7 +115,7 @@ impl SqliteStore {
         // A seq past i64::MAX would wrap to a negative number and replay everything.
         .bind(after_seq.min(i64::MAX as u64) as i64)
         .bind(limit as i64)
-        .bind(MAX_STORED_EVENT_BYTES)
+        .bind(max_event_bytes)
         .fetch(&self.reader);
         let mut page = Vec::new();
         let mut bytes = 0;
@@ -141,6 +154,36 @@ mod tests {
             payload: format!(r#"{{"delta":"d{seq}","seq":{seq}}}"#),
             created_at: at,
         }
+    }
+
+    /// A payload over the bound, or one that is not text (a row something else wrote), is
+    /// read back empty; the events around it are read whole.
+    #[tokio::test]
+    async fn payloads_past_the_bound_or_not_text_are_not_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("agentd.db"))
+            .await
+            .unwrap();
+        let mut big = event(2);
+        big.payload = format!(r#"{{"delta":"{}"}}"#, "x".repeat(100));
+        let batch = CommitBatch {
+            thread: thread_row("t", 3),
+            events: vec![event(1), big.clone(), event(3)],
+            projections: Vec::new(),
+        };
+        store.commit(&batch).await.unwrap();
+        {
+            let mut conn = store.writer.sqlx().await.unwrap();
+            sqlx::query("UPDATE events SET payload = CAST(payload AS BLOB) WHERE seq = 3")
+                .execute(&mut *conn)
+                .await
+                .unwrap();
+        }
+        let read = store.events_after_within("t", 0, 10, 50).await.unwrap();
+        let payloads: Vec<&str> = read.iter().map(|e| e.payload.as_str()).collect();
+        assert_eq!(payloads, [event(1).payload.as_str(), "", ""]);
+        let whole = store.events_after("t", 0, 10).await.unwrap();
+        assert_eq!(whole[1].payload, big.payload);
     }
 
     /// The inline path (no projections) and the sqlx `Transaction` path (with one) write the
