@@ -1130,3 +1130,52 @@ async fn lease_owner(db: &mut sqlx::PgConnection, thread: &str) -> String {
         .await
         .unwrap()
 }
+
+/// A daemon whose write is fenced (another daemon holds the thread now) answers the request
+/// with a retryable -32001, not an internal error; sent again, it reaches the new holder.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fenced_request_is_retryable_and_the_retry_reaches_the_new_holder() {
+    let mock = MockLlm::start(vec![]).await.unwrap();
+    let cluster = Cluster::start("fenced_retry").await;
+    let a = cluster.daemon(&mock).await;
+    let b = cluster.daemon(&mock).await;
+    let mut ca = a.client("a").await.unwrap();
+    let mut cb = b.client("b").await.unwrap();
+    let on_a = ca.start_thread(json!({})).await.unwrap();
+    let thread = cb.start_thread(json!({})).await.unwrap();
+    let mut db = <sqlx::PgConnection as sqlx::Connection>::connect(&cluster.url)
+        .await
+        .unwrap();
+    let a_id = lease_owner(&mut db, &on_a).await;
+    // A takes B's thread behind B's back (as a take-over after a stall would).
+    sqlx::query(
+        "UPDATE thread_leases SET owner = $2, epoch = epoch + 1, \
+         expires_at = (extract(epoch from clock_timestamp()) * 1000)::bigint + 3600000 \
+         WHERE thread_id = $1",
+    )
+    .bind(&thread)
+    .bind(&a_id)
+    .execute(&mut db)
+    .await
+    .unwrap();
+
+    let rename = |name: &str| json!({"threadId": thread, "name": name});
+    let refused = cb
+        .request("thread/name/set", rename("fenced"))
+        .await
+        .unwrap();
+    assert_eq!(refused["error"]["code"], -32001, "{refused}");
+    assert_eq!(refused["error"]["data"]["retryable"], true, "{refused}");
+    tokio::time::timeout(
+        Duration::from_secs(10),
+        cb.call("thread/name/set", rename("again")),
+    )
+    .await
+    .expect("the retry was answered")
+    .unwrap();
+    let read = ca
+        .call("thread/read", json!({"threadId": thread}))
+        .await
+        .unwrap();
+    assert_eq!(read["thread"]["name"], "again");
+}

@@ -16,6 +16,10 @@ pub enum ThreadError {
     /// The commit failed; the string is the id it was logged under.
     #[error("could not save the change (error id {0})")]
     CommitFailed(String),
+    /// Another daemon took the thread over (the write was fenced), or this daemon is still
+    /// letting it go: the request may be sent again, and will reach whoever runs it.
+    #[error("thread {0} is changing hands between daemons")]
+    Moved(String),
     /// The commit failed because the database is out of reach; the string is the log id.
     #[error("the database is unavailable (error id {0})")]
     Unavailable(String),

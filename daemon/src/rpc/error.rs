@@ -140,6 +140,7 @@ impl From<ThreadError> for RpcError {
             // The actor logged the failed commit under this id.
             ThreadError::CommitFailed(id) => RpcError::logged(&id),
             ThreadError::Unavailable(_) => RpcError::unavailable("the database is unavailable"),
+            ThreadError::Moved(_) => RpcError::unavailable(e),
             ThreadError::Closed(_) => RpcError::internal("thread", e),
             ThreadError::Store(s) => RpcError::from(s),
         }

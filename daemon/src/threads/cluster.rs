@@ -180,7 +180,7 @@ impl ThreadHub {
             match self.route_once(pg, id).await? {
                 Route::Remote(h) if h.owner.is_empty() || h.owner == pg.node().id => {
                     if tokio::time::Instant::now() >= deadline {
-                        return Err(ThreadError::Closed(id.to_owned()));
+                        return Err(ThreadError::Moved(id.to_owned()));
                     }
                     tokio::time::sleep(OWN_LEASE_PAUSE).await;
                 }

@@ -100,11 +100,13 @@ impl Queued {
     }
 }
 
-/// Why a batch was not committed: the id it was logged under, and whether the database was
-/// merely out of reach (the client may retry).
+/// Why a batch was not committed: the id it was logged under, whether the database was
+/// merely out of reach, and whether another daemon holds the thread now (the client may retry
+/// either way).
 struct Failure {
     id: String,
     retryable: bool,
+    fenced: bool,
 }
 
 /// An answer held back until the batch it belongs to is committed.
@@ -247,6 +249,7 @@ impl ThreadActor {
                 let failure = Failure {
                     id,
                     retryable: e.is_unavailable(),
+                    fenced: matches!(e, crate::store::StoreError::Fenced(_)),
                 };
                 self.answer(deferred, Some(failure));
             }
@@ -316,6 +319,7 @@ impl ThreadActor {
     /// Answers held-back commands: with their results, or with the commit's failure.
     fn answer(&self, deferred: Vec<Deferred>, failure: Option<Failure>) {
         let err = || match &failure {
+            Some(f) if f.fenced => ThreadError::Moved(self.row.id.clone()),
             Some(f) if f.retryable => ThreadError::Unavailable(f.id.clone()),
             Some(f) => ThreadError::CommitFailed(f.id.clone()),
             None => ThreadError::CommitFailed(String::new()),
