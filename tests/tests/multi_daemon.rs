@@ -37,6 +37,14 @@ impl Cluster {
         }
     }
 
+    /// A connection of the test's own to the shared database, to write what a daemon (or
+    /// anyone with the database) could.
+    async fn db(&self) -> sqlx::PgConnection {
+        <sqlx::PgConnection as sqlx::Connection>::connect(&self.url)
+            .await
+            .unwrap()
+    }
+
     /// A daemon on the shared database, talking to `mock`.
     async fn daemon(&self, mock: &MockLlm) -> Agentd {
         self.daemon_with(mock, Options::default()).await
@@ -639,9 +647,7 @@ async fn a_take_over_of_a_thread_whose_worktree_is_on_another_machine_says_so() 
     a.kill().await.unwrap();
     // As if the thread were a sub-agent whose worktree a daemon on another machine made, and
     // that daemon had held it last.
-    let mut db = <sqlx::PgConnection as sqlx::Connection>::connect(&cluster.url)
-        .await
-        .unwrap();
+    let mut db = cluster.db().await;
     sqlx::query(
         "UPDATE threads SET settings = (settings::jsonb || jsonb_build_object('worktree', \
          jsonb_build_object('path', '/srv/wt/child', 'branch', 'agent/child', 'repo', '/srv/repo', \
@@ -817,9 +823,7 @@ async fn junk_in_the_forwarded_commands_table_gets_error_answers_and_costs_nothi
     let a = cluster.daemon(&mock).await;
     let mut ca = a.client("a").await.unwrap();
     let thread = ca.start_thread(json!({})).await.unwrap();
-    let mut db = <sqlx::PgConnection as sqlx::Connection>::connect(&cluster.url)
-        .await
-        .unwrap();
+    let mut db = cluster.db().await;
     let owner = lease_owner(&mut db, &thread).await;
     // What another daemon (or anyone with the database) could write for A to run, and the
     // error each must get: (method, params, code, words of the message).
@@ -953,21 +957,10 @@ async fn a_lease_left_in_a_daemons_name_is_taken_again_not_forwarded_to_itself()
     };
     let b = cluster.daemon(&mock).await;
     let mut cb = b.client("b").await.unwrap();
-    let mut db = <sqlx::PgConnection as sqlx::Connection>::connect(&cluster.url)
-        .await
-        .unwrap();
+    let mut db = cluster.db().await;
     let a_id = lease_owner(&mut db, &on_a).await;
     // The thread is now A's for an hour, though A has never loaded it.
-    sqlx::query(
-        "UPDATE thread_leases SET owner = $2, epoch = epoch + 5, \
-         expires_at = (extract(epoch from clock_timestamp()) * 1000)::bigint + 3600000 \
-         WHERE thread_id = $1",
-    )
-    .bind(&thread)
-    .bind(&a_id)
-    .execute(&mut db)
-    .await
-    .unwrap();
+    lease_for_an_hour(&mut db, &thread, &a_id).await;
 
     let rename = |name: &str| json!({"threadId": thread, "name": name});
     let quickly = Duration::from_secs(10);
@@ -1004,9 +997,7 @@ async fn junk_in_the_questions_table_asks_a_bounded_few_and_ends_what_it_resolve
     cb.call("thread/resume", json!({"threadId": thread}))
         .await
         .unwrap();
-    let mut db = <sqlx::PgConnection as sqlx::Connection>::connect(&cluster.url)
-        .await
-        .unwrap();
+    let mut db = cluster.db().await;
     let owner = lease_owner(&mut db, &thread).await;
     // Question n asks for command `qn`; question 31 has 5 MB of (valid JSON) params instead.
     let questions = |ids: &str| {
@@ -1122,6 +1113,20 @@ async fn wake_for_questions(db: &mut sqlx::PgConnection, thread: &str) {
         .unwrap();
 }
 
+/// Writes a thread's lease row over to `owner` for an hour, at the next epoch, whatever held it.
+async fn lease_for_an_hour(db: &mut sqlx::PgConnection, thread: &str, owner: &str) {
+    sqlx::query(
+        "UPDATE thread_leases SET owner = $2, epoch = epoch + 1, \
+         expires_at = (extract(epoch from clock_timestamp()) * 1000)::bigint + 3600000 \
+         WHERE thread_id = $1",
+    )
+    .bind(thread)
+    .bind(owner)
+    .execute(db)
+    .await
+    .unwrap();
+}
+
 /// The daemon whose name a thread's lease row carries.
 async fn lease_owner(db: &mut sqlx::PgConnection, thread: &str) -> String {
     sqlx::query_scalar("SELECT owner FROM thread_leases WHERE thread_id = $1")
@@ -1143,21 +1148,10 @@ async fn a_fenced_request_is_retryable_and_the_retry_reaches_the_new_holder() {
     let mut cb = b.client("b").await.unwrap();
     let on_a = ca.start_thread(json!({})).await.unwrap();
     let thread = cb.start_thread(json!({})).await.unwrap();
-    let mut db = <sqlx::PgConnection as sqlx::Connection>::connect(&cluster.url)
-        .await
-        .unwrap();
+    let mut db = cluster.db().await;
     let a_id = lease_owner(&mut db, &on_a).await;
     // A takes B's thread behind B's back (as a take-over after a stall would).
-    sqlx::query(
-        "UPDATE thread_leases SET owner = $2, epoch = epoch + 1, \
-         expires_at = (extract(epoch from clock_timestamp()) * 1000)::bigint + 3600000 \
-         WHERE thread_id = $1",
-    )
-    .bind(&thread)
-    .bind(&a_id)
-    .execute(&mut db)
-    .await
-    .unwrap();
+    lease_for_an_hour(&mut db, &thread, &a_id).await;
 
     let rename = |name: &str| json!({"threadId": thread, "name": name});
     let refused = cb
