@@ -1,19 +1,25 @@
-//! A commit the store refuses — here a trigger the test adds to the daemon's SQLite file — costs
+//! A commit the store refuses — here triggers the test adds to the daemon's SQLite file — costs
 //! only its own batch: none of its events reach a client, the events after it continue from the
 //! last committed seq with no gap, and the thread row keeps what was committed (the actor
 //! rewinds its copy). Streamed deltas take the progress-only row path, a rename the full-row
-//! path; each is refused once, then accepted again once the trigger is gone.
+//! path; each is refused for one marked content, and accepted again for the rest.
+//!
+//! No other process may open the file while the daemon runs (decision 019), so the triggers
+//! go in while it is stopped, and pick the events to refuse by their content.
 
 use agentd_tests::mock_llm::{MockLlm, Scripted, Step, Usage};
 use agentd_tests::turns::{assert_consecutive, of_method};
 use agentd_tests::{Agentd, Client, Options};
 use serde_json::{json, Value};
 use sqlx::sqlite::SqliteConnectOptions;
-use sqlx::{ConnectOptions, Connection, SqliteConnection};
+use sqlx::{ConnectOptions, Connection};
+use std::path::Path;
 use std::time::Duration;
 
 const DELTA: &str = "item/agentMessage/delta";
 const RENAMED: &str = "thread/name/updated";
+/// What the refused events carry (and no other event does).
+const MARK: &str = "REFUSED";
 
 fn answer(text: &[&str]) -> Scripted {
     Scripted::responses(vec![
@@ -23,19 +29,24 @@ fn answer(text: &[&str]) -> Scripted {
     ])
 }
 
-/// Makes the store refuse every event of this kind (a SQL error inside the commit).
-async fn refuse(db: &mut SqliteConnection, kind: &str) {
-    let name = kind.replace('/', "_");
-    let sql = format!(
-        "CREATE TRIGGER refuse_{name} BEFORE INSERT ON events WHEN NEW.kind = '{kind}' \
-         BEGIN SELECT RAISE(ABORT, 'refused by the test'); END"
-    );
-    sqlx::query(&sql).execute(&mut *db).await.unwrap();
-}
-
-async fn accept(db: &mut SqliteConnection, kind: &str) {
-    let sql = format!("DROP TRIGGER refuse_{}", kind.replace('/', "_"));
-    sqlx::query(&sql).execute(&mut *db).await.unwrap();
+/// Makes the store refuse every event of these kinds whose payload holds [`MARK`] (a SQL error
+/// inside the commit).
+async fn refuse_marked(db: &Path, kinds: &[&str]) {
+    let mut db = SqliteConnectOptions::new()
+        .filename(db)
+        .connect()
+        .await
+        .unwrap();
+    for kind in kinds {
+        let name = kind.replace('/', "_");
+        let sql = format!(
+            "CREATE TRIGGER refuse_{name} BEFORE INSERT ON events \
+             WHEN NEW.kind = '{kind}' AND instr(NEW.payload, '{MARK}') > 0 \
+             BEGIN SELECT RAISE(ABORT, 'refused by the test'); END"
+        );
+        sqlx::query(&sql).execute(&mut db).await.unwrap();
+    }
+    db.close().await.unwrap();
 }
 
 /// The thread's own events among `messages`.
@@ -65,25 +76,21 @@ async fn a_refused_commit_reaches_no_client_and_leaves_no_gap() {
     // the turn (a burst could put the last delta and `turn/completed` in one refused batch).
     let mock = MockLlm::start(vec![
         answer(&["on", "e"]),
-        answer(&["tw", "o"]).with_chunk_delay(Duration::from_millis(50)),
+        answer(&["REFUSED-tw", "REFUSED-o"]).with_chunk_delay(Duration::from_millis(50)),
         answer(&["thr", "ee"]),
     ])
     .await
     .unwrap();
-    let mut d = Agentd::start(Options::default().mock_provider(&mock.base_url(), "responses"))
-        .await
-        .unwrap();
+    let options = Options::default().mock_provider(&mock.base_url(), "responses");
+    let first = Agentd::start(options.clone()).await.unwrap();
+    let (_, data, _keep) = first.terminate().await.unwrap();
+    refuse_marked(&data.join("agentd.db"), &[DELTA, RENAMED]).await;
+    let mut d = Agentd::start(options.data_dir(&data)).await.unwrap();
     let mut c = d.client("c").await.unwrap();
     let thread = c.start_thread(json!({})).await.unwrap();
     let mut seen = c.complete_turn(&thread, "one").await.unwrap();
     assert!(!of_method(&seen, DELTA).is_empty());
 
-    let mut db = SqliteConnectOptions::new()
-        .filename(d.data_dir.join("agentd.db"))
-        .connect()
-        .await
-        .unwrap();
-    refuse(&mut db, DELTA).await;
     let second = c.run_turn(&thread, "two").await.unwrap();
     assert!(
         of_method(&second, DELTA).is_empty(),
@@ -95,17 +102,14 @@ async fn a_refused_commit_reaches_no_client_and_leaves_no_gap() {
     seen.extend(second);
 
     // A refused rename: the caller gets an error, and the row keeps its old name.
-    refuse(&mut db, RENAMED).await;
-    let refused = rename(&mut c, &thread, "refused").await;
+    let refused = rename(&mut c, &thread, MARK).await;
     assert!(
         refused.is_err(),
         "the refused rename succeeded: {refused:?}"
     );
     let read = c.read_thread(&thread).await.unwrap();
-    assert_ne!(read["thread"]["name"], "refused");
+    assert_ne!(read["thread"]["name"], MARK);
 
-    accept(&mut db, DELTA).await;
-    accept(&mut db, RENAMED).await;
     let third = c.complete_turn(&thread, "three").await.unwrap();
     let text: String = of_method(&third, DELTA)
         .iter()
@@ -116,9 +120,8 @@ async fn a_refused_commit_reaches_no_client_and_leaves_no_gap() {
     // The actor's own copy of the row was rewound too: turn three's commits did not store the
     // refused name.
     let read = c.read_thread(&thread).await.unwrap();
-    assert_ne!(read["thread"]["name"], "refused");
+    assert_ne!(read["thread"]["name"], MARK);
     rename(&mut c, &thread, "accepted").await.unwrap();
-    db.close().await.unwrap();
     let read = c.read_thread(&thread).await.unwrap();
     assert_eq!(read["thread"]["name"], "accepted");
     let head = read["thread"]["lastSeq"].as_u64().unwrap();

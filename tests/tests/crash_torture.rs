@@ -2,7 +2,8 @@
 //! turns against the mock model, `kill -9` it at a random moment, restart — and again, 100
 //! times by default (`AGENTD_TORTURE_ITERATIONS`; `AGENTD_TORTURE_SEED` replays a run).
 //!
-//! After every restart: `PRAGMA integrity_check` is ok; every thread event the client received
+//! After every restart (then a clean stop: no other process may open a daemon's file while it
+//! runs): `PRAGMA integrity_check` is ok; every thread event the client received
 //! before the kill is in the store under the same seq with the same content; no turn is left
 //! `inProgress`; and each thread's seqs run 1..=last_seq with no gap.
 
@@ -113,6 +114,25 @@ async fn check_store(db: &Path, received: &BTreeMap<(String, u64), Value>, it: u
     threads.len()
 }
 
+/// Restarts the daemon on the killed one's data (it recovers: interrupted turns end), stops it,
+/// and checks the store: no other process can open the file while a daemon has it.
+async fn recover_and_check(
+    base: &Options,
+    data: &Path,
+    received: &BTreeMap<(String, u64), Value>,
+    it: usize,
+) -> usize {
+    let d = Agentd::start(base.clone().data_dir(data))
+        .await
+        .unwrap_or_else(|e| panic!("iteration {it}: restart failed: {e:#}"));
+    let (status, _, _) = d.terminate().await.unwrap();
+    assert!(
+        status.success(),
+        "iteration {it}: the restarted daemon stopped with {status}"
+    );
+    check_store(&data.join("agentd.db"), received, it).await
+}
+
 /// Moves every thread event in `msgs` into `received`, keyed by (thread, seq); a seq seen twice
 /// must carry the same event.
 fn record(received: &mut BTreeMap<(String, u64), Value>, msgs: Vec<Value>) {
@@ -151,18 +171,17 @@ async fn kill_9_at_random_moments_never_loses_or_corrupts_what_clients_saw() {
     let mock = MockLlm::start(Vec::new()).await.unwrap();
     let base = Options::default().mock_provider(&mock.base_url(), "responses");
     let data = tempfile::tempdir().unwrap();
-    let db = data.path().join("agentd.db");
     let mut received: BTreeMap<(String, u64), Value> = BTreeMap::new();
     let mut threads: Vec<String> = Vec::new();
     let started = Instant::now();
 
     for it in 0..iterations {
+        if it > 0 {
+            recover_and_check(&base, data.path(), &received, it).await;
+        }
         let d = Agentd::start(base.clone().data_dir(data.path()))
             .await
             .unwrap_or_else(|e| panic!("iteration {it}: restart failed: {e:#}"));
-        if it > 0 {
-            check_store(&db, &received, it).await;
-        }
         let mut c = d.client("torture").await.unwrap();
 
         // Pick up the threads again (replay from a random point), or start one.
@@ -212,13 +231,9 @@ async fn kill_9_at_random_moments_never_loses_or_corrupts_what_clients_saw() {
     }
 
     // The final restart is checked too.
-    let d = Agentd::start(base.clone().data_dir(data.path()))
-        .await
-        .unwrap();
-    let n = check_store(&db, &received, iterations).await;
+    let n = recover_and_check(&base, data.path(), &received, iterations).await;
     assert!(n >= 1);
     assert!(!received.is_empty());
-    drop(d);
     eprintln!(
         "crash torture: {iterations} kills, {} events checked, {:?}",
         received.len(),

@@ -433,7 +433,8 @@ mod tests {
         commit_delta(&store, 1).await;
         let mut reader = sqlx::sqlite::SqliteConnectOptions::new()
             .filename(&db)
-            .read_only(true)
+            .vfs(super::super::VFS)
+            .pragma("query_only", "ON")
             .connect()
             .await
             .unwrap();

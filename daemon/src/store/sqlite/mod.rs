@@ -2,7 +2,7 @@
 //!
 //! Writes take turns through one lock (SQLite has one writer anyway, and taking turns means no
 //! `SQLITE_BUSY` retries): the common commit inline on the caller's thread, the rest through
-//! sqlx (`writer.rs`). Reads use a small pool of read-only connections so a large replay never
+//! sqlx (`writer.rs`). Reads use a small pool of query-only connections so a large replay never
 //! waits behind a commit.
 
 mod checkpoint;
@@ -23,6 +23,16 @@ use sqlx::SqlitePool;
 use super::rows;
 pub(crate) use super::{CandidateQuery, MemoryCandidate, MemoryRow, SummaryRow};
 pub(crate) use super::{SqlContext, StoreError};
+
+/// The SQLite VFS every connection of the store opens the file with. `unix-excl` takes one
+/// lock on the file for the whole process and keeps the WAL index in the process's memory
+/// instead of a shared `-shm` file, so a commit's six `fcntl` locks on that index become
+/// in-process bookkeeping (decision 019, point 6: ~6 µs off a streamed delta's path). The price:
+/// no other process can read or write the file while the daemon has it open — it is told
+/// "database is locked" — which the data directory's lock already meant for other daemons.
+/// Every connection must use it: one opened `read_only` bypasses the process lock, so the read
+/// pool is `query_only` instead.
+const VFS: &str = "unix-excl";
 
 /// The SQLite store; cheap to clone.
 #[derive(Clone, Debug)]

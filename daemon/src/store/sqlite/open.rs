@@ -70,6 +70,7 @@ impl SqliteStore {
         let options = SqliteConnectOptions::from_str(&url)
             .map_err(|e| corrupt(e.to_string()))?
             .create_if_missing(true)
+            .vfs(super::VFS)
             .journal_mode(SqliteJournalMode::Wal)
             // WAL + NORMAL: a commit is durable against a process crash without an fsync per
             // transaction; the actor's group commit then amortises the rest.
@@ -123,7 +124,9 @@ impl SqliteStore {
             .min_connections(0)
             // A read connection nobody used for a minute is closed, and its page cache with it.
             .idle_timeout(std::time::Duration::from_secs(60))
-            .connect_with(options.read_only(true))
+            // Not `read_only`: a read-only connection takes its own file locks, bypassing the
+            // process's one `unix-excl` lock (see `VFS`).
+            .connect_with(options.pragma("query_only", "ON"))
             .await
             .ctx("opening read connections")?;
         Ok(SqliteStore {

@@ -114,8 +114,8 @@ impl Writer {
     /// sqlx way instead ([`StoreError::is_busy`]), which waits on sqlx's thread.
     pub(super) fn open(path: &Path, pool: SqlitePool) -> Result<Writer, StoreError> {
         let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-        let conn =
-            rusqlite::Connection::open_with_flags(path, flags).ctx("opening the inline writer")?;
+        let conn = rusqlite::Connection::open_with_flags_and_vfs(path, flags, super::VFS)
+            .ctx("opening the inline writer")?;
         conn.busy_timeout(Duration::ZERO)
             .ctx("setting the inline writer's busy timeout")?;
         conn.execute_batch(
@@ -425,15 +425,22 @@ mod tests {
         assert!(after.is_err(), "a closed store took a commit");
     }
 
-    /// Another process holding the write lock neither fails a commit nor stalls the worker:
-    /// the commit waits on sqlx's thread while the runtime's one worker keeps running others.
+    /// A connection that holds the write lock when the inline one's turn comes (a sqlx
+    /// `ROLLBACK` still queued, or here another connection of the process) neither fails a
+    /// commit nor stalls the worker: the commit waits on sqlx's thread while the runtime's one
+    /// worker keeps running others. (No other process can hold it: see the next test.)
     #[test]
-    fn a_database_another_process_writes_does_not_stall_the_worker() {
+    fn a_held_write_lock_does_not_stall_the_worker() {
         let runtime = crate::runtime::build(Some(1)).unwrap();
         runtime.block_on(async {
             let (dir, store) = open().await;
             store.commit(&batch("t", 1, Vec::new())).await.unwrap();
-            let outsider = rusqlite::Connection::open(dir.path().join("agentd.db")).unwrap();
+            let outsider = rusqlite::Connection::open_with_flags_and_vfs(
+                dir.path().join("agentd.db"),
+                rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE,
+                super::super::VFS,
+            )
+            .unwrap();
             outsider.execute_batch("BEGIN IMMEDIATE").unwrap();
 
             let ticks = std::sync::Arc::new(std::sync::atomic::AtomicU32::new(0));
@@ -460,6 +467,44 @@ mod tests {
             assert_eq!(store.thread("t").await.unwrap().unwrap().last_seq, 2);
         });
         crate::runtime::shut_down(runtime);
+    }
+
+    /// Another process — an `sqlite3` shell, a backup script — cannot read or write the file
+    /// while the store has it open: it is told the database is locked at once, and the store
+    /// goes on committing. (It must not get in: the WAL index is in this process's memory.)
+    #[tokio::test]
+    async fn another_process_is_refused_and_the_store_goes_on() {
+        let (dir, store) = open().await;
+        store.commit(&batch("t", 1, Vec::new())).await.unwrap();
+        let db = dir.path().join("agentd.db");
+        let probe = std::process::Command::new(std::env::current_exe().unwrap())
+            .args(["--exact", "store::sqlite::writer::tests::outsider_probe"])
+            .args(["--ignored", "--nocapture", "--test-threads", "1"])
+            .env(OUTSIDER_DB, &db)
+            .output()
+            .unwrap();
+        let said = String::from_utf8_lossy(&probe.stdout);
+        assert!(said.contains("read: database is locked"), "{said}");
+        assert!(said.contains("write: database is locked"), "{said}");
+        store.commit(&batch("t", 2, Vec::new())).await.unwrap();
+        assert_eq!(store.events_after("t", 0, 10).await.unwrap().len(), 2);
+    }
+
+    const OUTSIDER_DB: &str = "AGENTD_TEST_OUTSIDER_DB";
+
+    /// The other process of [`another_process_is_refused_and_the_store_goes_on`]: opens the
+    /// file as any SQLite program would and says what a read and a write got.
+    #[test]
+    #[ignore = "run by another_process_is_refused_and_the_store_goes_on in a process of its own"]
+    fn outsider_probe() {
+        let Some(db) = std::env::var_os(OUTSIDER_DB) else {
+            return;
+        };
+        let outsider = rusqlite::Connection::open(db).unwrap();
+        let said = |r: rusqlite::Result<()>| r.map_or_else(|e| e.to_string(), |()| "ok".into());
+        let read = outsider.query_row("SELECT count(*) FROM events", [], |_| Ok(()));
+        println!("read: {}", said(read));
+        println!("write: {}", said(outsider.execute_batch("BEGIN IMMEDIATE")));
     }
 
     /// A batch of events alone leaves the thread row as it was (one WAL page less per delta);
