@@ -27,19 +27,34 @@ fn xdg_dir(var: &str, fallback: &str) -> anyhow::Result<PathBuf> {
     Ok(PathBuf::from(home).join(fallback).join("agentd"))
 }
 
-/// Reads a regular file of at most `limit` bytes. Files from a repository (AGENTS.md, project
-/// rules, files a patch edits) are as hostile as anything else: a huge one, or a symlink to
-/// `/dev/zero`, must cost an error, not the daemon's memory. Symlinks are followed (the caller
-/// checks where they may lead); what they reach must be a regular file.
-pub fn read_limited(path: &std::path::Path, limit: u64) -> std::io::Result<Vec<u8>> {
-    use std::io::Read;
-    let file = std::fs::File::open(path)?;
+/// Opens `path` for reading only if it is a regular file. Files a repository or the model
+/// controls are hostile: a FIFO blocks `open` until a writer appears (forever, on the daemon's
+/// one worker thread), and a device may never end. So the file is opened with `O_NONBLOCK`
+/// (which returns at once for a FIFO and changes nothing for a regular file) and the opened
+/// file itself is checked with `fstat`, leaving no window between the check and the open.
+/// Symlinks are followed (callers check where they may lead).
+pub fn open_regular(path: &std::path::Path) -> std::io::Result<std::fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
+        .open(path)?;
     if !file.metadata()?.is_file() {
         return Err(std::io::Error::new(
             std::io::ErrorKind::InvalidInput,
             format!("{} is not a regular file", path.display()),
         ));
     }
+    Ok(file)
+}
+
+/// Reads a regular file of at most `limit` bytes. Files from a repository (AGENTS.md, project
+/// rules, files a patch edits) are as hostile as anything else: a huge one, a symlink to
+/// `/dev/zero` or a FIFO must cost an error, not the daemon's memory or its worker thread (see
+/// [`open_regular`]).
+pub fn read_limited(path: &std::path::Path, limit: u64) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let file = open_regular(path)?;
     let mut bytes = Vec::new();
     file.take(limit.saturating_add(1)).read_to_end(&mut bytes)?;
     if bytes.len() as u64 > limit {
@@ -70,7 +85,7 @@ pub fn host_name() -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::read_limited;
 
     #[test]
@@ -82,5 +97,33 @@ mod tests {
         assert!(read_limited(&f, 4).is_err());
         assert!(read_limited(dir.path(), 100).is_err());
         assert!(read_limited(std::path::Path::new("/dev/zero"), 100).is_err());
+    }
+
+    /// A FIFO with no writer would block a plain `open` forever.
+    #[test]
+    fn a_fifo_is_refused_at_once_not_waited_on() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("settings.json");
+        make_fifo(&fifo);
+        let (tx, rx) = std::sync::mpsc::channel();
+        let path = fifo.clone();
+        std::thread::spawn(move || {
+            let _ = tx.send(read_limited(&path, 100).map_err(|e| e.kind()));
+        });
+        let result = rx
+            .recv_timeout(std::time::Duration::from_secs(5))
+            .expect("reading a FIFO must not block");
+        assert_eq!(result, Err(std::io::ErrorKind::InvalidInput));
+        // A symlink to it is refused the same way.
+        let link = dir.path().join("link");
+        std::os::unix::fs::symlink(&fifo, &link).unwrap();
+        assert!(read_limited(&link, 100).is_err());
+    }
+
+    pub(crate) fn make_fifo(path: &std::path::Path) {
+        use std::os::unix::ffi::OsStrExt;
+        let c = std::ffi::CString::new(path.as_os_str().as_bytes()).unwrap();
+        // SAFETY: `c` is a valid NUL-terminated path that outlives the call.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o644) }, 0, "mkfifo");
     }
 }

@@ -113,3 +113,18 @@ async fn a_bad_worker_thread_count_is_refused() {
         "{stderr}"
     );
 }
+
+/// An output cap sizes a buffer every shell command fills: a huge one stops the daemon at
+/// start with the key and the allowed range, instead of aborting it at the first command.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_huge_output_cap_is_refused_naming_the_key_and_the_range() {
+    let stderr =
+        refusal(Options::default().config_toml("shell_model_output_bytes = 9223372036854775807\n"))
+            .await;
+    assert!(
+        stderr.contains(
+            "config.toml: key `shell_model_output_bytes`: must be from 1 to 67108864 (64 MiB)"
+        ),
+        "{stderr}"
+    );
+}

@@ -182,3 +182,55 @@ async fn hooks_list_shows_config_and_settings_hooks_and_unreadable_files() {
         .unwrap()
         .ends_with("config.toml"));
 }
+
+/// A FIFO with no writer blocks a plain `open` for good. The model's own shell can make one
+/// where settings or instruction files are read (`mkfifo .claude/settings.json`): each must be
+/// reported or skipped, and the turn — and the daemon's one worker thread — go on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fifos_in_place_of_settings_and_instruction_files_are_skipped_not_waited_on() {
+    let r = ToolRig::start(
+        vec![Scripted::responses_text("ok")],
+        Options::default().unconfined(),
+    )
+    .await
+    .unwrap();
+    std::fs::create_dir_all(r.path(".claude")).unwrap();
+    for fifo in [".claude/settings.json", "AGENTS.md", "CLAUDE.md"] {
+        make_fifo(&r.path(fifo));
+    }
+    std::fs::write(r.path("CLAUDE.local.md"), "LOCAL-RULES").unwrap();
+    let done = tokio::time::timeout(std::time::Duration::from_secs(15), r.one_turn("hi"))
+        .await
+        .expect("a FIFO must not hold up the turn")
+        .unwrap();
+    assert_eq!(turn_status(&done.events), "completed");
+    let reqs = r.mock.requests();
+    let instructions = reqs[0].body["instructions"].as_str().unwrap_or_default();
+    assert!(instructions.contains("LOCAL-RULES"), "{instructions}");
+
+    let mut c = r.client("l").await.unwrap();
+    let list = c
+        .call("hooks/list", json!({"cwds": [r.cwd()]}))
+        .await
+        .unwrap();
+    let errors = list["data"][0]["errors"].as_array().unwrap();
+    assert_eq!(errors.len(), 1, "{list}");
+    assert!(errors[0]["path"]
+        .as_str()
+        .unwrap()
+        .ends_with(".claude/settings.json"));
+    assert!(
+        errors[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("not a regular file"),
+        "{list}"
+    );
+}
+
+fn make_fifo(path: &std::path::Path) {
+    use std::os::unix::ffi::OsStrExt;
+    let c = std::ffi::CString::new(path.as_os_str().as_bytes()).unwrap();
+    // SAFETY: `c` is a valid NUL-terminated path that outlives the call.
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o644) }, 0, "mkfifo");
+}

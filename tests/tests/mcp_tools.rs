@@ -185,16 +185,23 @@ async fn tool_errors_protocol_errors_and_timeouts_fail_the_item_not_the_turn() {
     assert!(recorded(&m.record("mock"), "cancelled slow", Duration::from_secs(5)).await);
 }
 
+/// A 3 MB result: the model gets its head and tail, clients its head, within the client
+/// copy's budget (`shell_output_cap_bytes`, 1 MiB by default) for the whole result.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn long_output_is_cut_head_and_tail_for_the_model() {
     let m = McpRig::start(
         &[("mock", "normal", "")],
-        script(vec![call("c1", "big", json!({"bytes": 1_000_000}))]),
+        script(vec![call("c1", "big", json!({"bytes": 3_000_000}))]),
         Options::default().unconfined(),
     )
     .await;
     let done = m.rig.one_turn("big").await.unwrap();
     assert_eq!(turn_status(&done.events), "completed");
+    let result = &the_item(&done.events, "mcpToolCall")["result"];
+    let for_clients = result.to_string().len();
+    assert!(for_clients <= (1 << 20) + 512, "{for_clients} bytes");
+    let text = result["content"][0]["text"].as_str().unwrap();
+    assert!(text.starts_with("HEAD") && text.contains("more bytes]"));
     let saw = m.rig.model_saw(2, "c1").await.unwrap();
     assert!(saw.starts_with("HEAD"), "{}", &saw[..40]);
     assert!(saw.ends_with("TAIL"));
@@ -268,4 +275,27 @@ async fn disabled_and_filtered_tools_are_not_offered() {
     let mcp: Vec<&String> = names.iter().filter(|n| n.starts_with("mcp__")).collect();
     assert_eq!(mcp, vec!["mcp__mock__echo"]);
     assert!(m.pids("off").is_empty(), "a disabled server is not started");
+}
+
+/// A stderr line far over the kept length is cut, and the server's stderr is still read: its
+/// next write does not fail (a reader that gave up would close the pipe under it).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_long_stderr_line_does_not_cut_the_server_off() {
+    let m = McpRig::start(
+        &[("mock", "normal", "")],
+        vec![
+            tool_calls(vec![call("c1", "stderr", json!({"bytes": 100_000}))]),
+            Scripted::responses_text("done"),
+            tool_calls(vec![call("c2", "stderr", json!({"bytes": 10}))]),
+            Scripted::responses_text("done"),
+        ],
+        Options::default().unconfined(),
+    )
+    .await;
+    for turn in ["long", "short"] {
+        let done = m.rig.one_turn(turn).await.unwrap();
+        let item = the_item(&done.events, "mcpToolCall");
+        assert_eq!(item["status"], "completed", "{turn}: {item}");
+    }
+    assert_eq!(m.rig.model_saw(4, "c2").await.unwrap(), "said");
 }

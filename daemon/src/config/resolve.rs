@@ -155,16 +155,18 @@ fn apply_top_level(c: &mut Config, t: ConfigToml, bad: &Bad) -> Result<(), Confi
         c.shell_timeout_ms,
         bad,
     )?;
-    c.shell_output_cap_bytes = positive(
+    c.shell_output_cap_bytes = bounded(
         "shell_output_cap_bytes",
         t.shell_output_cap_bytes,
         c.shell_output_cap_bytes,
+        MAX_OUTPUT_CAP_BYTES,
         bad,
     )?;
-    c.shell_model_output_bytes = positive(
+    c.shell_model_output_bytes = bounded(
         "shell_model_output_bytes",
         t.shell_model_output_bytes,
         c.shell_model_output_bytes,
+        MAX_OUTPUT_CAP_BYTES,
         bad,
     )?;
     Ok(())
@@ -249,6 +251,32 @@ fn positive<T: Copy + Default + PartialEq>(
     match value {
         Some(v) if v == T::default() => Err(bad(key, "must be greater than 0".to_owned())),
         other => Ok(other.unwrap_or(default)),
+    }
+}
+
+/// Largest `shell_output_cap_bytes` / `shell_model_output_bytes`: each sizes a buffer every
+/// shell command fills (and the model copy is sent with every later request), so a typo of a
+/// few digits must be a config error, not an allocation that aborts the daemon.
+pub const MAX_OUTPUT_CAP_BYTES: usize = 64 * 1024 * 1024;
+
+/// A [`positive`] limit that must also be at most `max` bytes: it sizes memory, so too large is
+/// as unusable as zero.
+fn bounded(
+    key: &str,
+    value: Option<usize>,
+    default: usize,
+    max: usize,
+    bad: &Bad,
+) -> Result<usize, ConfigError> {
+    match positive(key, value, default, bad)? {
+        v if v > max => Err(bad(
+            key,
+            format!(
+                "must be from 1 to {max} ({} MiB), not {v}",
+                max / (1024 * 1024)
+            ),
+        )),
+        v => Ok(v),
     }
 }
 

@@ -13,10 +13,12 @@ use rmcp::model::{CallToolRequestParams, CallToolResult, PaginatedRequestParams,
 use rmcp::service::{ClientInitializeError, RunningService, ServiceError};
 use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
 use rmcp::transport::StreamableHttpClientTransport;
-use rmcp::{RoleClient, ServiceExt};
+use rmcp::{ClientCacheConfig, RoleClient, ServiceExt};
 
+use super::bounds::{clip, MAX_SERVER_TEXT};
 use super::handler::{Handler, Shared};
 use super::launch::{self, Process, StdioCommand};
+use super::listing::{Listing, MAX_LISTING_BYTES};
 use crate::config::{McpServerConfig, McpTransport};
 
 /// Pages of `tools/list` read, and tools kept, per server: a server cannot make the daemon
@@ -73,7 +75,7 @@ impl Connection {
                     launch::spawn(&spec).map_err(|e| format!("cannot start `{command}`: {e}"))?;
                 let problem =
                     match tokio::time::timeout(timeout, handler.serve((stdout, stdin))).await {
-                        Ok(Ok(service)) => return Ok(Connection::new(service, Some(process))),
+                        Ok(Ok(service)) => return Ok(Connection::new(service, Some(process)).await),
                         Ok(Err(e)) => init_error(&e),
                         Err(_) => format!("no answer to `initialize` within {timeout:?}"),
                     };
@@ -102,7 +104,7 @@ impl Connection {
                 }
                 let transport = StreamableHttpClientTransport::from_config(transport);
                 match tokio::time::timeout(timeout, handler.serve(transport)).await {
-                    Ok(Ok(service)) => Ok(Connection::new(service, None)),
+                    Ok(Ok(service)) => Ok(Connection::new(service, None).await),
                     Ok(Err(e)) => Err(init_error(&e)),
                     Err(_) => Err(format!("no answer to `initialize` within {timeout:?}")),
                 }
@@ -110,14 +112,20 @@ impl Connection {
         }
     }
 
-    fn new(service: RunningService<RoleClient, Handler>, process: Option<Process>) -> Self {
+    async fn new(service: RunningService<RoleClient, Handler>, process: Option<Process>) -> Self {
+        // rmcp would keep listings a server marks cacheable (up to 24 h, stale ones too) and
+        // answer from them: the daemon keeps its own trimmed copy and lists again on a change.
+        service
+            .peer()
+            .set_response_cache_config(ClientCacheConfig::disabled())
+            .await;
         let info = service
             .peer_info()
             .and_then(|p| p.server_info.clone())
             .map(|i| McpServerInfo {
-                name: i.name,
-                version: i.version,
-                title: i.title,
+                name: clip(&i.name, MAX_SERVER_TEXT),
+                version: clip(&i.version, MAX_SERVER_TEXT),
+                title: i.title.map(|t| clip(&t, MAX_SERVER_TEXT)),
             });
         Connection {
             service,
@@ -126,10 +134,10 @@ impl Connection {
         }
     }
 
-    /// Every tool, page by page, within bounds and `timeout`.
+    /// Every tool, page by page, within bounds (`listing.rs`) and `timeout`.
     pub async fn list_tools(&self, timeout: Duration) -> Result<Vec<Tool>, String> {
         let listing = async {
-            let mut tools = Vec::new();
+            let mut listing = Listing::default();
             let mut cursor = None;
             for _ in 0..MAX_TOOL_PAGES {
                 let params = cursor.map(|c| PaginatedRequestParams::default().with_cursor(Some(c)));
@@ -138,14 +146,17 @@ impl Connection {
                     .list_tools(params)
                     .await
                     .map_err(|e| format!("tools/list failed: {}", service_error(&e)))?;
-                tools.extend(page.tools);
+                listing.add(page.tools);
                 cursor = page.next_cursor;
-                if cursor.is_none() || tools.len() >= MAX_TOOLS {
+                if cursor.is_none() || listing.tools.len() >= MAX_TOOLS {
                     break;
                 }
             }
-            tools.truncate(MAX_TOOLS);
-            Ok(tools)
+            if listing.left_out > 0 {
+                tracing::warn!(left_out = listing.left_out, "MCP tools left out: a name over 128 bytes, or past the server's {MAX_LISTING_BYTES}-byte budget");
+            }
+            listing.tools.truncate(MAX_TOOLS);
+            Ok(listing.tools)
         };
         tokio::time::timeout(timeout, listing)
             .await
@@ -223,14 +234,17 @@ fn stdio_failure(problem: String, process: &mut Process) -> String {
     why
 }
 
+/// rmcp's message for a bad handshake quotes the whole message the server sent: cut, since it
+/// is logged, kept in the server's status and sent to every client.
 fn init_error(e: &ClientInitializeError) -> String {
-    format!("`initialize` failed: {e}")
+    clip(&format!("`initialize` failed: {e}"), MAX_SERVER_TEXT)
 }
 
+/// A server's error, cut: it goes to the model and stays in the thread's history.
 fn service_error(e: &ServiceError) -> String {
     match e {
-        ServiceError::McpError(data) => data.message.to_string(),
-        other => other.to_string(),
+        ServiceError::McpError(data) => clip(&data.message, MAX_SERVER_TEXT),
+        other => clip(&other.to_string(), MAX_SERVER_TEXT),
     }
 }
 

@@ -10,11 +10,10 @@ use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use futures_util::StreamExt;
 use nix::sys::signal::Signal;
 use nix::unistd::Pid;
+use tokio::io::{AsyncBufRead, AsyncBufReadExt, BufReader};
 use tokio::process::{Child, ChildStderr, ChildStdin, ChildStdout, Command};
-use tokio_util::codec::{FramedRead, LinesCodec};
 
 use crate::tools::exec::{signal_group, sweep_group};
 
@@ -117,21 +116,52 @@ fn environment(c: &StdioCommand<'_>) -> BTreeMap<String, String> {
     env
 }
 
-/// Each stderr line goes to the log with the server's name; the last few are kept.
+/// Each stderr line goes to the log with the server's name; the last few are kept. A line
+/// longer than [`MAX_STDERR_LINE`] is cut and one that is not UTF-8 is read lossily — the pipe
+/// is read to its end whatever comes, since a server writing to a pipe nobody reads would die
+/// of `SIGPIPE`.
 async fn log_stderr(server: String, stderr: ChildStderr, tail: Arc<Mutex<VecDeque<String>>>) {
-    let mut lines = FramedRead::new(stderr, LinesCodec::new_with_max_length(MAX_STDERR_LINE));
-    while let Some(line) = lines.next().await {
-        let line = match line {
-            Ok(line) => line,
-            // Too long (dropped by the codec) or not UTF-8: say so, keep reading.
-            Err(e) => format!("[unreadable stderr line: {e}]"),
-        };
+    let mut reader = BufReader::new(stderr);
+    let mut bytes = Vec::new();
+    while let Ok(Some(more)) = read_line(&mut reader, &mut bytes, MAX_STDERR_LINE).await {
+        let mut line = String::from_utf8_lossy(&bytes).into_owned();
+        if more > 0 {
+            line.push_str(&format!("… [{more} more bytes]"));
+        }
         tracing::info!(target: "agentd::mcp", server = %server, "{line}");
         if let Ok(mut t) = tail.lock() {
             if t.len() == STDERR_TAIL {
                 t.pop_front();
             }
             t.push_back(line);
+        }
+    }
+}
+
+/// Reads one line into `line` (without its newline), keeping at most `max` bytes of it:
+/// `Some(bytes left out)`, or `None` at the end of the stream.
+async fn read_line(
+    reader: &mut (impl AsyncBufRead + Unpin),
+    line: &mut Vec<u8>,
+    max: usize,
+) -> std::io::Result<Option<usize>> {
+    line.clear();
+    let mut left_out = 0;
+    loop {
+        let buf = reader.fill_buf().await?;
+        if buf.is_empty() {
+            let any = !line.is_empty() || left_out > 0;
+            return Ok(any.then_some(left_out));
+        }
+        let newline = buf.iter().position(|&b| b == b'\n');
+        let chunk = &buf[..newline.unwrap_or(buf.len())];
+        let keep = chunk.len().min(max - line.len());
+        line.extend_from_slice(&chunk[..keep]);
+        left_out += chunk.len() - keep;
+        let used = chunk.len() + usize::from(newline.is_some());
+        reader.consume(used);
+        if newline.is_some() {
+            return Ok(Some(left_out));
         }
     }
 }
@@ -161,5 +191,28 @@ impl Process {
         }
         let _ = self.child.start_kill();
         let _ = tokio::time::timeout(STOP_GRACE, self.child.wait()).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A long line is cut and the lines after it are still read (a codec that gives up on
+    /// the first long line would stop reading, and the server would die of `SIGPIPE`).
+    #[tokio::test]
+    async fn long_and_binary_lines_do_not_end_the_reading() {
+        let mut input = vec![b'x'; 10_000];
+        input.extend_from_slice(b"\n\xff\xfe not utf-8\nlast words");
+        let mut reader = BufReader::with_capacity(64, &input[..]);
+        let mut line = Vec::new();
+        let mut lines = Vec::new();
+        while let Some(more) = read_line(&mut reader, &mut line, 100).await.unwrap() {
+            lines.push((String::from_utf8_lossy(&line).into_owned(), more));
+        }
+        assert_eq!(lines.len(), 3, "{lines:?}");
+        assert_eq!(lines[0], ("x".repeat(100), 9_900));
+        assert!(lines[1].0.ends_with(" not utf-8"));
+        assert_eq!(lines[2], ("last words".to_owned(), 0));
     }
 }

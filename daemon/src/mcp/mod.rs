@@ -5,11 +5,14 @@
 //! `connection.rs` one live session; `launch.rs` a stdio server's process; `handler.rs` what
 //! the server may send us (tool list changes, questions for the user); `tool.rs` a tool as a
 //! [`crate::tools::ToolHandler`], so MCP calls go through the same pipeline as agentd's own;
-//! `result.rs`, `schema.rs` and `names.rs` shape what crosses to the model.
+//! `result.rs`, `schema.rs` and `names.rs` shape what crosses to the model; `listing.rs` and
+//! `bounds.rs` bound what a server's listings and words may cost.
 
+mod bounds;
 mod connection;
 mod handler;
 mod launch;
+mod listing;
 mod manager;
 mod names;
 mod result;

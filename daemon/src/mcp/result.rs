@@ -1,18 +1,25 @@
 //! An MCP tool's result, twice: for clients (the item's `result`: the content blocks as the
-//! server sent them, large text cut and large images left out) and for the model (text, head
-//! and tail kept like a command's output; images as data URLs where the wire takes them).
+//! server sent them, within one byte budget — long text cut, large images' data left out, and
+//! what does not fit left out with a note) and for the model (text, head and tail kept like a
+//! command's output; images as data URLs when their bytes are an image the model takes).
 
 use agentd_protocol::McpToolCallResult;
 use base64::Engine;
 use rmcp::model::CallToolResult;
 use serde_json::{json, Value};
 
+use super::bounds::json_len_within;
+use crate::model::image_type;
 use crate::tools::exec::OutputCapture;
 
 /// Bytes of (decoded) image data passed to the model per call, in all.
 pub const MAX_IMAGE_BYTES: usize = 20 * 1024 * 1024;
+/// Images passed to the model per call (as many as one user input may carry).
+const MAX_IMAGES: usize = 16;
 /// Bytes of base64 image data kept in the item for clients, per image.
 const MAX_CLIENT_IMAGE_BASE64: usize = 2 * 1024 * 1024;
+/// Room kept for a cut text block's JSON around its text.
+const BLOCK_ENVELOPE: usize = 256;
 
 /// What a result becomes.
 pub struct Converted {
@@ -25,8 +32,8 @@ pub struct Converted {
     pub images: Vec<String>,
 }
 
-/// `client_cap`: bytes of each text block kept for clients; `model_cap`: bytes of text for
-/// the model (head and tail).
+/// `client_cap`: bytes of text kept for clients (per block, and with one image's data, the
+/// budget of the whole client copy); `model_cap`: bytes of text for the model (head and tail).
 pub fn convert(result: CallToolResult, client_cap: usize, model_cap: usize) -> Converted {
     let is_error = result.is_error == Some(true);
     let blocks: Vec<Value> = result
@@ -34,7 +41,18 @@ pub fn convert(result: CallToolResult, client_cap: usize, model_cap: usize) -> C
         .iter()
         .filter_map(|b| serde_json::to_value(b).ok())
         .collect();
-    let mut model = OutputCapture::new(0, model_cap);
+    let (text, images) = for_model(&blocks, result.structured_content.as_ref(), model_cap);
+    Converted {
+        result: for_clients(blocks, result.structured_content, client_cap),
+        is_error,
+        text,
+        images,
+    }
+}
+
+/// The text and images the model gets.
+fn for_model(blocks: &[Value], structured: Option<&Value>, cap: usize) -> (String, Vec<String>) {
+    let mut model = OutputCapture::new(0, cap);
     let mut images = Vec::new();
     let mut image_bytes = 0usize;
     for (i, block) in blocks.iter().enumerate() {
@@ -43,6 +61,9 @@ pub fn convert(result: CallToolResult, client_cap: usize, model_cap: usize) -> C
         }
         match block_for_model(block) {
             ForModel::Text(text) => model.push(text.as_bytes()),
+            ForModel::Image { .. } if images.len() == MAX_IMAGES => {
+                model.push(format!("[image left out: at most {MAX_IMAGES} per result]").as_bytes())
+            }
             ForModel::Image { url, bytes } if image_bytes + bytes <= MAX_IMAGE_BYTES => {
                 image_bytes += bytes;
                 images.push(url);
@@ -56,22 +77,56 @@ pub fn convert(result: CallToolResult, client_cap: usize, model_cap: usize) -> C
     }
     // A result with only structured content still says something to the model.
     if blocks.is_empty() {
-        if let Some(structured) = &result.structured_content {
+        if let Some(structured) = structured {
             model.push(structured.to_string().as_bytes());
         }
     }
-    let text = model.finish().model_output;
-    Converted {
-        result: McpToolCallResult {
-            content: blocks
-                .into_iter()
-                .map(|b| for_client(b, client_cap))
-                .collect(),
-            structured_content: result.structured_content,
-        },
-        is_error,
-        text,
-        images,
+    (model.finish().model_output, images)
+}
+
+/// The client copy: blocks in order while they fit the budget (`client_cap` bytes, and
+/// [`MAX_CLIENT_IMAGE_BASE64`] of image and audio data besides), then the structured content if
+/// it fits; one note says what was left out.
+fn for_clients(
+    blocks: Vec<Value>,
+    structured: Option<Value>,
+    client_cap: usize,
+) -> McpToolCallResult {
+    let mut left = client_cap;
+    let mut data_left = MAX_CLIENT_IMAGE_BASE64;
+    let mut content = Vec::new();
+    let mut left_out = 0usize;
+    for block in blocks {
+        let text_cap = left.saturating_sub(BLOCK_ENVELOPE);
+        let (block, data) = for_client(block, text_cap, data_left);
+        match json_len_within(&block, left + data) {
+            Some(size) => {
+                left -= size - data;
+                data_left -= data;
+                content.push(block);
+            }
+            None => left_out += 1,
+        }
+    }
+    let structured = structured.filter(|s| match json_len_within(s, left) {
+        Some(size) => {
+            left -= size;
+            true
+        }
+        None => {
+            left_out += 1;
+            false
+        }
+    });
+    if left_out > 0 {
+        content.push(json!({
+            "type": "text",
+            "text": format!("[{left_out} more part(s) of this result left out: over {client_cap} bytes in all]"),
+        }));
+    }
+    McpToolCallResult {
+        content,
+        structured_content: structured,
     }
 }
 
@@ -85,7 +140,7 @@ fn block_for_model(block: &Value) -> ForModel {
     let str_of = |key: &str| block.get(key).and_then(Value::as_str);
     match str_of("type") {
         Some("text") => ForModel::Text(str_of("text").unwrap_or_default().to_owned()),
-        Some("image") => image(str_of("data").unwrap_or_default(), str_of("mimeType")),
+        Some("image") => image(str_of("data").unwrap_or_default()),
         Some("audio") => ForModel::Note(format!(
             "[audio ({}) not shown]",
             str_of("mimeType").unwrap_or("unknown type")
@@ -109,14 +164,14 @@ fn block_for_model(block: &Value) -> ForModel {
     }
 }
 
-/// An image block as a data URL, if it is an image and its data is base64.
-fn image(data: &str, mime: Option<&str>) -> ForModel {
-    let mime = mime.unwrap_or("image/png");
-    if !mime.starts_with("image/") || mime.contains([';', ',']) {
-        return ForModel::Note(format!("[content of type {mime} not shown]"));
-    }
+/// An image block as a data URL, if its data is base64 of an image the model takes; the type
+/// is read from the bytes, not from the server's `mimeType`.
+fn image(data: &str) -> ForModel {
     let Ok(decoded) = base64::engine::general_purpose::STANDARD.decode(data) else {
         return ForModel::Note("[an image whose data is not base64 not shown]".into());
+    };
+    let Some(mime) = image_type(&decoded) else {
+        return ForModel::Note("[an image that is not PNG, JPEG, GIF or WebP not shown]".into());
     };
     ForModel::Image {
         url: format!("data:{mime};base64,{data}"),
@@ -124,44 +179,30 @@ fn image(data: &str, mime: Option<&str>) -> ForModel {
     }
 }
 
-/// A block as clients see it: long text cut, a large image's data left out.
-fn for_client(mut block: Value, cap: usize) -> Value {
-    let kind = block
-        .get("type")
-        .and_then(Value::as_str)
-        .unwrap_or("")
-        .to_owned();
-    let field = match kind.as_str() {
-        "text" => "text",
-        "image" | "audio" => "data",
-        _ => return block,
+/// A block as clients see it: text longer than `text_cap` cut, image or audio data longer
+/// than `data_cap` left out. Returns the block and the bytes of data it keeps.
+fn for_client(mut block: Value, text_cap: usize, data_cap: usize) -> (Value, usize) {
+    let kind = block.get("type").and_then(Value::as_str).unwrap_or("");
+    let (field, limit) = match kind {
+        "text" => ("text", text_cap),
+        "image" | "audio" => ("data", data_cap),
+        _ => return (block, 0),
     };
     let Some(text) = block.get(field).and_then(Value::as_str) else {
-        return block;
+        return (block, 0);
     };
-    let limit = if field == "data" {
-        MAX_CLIENT_IMAGE_BASE64
-    } else {
-        cap
-    };
+    let kept = if field == "data" { text.len() } else { 0 };
     if text.len() <= limit {
-        return block;
+        return (block, kept);
     }
     let replacement = if field == "data" {
-        json!("")
+        String::new()
     } else {
-        let mut cut = limit;
-        while !text.is_char_boundary(cut) {
-            cut -= 1;
-        }
-        json!(format!(
-            "{}\n[… {} more bytes]",
-            &text[..cut],
-            text.len() - cut
-        ))
+        let cut = text.floor_char_boundary(limit);
+        format!("{}\n[… {} more bytes]", &text[..cut], text.len() - cut)
     };
-    block[field] = replacement;
-    block
+    block[field] = Value::String(replacement);
+    (block, 0)
 }
 
 #[cfg(test)]
@@ -218,14 +259,50 @@ mod tests {
         assert_eq!(c.result.structured_content, Some(json!({"answer": 42})));
     }
 
+    /// An image is what its bytes are: PNG bytes labelled `text/html` go as `image/png`, text
+    /// labelled `image/png` does not go at all, and at most 16 go per result.
     #[test]
-    fn non_image_mime_types_are_not_passed_as_images() {
+    fn images_are_known_by_their_bytes_and_counted() {
         let c = convert(
-            CallToolResult::success(vec![ContentBlock::image(PNG_1X1, "text/html")]),
+            CallToolResult::success(vec![
+                ContentBlock::image(PNG_1X1, "text/html"),
+                ContentBlock::image(
+                    base64::engine::general_purpose::STANDARD.encode("<svg/>"),
+                    "image/png",
+                ),
+            ]),
             100,
-            100,
+            1000,
         );
-        assert!(c.images.is_empty());
-        assert!(c.text.contains("not shown"));
+        assert_eq!(c.images.len(), 1);
+        assert!(c.images[0].starts_with("data:image/png;base64,"));
+        assert!(c.text.contains("not PNG, JPEG, GIF or WebP"), "{}", c.text);
+        let many = vec![ContentBlock::image(PNG_1X1, "image/png"); 20];
+        let c = convert(CallToolResult::success(many), 100, 10_000);
+        assert_eq!(c.images.len(), 16);
+        assert!(c.text.contains("at most 16 per result"));
+    }
+
+    /// Many blocks, resources and structured content together stay within one budget for
+    /// clients; what does not fit is counted in one note.
+    #[test]
+    fn the_client_copy_has_one_budget() {
+        let cap = 10_000;
+        let mut blocks = vec![ContentBlock::text("first")];
+        blocks.extend(
+            (0..1000).map(|i| ContentBlock::text(format!("block {i} {}", "y".repeat(100)))),
+        );
+        let mut result = CallToolResult::success(blocks);
+        result.structured_content = Some(json!({"big": "z".repeat(10 * cap)}));
+        let c = convert(result, cap, 1000);
+        let size = serde_json::to_string(&c.result).unwrap().len();
+        assert!(size <= cap + 200, "{size}");
+        assert_eq!(c.result.content[0]["text"], "first");
+        assert!(c.result.structured_content.is_none());
+        let note = c.result.content.last().unwrap()["text"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        assert!(note.contains("left out"), "{note}");
     }
 }

@@ -19,6 +19,9 @@ use crate::config::McpServerConfig;
 /// First retry after a failure; doubled per failure up to [`MAX_BACKOFF`].
 const FIRST_BACKOFF: Duration = Duration::from_secs(5);
 const MAX_BACKOFF: Duration = Duration::from_secs(300);
+/// How long a re-listing after a change may hold up the model requests of the threads using
+/// the server (they wait for it); past it they go on with the tools listed before.
+const REFRESH_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Where a server is.
 #[derive(Clone)]
@@ -189,7 +192,7 @@ impl Server {
     }
 
     /// The connection and tools, when ready; the tools are listed again first if the server
-    /// said they changed.
+    /// said they changed (within [`REFRESH_TIMEOUT`]; the old list stays if that fails).
     pub async fn ready(&self) -> Option<(Arc<Live>, Arc<Vec<Tool>>)> {
         let Phase::Ready(live) = self.phase() else {
             return None;
@@ -197,11 +200,8 @@ impl Server {
         if self.shared.tools_changed.load(Ordering::Acquire) {
             let _one = live.refreshing.lock().await;
             if self.shared.tools_changed.swap(false, Ordering::AcqRel) {
-                match live
-                    .connection
-                    .list_tools(self.config.startup_timeout)
-                    .await
-                {
+                let timeout = self.config.startup_timeout.min(REFRESH_TIMEOUT);
+                match live.connection.list_tools(timeout).await {
                     Ok(tools) => live.set_tools(self.offered(tools)),
                     Err(e) => {
                         tracing::warn!(server = %self.name(), error = %e, "MCP tools not refreshed")

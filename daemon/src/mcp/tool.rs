@@ -147,7 +147,12 @@ impl PreparedCall for McpCall {
     }
 
     fn approval_key(&self) -> Option<ApprovalKey> {
-        Some(ApprovalKey::Tool(self.name.clone()))
+        let scope = self.server.thread_id.as_deref();
+        Some(ApprovalKey::Tool(approval_key(
+            scope,
+            &self.item.server,
+            &self.item.tool,
+        )))
     }
 
     fn approval_request(
@@ -285,6 +290,38 @@ impl PreparedCall for McpCall {
                 Some(self.failed(format!("declined by {by}"), None)),
                 format!("the user declined this call of {} ({by})", self.name),
             ),
+        }
+    }
+}
+
+/// What "accept for the session" approves: this server's (the config's, or this thread's own)
+/// tool of this name — not the name the model sees, which goes to whichever tool claims it
+/// first and, after a tool list changes, may be another server's.
+fn approval_key(scope: Option<&str>, server: &str, tool: &str) -> String {
+    // Server names are checked (no NUL); the tool's own name comes last, so any name is safe.
+    format!("{}\0{server}\0{tool}", scope.unwrap_or(""))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `a__b`'s tool `c` and `a`'s tool `b__c` may be offered under one model-visible name;
+    /// approving one must not approve the other, nor a thread's server of the same name.
+    #[test]
+    fn an_approval_names_the_server_and_the_tools_own_name() {
+        let keys = [
+            approval_key(None, "a__b", "c"),
+            approval_key(None, "a", "b__c"),
+            approval_key(Some("thread-1"), "a", "b__c"),
+            approval_key(Some("thread-2"), "a", "b__c"),
+        ];
+        for (i, k) in keys.iter().enumerate() {
+            assert_eq!(
+                keys.iter().filter(|other| *other == k).count(),
+                1,
+                "key {i}"
+            );
         }
     }
 }

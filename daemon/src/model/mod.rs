@@ -9,11 +9,13 @@
 //! - `sse`: reading one response stream with an idle watchdog.
 //! - `retry`: what is worth retrying and how long to wait.
 //! - `settings`: the provider's configuration.
+//! - `image`: which image data the model takes.
 
 mod chat;
 mod client;
 mod collect;
 pub mod help;
+mod image;
 mod responses;
 mod retry;
 mod settings;
@@ -22,6 +24,7 @@ mod types;
 
 pub use client::ModelClient;
 pub use collect::{collect_text, CollectError};
+pub use image::{image_type, is_image_data_url};
 pub use retry::Backoff;
 pub use settings::{ProviderSettings, WireApi};
 #[doc(hidden)]

@@ -39,23 +39,21 @@ pub async fn list(daemon: &Daemon, p: HooksListParams) -> Result<Handled, RpcErr
         _ => vec![daemon.config.default_cwd.clone()],
     };
     let config = &daemon.hub.services().config;
-    let data = cwds
-        .into_iter()
-        .map(|cwd| {
-            let set = HookSet::load(&config.hooks, &config.projects, &cwd);
-            HooksListEntry {
-                cwd: cwd.display().to_string(),
-                hooks: set
-                    .all()
-                    .iter()
-                    .enumerate()
-                    .map(|(i, h)| metadata(i, h))
-                    .collect(),
-                warnings: set.warnings.clone(),
-                errors: set.errors.clone(),
-            }
-        })
-        .collect();
+    let mut data = Vec::with_capacity(cwds.len());
+    for cwd in cwds {
+        let set = HookSet::load_off_worker(&config.hooks, &config.projects, &cwd).await;
+        data.push(HooksListEntry {
+            cwd: cwd.display().to_string(),
+            hooks: set
+                .all()
+                .iter()
+                .enumerate()
+                .map(|(i, h)| metadata(i, h))
+                .collect(),
+            warnings: set.warnings,
+            errors: set.errors,
+        });
+    }
     Handled::new(HooksListResponse { data })
 }
 

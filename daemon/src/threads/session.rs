@@ -70,7 +70,8 @@ impl ActorHandle {
         }
         let row = self.snapshot().await.ok()?;
         let cwd = PathBuf::from(&row.cwd);
-        let set = HookSet::load(&services.config.hooks, &services.config.projects, &cwd);
+        let set =
+            HookSet::load_off_worker(&services.config.hooks, &services.config.projects, &cwd).await;
         if !set.has(event) {
             return None;
         }

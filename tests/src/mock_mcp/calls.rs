@@ -3,6 +3,7 @@
 //! JSON-RPC error.
 
 use std::collections::BTreeMap;
+use std::io::Write as _;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
@@ -70,6 +71,15 @@ pub(super) async fn call(
         }
         "env" => text(env_json()),
         "big" => text(big(parse::<BigArgs>(args)?.bytes)),
+        // A chatty server's long stderr line (and a write that fails if nobody reads).
+        "stderr" => {
+            let line = big(parse::<BigArgs>(args)?.bytes);
+            let mut err = std::io::stderr().lock();
+            match writeln!(err, "{line}").and_then(|()| err.flush()) {
+                Ok(()) => text("said"),
+                Err(e) => return Err(ErrorData::internal_error(format!("stderr: {e}"), None)),
+            }
+        }
         tools::DOTTED => text("dotted ok"),
         tools::LONG_NAME => text("long ok"),
         tools::NO_TYPE_SCHEMA => text("no type ok"),

@@ -36,6 +36,7 @@ pub const NAMES: &[&str] = &[
     "add_tool",
     "env",
     "big",
+    "stderr",
     DOTTED,
     LONG_NAME,
     NO_TYPE_SCHEMA,
@@ -107,6 +108,14 @@ pub fn list(late: bool) -> Vec<Tool> {
                 &["bytes"],
             ),
         ),
+        read_only(Tool::new(
+            "stderr",
+            "Writes one line of `bytes` bytes to stderr, then returns `said`.",
+            object_schema(
+                json!({"bytes": {"type": "integer", "minimum": 0}}),
+                &["bytes"],
+            ),
+        )),
         Tool::new(DOTTED, "Returns `dotted ok`.", no_args()),
         Tool::new(LONG_NAME, "Returns `long ok`.", no_args()),
         Tool::new(

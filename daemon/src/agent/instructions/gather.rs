@@ -24,6 +24,9 @@ pub const MAX_TOTAL_BYTES: usize = 128 * 1024;
 pub const MAX_IMPORT_DEPTH: usize = 5;
 /// Most files listed: an import-heavy repository costs stat calls, not unbounded work.
 const MAX_FILES: usize = 256;
+/// Most `@path` mentions looked up in one walk: each costs a few `stat` calls, and every file
+/// may name up to `imports::MAX_MENTIONS`.
+const MAX_LOOKUPS: usize = 4096;
 
 /// The limits, as a value so tests can use small ones.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -84,6 +87,7 @@ pub fn gather(candidates: &[Candidate], home: Option<&Path>, caps: Caps) -> Vec<
         home,
         caps,
         budget: caps.total,
+        lookups: 0,
         included: HashSet::new(),
         expanded: HashSet::new(),
         files: Vec::new(),
@@ -117,6 +121,8 @@ struct Walk<'a> {
     caps: Caps,
     /// What is left of the total cap.
     budget: usize,
+    /// Mentions looked up so far (see [`MAX_LOOKUPS`]).
+    lookups: usize,
     /// Canonical paths already included.
     included: HashSet<PathBuf>,
     /// Canonical paths whose imports were followed.
@@ -140,12 +146,14 @@ impl Walk<'_> {
             );
             return;
         }
+        let expands =
+            v.follows_imports && v.depth < self.caps.depth && !self.expanded.contains(&canonical);
         let text = if self.included.insert(canonical.clone()) {
             self.include(&v, &canonical)
-        } else if v.follows_imports && !self.expanded.contains(&canonical) {
+        } else if expands {
             // Already in (a CLAUDE.md symlinked to AGENTS.md), but Claude Code would follow its
             // imports, and AGENTS.md's were not.
-            read_head(&v.path, self.caps.file).map(|(text, _)| text)
+            self.reread(&v.path)
         } else {
             None
         };
@@ -156,6 +164,18 @@ impl Walk<'_> {
         {
             self.follow_imports(&text, &canonical, &v);
         }
+    }
+
+    /// The text of an included file read again for its imports, charged to the total like an
+    /// included one: otherwise every link to an included file would read up to a file cap
+    /// more, past the total that is meant to bound what a repository costs.
+    fn reread(&mut self, path: &Path) -> Option<String> {
+        if self.budget == 0 {
+            return None;
+        }
+        let (text, _) = read_head(path, self.caps.file.min(self.budget))?;
+        self.budget -= text.len();
+        Some(text)
     }
 
     /// Adds the file within what is left of the total; its included text, for its imports.
@@ -194,6 +214,10 @@ impl Walk<'_> {
             _ => importer.path.clone(),
         };
         for mention in imports::mentions(text) {
+            if self.lookups >= MAX_LOOKUPS {
+                return;
+            }
+            self.lookups += 1;
             let path = imports::spellings(&mention)
                 .into_iter()
                 .filter_map(|m| imports::resolve(m, dir, self.home))
@@ -222,12 +246,10 @@ fn regular_file(path: &Path) -> Option<PathBuf> {
 }
 
 /// The text of the first `limit` bytes of a regular file, and whether it was cut there.
-fn read_head(path: &Path, limit: usize) -> Option<(String, Option<Cut>)> {
+pub(super) fn read_head(path: &Path, limit: usize) -> Option<(String, Option<Cut>)> {
     use std::io::Read;
-    let file = std::fs::File::open(path).ok()?;
-    if !file.metadata().ok()?.is_file() {
-        return None;
-    }
+    // Not a plain open: a FIFO swapped in after `regular_file` looked would block it forever.
+    let file = crate::paths::open_regular(path).ok()?;
     let mut bytes = Vec::new();
     file.take(limit as u64 + 1).read_to_end(&mut bytes).ok()?;
     let cut = (bytes.len() > limit).then_some(Cut::FileCap);

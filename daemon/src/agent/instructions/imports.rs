@@ -10,12 +10,22 @@
 
 use std::path::{Path, PathBuf};
 
-/// The `@path` mentions in `text`, in order, with `\ ` unescaped to a space.
+/// Most mentions taken from one file: each costs path lookups, and a file is hostile text.
+pub const MAX_MENTIONS: usize = 256;
+/// Longest mention taken as a path, in bytes (Linux's `PATH_MAX`); a longer one names no file.
+pub const MAX_MENTION_BYTES: usize = 4096;
+
+/// The `@path` mentions in `text`, in order, with `\ ` unescaped to a space: at most
+/// [`MAX_MENTIONS`], each at most [`MAX_MENTION_BYTES`].
 pub fn mentions(text: &str) -> Vec<String> {
-    prose_paragraphs(text)
-        .iter()
-        .flat_map(|p| mentions_in_prose(&blank_code_spans(p)))
-        .collect()
+    let mut out = Vec::new();
+    for paragraph in prose_paragraphs(text) {
+        if out.len() >= MAX_MENTIONS {
+            break;
+        }
+        mentions_in_prose(&blank_code_spans(&paragraph), &mut out);
+    }
+    out
 }
 
 /// Where `mention` points: `~/…` under `home`, an absolute path as it is, anything else
@@ -142,38 +152,58 @@ fn closing_run(bytes: &[u8], from: usize, n: usize) -> Option<usize> {
     None
 }
 
-/// Mentions in text free of code: `@` after whitespace or at the start, then the path up to
-/// the next unescaped whitespace.
-fn mentions_in_prose(text: &str) -> Vec<String> {
-    let mut out = Vec::new();
+/// Adds the mentions in text free of code to `out` (up to [`MAX_MENTIONS`]): `@` after
+/// whitespace or at the start, then the path up to the next unescaped whitespace. The scan
+/// resumes after each mention, as a regular expression's matches do: an `@` inside a path (as
+/// in `@a\ @b`, where the escaped space keeps the path going) is part of it, not a mention of
+/// its own. That keeps the scan linear; rescanning from each such `@` to the end of the line was
+/// quadratic in the line's length.
+fn mentions_in_prose(text: &str, out: &mut Vec<String>) {
+    let mut at = 0;
     let mut prev_space = true;
-    for (at, c) in text.char_indices() {
+    while out.len() < MAX_MENTIONS {
+        let Some(c) = text[at..].chars().next() else {
+            break;
+        };
         if c == '@' && prev_space {
-            let path = path_after(&text[at + 1..]);
-            if is_path(&path) {
+            let (path, used) = path_after(&text[at + 1..]);
+            at += 1 + used;
+            // What follows a mention is whitespace (not consumed) or the end.
+            prev_space = false;
+            if let Some(path) = path.filter(|p| is_path(p)) {
                 out.push(path);
             }
+            continue;
         }
         prev_space = c.is_whitespace();
+        at += c.len_utf8();
     }
-    out
 }
 
-/// The path that starts `text`: up to whitespace, with `\ ` standing for a space.
-fn path_after(text: &str) -> String {
+/// The path that starts `text` (up to whitespace, with `\ ` standing for a space) and the
+/// bytes of `text` it spans; `None` for the path when it is longer than [`MAX_MENTION_BYTES`]
+/// (it is still spanned, so the scan goes on after it).
+fn path_after(text: &str) -> (Option<String>, usize) {
     let mut path = String::new();
-    let mut chars = text.chars().peekable();
-    while let Some(c) = chars.next() {
-        if c == '\\' && chars.peek() == Some(&' ') {
-            path.push(' ');
+    let mut too_long = false;
+    let mut used = text.len();
+    let mut chars = text.char_indices().peekable();
+    while let Some((at, c)) = chars.next() {
+        let c = if c == '\\' && chars.peek().is_some_and(|(_, next)| *next == ' ') {
             chars.next();
+            ' '
         } else if c.is_whitespace() {
+            used = at;
             break;
         } else {
+            c
+        };
+        if !too_long {
             path.push(c);
+            too_long = path.len() > MAX_MENTION_BYTES;
         }
     }
-    path
+    ((!too_long).then_some(path), used)
 }
 
 /// Whether a mention looks like a path rather than a handle or decoration (`@@`, `@#`, a lone
@@ -235,6 +265,32 @@ an ` unmatched @open.md";
     #[test]
     fn escaped_spaces_belong_to_the_path() {
         assert_eq!(mentions(r"@my\ notes.md next"), ["my notes.md"]);
+        // An `@` inside a path is part of it, not a mention of its own.
+        assert_eq!(mentions(r"@a\ @b.md @c.md"), ["a @b.md", "c.md"]);
+    }
+
+    #[test]
+    fn a_line_of_escaped_mentions_is_scanned_once() {
+        // 32 KiB of `@a\ `: one mention spanning the line (too long to be a path), not ~8K
+        // each scanning to its end.
+        let line = r"@a\ ".repeat(8 * 1024);
+        let started = std::time::Instant::now();
+        assert!(mentions(&line).is_empty());
+        assert!(started.elapsed() < std::time::Duration::from_secs(1));
+        // Shorter, the one mention is the whole line: `a @a @a … @a ` without the first `@`.
+        let found = mentions(&r"@a\ ".repeat(1024));
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].len(), 3 * 1024 - 1);
+    }
+
+    #[test]
+    fn mentions_are_capped_in_number_and_length() {
+        let many = "@a.md ".repeat(MAX_MENTIONS * 4);
+        assert_eq!(mentions(&many).len(), MAX_MENTIONS);
+        let long = format!("@{} @b.md", "x".repeat(MAX_MENTION_BYTES + 1));
+        assert_eq!(mentions(&long), ["b.md"]);
+        let fits = format!("@{}", "x".repeat(MAX_MENTION_BYTES));
+        assert_eq!(mentions(&fits).len(), 1);
     }
 
     #[test]

@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use super::files::{candidates, FileKind, UserDirs};
-use super::gather::{gather, Caps, Cut, InstructionFile};
+use super::gather::{gather, read_head, Caps, Cut, InstructionFile};
 use super::{files_for, render, BASE_INSTRUCTIONS};
 
 /// A temporary home, config dir and repository (`repo/` with `.git`).
@@ -291,4 +291,44 @@ fn an_untrusted_repository_imports_only_from_inside_itself() {
     assert_eq!(texts(&files)[3], "INSIDE");
     let trusted = s.trusted_files(&s.repo);
     assert!(trusted.iter().any(|f| f.text == "SECRET"));
+}
+
+#[cfg(unix)]
+#[test]
+fn rereading_a_linked_file_for_its_imports_is_charged_to_the_total() {
+    let s = Setup::new();
+    s.write(&s.repo.join("AGENTS.md"), &"a".repeat(20));
+    std::os::unix::fs::symlink("AGENTS.md", s.repo.join("CLAUDE.md")).unwrap();
+    s.write(&s.repo.join("CLAUDE.local.md"), "local");
+    let caps = Caps {
+        file: 16 * 1024,
+        total: 30,
+        depth: 5,
+    };
+    let files = s.files(&s.repo, caps);
+    let summary: Vec<(usize, Option<Cut>)> = files.iter().map(|f| (f.bytes(), f.cut)).collect();
+    // 20 for AGENTS.md, the other 10 spent reading it again as CLAUDE.md: nothing is left.
+    assert_eq!(summary, [(20, None), (0, Some(Cut::LeftOut))]);
+}
+
+#[test]
+fn a_fifo_instruction_file_is_skipped_not_waited_on() {
+    let s = Setup::new();
+    crate::paths::tests::make_fifo(&s.repo.join("AGENTS.md"));
+    crate::paths::tests::make_fifo(&s.repo.join("imported.md"));
+    s.write(&s.repo.join("CLAUDE.md"), "ROOT @imported.md");
+    let (tx, rx) = std::sync::mpsc::channel();
+    let repo = s.repo.clone();
+    let user = s.user();
+    let home = s.home.clone();
+    std::thread::spawn(move || {
+        let files = gather(&candidates(&repo, &user), Some(&home), Caps::default());
+        let _ = tx.send(files.into_iter().map(|f| f.text).collect::<Vec<_>>());
+    });
+    let texts = rx
+        .recv_timeout(std::time::Duration::from_secs(5))
+        .expect("a FIFO must not block the instructions");
+    assert_eq!(texts, ["ROOT @imported.md"]);
+    // Read directly (as when one is swapped in after the walk looked), it is refused at once.
+    assert!(read_head(&s.repo.join("AGENTS.md"), 100).is_none());
 }

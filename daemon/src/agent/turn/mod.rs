@@ -97,7 +97,7 @@ impl From<fold::StreamViolation> for Ending {
 pub fn spawn_turn(services: Arc<AgentServices>, link: ThreadLink, spec: TurnSpec) {
     tokio::spawn(async move {
         let clock = Instant::now();
-        let mut run = TurnRun::new(services, link.clone(), spec);
+        let mut run = TurnRun::new(services, link.clone(), spec).await;
         let ending = match run.run().await {
             Ok(()) => Ending::Completed,
             Err(e) => e,
@@ -126,9 +126,10 @@ struct TurnRun {
 }
 
 impl TurnRun {
-    fn new(services: Arc<AgentServices>, link: ThreadLink, spec: TurnSpec) -> Self {
+    async fn new(services: Arc<AgentServices>, link: ThreadLink, spec: TurnSpec) -> Self {
         let cwd = PathBuf::from(&spec.cwd);
-        let hooks = HookSet::load(&services.config.hooks, &services.config.projects, &cwd);
+        let config = &services.config;
+        let hooks = HookSet::load_off_worker(&config.hooks, &config.projects, &cwd).await;
         TurnRun {
             compaction: CompactionPolicy::new(&services.config),
             hooks,
@@ -159,13 +160,7 @@ impl TurnRun {
             return self.compact(&client, "manual").await;
         }
         let memory = self.services.memory_summary(&self.cwd).await;
-        let instructions = build_instructions(
-            self.spec.settings.base_instructions.as_deref(),
-            memory.as_deref(),
-            self.spec.settings.developer_instructions.as_deref(),
-            &self.cwd,
-            &self.services.config.projects,
-        );
+        let instructions = self.instructions(memory).await?;
         // UserPromptSubmit may refuse the prompt before the model sees it.
         self.user_prompt_hooks().await?;
         let depth = self
@@ -203,6 +198,28 @@ impl TurnRun {
             }
             self.run_calls(calls, &tools).await?;
         }
+    }
+
+    /// The instructions text for this turn's requests. Built on a blocking thread: it reads the
+    /// repository's instruction files and their imports, which may be many, large or hostile,
+    /// and the daemon's one worker thread serves every other thread meanwhile.
+    async fn instructions(&self, memory: Option<String>) -> Result<String, Ending> {
+        let settings = &self.spec.settings;
+        let base = settings.base_instructions.clone();
+        let developer = settings.developer_instructions.clone();
+        let cwd = self.cwd.clone();
+        let services = Arc::clone(&self.services);
+        tokio::task::spawn_blocking(move || {
+            build_instructions(
+                base.as_deref(),
+                memory.as_deref(),
+                developer.as_deref(),
+                &cwd,
+                &services.config.projects,
+            )
+        })
+        .await
+        .map_err(|e| Ending::failed(format!("building the instructions failed: {e}"), "internal"))
     }
 
     async fn tools(&self, depth: u32) -> Result<crate::tools::ToolRegistry, Ending> {

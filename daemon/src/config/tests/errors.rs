@@ -102,6 +102,31 @@ fn limits_have_defaults_and_must_not_be_zero() {
     }
 }
 
+/// An output cap sizes a buffer every shell command fills: a huge one is refused at load, not
+/// allocated (and the daemon aborted) at the first command.
+#[test]
+fn output_caps_are_bounded() {
+    for key in ["shell_output_cap_bytes", "shell_model_output_bytes"] {
+        let d = Dir::with_file(&format!("{key} = 9223372036854775807\n"));
+        let err = d.load().unwrap_err().to_string();
+        assert_eq!(
+            err,
+            format!(
+                "{}: key `{key}`: must be from 1 to 67108864 (64 MiB), not 9223372036854775807",
+                d.file().display()
+            )
+        );
+        let arg = format!("{key}=67108865");
+        let err = Dir::new().load_with(&[&arg], None).unwrap_err().to_string();
+        assert!(
+            err.starts_with(&format!("-c {arg}: key `{key}`: must be from 1 to")),
+            "{err}"
+        );
+        let arg = format!("{key}=67108864");
+        assert!(Dir::new().load_with(&[&arg], None).is_ok(), "{arg}");
+    }
+}
+
 #[test]
 fn toml_syntax_errors_name_the_file() {
     let d = Dir::with_file("model = \n");

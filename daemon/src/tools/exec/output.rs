@@ -79,13 +79,7 @@ impl HeadOnly {
     fn push(&mut self, chunk: &[u8]) {
         let take = (self.cap - self.buf.len()).min(chunk.len());
         if take > 0 {
-            let needed = self.buf.len() + take;
-            if needed > self.buf.capacity() {
-                // Grow geometrically but never past `cap`: `Vec`'s own
-                // doubling could otherwise allocate up to 2x the bound.
-                let target = needed.max(self.buf.capacity() * 2).min(self.cap);
-                self.buf.reserve_exact(target - self.buf.len());
-            }
+            reserve_within(&mut self.buf, take, self.cap);
             self.buf.extend_from_slice(&chunk[..take]);
         }
         self.omitted += (chunk.len() - take) as u64;
@@ -121,10 +115,11 @@ impl HeadTail {
     fn new(cap: usize) -> Self {
         let head_cap = cap / 2;
         let tail_cap = cap - head_cap;
+        // Empty until output comes: the caps are configured, and most commands print little.
         Self {
-            head: Vec::with_capacity(head_cap),
+            head: Vec::new(),
             head_cap,
-            tail: VecDeque::with_capacity(tail_cap),
+            tail: VecDeque::new(),
             tail_cap,
             total_bytes: 0,
             total_lines: 0,
@@ -135,18 +130,20 @@ impl HeadTail {
         self.total_bytes += chunk.len() as u64;
         self.total_lines += count_newlines(chunk);
         let take = (self.head_cap - self.head.len()).min(chunk.len());
+        reserve_within(&mut self.head, take, self.head_cap);
         self.head.extend_from_slice(&chunk[..take]);
         // Only bytes that missed the head go to the tail, so head and tail
         // never overlap and together hold everything while output is small.
         let rest = &chunk[take..];
-        if rest.len() >= self.tail_cap {
-            self.tail.clear();
-            self.tail.extend(&rest[rest.len() - self.tail_cap..]);
-        } else {
-            let overflow = (self.tail.len() + rest.len()).saturating_sub(self.tail_cap);
-            self.tail.drain(..overflow);
-            self.tail.extend(rest);
+        let rest = &rest[rest.len().saturating_sub(self.tail_cap)..];
+        let overflow = (self.tail.len() + rest.len()).saturating_sub(self.tail_cap);
+        self.tail.drain(..overflow);
+        let needed = self.tail.len() + rest.len();
+        if needed > self.tail.capacity() {
+            let target = grown(self.tail.capacity(), needed, self.tail_cap);
+            self.tail.reserve_exact(target - self.tail.len());
         }
+        self.tail.extend(rest);
     }
 
     fn finish(mut self) -> (String, bool) {
@@ -173,6 +170,22 @@ impl HeadTail {
         out.push_str(&String::from_utf8_lossy(tail));
         (out, true)
     }
+}
+
+/// Makes room for `extra` more bytes in `buf`, which never holds more than `cap`.
+fn reserve_within(buf: &mut Vec<u8>, extra: usize, cap: usize) {
+    let needed = buf.len() + extra;
+    if needed > buf.capacity() {
+        let target = grown(buf.capacity(), needed, cap);
+        buf.reserve_exact(target - buf.len());
+    }
+}
+
+/// The capacity a buffer bounded by `cap` grows to when it needs `needed` bytes: doubling, as
+/// `Vec` does, but never past `cap` (`Vec`'s own doubling could allocate up to twice the bound),
+/// and never more up front than output has asked for.
+fn grown(capacity: usize, needed: usize, cap: usize) -> usize {
+    needed.max(capacity.saturating_mul(2)).min(cap)
 }
 
 fn count_newlines(bytes: &[u8]) -> u64 {
@@ -364,6 +377,18 @@ mod tests {
         assert!(out.model_output.starts_with("y\ny\n"));
         assert!(out.model_output.ends_with("y\ny\n"));
         assert!(out.model_output.len() <= model + 64);
+    }
+
+    /// A cap sizes a bound, not an allocation: a huge one costs only what output arrives.
+    #[test]
+    fn huge_caps_allocate_only_what_output_needs() {
+        let mut c = OutputCapture::new(usize::MAX / 2, usize::MAX / 2);
+        assert_eq!(c.allocated(), 0);
+        c.push(b"hello\n");
+        assert!(c.allocated() <= 64, "{}", c.allocated());
+        let out = c.finish();
+        assert_eq!(out.aggregated, "hello\n");
+        assert_eq!(out.model_output, "hello\n");
     }
 
     #[test]

@@ -80,6 +80,24 @@ impl HookSet {
         set
     }
 
+    /// [`HookSet::load`] on a blocking thread, for async callers: the settings files are
+    /// files a project (or the model, through its shell) controls, and reading them must not
+    /// hold the daemon's one worker thread. A failure of the blocking task is reported as an
+    /// error of the set, like an unreadable file.
+    pub async fn load_off_worker(config: &HooksConfig, projects: &Projects, cwd: &Path) -> HookSet {
+        let (config, projects, dir) = (config.clone(), projects.clone(), cwd.to_path_buf());
+        match tokio::task::spawn_blocking(move || HookSet::load(&config, &projects, &dir)).await {
+            Ok(set) => set,
+            Err(e) => HookSet {
+                errors: vec![HookErrorInfo {
+                    path: cwd.display().to_string(),
+                    message: format!("reading the hooks settings failed: {e}"),
+                }],
+                ..HookSet::default()
+            },
+        }
+    }
+
     fn add_settings(
         &mut self,
         path: &Path,
