@@ -230,6 +230,39 @@ async fn acp_attaches_to_the_daemon_serving_the_data_directory() {
     assert_eq!(read["thread"]["turns"].as_array().unwrap().len(), 1);
 }
 
+/// One editor may keep 64 sessions open; the 65th is refused as overloaded before its thread
+/// is made, so a refused session leaves nothing behind in the daemon.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_past_the_limit_is_refused_and_leaves_no_thread() {
+    let mock = MockLlm::start(vec![]).await.unwrap();
+    let (home, data, work) = (tempdir(), tempdir(), tempdir());
+    let d = Agentd::start(
+        Options::default()
+            .data_dir(data.path())
+            .config_home(home.path()),
+    )
+    .await
+    .unwrap();
+    let mut watcher = d.client("watcher").await.unwrap();
+    let mut a = Acp::start(home.path(), data.path(), &mock);
+    for id in 1..=64 {
+        a.new_session(id, work.path()).await;
+    }
+    let refused = a
+        .request(
+            65,
+            "session/new",
+            json!({"cwd": work.path(), "mcpServers": []}),
+        )
+        .await;
+    assert_eq!(code(&refused), -32001, "{refused}");
+    let listed = watcher
+        .call("thread/list", json!({"limit": 100}))
+        .await
+        .unwrap();
+    assert_eq!(listed["data"].as_array().unwrap().len(), 64, "{listed}");
+}
+
 fn tempdir() -> tempfile::TempDir {
     tempfile::tempdir().unwrap()
 }

@@ -42,7 +42,12 @@ pub struct Agent {
     pub peer: Arc<Peer>,
     pub connector: Connector,
     sessions: Mutex<HashMap<String, mpsc::Sender<Command>>>,
+    /// Requests being answered ([`MAX_REQUESTS`]); the next one waits for a permit.
+    pub requests: Arc<tokio::sync::Semaphore>,
 }
+
+/// Requests answered at once.
+const MAX_REQUESTS: usize = 32;
 
 impl Agent {
     pub fn new(peer: Arc<Peer>, connector: Connector) -> Arc<Agent> {
@@ -50,6 +55,7 @@ impl Agent {
             peer,
             connector,
             sessions: Mutex::new(HashMap::new()),
+            requests: Arc::new(tokio::sync::Semaphore::new(MAX_REQUESTS)),
         })
     }
 
@@ -100,6 +106,9 @@ impl Agent {
     }
 
     async fn new_session(&self, p: NewSessionRequest) -> Answer {
+        // Refused before the thread is made: a refused session must not leave a thread and its
+        // MCP servers behind. (`open` checks again, for sessions made meanwhile.)
+        room_in(&mut self.sessions_map(), None)?;
         let mut client = self.connect().await?;
         let config = mcp_servers_config(&p.mcp_servers).map_err(invalid_params)?;
         let params = ThreadStartParams {
@@ -174,13 +183,7 @@ impl Agent {
         let (tx, rx) = mpsc::channel(SESSION_QUEUE);
         {
             let mut sessions = self.sessions_map();
-            sessions.retain(|_, tx| !tx.is_closed());
-            if sessions.len() >= MAX_SESSIONS && !sessions.contains_key(id) {
-                return Err(ErrorObject::new(
-                    agentd_protocol::jsonrpc::OVERLOADED,
-                    format!("{MAX_SESSIONS} sessions are open in this agent; close an editor tab"),
-                ));
-            }
+            room_in(&mut sessions, Some(id))?;
             // A session loaded again replaces its old task (whose connection then closes).
             sessions.insert(id.to_owned(), tx);
         }
@@ -311,4 +314,21 @@ fn parse<T: DeserializeOwned>(params: Value) -> Result<T, ErrorObject> {
 
 fn to_value(v: impl Serialize) -> Value {
     serde_json::to_value(v).unwrap_or(Value::Null)
+}
+
+/// Whether one more session (or `id` again) may open among `sessions`: at most
+/// [`MAX_SESSIONS`].
+fn room_in(
+    sessions: &mut HashMap<String, mpsc::Sender<Command>>,
+    id: Option<&str>,
+) -> Result<(), ErrorObject> {
+    sessions.retain(|_, tx| !tx.is_closed());
+    let again = id.is_some_and(|id| sessions.contains_key(id));
+    if sessions.len() >= MAX_SESSIONS && !again {
+        return Err(ErrorObject::new(
+            agentd_protocol::jsonrpc::OVERLOADED,
+            format!("{MAX_SESSIONS} sessions are open in this agent; close an editor tab"),
+        ));
+    }
+    Ok(())
 }

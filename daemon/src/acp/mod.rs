@@ -94,7 +94,16 @@ async fn receive(agent: &Arc<Agent>, inbound: Inbound) {
     match (id, method) {
         (Some(id), Some(method)) => match serde_json::from_value::<RequestId>(id) {
             Ok(id) => {
-                tokio::spawn(agent.clone().request(id, method, params));
+                // A client that sends requests and does not read the answers stops being read
+                // once MAX_REQUESTS of them wait: their tasks and answers cannot pile up.
+                let Ok(permit) = agent.requests.clone().acquire_owned().await else {
+                    return;
+                };
+                let agent = agent.clone();
+                tokio::spawn(async move {
+                    agent.request(id, method, params).await;
+                    drop(permit);
+                });
             }
             Err(e) => agent.peer.error(None, &errors::invalid_request(e)).await,
         },

@@ -23,9 +23,15 @@ pub enum Incoming {
     Closed(String),
 }
 
+/// Messages from the daemon read ahead of the consumer. Bounded: a consumer that stops reading
+/// (an editor that no longer reads the ACP agent's stdout) must stop the reading from the
+/// daemon, so the daemon's own queue for this connection fills and its slow-client handling
+/// applies — not grow this process's memory.
+const INCOMING: usize = 256;
+
 pub struct Connection {
     outgoing: mpsc::UnboundedSender<String>,
-    pub(super) incoming: mpsc::UnboundedReceiver<Incoming>,
+    pub(super) incoming: mpsc::Receiver<Incoming>,
 }
 
 impl Connection {
@@ -44,7 +50,7 @@ impl Connection {
         };
         tokio::spawn(crate::rpc::serve(daemon, link));
         let (out_tx, mut out_rx) = mpsc::unbounded_channel::<String>();
-        let (in_tx, in_rx) = mpsc::unbounded_channel();
+        let (in_tx, in_rx) = mpsc::channel(INCOMING);
         tokio::spawn(async move {
             while let Some(frame) = out_rx.recv().await {
                 if to_daemon.send(Inbound::Text(frame)).await.is_err() {
@@ -55,11 +61,13 @@ impl Connection {
         tokio::spawn(async move {
             while let Some(bytes) = from_daemon.recv().await {
                 let text = String::from_utf8_lossy(&bytes);
-                if in_tx.send(parse(&text)).is_err() {
+                if in_tx.send(parse(&text)).await.is_err() {
                     return;
                 }
             }
-            let _ = in_tx.send(Incoming::Closed("the daemon stopped".into()));
+            let _ = in_tx
+                .send(Incoming::Closed("the daemon stopped".into()))
+                .await;
         });
         Connection {
             outgoing: out_tx,
@@ -79,7 +87,7 @@ impl Connection {
             })?;
         let (reader, mut writer) = stream.into_split();
         let (out_tx, mut out_rx) = mpsc::unbounded_channel::<String>();
-        let (in_tx, in_rx) = mpsc::unbounded_channel();
+        let (in_tx, in_rx) = mpsc::channel(INCOMING);
         tokio::spawn(async move {
             while let Some(mut frame) = out_rx.recv().await {
                 frame.push('\n');
@@ -92,11 +100,13 @@ impl Connection {
         tokio::spawn(async move {
             let mut lines = BufReader::new(reader).lines();
             while let Ok(Some(line)) = lines.next_line().await {
-                if in_tx.send(parse(&line)).is_err() {
+                if in_tx.send(parse(&line)).await.is_err() {
                     return;
                 }
             }
-            let _ = in_tx.send(Incoming::Closed("the daemon closed the socket".into()));
+            let _ = in_tx
+                .send(Incoming::Closed("the daemon closed the socket".into()))
+                .await;
         });
         Ok(Connection {
             outgoing: out_tx,
@@ -119,7 +129,7 @@ impl Connection {
             .with_context(|| format!("cannot connect to {url}"))?;
         let (mut sink, mut stream) = ws.split();
         let (out_tx, mut out_rx) = mpsc::unbounded_channel::<String>();
-        let (in_tx, in_rx) = mpsc::unbounded_channel();
+        let (in_tx, in_rx) = mpsc::channel(INCOMING);
         tokio::spawn(async move {
             while let Some(frame) = out_rx.recv().await {
                 if sink.send(WsMessage::text(frame)).await.is_err() {
@@ -132,7 +142,7 @@ impl Connection {
             let why = loop {
                 match stream.next().await {
                     Some(Ok(WsMessage::Text(text))) => {
-                        if in_tx.send(parse(text.as_str())).is_err() {
+                        if in_tx.send(parse(text.as_str())).await.is_err() {
                             return;
                         }
                     }
@@ -143,7 +153,7 @@ impl Connection {
                     Some(Err(_)) => break "the connection to the daemon broke",
                 }
             };
-            let _ = in_tx.send(Incoming::Closed(why.into()));
+            let _ = in_tx.send(Incoming::Closed(why.into())).await;
         });
         Ok(Connection {
             outgoing: out_tx,

@@ -8,6 +8,7 @@ mod tools;
 mod turn;
 
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use clap::Args;
 use rmcp::model::{
@@ -17,6 +18,7 @@ use rmcp::model::{
 use rmcp::service::RequestContext;
 use rmcp::{ErrorData, RoleServer, ServerHandler, ServiceExt};
 use serde::Serialize;
+use tokio::sync::Semaphore;
 
 use crate::client::{Connector, DriveArgs};
 use crate::config::LoadOptions;
@@ -41,6 +43,7 @@ async fn run(args: McpServerArgs) -> anyhow::Result<()> {
     let server = AgentdMcp {
         connector: reached.connector.clone(),
         load: connect.is_none().then(|| opts.load_options()).transpose()?,
+        calls: Arc::new(Semaphore::new(MAX_CALLS)),
     };
     let served = async {
         let service = server.serve(rmcp::transport::stdio()).await?;
@@ -58,7 +61,13 @@ struct AgentdMcp {
     connector: Connector,
     /// How the config is loaded (for `profile`), when the daemon is local.
     load: Option<LoadOptions>,
+    /// Calls in progress: each runs a turn (a thread, a daemon connection, a model stream),
+    /// so a client cannot start them without end.
+    calls: Arc<Semaphore>,
 }
+
+/// Calls that may run at once; one more is refused, not queued.
+const MAX_CALLS: usize = 16;
 
 /// What a call returns besides the text: the thread to continue (Codex's shape).
 #[derive(Serialize)]
@@ -91,6 +100,12 @@ impl ServerHandler for AgentdMcp {
         request: CallToolRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, ErrorData> {
+        let Ok(_call) = self.calls.clone().try_acquire_owned() else {
+            return Err(ErrorData::invalid_request(
+                format!("{MAX_CALLS} agentd calls are in progress; wait for one to finish"),
+                None,
+            ));
+        };
         let arguments = serde_json::Value::Object(request.arguments.unwrap_or_default());
         let invalid = |e: serde_json::Error| ErrorData::invalid_params(e.to_string(), None);
         let mut client = self

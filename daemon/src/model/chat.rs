@@ -11,6 +11,7 @@ use std::collections::HashSet;
 use eventsource_stream::Event;
 use serde_json::{json, Map, Value};
 
+use super::chat_calls::{HeldCalls, PendingCall};
 use super::responses::COMPACTION_HEADER;
 use super::retry::{classify_code, Failure};
 use super::sse::Flow;
@@ -166,21 +167,6 @@ fn tool(spec: &ToolSpec) -> Option<Value> {
     }))
 }
 
-/// Tool calls one response may assemble, and the bytes of their arguments.
-const MAX_HELD_CALLS: usize = 256;
-const MAX_HELD_CALL_BYTES: usize = 32 * 1024 * 1024;
-
-/// One tool call being assembled from fragments.
-#[derive(Debug)]
-struct PendingCall {
-    output_index: u32,
-    /// The `index` the server keys fragments by.
-    wire_index: u64,
-    id: Option<String>,
-    name: String,
-    arguments: String,
-}
-
 /// Assembles one Chat Completions stream. Output indices are handed out in order of first
 /// appearance (reasoning usually comes before text, text before tool calls), so deltas and
 /// the `ItemDone` that completes them always agree.
@@ -191,7 +177,7 @@ pub(crate) struct ChatAssembler {
     next_index: u32,
     text: Option<(u32, String)>,
     reasoning: Option<(u32, String)>,
-    calls: Vec<PendingCall>,
+    calls: HeldCalls,
     finish_reason: Option<String>,
     usage: Option<Usage>,
 }
@@ -288,82 +274,12 @@ impl ChatAssembler {
             }
         }
         if let Some(fragments) = delta.get("tool_calls").and_then(Value::as_array) {
+            // Capped fragment by fragment: one event may hold a million of them.
             for fragment in fragments {
-                self.on_tool_fragment(fragment);
+                self.calls.on_fragment(fragment, &mut self.next_index)?;
             }
-            self.check_held_calls()?;
         }
         Ok(())
-    }
-
-    /// Tool calls are held until the response ends (they are not streamed to the turn), so
-    /// their number and size are capped here: a server sending fragments without end must not
-    /// grow memory without end.
-    fn check_held_calls(&self) -> Result<(), Failure> {
-        let bytes: usize = self
-            .calls
-            .iter()
-            .map(|c| c.arguments.len() + c.name.len())
-            .sum();
-        if self.calls.len() > MAX_HELD_CALLS || bytes > MAX_HELD_CALL_BYTES {
-            return Err(Failure::Fatal(ModelError::Refused(format!(
-                "more than {MAX_HELD_CALLS} tool calls or {} MiB of their arguments",
-                MAX_HELD_CALL_BYTES / (1024 * 1024)
-            ))));
-        }
-        Ok(())
-    }
-
-    /// Merges one tool-call fragment. OpenAI sends `id` and name only in a call's first
-    /// fragment and keys the rest by `index`. Ollama sends each call whole, all at `index: 0`;
-    /// a fragment is therefore a new call when it carries a different `id` and a name, or
-    /// (servers that send no ids) a name after the call at that index is already complete.
-    fn on_tool_fragment(&mut self, fragment: &Value) {
-        let wire_index = fragment.get("index").and_then(Value::as_u64).unwrap_or(0);
-        let id = non_empty(fragment.get("id"));
-        let function = fragment.get("function");
-        let name = non_empty(function.and_then(|f| f.get("name")));
-        let arguments = match function.and_then(|f| f.get("arguments")) {
-            Some(Value::String(s)) => s.clone(),
-            Some(Value::Null) | None => String::new(),
-            Some(other) => other.to_string(),
-        };
-        let current = self.calls.iter().rposition(|c| c.wire_index == wire_index);
-        let starts_new = match current.map(|pos| &self.calls[pos]) {
-            None => true,
-            Some(call) => match (id, &call.id) {
-                (Some(new), Some(old)) => new != old && name.is_some(),
-                (None, _) => {
-                    name.is_some()
-                        && !call.name.is_empty()
-                        && serde_json::from_str::<Value>(&call.arguments).is_ok()
-                }
-                (Some(_), None) => false,
-            },
-        };
-        match current {
-            Some(pos) if !starts_new => {
-                let call = &mut self.calls[pos];
-                if call.id.is_none() {
-                    call.id = id.map(str::to_owned);
-                }
-                if call.name.is_empty() {
-                    call.name = name.unwrap_or("").to_owned();
-                }
-                call.arguments.push_str(&arguments);
-            }
-            _ => {
-                let output_index = self.next_index;
-                self.next_index += 1;
-                self.calls.push(PendingCall {
-                    output_index,
-                    wire_index,
-                    id: id.map(str::to_owned),
-                    name: name.unwrap_or("").to_owned(),
-                    arguments,
-                });
-            }
-        }
     }
 
     /// Emits every item, in output order, then `Completed` (or the truncation error).
@@ -394,7 +310,7 @@ impl ChatAssembler {
             };
             items.push((index, item));
         }
-        for call in self.calls.drain(..) {
+        for call in self.calls.take() {
             items.push((call.output_index, output_call(call, &self.freeform_tools)));
         }
         items.sort_by_key(|(index, _)| *index);
@@ -408,10 +324,6 @@ impl ChatAssembler {
         });
         Ok(())
     }
-}
-
-fn non_empty(v: Option<&Value>) -> Option<&str> {
-    v.and_then(Value::as_str).filter(|s| !s.is_empty())
 }
 
 /// Appends to a text slot, giving it the next output index on first use.
@@ -511,6 +423,59 @@ mod tests {
             })
             .collect();
         assert_eq!(names, ["a", "b"]);
+    }
+
+    fn tool_calls(fragments: Vec<Value>) -> Event {
+        let data = json!({"choices": [{"delta": {"tool_calls": fragments}}]});
+        Event {
+            data: data.to_string(),
+            ..Event::default()
+        }
+    }
+
+    /// A named fragment without an id, after a call whose arguments did not parse yet, once
+    /// re-parsed all of them: thousands of such fragments against megabytes of arguments cost
+    /// minutes of the worker thread.
+    #[test]
+    fn named_fragments_against_long_arguments_cost_their_own_bytes() {
+        let mut a = ChatAssembler::default();
+        let mut out = Vec::new();
+        let long = format!("{{\"a\": \"{}", "x".repeat(4 * 1024 * 1024));
+        let first = json!({"index": 0, "function": {"name": "f", "arguments": long}});
+        chunk(
+            &mut a,
+            json!({"choices": [{"delta": {"tool_calls": [first]}}]}),
+            &mut out,
+        );
+        let mut fragments = Vec::new();
+        for _ in 0..2_000 {
+            fragments.push(json!({"index": 0, "function": {"arguments": "x"}}));
+            fragments.push(json!({"index": 0, "function": {"name": "f"}}));
+        }
+        let event = tool_calls(fragments);
+        let started = std::time::Instant::now();
+        assert!(matches!(a.on_event(&event, &mut out), Ok(Flow::More)));
+        let took = started.elapsed();
+        assert!(took < std::time::Duration::from_secs(2), "{took:?}");
+    }
+
+    /// Fragments at distinct indexes in one event are refused at the first call past the cap,
+    /// each having cost a lookup: not a pass over every call before it, after the whole array.
+    #[test]
+    fn an_event_of_fragments_at_many_indexes_stops_at_the_cap() {
+        let mut a = ChatAssembler::default();
+        let fragments = (0..100_000u64)
+            .map(|i| json!({"index": i, "function": {"arguments": "{}"}}))
+            .collect();
+        let event = tool_calls(fragments);
+        let started = std::time::Instant::now();
+        let result = a.on_event(&event, &mut Vec::new());
+        let took = started.elapsed();
+        assert!(
+            matches!(result, Err(Failure::Fatal(ModelError::Refused(_)))),
+            "{result:?}"
+        );
+        assert!(took < std::time::Duration::from_secs(2), "{took:?}");
     }
 
     #[test]

@@ -26,6 +26,13 @@ const EVENT_BUFFER: usize = 64;
 /// Connecting should be quick; a provider that cannot be reached is retried instead.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
 
+/// Bytes of an error answer's body read for its message: an OpenAI error is well under 1 KiB,
+/// and the message quotes at most 500 characters of a body that is not one.
+const MAX_ERROR_BODY: usize = 64 * 1024;
+
+/// Bytes of a `GET /models` answer: thousands of models' entries, not an endless body.
+const MAX_MODEL_LIST: usize = 8 * 1024 * 1024;
+
 /// A client for one model provider. Cheap to clone.
 #[derive(Clone)]
 pub struct ModelClient {
@@ -141,7 +148,8 @@ impl ModelClient {
         let url = inner.url("models")?;
         let response = inner.send(Method::GET, &url, None).await?;
         let idle = inner.idle_timeout();
-        let body = tokio::time::timeout(idle, response.bytes())
+        let mut body = Vec::new();
+        tokio::time::timeout(idle, read_capped(response, MAX_MODEL_LIST + 1, &mut body))
             .await
             .map_err(|_| ModelError::IdleTimeout(millis(idle)))?
             .map_err(|err| ModelError::Connection(error_chain(&err.without_url())))?;
@@ -149,6 +157,12 @@ impl ModelClient {
             code: "invalid_model_list".to_owned(),
             message: why,
         };
+        if body.len() > MAX_MODEL_LIST {
+            return Err(invalid(format!(
+                "the model list is larger than {} MiB",
+                MAX_MODEL_LIST / (1024 * 1024)
+            )));
+        }
         let list: Value = serde_json::from_slice(&body)
             .map_err(|err| invalid(format!("the model list is not JSON: {err}")))?;
         let data = list
@@ -160,6 +174,24 @@ impl ModelClient {
             .filter_map(|m| m.get("id").and_then(Value::as_str).map(str::to_owned))
             .collect())
     }
+}
+
+/// Reads `response`'s body into `body` until it ends or `body` holds `cap` bytes; the rest is
+/// never read (dropping the response closes the connection). Bytes read before an error stay
+/// in `body`.
+async fn read_capped(
+    mut response: reqwest::Response,
+    cap: usize,
+    body: &mut Vec<u8>,
+) -> Result<(), reqwest::Error> {
+    while body.len() < cap {
+        let Some(chunk) = response.chunk().await? else {
+            break;
+        };
+        let room = cap - body.len();
+        body.extend_from_slice(&chunk[..chunk.len().min(room)]);
+    }
+    Ok(())
 }
 
 impl Inner {
@@ -295,15 +327,20 @@ impl Inner {
         }
     }
 
-    /// Reads an error answer's body (bounded by the idle timeout) and classifies it.
+    /// Reads the start of an error answer's body and classifies it. The read is bounded in
+    /// time (the idle timeout) and in size ([`MAX_ERROR_BODY`]): a provider that sends an
+    /// endless body gets its first bytes quoted, not the daemon's memory.
     async fn http_failure(&self, response: reqwest::Response) -> Failure {
         let status = response.status().as_u16();
         let headers = response.headers().clone();
-        let body = match tokio::time::timeout(self.idle_timeout(), response.text()).await {
-            Ok(Ok(body)) => body,
-            _ => String::new(),
-        };
-        classify_http(status, &headers, &body)
+        let mut body = Vec::new();
+        // A timeout or a broken read keeps what arrived: it is the best message there is.
+        let _ = tokio::time::timeout(
+            self.idle_timeout(),
+            read_capped(response, MAX_ERROR_BODY, &mut body),
+        )
+        .await;
+        classify_http(status, &headers, &String::from_utf8_lossy(&body))
     }
 
     /// `Bearer <key>` from the `env_key` variable, or nothing when the provider needs no key.
@@ -348,5 +385,102 @@ impl Inner {
 
     fn idle_timeout(&self) -> Duration {
         Duration::from_millis(self.settings.stream_idle_timeout_ms.max(1))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    use tokio::net::TcpListener;
+
+    use super::*;
+
+    /// A provider that answers every request with `head` and then `chunk` every millisecond
+    /// until the client hangs up: a body without end (and throttled, so that a client that
+    /// reads it all costs the test tens of MiB, not the machine's memory).
+    async fn endless_provider(head: &'static str, chunk: Vec<u8>) -> String {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            while let Ok((mut socket, _)) = listener.accept().await {
+                let chunk = chunk.clone();
+                tokio::spawn(async move {
+                    let mut request = [0u8; 64 * 1024];
+                    let _ = socket.read(&mut request).await;
+                    let _ = socket.write_all(head.as_bytes()).await;
+                    while socket.write_all(&chunk).await.is_ok() {
+                        tokio::time::sleep(Duration::from_millis(1)).await;
+                    }
+                });
+            }
+        });
+        format!("http://{addr}/v1")
+    }
+
+    fn client(base_url: String, idle_ms: u64) -> ModelClient {
+        ModelClient::new(ProviderSettings {
+            id: "endless".into(),
+            name: "endless".into(),
+            base_url,
+            env_key: None,
+            wire_api: WireApi::Responses,
+            http_headers: BTreeMap::new(),
+            query_params: BTreeMap::new(),
+            request_max_retries: 0,
+            stream_max_retries: 0,
+            stream_idle_timeout_ms: idle_ms,
+        })
+        .unwrap()
+    }
+
+    #[tokio::test]
+    async fn an_endless_error_body_is_quoted_from_its_start() {
+        let head = "HTTP/1.1 500 Internal Server Error\r\nconnection: close\r\n\r\n\
+                    <html>upstream overloaded ";
+        let url = endless_provider(head, vec![b'x'; 16 * 1024]).await;
+        let request = ModelRequest {
+            model: "m".into(),
+            instructions: String::new(),
+            input: Vec::new(),
+            tools: Vec::new(),
+            reasoning_effort: None,
+            output_schema: None,
+        };
+        // Reading the body to its end would only stop at this timeout.
+        let started = std::time::Instant::now();
+        let mut rx = client(url, 3_000).stream(request);
+        let answer = rx.recv().await;
+        assert!(
+            started.elapsed() < Duration::from_secs(1),
+            "read past the cap"
+        );
+        match answer {
+            Some(Err(ModelError::Http { status, message })) => {
+                assert_eq!(status, 500);
+                assert!(
+                    message.starts_with("<html>upstream overloaded x"),
+                    "{message}"
+                );
+                assert!(message.chars().count() <= 501, "{}", message.len());
+            }
+            other => panic!("expected the HTTP error, got {other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn an_endless_model_list_is_refused() {
+        let head = "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\nconnection: close\
+                    \r\n\r\n{\"data\": [";
+        let url = endless_provider(head, vec![b' '; 64 * 1024]).await;
+        // 8 MiB arrive in a fraction of a second; reading to the end would hit this timeout.
+        match client(url, 2_000).list_models().await {
+            Err(ModelError::Failed { code, message }) => {
+                assert_eq!(code, "invalid_model_list");
+                assert!(message.contains("larger than 8 MiB"), "{message}");
+            }
+            other => panic!("expected the list to be refused, got {other:?}"),
+        }
     }
 }

@@ -5,13 +5,15 @@
 //!   [`ModelEvent`]s out).
 //! - `client`: [`ModelClient`], the entry point: auth, headers, request retries, the per-call
 //!   task and stream retries.
-//! - `responses` / `chat`: each wire format's request body and stream parsing.
+//! - `responses` / `chat`: each wire format's request body and stream parsing; `chat_calls`
+//!   assembles Chat Completions tool calls from their fragments.
 //! - `sse`: reading one response stream with an idle watchdog.
 //! - `retry`: what is worth retrying and how long to wait.
 //! - `settings`: the provider's configuration.
 //! - `image`: which image data the model takes.
 
 mod chat;
+mod chat_calls;
 mod client;
 mod collect;
 pub mod help;

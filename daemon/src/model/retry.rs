@@ -161,9 +161,23 @@ pub(crate) fn retry_after(headers: &HeaderMap) -> Option<Duration> {
             .filter(|n| n.is_finite() && *n >= 0.0)
     };
     if let Some(ms) = number("retry-after-ms") {
-        return Some(Duration::from_secs_f64(ms / 1000.0));
+        return hint_from_secs(ms / 1000.0);
     }
-    number("retry-after").map(Duration::from_secs_f64)
+    number("retry-after").and_then(hint_from_secs)
+}
+
+/// A hint is read up to a day: longer is as good as endless, since [`Backoff::wait`] cuts
+/// every hint to [`MAX_SERVER_HINT`] anyway.
+const MAX_HINT_SECS: f64 = 86_400.0;
+
+/// A hint in seconds as a [`Duration`], cut to [`MAX_HINT_SECS`] before converting: the number
+/// is the provider's, and `Duration::from_secs_f64` panics on one too large to hold
+/// (`retry-after: 1e20`). `None` for a negative or non-finite number.
+fn hint_from_secs(secs: f64) -> Option<Duration> {
+    if !secs.is_finite() {
+        return None;
+    }
+    Duration::try_from_secs_f64(secs.min(MAX_HINT_SECS)).ok()
 }
 
 /// The delay in OpenAI's "Please try again in 1.5s." / "in 250ms" / "in 6m0s" hints.
@@ -195,7 +209,10 @@ pub(crate) fn hint_in_message(message: &str) -> Option<Duration> {
         parsed_any = true;
         rest = &rest[unit_len..];
     }
-    (parsed_any && total.is_finite()).then(|| Duration::from_secs_f64(total))
+    if !parsed_any {
+        return None;
+    }
+    hint_from_secs(total)
 }
 
 #[cfg(test)]
@@ -233,6 +250,24 @@ mod tests {
         assert_eq!(retry_after(&headers), Some(Duration::from_millis(15)));
         headers.insert("retry-after-ms", HeaderValue::from_static("soon"));
         assert_eq!(retry_after(&headers), Some(Duration::from_secs(2)));
+    }
+
+    #[test]
+    fn huge_hints_are_cut_without_panicking() {
+        let day = Some(Duration::from_secs(86_400));
+        let mut headers = HeaderMap::new();
+        headers.insert("retry-after", HeaderValue::from_static("1e20"));
+        assert_eq!(retry_after(&headers), day);
+        headers.insert("retry-after-ms", HeaderValue::from_static("1e300"));
+        assert_eq!(retry_after(&headers), day);
+        headers.insert("retry-after-ms", HeaderValue::from_static("inf"));
+        assert_eq!(retry_after(&headers), day, "falls back to retry-after");
+        let hint = |m: &str| hint_in_message(m);
+        assert_eq!(hint("try again in 99999999999999999999999s"), day);
+        assert_eq!(hint("try again in 9999999999999999h9999999999999999m"), day);
+        let huge = format!("try again in {}s", "9".repeat(400));
+        assert_eq!(hint(&huge), None, "an infinite number is no hint");
+        assert_eq!(Backoff::default().wait(1, day), MAX_SERVER_HINT);
     }
 
     #[test]

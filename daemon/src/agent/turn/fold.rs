@@ -5,7 +5,7 @@
 //! the [`Effect`]s the turn must emit, in order. Everything in an event comes from a provider's
 //! stream and is hostile until proven otherwise, so every quantity it controls is capped: a
 //! summary index, the number of items and calls open at once, and the bytes of text one
-//! response may carry. Breaking a cap is a [`StreamViolation`] that fails the turn with a
+//! response may carry (each delta counting a fixed overhead too). Breaking a cap is a [`StreamViolation`] that fails the turn with a
 //! clear error; it never costs more than that turn. `fuzzing::model_fold` drives this with
 //! arbitrary events.
 
@@ -21,6 +21,11 @@ pub const MAX_SUMMARY_PARTS: u32 = 64;
 pub const MAX_OUTPUT_ITEMS: usize = 256;
 /// Bytes of text (deltas, final texts, tool arguments) one response may carry.
 pub const MAX_RESPONSE_BYTES: usize = 32 * 1024 * 1024;
+/// What each delta costs against [`MAX_RESPONSE_BYTES`] on top of its text: a delta is an event
+/// to store and send, so a million 1-byte (or empty) deltas must end the turn as surely as a
+/// million bytes of text. A normal stream's deltas (a few bytes to a few words each) stay far
+/// below the cap: 64 bytes times a hundred thousand deltas is 6 MiB.
+pub const DELTA_OVERHEAD: usize = 64;
 
 /// The stream broke a cap.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -102,7 +107,9 @@ impl ResponseFold {
                 output_index,
                 delta,
             } => {
-                self.count_bytes(delta.len())?;
+                if !self.count_delta(&delta)? {
+                    return Ok(Step::More);
+                }
                 let open = self.open(Kind::Message, output_index, positions, effects)?;
                 open.parts[0].push_str(&delta);
                 let item_id = open.id.clone();
@@ -169,7 +176,9 @@ impl ResponseFold {
                 "reasoning summary index {summary_index} (at most {MAX_SUMMARY_PARTS} parts)"
             )));
         }
-        self.count_bytes(delta.len())?;
+        if !self.count_delta(&delta)? {
+            return Ok(());
+        }
         let open = self.open(Kind::Reasoning, output_index, positions, effects)?;
         let ix = summary_index as usize;
         if open.parts.len() <= ix {
@@ -357,11 +366,19 @@ impl ResponseFold {
         Ok(())
     }
 
+    /// Charges a delta's text and [`DELTA_OVERHEAD`]; `false` when it is empty and so carries
+    /// nothing to show or store (it opens no item and becomes no event).
+    fn count_delta(&mut self, delta: &str) -> Result<bool, StreamViolation> {
+        self.count_bytes(DELTA_OVERHEAD.saturating_add(delta.len()))?;
+        Ok(!delta.is_empty())
+    }
+
     fn count_bytes(&mut self, n: usize) -> Result<(), StreamViolation> {
         self.bytes = self.bytes.saturating_add(n);
         if self.bytes > MAX_RESPONSE_BYTES {
             return Err(StreamViolation(format!(
-                "more than {} MiB of output in one response",
+                "more than {} MiB of output in one response (each delta counts \
+                 {DELTA_OVERHEAD} bytes more than its text)",
                 MAX_RESPONSE_BYTES / (1024 * 1024)
             )));
         }
@@ -506,6 +523,43 @@ mod tests {
             },
         ]);
         assert!(r.is_err());
+    }
+
+    #[test]
+    fn empty_deltas_open_nothing_and_emit_nothing() {
+        let empty = |output_index| ModelEvent::TextDelta {
+            output_index,
+            delta: String::new(),
+        };
+        let reasoning = ModelEvent::ReasoningSummaryDelta {
+            output_index: 1,
+            summary_index: 0,
+            delta: String::new(),
+        };
+        let (r, effects, _) = fold(vec![empty(0), reasoning, empty(2)]);
+        assert_eq!(r, Ok(Step::More));
+        assert!(effects.is_empty(), "{effects:?}");
+    }
+
+    /// Deltas cost a fixed overhead each: an endless run of tiny (or empty) deltas ends the
+    /// response at the byte cap, where counting only their text never would.
+    #[test]
+    fn a_flood_of_tiny_deltas_is_capped() {
+        let mut f = ResponseFold::default();
+        let mut effects = Vec::new();
+        let mut positions = || 1;
+        let limit = MAX_RESPONSE_BYTES / DELTA_OVERHEAD + 1;
+        let refused = (0..limit).position(|i| {
+            let delta = if i % 2 == 0 { "x" } else { "" };
+            let event = ModelEvent::TextDelta {
+                output_index: 0,
+                delta: delta.into(),
+            };
+            effects.clear();
+            f.apply(event, &mut positions, &mut effects).is_err()
+        });
+        let refused = refused.expect("the flood was never refused");
+        assert!(refused > limit / 2, "refused after only {refused} deltas");
     }
 
     #[test]
