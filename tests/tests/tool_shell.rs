@@ -188,6 +188,33 @@ async fn the_clients_copy_is_capped_but_the_stream_is_complete() {
     assert_eq!(deltas(&events, &item["id"]), hundred_lines());
 }
 
+/// A command that floods streams its first 16 MiB and a note, then nothing more: its output
+/// cannot become gigabytes of stored events. The model still gets the head and the tail.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flood_of_output_stops_streaming_at_16_mib() {
+    let rig = unconfined_rig(shell_then_done(json!({
+        "command": ["sh", "-c", "head -c 20000000 /dev/zero | tr '\\0' x; echo; echo THE-END"],
+    })))
+    .await;
+    let events = one_turn(&rig).await;
+    let item = the_item(&events, "commandExecution");
+    assert_eq!(item["exitCode"], 0, "{}", item["status"]);
+    let streamed = deltas(&events, &item["id"]);
+    assert!(
+        streamed.len() <= (16 << 20) + 100,
+        "{} bytes",
+        streamed.len()
+    );
+    assert!(streamed.len() >= 16 << 20, "{} bytes", streamed.len());
+    assert!(streamed.ends_with("[… the rest of the output is not streamed]\n"));
+    let output = rig.model_saw(2, "c1").await.unwrap();
+    assert!(
+        output.ends_with("THE-END\n"),
+        "{}",
+        &output[output.len() - 40..]
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_character_split_between_two_writes_streams_intact() {
     // "é" is two bytes; the command writes them apart, so they arrive in separate reads.

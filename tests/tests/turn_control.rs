@@ -178,3 +178,45 @@ async fn steered_input_joins_the_running_turn_at_the_next_request() {
         "the steered message is an item of the running turn"
     );
 }
+
+/// While the turn waits on the model, at most 64 steered inputs wait for it; the next is
+/// refused (sent again later, it is taken), so a client cannot queue them without end.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn steered_inputs_waiting_for_the_turn_are_bounded() {
+    let (mock, d) = daemon_with(vec![
+        Scripted::responses(vec![
+            Step::created(),
+            Step::gate(),
+            Step::function_call("c1", "probe", "{}"),
+            Step::completed(Usage::default()),
+        ]),
+        Scripted::responses_text("took them"),
+    ])
+    .await;
+    let mut c = d.client("t").await.unwrap();
+    let thread = c.start_thread(json!({})).await.unwrap();
+    let turn = c.start_turn(&thread, "start").await.unwrap();
+    mock.wait_for_gates(1, Duration::from_secs(5))
+        .await
+        .unwrap();
+    let steer = |i: usize| {
+        json!({"threadId": thread, "expectedTurnId": turn,
+               "input": [{"type":"text","text": format!("steer {i}")}]})
+    };
+    for i in 0..64 {
+        c.call("turn/steer", steer(i)).await.unwrap();
+    }
+    let refused = c.request("turn/steer", steer(64)).await.unwrap();
+    assert_eq!(refused["error"]["code"], -32005, "{refused}");
+    assert!(refused["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("waiting"));
+    mock.release(1);
+    let events = c.until_turn_completed(&turn).await.unwrap();
+    let users = of_method(&events, "item/completed")
+        .into_iter()
+        .filter(|e| e["params"]["item"]["type"] == "userMessage")
+        .count();
+    assert_eq!(users, 65, "the start and the 64 steers");
+}

@@ -127,7 +127,9 @@ pub(super) fn memory_config(
         .min(1024),
         max_age_days: positive(t.max_age_days, "max_age_days", d.max_age_days)?,
         concurrency,
-        lease_secs: t.lease_secs.unwrap_or(d.lease_secs).max(1),
+        // A week at most: the lease is added to a timestamp, and a number past i64 would
+        // wrap it into the past (a lease expired as it is taken).
+        lease_secs: t.lease_secs.unwrap_or(d.lease_secs).clamp(1, 7 * 86_400),
         max_retries: positive(t.max_retries, "max_retries", d.max_retries)?.min(100),
     })
 }
@@ -159,6 +161,17 @@ mod tests {
         .unwrap();
         assert_eq!(c.extract.model.as_deref(), Some("small"));
         assert_eq!(c.extract.provider.as_deref(), Some("local"));
+    }
+
+    /// A lease past i64 seconds would wrap the lease's end into the past.
+    #[test]
+    fn a_huge_lease_is_cut_to_a_week() {
+        let c = resolve(MemoryToml {
+            lease_secs: Some(u64::MAX),
+            ..MemoryToml::default()
+        })
+        .unwrap();
+        assert_eq!(c.lease_secs, 7 * 86_400);
     }
 
     #[test]

@@ -14,6 +14,7 @@ use agentd_protocol::{
 };
 use serde_json::Value;
 use tokio::sync::mpsc;
+use tokio::sync::mpsc::error::TrySendError;
 use tokio_util::sync::CancellationToken;
 
 use super::actor::ThreadActor;
@@ -31,6 +32,9 @@ use crate::store::{HistoryRow, ItemRow, Projection, TurnRow, TurnState};
 const IDEMPOTENCY_MEMORY: usize = 256;
 /// Longest preview kept for thread lists, in characters.
 const PREVIEW_CHARS: usize = 200;
+/// Steered inputs waiting for the running turn to take them (it does at its next model
+/// request): a client cannot queue them without end while a request takes minutes.
+const MAX_WAITING_STEERS: usize = 64;
 
 pub(super) enum TurnCommand {
     Start {
@@ -80,7 +84,7 @@ impl TurnCommand {
 struct RunningTurn {
     id: String,
     cancel: CancellationToken,
-    steer: mpsc::UnboundedSender<(Vec<UserInput>, HistoryItem)>,
+    steer: mpsc::Sender<(Vec<UserInput>, HistoryItem)>,
 }
 
 /// What a new turn starts from.
@@ -233,11 +237,16 @@ impl ThreadActor {
             ))),
             // The turn may have ended already (its input channel closed) while the actor has
             // not yet heard: then the input was not taken, and the client is told so.
-            Some(r) => match r.steer.send(input) {
+            Some(r) => match r.steer.try_send(input) {
                 Ok(()) => to_value(&TurnSteerResponse {
                     turn_id: r.id.clone(),
                 }),
-                Err(_) => Err(ThreadError::Conflict(format!(
+                Err(TrySendError::Full(_)) => Err(ThreadError::Conflict(format!(
+                    "{MAX_WAITING_STEERS} inputs are already waiting for turn {} to take them \
+                     (at its next model request); send this one after",
+                    r.id
+                ))),
+                Err(TrySendError::Closed(_)) => Err(ThreadError::Conflict(format!(
                     "turn {} has just ended; start a new turn with this input",
                     r.id
                 ))),
@@ -448,7 +457,7 @@ impl ThreadActor {
             self.push_user_message(&turn_id, input, history);
         }
         let cancel = CancellationToken::new();
-        let (steer_tx, steer) = mpsc::unbounded_channel();
+        let (steer_tx, steer) = mpsc::channel(MAX_WAITING_STEERS);
         let spec = TurnSpec {
             started_at,
             cwd: self.row.cwd.clone(),

@@ -26,6 +26,12 @@ use crate::sandbox;
 
 pub const NAME: &str = "shell";
 
+/// Bytes of one command's output streamed to clients (and stored as `outputDelta` events); at
+/// least the client copy's cap.
+const MAX_STREAMED_BYTES: usize = 16 * 1024 * 1024;
+/// Streamed when that is reached; the model still gets the output's head and tail.
+const STREAM_CUT: &str = "\n[… the rest of the output is not streamed]\n";
+
 /// Longest a command may run when the model asks for a timeout (1 hour).
 const MAX_TIMEOUT_MS: u64 = 60 * 60 * 1000;
 
@@ -244,13 +250,24 @@ impl ShellCall {
             wrapper,
         };
         // Output streams to clients while the command runs: the runner's callback feeds a
-        // channel that this task drains into `outputDelta` events.
+        // channel that this task drains into `outputDelta` events. All of it streams, up to
+        // [`MAX_STREAMED_BYTES`]: a command that floods (`yes` for an hour) must not become
+        // gigabytes of stored events, nor of queue.
         let (tx, mut rx) = mpsc::unbounded_channel::<Vec<u8>>();
         let cancel = ctx.cancel.clone();
+        let mut left = MAX_STREAMED_BYTES.max(ctx.shell.client_output_cap);
         let run = exec::run(
             request,
             move |chunk: &[u8]| {
-                let _ = tx.send(chunk.to_vec());
+                if left == 0 {
+                    return;
+                }
+                let take = chunk.len().min(left);
+                left -= take;
+                let _ = tx.send(chunk[..take].to_vec());
+                if left == 0 {
+                    let _ = tx.send(STREAM_CUT.as_bytes().to_vec());
+                }
             },
             async move { cancel.cancelled().await },
         );

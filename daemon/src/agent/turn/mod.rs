@@ -43,7 +43,7 @@ pub struct TurnSpec {
     /// Interrupts the turn.
     pub cancel: CancellationToken,
     /// Input sent with `turn/steer` (with its history entry), taken before each model request.
-    pub steer: mpsc::UnboundedReceiver<(Vec<UserInput>, HistoryItem)>,
+    pub steer: mpsc::Receiver<(Vec<UserInput>, HistoryItem)>,
     /// Context from the SessionStart hooks of the session this turn is the first of.
     pub session_context: Option<oneshot::Receiver<Vec<HookContext>>>,
 }
