@@ -31,6 +31,10 @@ pub(crate) enum DiskState {
 
 /// Largest file a patch may edit: all of it is read into memory to plan the edit.
 const MAX_PATCHED_FILE: u64 = 64 * 1024 * 1024;
+/// Bytes of files one patch may read in all. Each file read is kept (as it was, as planned,
+/// and in its diff) until the patch is applied, and the model can name many large files —
+/// or one file under many hard-linked names — in a few lines of patch.
+const MAX_PATCH_READS: u64 = 128 * 1024 * 1024;
 
 /// Reads what is at `path` without following a final symlink, with a file's permissions.
 pub(crate) fn read_state(path: &Path) -> io::Result<(DiskState, Option<Permissions>)> {
@@ -115,6 +119,7 @@ pub fn plan_parsed_patch(
         sandbox,
         entries: Vec::new(),
         index: HashMap::new(),
+        read: 0,
     };
     let mut changes = Vec::with_capacity(patch.hunks.len());
     for hunk in &patch.hunks {
@@ -168,6 +173,8 @@ struct Planner {
     sandbox: Sandbox,
     entries: Vec<Entry>,
     index: HashMap<PathBuf, usize>,
+    /// Bytes of files read so far ([`MAX_PATCH_READS`]).
+    read: u64,
 }
 
 impl Planner {
@@ -190,6 +197,18 @@ impl Planner {
             path: display.to_path_buf(),
             source,
         })?;
+        if let DiskState::File(bytes) = &state {
+            self.read = self.read.saturating_add(bytes.len() as u64);
+            if self.read > MAX_PATCH_READS {
+                return Err(ApplyError::Read {
+                    path: display.to_path_buf(),
+                    source: io::Error::other(format!(
+                        "the patch would read more than {} MiB of files in all; split it",
+                        MAX_PATCH_READS >> 20
+                    )),
+                });
+            }
+        }
         self.entries.push(Entry {
             display: display.to_path_buf(),
             path: abs.to_path_buf(),

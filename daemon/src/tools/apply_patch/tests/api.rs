@@ -245,3 +245,20 @@ fn parse_produces_the_expected_structure() {
     assert_eq!(chunk.old_lines(), ["ctx", "old"]);
     assert_eq!(chunk.new_lines(), ["ctx", "new"]);
 }
+
+/// One 40 MB file under four hard-linked names, each deleted by one line of patch: the plan
+/// would keep 160 MB (and a diff of each) in memory, so it is refused before the fourth read.
+#[test]
+fn a_patch_reading_too_much_in_all_is_refused() {
+    let env = Env::new(&[]);
+    let big = env.path().join("h0");
+    fs::write(&big, vec![b'x'; 40 << 20]).unwrap();
+    for i in 1..4 {
+        fs::hard_link(&big, env.path().join(format!("h{i}"))).unwrap();
+    }
+    let patch = "*** Begin Patch\n*** Delete File: h0\n*** Delete File: h1\n\
+                 *** Delete File: h2\n*** Delete File: h3\n*** End Patch";
+    let err = plan_patch(patch, env.path(), &env.roots()).unwrap_err();
+    assert!(err.to_string().contains("128 MiB of files in all"), "{err}");
+    assert!(env.path().join("h0").exists());
+}
