@@ -103,11 +103,16 @@ impl AgentServices {
 
     /// The global rules plus the project's `.agentd/rules` under `cwd`. A malformed project
     /// file is logged and skipped: the project is not the daemon's to refuse to start over.
-    pub fn exec_policy(&self, cwd: &Path) -> ExecPolicy {
+    /// Read on a blocking thread: the project's files are the project's (many, large, or a
+    /// slow disk), and the daemon's one worker serves every other thread meanwhile.
+    pub async fn exec_policy(&self, cwd: &Path) -> ExecPolicy {
         let mut policy = self.global_policy.clone();
-        match ExecPolicy::load(&[project_rules_dir(cwd)]) {
-            Ok(project) => policy.merge(project),
-            Err(e) => tracing::warn!(error = %e, "ignoring the project's exec policy"),
+        let dir = project_rules_dir(cwd);
+        let loaded = tokio::task::spawn_blocking(move || ExecPolicy::load(&[dir])).await;
+        match loaded {
+            Ok(Ok(project)) => policy.merge(project),
+            Ok(Err(e)) => tracing::warn!(error = %e, "ignoring the project's exec policy"),
+            Err(e) => tracing::warn!(error = %e, "the project's exec policy was not read"),
         }
         policy
     }

@@ -15,7 +15,7 @@ impl TurnRun {
         calls: Vec<ToolCall>,
         tools: &ToolRegistry,
     ) -> Result<(), Ending> {
-        let policy = self.services.exec_policy(&self.cwd);
+        let policy = self.services.exec_policy(&self.cwd).await;
         for call in calls {
             if self.cancel().is_cancelled() {
                 return Err(Ending::Interrupted);

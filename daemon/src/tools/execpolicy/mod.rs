@@ -44,6 +44,9 @@ use matcher::{Rule, Scope};
 
 /// Largest rules file read (a project's `.agentd/rules` comes with the repository).
 const MAX_RULES_FILE: u64 = 1024 * 1024;
+/// `.rules` files read from one directory: a project's rules are read for every response
+/// that calls tools, and a directory of thousands must cost an error, not that many reads.
+const MAX_RULES_FILES: usize = 64;
 use shell_split::Wrapped;
 
 /// What a rule says about a command. Ordered by strictness (`Allow < Prompt < Forbidden`) so
@@ -279,6 +282,11 @@ fn rule_files(dir: &Path) -> Result<Vec<PathBuf>, PolicyError> {
         // `is_file` follows symlinks, so a linked rule file counts.
         if path.extension().is_some_and(|ext| ext == "rules") && path.is_file() {
             files.push(path);
+        }
+        if files.len() > MAX_RULES_FILES {
+            return Err(io_err(io::Error::other(format!(
+                "more than {MAX_RULES_FILES} .rules files"
+            ))));
         }
     }
     files.sort();

@@ -166,3 +166,26 @@ fn load_reports_the_broken_file() {
         .to_string()
         .starts_with(&format!("execpolicy: cannot read {}", path.display())));
 }
+
+/// A directory of many rule files is an error naming the limit, not that many reads for every
+/// response that calls tools.
+#[test]
+fn load_refuses_a_directory_of_too_many_rule_files() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let rule = r#"prefix_rule(pattern=["ls"], decision="allow")"#;
+    for i in 0..64 {
+        fs::write(dir.path().join(format!("r{i}.rules")), rule).expect("write");
+    }
+    assert_eq!(
+        ExecPolicy::load(&[dir.path().to_path_buf()])
+            .expect("64 files")
+            .len(),
+        64
+    );
+    fs::write(dir.path().join("r64.rules"), rule).expect("write");
+    let err = ExecPolicy::load(&[dir.path().to_path_buf()]).expect_err("65 files");
+    assert!(
+        err.to_string().contains("more than 64 .rules files"),
+        "{err}"
+    );
+}
