@@ -16,36 +16,73 @@ const GIT_TIMEOUT: Duration = Duration::from_secs(60);
 /// Bytes of git output kept (a diff stat of a huge change is cut).
 const OUTPUT_CAP: usize = 64 * 1024;
 
+/// Bytes of git's stderr kept for an error message.
+const STDERR_CAP: u64 = 4096;
+
+/// Runs git in `dir`; its output, cut at [`OUTPUT_CAP`]. The output is read only that far: a
+/// child's worktree can hold millions of untracked files, and `git status` then prints hundreds
+/// of megabytes nobody reads.
 async fn git(dir: &Path, args: &[&str]) -> Result<String, String> {
-    let run = Command::new("git")
+    let mut child = Command::new("git")
         .arg("-C")
         .arg(dir)
         .args(args)
         .env("GIT_TERMINAL_PROMPT", "0")
         .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
         .kill_on_drop(true)
-        .output();
-    let out = tokio::time::timeout(GIT_TIMEOUT, run)
+        .spawn()
+        .map_err(|e| format!("cannot run git: {e}"))?;
+    let (ok, stdout, stderr) = tokio::time::timeout(GIT_TIMEOUT, read_capped(&mut child))
         .await
         .map_err(|_| format!("git {} took longer than {GIT_TIMEOUT:?}", args.join(" ")))?
-        .map_err(|e| format!("cannot run git: {e}"))?;
-    if !out.status.success() {
+        .map_err(|e| format!("cannot read git's output: {e}"))?;
+    if !ok {
         return Err(format!(
             "git {} failed: {}",
             args.join(" "),
-            String::from_utf8_lossy(&out.stderr).trim()
+            String::from_utf8_lossy(&stderr).trim()
         ));
     }
-    let mut text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let mut text = String::from_utf8_lossy(&stdout).into_owned();
     if text.len() > OUTPUT_CAP {
-        let mut cut = OUTPUT_CAP;
-        while !text.is_char_boundary(cut) {
-            cut -= 1;
-        }
-        text.truncate(cut);
+        text.truncate(text.floor_char_boundary(OUTPUT_CAP));
         text.push_str("\n…");
     }
     Ok(text)
+}
+
+/// Reads `child`'s stdout up to one byte past [`OUTPUT_CAP`] (then stops it: the rest is not
+/// wanted) and its stderr up to [`STDERR_CAP`]: whether it succeeded, and both.
+async fn read_capped(
+    child: &mut tokio::process::Child,
+) -> std::io::Result<(bool, Vec<u8>, Vec<u8>)> {
+    use tokio::io::AsyncReadExt;
+    let (mut stdout, mut stderr) = (Vec::new(), Vec::new());
+    let out = child.stdout.take();
+    let err = child.stderr.take();
+    let read_out = async {
+        match out {
+            Some(o) => o.take(OUTPUT_CAP as u64 + 1).read_to_end(&mut stdout).await,
+            None => Ok(0),
+        }
+    };
+    // All of stderr is read (a pipe nobody reads would stop git), the first part kept.
+    let read_err = async {
+        let Some(mut e) = err else { return Ok(0) };
+        (&mut e).take(STDERR_CAP).read_to_end(&mut stderr).await?;
+        tokio::io::copy(&mut e, &mut tokio::io::sink()).await
+    };
+    let (o, e) = tokio::join!(read_out, read_err);
+    o?;
+    e?;
+    if stdout.len() > OUTPUT_CAP {
+        child.start_kill()?;
+        return Ok((true, stdout, stderr));
+    }
+    let status = child.wait().await?;
+    Ok((status.success(), stdout, stderr))
 }
 
 /// Creates the worktree for a child working from `cwd`; returns its metadata and the child's
@@ -128,4 +165,36 @@ pub async fn discard(meta: &WorktreeMeta) {
     let _ = git(repo, &["worktree", "remove", "--force", &meta.path]).await;
     let _ = git(repo, &["branch", "-D", &meta.branch]).await;
     let _ = git(repo, &["worktree", "prune"]).await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A command printing far more than is kept (here `git log` of a 300 KB commit message)
+    /// gives the first 64 KiB, cut, and is not read further.
+    #[tokio::test]
+    async fn long_git_output_is_cut() {
+        let dir = tempfile::tempdir().unwrap();
+        let repo = dir.path();
+        git(repo, &["init", "-q"]).await.unwrap();
+        let message = repo.join("message");
+        std::fs::write(&message, "m".repeat(300_000)).unwrap();
+        let file = message.display().to_string();
+        let commit = [
+            "-c",
+            "user.name=t",
+            "-c",
+            "user.email=t@t",
+            "commit",
+            "-q",
+            "--allow-empty",
+            "-F",
+            &file,
+        ];
+        git(repo, &commit).await.unwrap();
+        let log = git(repo, &["log"]).await.unwrap();
+        assert!(log.len() <= OUTPUT_CAP + 8, "{} bytes", log.len());
+        assert!(log.ends_with('…'));
+    }
 }
