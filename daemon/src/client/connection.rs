@@ -23,15 +23,9 @@ pub enum Incoming {
     Closed(String),
 }
 
-/// Messages from the daemon read ahead of the consumer. Bounded: a consumer that stops reading
-/// (an editor that no longer reads the ACP agent's stdout) must stop the reading from the
-/// daemon, so the daemon's own queue for this connection fills and its slow-client handling
-/// applies — not grow this process's memory.
-const INCOMING: usize = 256;
-
 pub struct Connection {
     outgoing: mpsc::UnboundedSender<String>,
-    pub(super) incoming: mpsc::Receiver<Incoming>,
+    pub(super) incoming: mpsc::UnboundedReceiver<Incoming>,
 }
 
 impl Connection {
@@ -50,7 +44,7 @@ impl Connection {
         };
         tokio::spawn(crate::rpc::serve(daemon, link));
         let (out_tx, mut out_rx) = mpsc::unbounded_channel::<String>();
-        let (in_tx, in_rx) = mpsc::channel(INCOMING);
+        let (in_tx, in_rx) = mpsc::unbounded_channel();
         tokio::spawn(async move {
             while let Some(frame) = out_rx.recv().await {
                 if to_daemon.send(Inbound::Text(frame)).await.is_err() {
@@ -61,13 +55,11 @@ impl Connection {
         tokio::spawn(async move {
             while let Some(bytes) = from_daemon.recv().await {
                 let text = String::from_utf8_lossy(&bytes);
-                if in_tx.send(parse(&text)).await.is_err() {
+                if in_tx.send(parse(&text)).is_err() {
                     return;
                 }
             }
-            let _ = in_tx
-                .send(Incoming::Closed("the daemon stopped".into()))
-                .await;
+            let _ = in_tx.send(Incoming::Closed("the daemon stopped".into()));
         });
         Connection {
             outgoing: out_tx,
@@ -87,7 +79,7 @@ impl Connection {
             })?;
         let (reader, mut writer) = stream.into_split();
         let (out_tx, mut out_rx) = mpsc::unbounded_channel::<String>();
-        let (in_tx, in_rx) = mpsc::channel(INCOMING);
+        let (in_tx, in_rx) = mpsc::unbounded_channel();
         tokio::spawn(async move {
             while let Some(mut frame) = out_rx.recv().await {
                 frame.push('\n');
@@ -100,13 +92,11 @@ impl Connection {
         tokio::spawn(async move {
             let mut lines = BufReader::new(reader).lines();
             while let Ok(Some(line)) = lines.next_line().await {
-                if in_tx.send(parse(&line)).await.is_err() {
+                if in_tx.send(parse(&line)).is_err() {
                     return;
                 }
             }
-            let _ = in_tx
-                .send(Incoming::Closed("the daemon closed the socket".into()))
-                .await;
+            let _ = in_tx.send(Incoming::Closed("the daemon closed the socket".into()));
         });
         Ok(Connection {
             outgoing: out_tx,
@@ -129,7 +119,7 @@ impl Connection {
             .with_context(|| format!("cannot connect to {url}"))?;
         let (mut sink, mut stream) = ws.split();
         let (out_tx, mut out_rx) = mpsc::unbounded_channel::<String>();
-        let (in_tx, in_rx) = mpsc::channel(INCOMING);
+        let (in_tx, in_rx) = mpsc::unbounded_channel();
         tokio::spawn(async move {
             while let Some(frame) = out_rx.recv().await {
                 if sink.send(WsMessage::text(frame)).await.is_err() {
@@ -142,7 +132,7 @@ impl Connection {
             let why = loop {
                 match stream.next().await {
                     Some(Ok(WsMessage::Text(text))) => {
-                        if in_tx.send(parse(text.as_str())).await.is_err() {
+                        if in_tx.send(parse(text.as_str())).is_err() {
                             return;
                         }
                     }
@@ -153,7 +143,7 @@ impl Connection {
                     Some(Err(_)) => break "the connection to the daemon broke",
                 }
             };
-            let _ = in_tx.send(Incoming::Closed(why.into())).await;
+            let _ = in_tx.send(Incoming::Closed(why.into()));
         });
         Ok(Connection {
             outgoing: out_tx,

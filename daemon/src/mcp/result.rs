@@ -5,8 +5,8 @@
 
 use agentd_protocol::McpToolCallResult;
 use base64::Engine;
-use rmcp::model::CallToolResult;
-use serde_json::{json, Value};
+use rmcp::model::{CallToolResult, ContentBlock};
+use serde_json::Value;
 
 use super::bounds::json_len_within;
 use crate::model::image_type;
@@ -119,10 +119,10 @@ fn for_clients(
         }
     });
     if left_out > 0 {
-        content.push(json!({
-            "type": "text",
-            "text": format!("[{left_out} more part(s) of this result left out: over {client_cap} bytes in all]"),
-        }));
+        let note = format!(
+            "[{left_out} more part(s) of this result left out: over {client_cap} bytes in all]"
+        );
+        content.extend(serde_json::to_value(ContentBlock::text(note)).ok());
     }
     McpToolCallResult {
         content,
@@ -192,23 +192,47 @@ fn for_client(mut block: Value, text_cap: usize, data_cap: usize) -> (Value, usi
         return (block, 0);
     };
     let kept = if field == "data" { text.len() } else { 0 };
-    if text.len() <= limit {
+    // Text is measured as JSON writes it (a newline or quote takes two bytes), so the block
+    // fits the budget it was cut for.
+    let fits = match field {
+        "data" => text.len() <= limit,
+        _ => json_len_within(&text, limit.saturating_add(2)).is_some(),
+    };
+    if fits {
         return (block, kept);
     }
     let replacement = if field == "data" {
         String::new()
     } else {
-        let cut = text.floor_char_boundary(limit);
+        let cut = escaped_cut(text, limit);
         format!("{}\n[… {} more bytes]", &text[..cut], text.len() - cut)
     };
     block[field] = Value::String(replacement);
     (block, 0)
 }
 
+/// The longest prefix of `text` (a byte index on a character boundary) whose JSON-escaped
+/// form is at most `budget` bytes.
+fn escaped_cut(text: &str, budget: usize) -> usize {
+    let mut used = 0usize;
+    for (at, c) in text.char_indices() {
+        let cost = match c {
+            '"' | '\\' | '\n' | '\r' | '\t' | '\u{8}' | '\u{c}' => 2,
+            c if (c as u32) < 0x20 => 6,
+            c => c.len_utf8(),
+        };
+        if used + cost > budget {
+            return at;
+        }
+        used += cost;
+    }
+    text.len()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use rmcp::model::ContentBlock;
+    use serde_json::json;
 
     const PNG_1X1: &str = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==";
 
@@ -281,6 +305,25 @@ mod tests {
         let c = convert(CallToolResult::success(many), 100, 10_000);
         assert_eq!(c.images.len(), 16);
         assert!(c.text.contains("at most 16 per result"));
+    }
+
+    /// A long text full of newlines and quotes (most files) is cut to fit, not left out: its
+    /// JSON is longer than its bytes.
+    #[test]
+    fn escaped_text_is_cut_to_fit_not_left_out() {
+        let cap = 10_000;
+        let text = "line \"quoted\"\tand\u{1}\n".repeat(2000);
+        let c = convert(
+            CallToolResult::success(vec![ContentBlock::text(text)]),
+            cap,
+            1000,
+        );
+        assert_eq!(c.result.content.len(), 1, "{:?}", c.result.content);
+        let kept = c.result.content[0]["text"].as_str().unwrap();
+        assert!(kept.starts_with("line \"quoted\""), "{kept}");
+        assert!(kept.contains("more bytes]"));
+        let size = serde_json::to_string(&c.result).unwrap().len();
+        assert!(size <= cap, "{size}");
     }
 
     /// Many blocks, resources and structured content together stay within one budget for
