@@ -487,6 +487,18 @@ impl Client {
             .await
     }
 
+    /// The thread's whole log as a new subscriber replays it (`thread/resume` from seq 0,
+    /// without turns), through `through_seq`: what the store holds, to compare with what was
+    /// sent live.
+    pub async fn replayed_log(&mut self, thread_id: &str, through_seq: u64) -> Result<Vec<Value>> {
+        self.call(
+            "thread/resume",
+            json!({"threadId": thread_id, "afterSeq": 0, "excludeTurns": true}),
+        )
+        .await?;
+        self.thread_events(thread_id, through_seq).await
+    }
+
     /// [`Client::thread_events`] with an overall deadline.
     pub async fn thread_events_within(
         &mut self,

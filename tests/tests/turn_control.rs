@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use agentd_tests::mock_llm::{MockLlm, Scripted, Step, Usage};
 use agentd_tests::turns::{daemon_with_mock, of_method};
-use agentd_tests::Agentd;
+use agentd_tests::{Agentd, Client};
 use serde_json::json;
 
 async fn daemon_with(script: Vec<Scripted>) -> (MockLlm, Agentd) {
@@ -113,8 +113,9 @@ async fn turn_start_with_the_same_client_request_id_starts_nothing_new() {
     assert_eq!(mock.requests().len(), 1);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn steered_input_joins_the_running_turn_at_the_next_request() {
+/// A daemon whose turn "start" is held inside its first model request (a gate), which will
+/// call a tool and then answer: steered input joins it at the second request.
+async fn turn_held_at_its_first_request() -> (MockLlm, Agentd, Client, String, String) {
     let (mock, d) = daemon_with(vec![
         Scripted::responses(vec![
             Step::created(),
@@ -131,6 +132,12 @@ async fn steered_input_joins_the_running_turn_at_the_next_request() {
     mock.wait_for_gates(1, Duration::from_secs(5))
         .await
         .unwrap();
+    (mock, d, c, thread, turn)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn steered_input_joins_the_running_turn_at_the_next_request() {
+    let (mock, _daemon, mut c, thread, turn) = turn_held_at_its_first_request().await;
     let steer = c
         .call(
             "turn/steer",
@@ -183,22 +190,7 @@ async fn steered_input_joins_the_running_turn_at_the_next_request() {
 /// refused (sent again later, it is taken), so a client cannot queue them without end.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn steered_inputs_waiting_for_the_turn_are_bounded() {
-    let (mock, d) = daemon_with(vec![
-        Scripted::responses(vec![
-            Step::created(),
-            Step::gate(),
-            Step::function_call("c1", "probe", "{}"),
-            Step::completed(Usage::default()),
-        ]),
-        Scripted::responses_text("took them"),
-    ])
-    .await;
-    let mut c = d.client("t").await.unwrap();
-    let thread = c.start_thread(json!({})).await.unwrap();
-    let turn = c.start_turn(&thread, "start").await.unwrap();
-    mock.wait_for_gates(1, Duration::from_secs(5))
-        .await
-        .unwrap();
+    let (mock, _daemon, mut c, thread, turn) = turn_held_at_its_first_request().await;
     let steer = |i: usize| {
         json!({"threadId": thread, "expectedTurnId": turn,
                "input": [{"type":"text","text": format!("steer {i}")}]})

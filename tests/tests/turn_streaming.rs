@@ -266,14 +266,8 @@ async fn burst_arrives_merged(workers: Option<&str>) {
 
     // The log holds the merged events: a second client replaying it sees the same deltas.
     let mut late = d.client("late").await.unwrap();
-    late.call(
-        "thread/resume",
-        json!({"threadId": thread, "afterSeq": 0, "excludeTurns": true}),
-    )
-    .await
-    .unwrap();
     let last_seq = events.last().unwrap()["params"]["seq"].as_u64().unwrap();
-    let replayed = late.thread_events(&thread, last_seq).await.unwrap();
+    let replayed = late.replayed_log(&thread, last_seq).await.unwrap();
     let replayed_deltas: Vec<&Value> = of_method(&replayed, "item/agentMessage/delta");
     assert_eq!(
         replayed_deltas
