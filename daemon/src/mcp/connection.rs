@@ -152,8 +152,13 @@ impl Connection {
                     break;
                 }
             }
-            if listing.left_out > 0 {
-                tracing::warn!(left_out = listing.left_out, "MCP tools left out: a name over 128 bytes, or past the server's {MAX_LISTING_BYTES}-byte budget");
+            if listing.left_out > 0 || listing.schemas_replaced > 0 {
+                tracing::warn!(
+                    left_out = listing.left_out,
+                    schemas_replaced = listing.schemas_replaced,
+                    "MCP tools trimmed: left out (a name over 128 bytes, or past the server's \
+                     {MAX_LISTING_BYTES}-byte budget), or input schemas over 32 KiB replaced"
+                );
             }
             listing.tools.truncate(MAX_TOOLS);
             Ok(listing.tools)

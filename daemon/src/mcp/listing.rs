@@ -25,13 +25,15 @@ pub struct Listing {
     bytes: usize,
     /// Tools left out: a name too long, or past the budget.
     pub left_out: usize,
+    /// Tools whose input schema was too large and is now the empty object schema.
+    pub schemas_replaced: usize,
 }
 
 impl Listing {
     /// Keeps what fits of one page.
     pub fn add(&mut self, page: Vec<Tool>) {
         for tool in page {
-            let Some(tool) = trimmed(tool) else {
+            let Some((tool, replaced)) = trimmed(tool) else {
                 self.left_out += 1;
                 continue;
             };
@@ -41,20 +43,22 @@ impl Listing {
                 continue;
             }
             self.bytes += size;
+            self.schemas_replaced += usize::from(replaced);
             self.tools.push(tool);
         }
     }
 }
 
-/// The tool as it is kept, or `None` when its name is too long to be one.
-fn trimmed(mut tool: Tool) -> Option<Tool> {
+/// The tool as it is kept and whether its input schema was replaced, or `None` when its name
+/// is too long to be one.
+fn trimmed(mut tool: Tool) -> Option<(Tool, bool)> {
     if tool.name.len() > MAX_NAME_BYTES {
         return None;
     }
-    if json_len_within(&*tool.input_schema, MAX_SCHEMA_BYTES).is_none() {
-        // Replaced now rather than measured again before every request: an empty map becomes
-        // the empty object schema when the tool is offered (`schema::for_model`).
-        tracing::warn!(tool = %tool.name, "MCP tool's input schema is over {MAX_SCHEMA_BYTES} bytes; replaced by an empty object schema");
+    // Replaced now rather than measured again before every request: an empty map becomes the
+    // empty object schema when the tool is offered (`schema::for_model`).
+    let replaced = json_len_within(&*tool.input_schema, MAX_SCHEMA_BYTES).is_none();
+    if replaced {
         tool.input_schema = Arc::default();
     }
     if let Some(schema) = &tool.output_schema {
@@ -74,7 +78,7 @@ fn trimmed(mut tool: Tool) -> Option<Tool> {
     }
     tool.icons = None;
     tool.meta = None;
-    Some(tool)
+    Some((tool, replaced))
 }
 
 #[cfg(test)]
@@ -102,6 +106,7 @@ mod tests {
             tool("fine", json!({"type": "object"}), "ok"),
         ]);
         assert_eq!(listing.left_out, 1);
+        assert_eq!(listing.schemas_replaced, 1);
         let names: Vec<&str> = listing.tools.iter().map(|t| &*t.name).collect();
         assert_eq!(names, ["big_schema", "fine"]);
         assert!(listing.tools[0].input_schema.is_empty());

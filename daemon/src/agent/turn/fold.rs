@@ -5,9 +5,9 @@
 //! the [`Effect`]s the turn must emit, in order. Everything in an event comes from a provider's
 //! stream and is hostile until proven otherwise, so every quantity it controls is capped: a
 //! summary index, the number of items and calls open at once, and the bytes of text one
-//! response may carry (each delta counting a fixed overhead too). Breaking a cap is a [`StreamViolation`] that fails the turn with a
-//! clear error; it never costs more than that turn. `fuzzing::model_fold` drives this with
-//! arbitrary events.
+//! response may carry (each delta counting a fixed overhead too). Breaking a cap is a
+//! [`StreamViolation`] that fails the turn with a clear error; it never costs more than that
+//! turn. `fuzzing::model_fold` drives this with arbitrary events.
 
 use std::collections::BTreeMap;
 
